@@ -1,0 +1,28 @@
+"""vaeapp's Streamlit entry point: `streamlit run app.py`. Pages live in vaeapp/ui/."""
+
+import streamlit as st
+
+from vaeapp.ui import explore_page, interpolate_page, train_page
+
+st.set_page_config(page_title="vaeapp: VAE latent-space explorer", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(
+            explore_page.render,
+            title="Explore",
+            icon=":material/scatter_plot:",
+            url_path="explore",
+            default=True,
+        ),
+        st.Page(
+            train_page.render, title="Train", icon=":material/model_training:", url_path="train"
+        ),
+        st.Page(
+            interpolate_page.render,
+            title="Interpolate",
+            icon=":material/linear_scale:",
+            url_path="interpolate",
+        ),
+    ]
+)
+navigation.run()

@@ -1,0 +1,72 @@
+"""Validation and the strict JSON round trip of run configs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vaeapp.config import ModelConfig, RunConfig, TrainConfig
+from vaeapp.errors import ConfigError
+
+
+def test_round_trip_keeps_every_field() -> None:
+    config = RunConfig(
+        model=ModelConfig(arch="mlp", latent_dim=16, hidden=(300, 100), likelihood="cbernoulli"),
+        train=TrainConfig(epochs=3, beta=4.0, warmup_epochs=1.5, seed=9),
+        data_source="sample: …",
+        command="vaeapp train",
+        versions={"torch": "2"},
+    )
+    assert RunConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize(
+    ("model", "train", "field"),
+    [
+        ({"latent_dim": 0}, {}, "model.latent_dim"),
+        ({"latent_dim": 257}, {}, "model.latent_dim"),
+        ({"arch": "resnet"}, {}, "model.arch"),
+        ({"hidden": ()}, {}, "model.hidden"),
+        ({"likelihood": "poisson"}, {}, "model.likelihood"),
+        ({}, {"epochs": -1}, "train.epochs"),
+        ({}, {"batch_size": 0}, "train.batch_size"),
+        ({}, {"lr": 0.0}, "train.lr"),
+        ({}, {"lr": float("nan")}, "train.lr"),
+        ({}, {"beta": -1.0}, "train.beta"),
+        ({}, {"warmup_epochs": -2.0}, "train.warmup_epochs"),
+        ({}, {"seed": -3}, "train.seed"),
+        ({}, {"device": "tpu"}, "train.device"),
+        ({"likelihood": "gaussian"}, {"binarize": True}, "train.binarize"),
+    ],
+)
+def test_out_of_range_values_are_named(model: dict, train: dict, field: str) -> None:
+    config = RunConfig(model=ModelConfig(**model), train=TrainConfig(**train))
+    assert field in config.problems()
+    with pytest.raises(ConfigError):
+        config.validated()
+
+
+def test_defaults_are_valid() -> None:
+    assert RunConfig().problems() == {}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda raw: raw["model"].pop("latent_dim"), "missing latent_dim"),
+        (lambda raw: raw["train"].update(momentum=0.9), "unknown keys momentum"),
+        (lambda raw: raw.pop("versions"), "missing versions"),
+        (lambda raw: raw.update(extra=1), "unknown keys extra"),
+    ],
+)
+def test_missing_or_unknown_keys_are_refused(edit, message: str) -> None:
+    raw = json.loads(RunConfig().to_json())
+    edit(raw)
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_json(json.dumps(raw))
+
+
+def test_invalid_json_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        RunConfig.from_json("{not json")

@@ -1,0 +1,131 @@
+"""Run directories: atomic weights-only checkpoints, refusals, torn metrics, safe names."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import small_config
+from vaeapp.errors import CheckpointError, ConfigError
+from vaeapp.model import build_model
+from vaeapp.runs import Run, run_path, saved_runs
+
+
+def saved_run(tmp_path: Path) -> tuple[Run, dict]:
+    run = Run.create(tmp_path / "run", small_config())
+    model = build_model(run.read_config().model)
+    state = {"model": model.state_dict(), "progress": {"epoch": 1}}
+    run.save_checkpoint(state)
+    return run, state
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    run, state = saved_run(tmp_path)
+    model, config = run.load_model()
+    assert config == small_config()
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(tensor, state["model"][name])
+    assert not any(p.name.endswith(".tmp") for p in run.path.iterdir())
+
+
+class Payload:
+    """Unpickling this writes a marker file: what an attacker's checkpoint would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_checkpoint_that_runs_code_is_refused(tmp_path: Path) -> None:
+    run, _ = saved_run(tmp_path)
+    marker = tmp_path / "marker"
+    torch.save({"model": {"w": Payload(marker)}}, run.checkpoint_path)
+    with pytest.raises(CheckpointError, match="not a weights-only checkpoint"):
+        run.load_model()
+    assert not marker.exists()
+
+
+def test_plain_pickle_file_is_refused(tmp_path: Path) -> None:
+    run, _ = saved_run(tmp_path)
+    marker = tmp_path / "marker"
+    run.checkpoint_path.write_bytes(pickle.dumps({"model": Payload(marker)}))
+    with pytest.raises(CheckpointError):
+        run.load_model()
+    assert not marker.exists()
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    run, _ = saved_run(tmp_path)
+    data = run.checkpoint_path.read_bytes()
+    run.checkpoint_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="unreadable or truncated"):
+        run.load_model()
+
+
+def test_checkpoint_not_matching_its_config(tmp_path: Path) -> None:
+    run, _ = saved_run(tmp_path)
+    bigger = build_model(small_config().model.__class__(arch="mlp", latent_dim=5, hidden=(32,)))
+    run.save_checkpoint({"model": bigger.state_dict()})
+    with pytest.raises(CheckpointError, match="does not match its config"):
+        run.load_model()
+
+
+def test_failed_write_keeps_the_previous_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, _ = saved_run(tmp_path)
+    before = run.checkpoint_path.read_bytes()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(
+        CheckpointError, match="No space left on device.*previous version is intact"
+    ):
+        run.save_checkpoint({"model": {}})
+    assert run.checkpoint_path.read_bytes() == before
+    assert [p.name for p in run.path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_torn_last_metrics_line_is_skipped(tmp_path: Path) -> None:
+    run, _ = saved_run(tmp_path)
+    run.append_metrics({"kind": "epoch", "epoch": 1, "test_elbo": -100.0})
+    with run.metrics_path.open("a") as out:
+        out.write('{"kind": "step", "elb')
+    assert run.read_metrics() == [{"kind": "epoch", "epoch": 1, "test_elbo": -100.0}]
+    assert run.summary().test_elbo == -100.0
+
+
+def test_create_refuses_to_overwrite_a_run(tmp_path: Path) -> None:
+    run, _ = saved_run(tmp_path)
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        Run.create(run.path, small_config())
+
+
+def test_saved_runs_lists_only_complete_runs(tmp_path: Path) -> None:
+    saved_run(tmp_path)
+    (tmp_path / "empty").mkdir()
+    Run.create(tmp_path / "no-checkpoint-yet", small_config())
+    assert [run.name for run in saved_runs(tmp_path)] == ["run"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "  ", "../x", "..", ".", "/etc/passwd", "a/b", "a\\b", "x" * 101, ".hidden", "nul\0l"],
+)
+def test_unsafe_run_names_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError):
+        run_path(tmp_path, name)
+
+
+def test_unicode_run_name_stays_inside_the_runs_folder(tmp_path: Path) -> None:
+    path = run_path(tmp_path, "ß-数字-🙂")
+    assert path.parent == tmp_path

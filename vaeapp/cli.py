@@ -1,0 +1,249 @@
+"""The headless command line: `vaeapp train | evaluate | sample`, on the same core as the app.
+
+User mistakes end with a one-line `vaeapp: error: ...` and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn
+
+import torch
+
+from vaeapp import __version__
+from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
+from vaeapp.data import load_dataset
+from vaeapp.errors import ConfigError, TrainingDiverged, VaeappError
+from vaeapp.evaluate import evaluate, evaluation_images
+from vaeapp.paths import runs_dir
+from vaeapp.runs import Run, write_atomically
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is a single line instead of usage text plus the message."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"vaeapp: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except VaeappError as exc:
+        print(f"vaeapp: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("vaeapp: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="vaeapp", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"vaeapp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(commands.add_parser("train", help="train a VAE into a run directory"))
+    _add_evaluate(commands.add_parser("evaluate", help="ELBO and log p(x) of a run on test data"))
+    _add_sample(commands.add_parser("sample", help="a grid of decoded samples from the prior"))
+    return parser
+
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    model, train = ModelConfig(), TrainConfig()
+    p.add_argument("--resume", metavar="RUN", type=Path, help="continue a stopped run")
+    p.add_argument("--out", metavar="RUN", type=Path, help="new run directory (default: runs/…)")
+    p.add_argument("--data", help=f"data source (default {train.data})")
+    p.add_argument("--data-dir", type=Path, help="where data sets live (default ./data)")
+    p.add_argument("--no-download", action="store_true", help="never try the network")
+    p.add_argument("--arch", choices=ARCHITECTURES, help=f"(default {model.arch})")
+    p.add_argument("--latent-dim", type=int, help=f"(default {model.latent_dim})")
+    p.add_argument("--hidden", type=_int_list, help="mlp hidden sizes, e.g. 512,256")
+    p.add_argument("--likelihood", choices=LIKELIHOODS, help=f"(default {model.likelihood})")
+    p.add_argument("--gaussian-std", type=float, help=f"(default {model.gaussian_std})")
+    p.add_argument("--epochs", type=int, help=f"(default {train.epochs}); with --resume: extend")
+    p.add_argument("--batch-size", type=int, help=f"(default {train.batch_size})")
+    p.add_argument("--lr", type=float, help=f"Adam learning rate (default {train.lr})")
+    p.add_argument("--beta", type=float, help=f"KL weight (default {train.beta})")
+    p.add_argument("--warmup-epochs", type=float, help="linear KL warm-up length (default 0)")
+    p.add_argument("--mc-samples", type=int, help="reparameterised samples per image (default 1)")
+    p.add_argument("--binarize", action="store_true", default=None, help="dynamic binarisation")
+    p.add_argument("--seed", type=int, help=f"(default {train.seed})")
+    p.add_argument("--device", choices=DEVICES, help="(default auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_train)
+
+
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("--data", help="data source (default: the run's own)")
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--no-download", action="store_true")
+    p.add_argument("--importance-samples", "-k", type=int, default=100, metavar="K")
+    p.add_argument("--limit", type=int, help="only the first N test images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def _add_sample(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--temperature", type=float, default=1.0, help="prior standard deviation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", type=Path, default=Path("samples.png"))
+    p.set_defaults(handler=cmd_sample)
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, got {text!r}"
+        ) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from vaeapp.progress import ProgressBar
+    from vaeapp.train import Trainer
+
+    run = _resumed_run(args) if args.resume else _new_run(args)
+    config = run.read_config()
+    dataset = load_dataset(config.train.data, args.data_dir, download=not args.no_download)
+    stop = threading.Event()
+    callback: Callable | None = None if args.quiet else ProgressBar()
+    with _stop_on_signals(stop):
+        try:
+            status = Trainer(run, dataset, on_event=callback, stop=stop).fit()
+        except TrainingDiverged as exc:
+            print(f"vaeapp: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    print(f"{status}: {run.path} (resume with: vaeapp train --resume {shlex.quote(str(run.path))})")
+    return 0
+
+
+def _new_run(args: argparse.Namespace) -> Run:
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    model = _with_overrides(ModelConfig(), given)
+    train = _with_overrides(TrainConfig(), given)
+    config = RunConfig(model=model, train=train).validated()
+    dataset = load_dataset(train.data, args.data_dir, download=not args.no_download)
+    out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
+    return Run.create(
+        out,
+        replace(
+            config,
+            data_source=dataset.source,
+            command=shlex.join(["vaeapp", *sys.argv[1:]]),
+            versions={
+                "vaeapp": __version__,
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+            },
+        ),
+    )
+
+
+def _resumed_run(args: argparse.Namespace) -> Run:
+    settings = {*ModelConfig.__dataclass_fields__, *TrainConfig.__dataclass_fields__, "out"}
+    changed = [k for k in sorted(settings - {"epochs", "device"}) if getattr(args, k, None)]
+    if changed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
+        raise ConfigError(
+            f"a resumed run keeps its settings; drop {flags} (only --epochs may grow)"
+        )
+    run = Run(args.resume)
+    config = run.read_config()
+    updates = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+    if updates:
+        config = replace(config, train=replace(config.train, **updates)).validated()
+        write_atomically(run.config_path, config.to_json().encode())
+    if not run.has_checkpoint():
+        raise ConfigError(f"{run.path} has no checkpoint to resume from; start a new run instead")
+    return run
+
+
+def _with_overrides(config: ModelConfig | TrainConfig, given: dict) -> ModelConfig | TrainConfig:
+    fields = {k: given[k] for k in config.__dataclass_fields__ if k in given}
+    return replace(config, **fields)
+
+
+class _stop_on_signals:
+    """SIGINT and SIGTERM set the stop flag: the trainer finishes its step, saves and exits."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        print("\nstopping after the current step…", file=sys.stderr)
+        self.stop.set()
+
+    def __enter__(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from vaeapp.train import resolve_device
+
+    if args.importance_samples < 1:
+        raise ConfigError("--importance-samples must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    run = Run(args.run)
+    model, config = run.load_model(resolve_device(args.device))
+    spec = args.data or config.train.data
+    dataset = load_dataset(spec, args.data_dir, download=not args.no_download)
+    images = evaluation_images(dataset.test.images, config.train.binarize, args.seed)
+    images = images[: args.limit] if args.limit else images
+    result = evaluate(model, images, k=args.importance_samples, seed=args.seed).as_dict()
+    if args.json:
+        print(json.dumps({**result, "data_source": dataset.source, "run": str(run.path)}))
+        return 0
+    print(f"{run.path} on {dataset.source}")
+    print(f"  test images            {result['n']}")
+    print(f"  ELBO                   {result['elbo']:.3f} nats/image")
+    print(f"    reconstruction       {result['recon']:.3f}")
+    print(f"    KL(q(z|x) || p(z))   {result['kl']:.3f}")
+    print(f"  log p(x), K={args.importance_samples:<10} {result['log_likelihood']:.3f} nats/image")
+    print(f"  bits per dimension     {result['bits_per_dim']:.4f}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from torchvision.utils import save_image
+
+    if not 1 <= args.n <= 10_000:
+        raise ConfigError("--n must be from 1 to 10000")
+    if not args.temperature > 0:
+        raise ConfigError("--temperature must be > 0")
+    model, config = Run(args.run).load_model()
+    generator = torch.Generator().manual_seed(args.seed)
+    z = args.temperature * torch.randn(args.n, config.model.latent_dim, generator=generator)
+    with torch.no_grad():
+        images = model.decode_mean(z)
+    try:
+        save_image(images, args.output, nrow=max(1, round(args.n**0.5)), padding=2, pad_value=0.5)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc}") from None
+    print(f"wrote {args.n} prior samples to {args.output}")
+    return 0

@@ -1,0 +1,167 @@
+"""Model and training settings: one dataclass each, validated, with a strict JSON round trip.
+
+The CLI flags, the app's training form and a run's `config.json` all go through these classes, so a
+value is checked in one place and a saved run always records every hyperparameter it used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from vaeapp.errors import ConfigError
+
+ARCHITECTURES = ("conv", "mlp")
+LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_LATENT_DIM = 256
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What the network looks like and which pixel distribution the decoder parameterises."""
+
+    arch: str = "conv"
+    latent_dim: int = 2
+    hidden: tuple[int, ...] = (512, 256)
+    likelihood: str = "bernoulli"
+    gaussian_std: float = 0.1
+
+    def problems(self) -> dict[str, str]:
+        """Every invalid field with a message for the user; empty when the config is valid."""
+        found: dict[str, str] = {}
+        if self.arch not in ARCHITECTURES:
+            found["arch"] = f"architecture must be one of {', '.join(ARCHITECTURES)}"
+        if not _is_int(self.latent_dim) or not 1 <= self.latent_dim <= MAX_LATENT_DIM:
+            found["latent_dim"] = f"latent dimension must be an integer from 1 to {MAX_LATENT_DIM}"
+        if not self.hidden or not all(_is_int(h) and 1 <= h <= 8192 for h in self.hidden):
+            found["hidden"] = "hidden sizes must be one or more integers from 1 to 8192"
+        if self.likelihood not in LIKELIHOODS:
+            found["likelihood"] = f"likelihood must be one of {', '.join(LIKELIHOODS)}"
+        if not _is_positive(self.gaussian_std):
+            found["gaussian_std"] = "the Gaussian likelihood's standard deviation must be > 0"
+        return found
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to optimise the (beta-weighted) ELBO."""
+
+    data: str = "sample"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta: float = 1.0
+    warmup_epochs: float = 0.0
+    mc_samples: int = 1
+    binarize: bool = False
+    seed: int = 0
+    device: str = "auto"
+
+    def problems(self) -> dict[str, str]:
+        """Every invalid field with a message for the user; empty when the config is valid."""
+        found: dict[str, str] = {}
+        if not isinstance(self.data, str) or not self.data.strip():
+            found["data"] = "data source must be a non-empty name such as 'sample'"
+        if not _is_int(self.epochs) or not 1 <= self.epochs <= 100_000:
+            found["epochs"] = "epochs must be an integer from 1 to 100000"
+        if not _is_int(self.batch_size) or not 1 <= self.batch_size <= 65_536:
+            found["batch_size"] = "batch size must be an integer from 1 to 65536"
+        if not _is_positive(self.lr) or self.lr > 100:
+            found["lr"] = "learning rate must be > 0 and at most 100"
+        if not _is_number(self.beta) or not 0 <= self.beta <= 1000:
+            found["beta"] = "beta must be a number from 0 to 1000"
+        if not _is_number(self.warmup_epochs) or not 0 <= self.warmup_epochs <= 100_000:
+            found["warmup_epochs"] = "KL warm-up must be a number of epochs >= 0"
+        if not _is_int(self.mc_samples) or not 1 <= self.mc_samples <= 1000:
+            found["mc_samples"] = "Monte-Carlo samples must be an integer from 1 to 1000"
+        if not isinstance(self.binarize, bool):
+            found["binarize"] = "binarize must be true or false"
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
+            found["seed"] = "seed must be a non-negative integer"
+        if self.device not in DEVICES:
+            found["device"] = f"device must be one of {', '.join(DEVICES)}"
+        return found
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run directory records about how it was made."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data_source: str = ""
+    command: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+
+    SECTIONS: ClassVar[dict[str, type]] = {"model": ModelConfig, "train": TrainConfig}
+
+    def problems(self) -> dict[str, str]:
+        found = {f"model.{k}": v for k, v in self.model.problems().items()}
+        found.update({f"train.{k}": v for k, v in self.train.problems().items()})
+        if self.model.likelihood != "bernoulli" and self.train.binarize:
+            found["train.binarize"] = "dynamic binarisation only makes sense with 'bernoulli'"
+        return found
+
+    def validated(self) -> RunConfig:
+        """Return self, or raise one ConfigError that lists every problem."""
+        found = self.problems()
+        if found:
+            raise ConfigError("; ".join(found.values()))
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        """Parse and validate a saved config; missing or unknown keys are errors, not guesses."""
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"config.json is not valid JSON ({exc.msg})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError("config.json must hold a JSON object")
+        _check_keys("config.json", raw, {f.name for f in dataclasses.fields(cls)})
+        sections = {name: _section(kind, raw[name], name) for name, kind in cls.SECTIONS.items()}
+        versions = raw["versions"]
+        if not isinstance(versions, dict):
+            raise ConfigError("config.json: 'versions' must be an object")
+        config = cls(
+            **sections,
+            data_source=str(raw["data_source"]),
+            command=str(raw["command"]),
+            versions={str(k): str(v) for k, v in versions.items()},
+        )
+        return config.validated()
+
+
+def _section(kind: type, raw: Any, name: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config.json: '{name}' must be an object")
+    _check_keys(f"config.json '{name}'", raw, {f.name for f in dataclasses.fields(kind)})
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return kind(**values)
+
+
+def _check_keys(where: str, raw: dict[str, Any], expected: set[str]) -> None:
+    missing, unknown = expected - raw.keys(), raw.keys() - expected
+    if missing:
+        raise ConfigError(f"{where} is missing {', '.join(sorted(missing))}")
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {', '.join(sorted(unknown))}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_positive(value: Any) -> bool:
+    return _is_number(value) and value > 0

@@ -1,0 +1,29 @@
+"""Errors a user can act on.
+
+Everything raised as a `VaeappError` carries a message written for the person at the keyboard;
+the CLI prints it on one line and the app shows it beside the widget that caused it.
+"""
+
+
+class VaeappError(Exception):
+    """A problem with the user's input or environment, not a bug in vaeapp."""
+
+
+class ConfigError(VaeappError):
+    """A hyperparameter or a saved config is out of range, missing or unknown."""
+
+
+class DataError(VaeappError):
+    """A data source is unknown, missing, or unreadable."""
+
+
+class CheckpointError(VaeappError):
+    """A run directory or checkpoint cannot be read safely."""
+
+
+class ImageError(VaeappError):
+    """An uploaded or given image cannot be turned into a model input."""
+
+
+class TrainingDiverged(VaeappError):
+    """The loss became non-finite; the last good checkpoint is kept."""

@@ -1,0 +1,18 @@
+"""Where vaeapp keeps data and runs; environment variables override the defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path(__file__).parent / "assets" / "default"
+
+
+def data_dir() -> Path:
+    """Downloaded and cached data sets: $VAEAPP_DATA, else ./data (torchvision's usual root)."""
+    return Path(os.environ.get("VAEAPP_DATA", "data"))
+
+
+def runs_dir() -> Path:
+    """Run directories made by the app and listed by its model picker: $VAEAPP_RUNS, else ./runs."""
+    return Path(os.environ.get("VAEAPP_RUNS", "runs"))

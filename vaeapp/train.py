@@ -1,0 +1,235 @@
+"""The training loop: maximise the (beta-weighted) ELBO with Adam, one run directory at a time.
+
+It reports through events (plain dicts) sent to a callback and appended to `metrics.jsonl`:
+`start`, `step` (ELBO, recon, KL, images/s), `epoch` (train and test ELBO, recon, KL) and `end`.
+It stops cleanly when `stop` is set (after the current step, saving first), never writes a
+checkpoint with non-finite weights, and resumes exactly where the last checkpoint left off: the
+data order and the noise of every step depend only on the seed and the step's position.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from vaeapp.config import RunConfig
+from vaeapp.data import Dataset
+from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged
+from vaeapp.evaluate import dataset_elbo, evaluation_images
+from vaeapp.model import VAE, build_model
+from vaeapp.objective import elbo_terms
+from vaeapp.runs import Run
+
+Event = dict[str, Any]
+SUMMED = ("elbo", "recon", "kl", "n")
+EventCallback = Callable[[Event], None]
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in the checkpoint so that resume continues mid-epoch."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0.0))
+
+    def add(self, terms_sum: dict[str, float]) -> None:
+        for key, value in terms_sum.items():
+            self.sums[key] += value
+
+    def epoch_means(self) -> dict[str, float]:
+        n = max(self.sums["n"], 1.0)
+        return {f"train_{k}": self.sums[k] / n for k in ("elbo", "recon", "kl")}
+
+    def next_epoch(self) -> None:
+        self.epoch += 1
+        self.step_in_epoch = 0
+        self.sums = dict.fromkeys(self.sums, 0.0)
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA, then MPS, then the CPU; an explicit device must be available."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise ConfigError(f"device {name!r} is not available on this machine; use --device auto")
+    return torch.device(name)
+
+
+def kl_weight(beta: float, warmup_epochs: float, epochs_done: float) -> float:
+    """beta, ramped linearly from 0 over the first `warmup_epochs` epochs (KL annealing)."""
+    if warmup_epochs <= 0:
+        return beta
+    return beta * min(1.0, epochs_done / warmup_epochs)
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The shuffle of epoch `epoch`: a function of the seed and the epoch only."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+
+
+def step_generator(seed: int, global_step: int, device: torch.device) -> torch.Generator:
+    """The noise source of one step (binarisation and reparameterisation)."""
+    return torch.Generator(device).manual_seed(seed * 1_000_003 + global_step + 1)
+
+
+def initial_model(run_config: RunConfig) -> VAE:
+    """Freshly initialised weights that depend on the seed only, not on the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(run_config.train.seed)
+        return build_model(run_config.model)
+
+
+class Trainer:
+    """Trains the model of one run directory on one dataset."""
+
+    def __init__(
+        self,
+        run: Run,
+        dataset: Dataset,
+        on_event: EventCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.run = run
+        self.config = run.read_config()
+        self.dataset = dataset
+        self.on_event = on_event
+        self.stop = stop or threading.Event()
+        self.device = resolve_device(self.config.train.device)
+        self.model = initial_model(self.config).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.train.lr)
+        self.progress = Progress()
+        if run.has_checkpoint():
+            self._restore(run.load_checkpoint())
+
+    def fit(self) -> str:
+        """Train until the configured epochs are done or `stop` is set; returns the end status."""
+        settings = self.config.train
+        train_x = self.dataset.train.images.to(self.device)
+        test_x = evaluation_images(self.dataset.test.images, settings.binarize, settings.seed)
+        n, batch_size = len(train_x), settings.batch_size
+        steps_per_epoch = math.ceil(n / batch_size)
+        self._emit(
+            kind="start",
+            epoch=self.progress.epoch,
+            epochs=settings.epochs,
+            steps_per_epoch=steps_per_epoch,
+            n_train=n,
+            device=str(self.device),
+            resumed=self.progress.global_step > 0,
+        )
+        try:
+            while self.progress.epoch < settings.epochs:
+                order = epoch_order(settings.seed, self.progress.epoch, n).to(self.device)
+                epoch_start = time.perf_counter()
+                self.model.train()
+                while self.progress.step_in_epoch < steps_per_epoch:
+                    if self.stop.is_set():
+                        self._save()
+                        self._emit(kind="end", status="stopped", epoch=self.progress.epoch)
+                        return "stopped"
+                    start = self.progress.step_in_epoch * batch_size
+                    self._step(train_x[order[start : start + batch_size]], steps_per_epoch)
+                self._finish_epoch(test_x, n / (time.perf_counter() - epoch_start))
+        except TrainingDiverged as exc:
+            self._emit(kind="end", status="diverged", epoch=self.progress.epoch, message=str(exc))
+            raise
+        self._emit(kind="end", status="finished", epoch=self.progress.epoch)
+        return "finished"
+
+    def _step(self, batch: torch.Tensor, steps_per_epoch: int) -> None:
+        settings, progress = self.config.train, self.progress
+        started = time.perf_counter()
+        noise = step_generator(settings.seed, progress.global_step, self.device)
+        if settings.binarize:
+            batch = torch.bernoulli(batch, generator=noise)
+        terms = elbo_terms(self.model, batch, settings.mc_samples, noise)
+        beta = kl_weight(
+            settings.beta,
+            settings.warmup_epochs,
+            progress.epoch + progress.step_in_epoch / steps_per_epoch,
+        )
+        loss = terms.loss(beta)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"the loss became {loss.item()} at epoch {progress.epoch + 1}, step "
+                f"{progress.step_in_epoch + 1}; training stopped. {self._kept()}"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        recon, kl = terms.recon.sum().item(), terms.kl.sum().item()
+        size = batch.shape[0]
+        progress.add({"elbo": recon - kl, "recon": recon, "kl": kl, "n": size})
+        progress.step_in_epoch += 1
+        progress.global_step += 1
+        self._emit(
+            kind="step",
+            epoch=progress.epoch + 1,
+            step=progress.global_step,
+            elbo=(recon - kl) / size,
+            recon=recon / size,
+            kl=kl / size,
+            beta=beta,
+            img_per_s=size / (time.perf_counter() - started),
+        )
+
+    def _finish_epoch(self, test_x: torch.Tensor, img_per_s: float) -> None:
+        self.model.eval()
+        test = dataset_elbo(self.model, test_x, seed=self.config.train.seed)
+        means = self.progress.epoch_means()
+        self.progress.next_epoch()
+        self._save()
+        self._emit(
+            kind="epoch",
+            epoch=self.progress.epoch,
+            **means,
+            test_elbo=test.elbo,
+            test_recon=test.recon,
+            test_kl=test.kl,
+            img_per_s=img_per_s,
+        )
+
+    def _save(self) -> None:
+        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            raise TrainingDiverged(
+                f"the weights became non-finite; training stopped. {self._kept()}"
+            )
+        self.run.save_checkpoint(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "progress": asdict(self.progress),
+            }
+        )
+
+    def _kept(self) -> str:
+        if self.run.has_checkpoint():
+            return "The last good checkpoint is kept. Try a lower learning rate."
+        return "No checkpoint had been saved yet. Try a lower learning rate."
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError:
+            raise CheckpointError(
+                f"{self.run.checkpoint_path} does not match the run's config.json"
+            ) from None
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+        if "progress" in state:
+            self.progress = Progress(**state["progress"])
+
+    def _emit(self, **event: Any) -> None:
+        event["time"] = time.time()
+        self.run.append_metrics(event)
+        if self.on_event is not None:
+            self.on_event(event)

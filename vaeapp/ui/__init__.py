@@ -1,0 +1,1 @@
+"""The Streamlit app's pages and widgets: the only part of vaeapp that imports streamlit."""

@@ -1,0 +1,51 @@
+"""Widgets more than one page uses: the model picker and error display."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from vaeapp.errors import VaeappError
+from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
+from vaeapp.runs import Run, RunSummary, saved_runs
+from vaeapp.ui.loaders import run_summary
+
+MODEL_KEY = "model_path"
+
+
+def available_models() -> dict[str, RunSummary]:
+    """The shipped default first, then every readable saved run, newest first."""
+    found: dict[str, RunSummary] = {str(DEFAULT_MODEL_DIR): run_summary(Run(DEFAULT_MODEL_DIR))}
+    for run in saved_runs(runs_dir()):
+        try:
+            found[str(run.path)] = run_summary(run)
+        except VaeappError:
+            continue
+    return found
+
+
+def model_picker() -> Run:
+    """Sidebar select box over the available models; remembers the choice across pages."""
+    models = available_models()
+    if st.session_state.get(MODEL_KEY) not in models:
+        st.session_state[MODEL_KEY] = str(DEFAULT_MODEL_DIR)
+    chosen = st.sidebar.selectbox(
+        "Model",
+        options=list(models),
+        key=MODEL_KEY,
+        format_func=lambda path: _label(path, models[path]),
+        help="The shipped default model, and every run saved under the runs folder.",
+    )
+    return Run(chosen)
+
+
+def _label(path: str, summary: RunSummary) -> str:
+    label = summary.label()
+    if path == str(DEFAULT_MODEL_DIR):
+        return "default (shipped) " + label.split(": ", 1)[1]
+    return label
+
+
+def show_error(error: VaeappError) -> None:
+    """A user-facing error, then stop this rerun; the rest of the app keeps working."""
+    st.error(str(error), icon="⚠️")
+    st.stop()
