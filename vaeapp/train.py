@@ -20,7 +20,7 @@ import torch
 
 from vaeapp.config import RunConfig
 from vaeapp.data import Dataset
-from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged
+from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
 from vaeapp.evaluate import dataset_elbo, evaluation_images
 from vaeapp.model import VAE, build_model
 from vaeapp.objective import elbo_terms
@@ -139,8 +139,9 @@ class Trainer:
                     start = self.progress.step_in_epoch * batch_size
                     self._step(train_x[order[start : start + batch_size]], steps_per_epoch)
                 self._finish_epoch(test_x, n / (time.perf_counter() - epoch_start))
-        except TrainingDiverged as exc:
-            self._emit(kind="end", status="diverged", epoch=self.progress.epoch, message=str(exc))
+        except VaeappError as exc:
+            status = "diverged" if isinstance(exc, TrainingDiverged) else "failed"
+            self._emit(kind="end", status=status, epoch=self.progress.epoch, message=str(exc))
             raise
         self._emit(kind="end", status="finished", epoch=self.progress.epoch)
         return "finished"
