@@ -23,7 +23,7 @@ import torch
 from vaeapp import __version__
 from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import load_dataset
-from vaeapp.errors import ConfigError, TrainingDiverged, VaeappError
+from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
 from vaeapp.evaluate import evaluate, evaluation_images
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run, write_atomically
@@ -168,6 +168,8 @@ def _resumed_run(args: argparse.Namespace) -> Run:
         )
     run = Run(args.resume)
     config = run.read_config()
+    if run.is_training():
+        raise CheckpointError(f"{run.path} is training right now; stop that job before resuming")
     updates = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
     if updates:
         config = replace(config, train=replace(config.train, **updates)).validated()

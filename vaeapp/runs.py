@@ -8,15 +8,18 @@ writer) is skipped.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pickle
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -27,7 +30,9 @@ from vaeapp.model import VAE, build_model
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
+LOCK_FILE = "train.lock"
 MAX_RUN_NAME = 100
+LOCK_ATTEMPTS = 20
 
 
 class Run:
@@ -52,8 +57,42 @@ class Run:
     def checkpoint_path(self) -> Path:
         return self.path / CHECKPOINT_FILE
 
+    @property
+    def lock_path(self) -> Path:
+        return self.path / LOCK_FILE
+
     def exists(self) -> bool:
         return self.config_path.is_file()
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run's training lock: one job per run directory, whoever started it.
+
+        An flock on `train.lock`, which the OS drops when the holder exits, even by kill -9, so a
+        crashed job never leaves a stale lock. The holder writes its pid into the file.
+        """
+        with self.lock_path.open("a+", encoding="ascii") as handle:
+            if not try_flock(handle, LOCK_ATTEMPTS):
+                raise CheckpointError(
+                    f"{self.path} is being trained by another job (pid {self.training_pid()}); "
+                    "stop it first or choose another run"
+                )
+            handle.truncate(0)
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+
+    def is_training(self) -> bool:
+        """Whether some process holds the training lock right now."""
+        return is_locked(self.lock_path)
+
+    def training_pid(self) -> int | None:
+        """The pid the lock holder wrote; meaningful only while `is_training()`."""
+        try:
+            text = self.lock_path.read_text(encoding="ascii").strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() and int(text) > 0 else None
 
     def has_checkpoint(self) -> bool:
         return self.checkpoint_path.is_file()
@@ -98,11 +137,8 @@ class Run:
         try:
             with self.metrics_path.open("rb") as lines:
                 for line in lines:
-                    try:
-                        event = json.loads(line)
-                    except (json.JSONDecodeError, UnicodeDecodeError):
-                        continue
-                    if isinstance(event, dict):
+                    event = parse_event(line)
+                    if event is not None:
                         yield event
         except FileNotFoundError:
             return
@@ -189,6 +225,15 @@ class RunSummary:
         )
 
 
+def parse_event(line: bytes) -> dict[str, Any] | None:
+    """One `metrics.jsonl` line as an event; None for a line that does not parse (a torn write)."""
+    try:
+        event = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
 def saved_runs(root: Path) -> list[Run]:
     """Run directories directly under `root` that hold a config and a checkpoint, newest first."""
     if not root.is_dir():
@@ -212,6 +257,33 @@ def run_path(root: Path, name: str) -> Path:
     if path.parent != root.resolve():
         raise ConfigError("run name must stay inside the runs folder")
     return root / cleaned
+
+
+def try_flock(handle: IO[str], attempts: int = 1) -> bool:
+    """Try to take an exclusive flock a few times: a probe holds it only for microseconds."""
+    for attempt in range(attempts):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < attempts:
+                time.sleep(0.025)
+    return False
+
+
+def is_locked(path: Path) -> bool:
+    """Whether some process holds an flock on `path`; probes with a shared lock, released at once."""
+    try:
+        handle = path.open("r", encoding="ascii")
+    except FileNotFoundError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -25,6 +25,7 @@ from vaeapp.evaluate import dataset_elbo, evaluation_images
 from vaeapp.model import VAE, build_model
 from vaeapp.objective import elbo_terms
 from vaeapp.runs import Run
+from vaeapp.snapshots import write_snapshots
 
 Event = dict[str, Any]
 SUMMED = ("elbo", "recon", "kl", "n")
@@ -111,7 +112,14 @@ class Trainer:
             self._restore(run.load_checkpoint())
 
     def fit(self) -> str:
-        """Train until the configured epochs are done or `stop` is set; returns the end status."""
+        """Train until the configured epochs are done or `stop` is set; returns the end status.
+
+        Holds the run's lock throughout, so two jobs never train the same run directory.
+        """
+        with self.run.lock():
+            return self._fit()
+
+    def _fit(self) -> str:
         settings = self.config.train
         train_x = self.dataset.train.images.to(self.device)
         test_x = evaluation_images(self.dataset.test.images, settings.binarize, settings.seed)
@@ -120,6 +128,7 @@ class Trainer:
         self._emit(
             kind="start",
             epoch=self.progress.epoch,
+            step=self.progress.global_step,
             epochs=settings.epochs,
             steps_per_epoch=steps_per_epoch,
             n_train=n,
@@ -189,6 +198,7 @@ class Trainer:
         means = self.progress.epoch_means()
         self.progress.next_epoch()
         self._save()
+        write_snapshots(self.run, self.model, test_x, self.config.train.seed)
         self._emit(
             kind="epoch",
             epoch=self.progress.epoch,

@@ -1,0 +1,191 @@
+"""A run's training history as curves and progress, read from the events in `metrics.jsonl`.
+
+The Train page redraws once a second while `metrics.jsonl` grows by a line per step, so
+`MetricsFollower` parses only the lines appended since its last look: following a long run costs
+the same every second. A resumed run, or one resumed after a crash, repeats step numbers: the
+newest event for a step or an epoch wins, and a `start` event drops what came after its position.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vaeapp.runs import parse_event
+
+Event = dict[str, Any]
+TERMS = ("elbo", "recon", "kl")
+SMOOTHING = 0.9
+MAX_POINTS = 2000
+
+
+def ema(values: list[float], weight: float = SMOOTHING) -> list[float]:
+    """Exponential moving average, bias-corrected so the first points are not pulled to zero."""
+    smoothed, average = [], 0.0
+    for i, value in enumerate(values, start=1):
+        average = weight * average + (1 - weight) * value
+        smoothed.append(average / (1 - weight**i))
+    return smoothed
+
+
+def thin(values: list[float], max_points: int) -> list[float]:
+    """Every k-th value (and the last), so that at most about `max_points` remain for a chart."""
+    if len(values) <= max_points:
+        return values
+    stride = -(-len(values) // max_points)
+    kept = values[::stride]
+    return kept if (len(values) - 1) % stride == 0 else [*kept, values[-1]]
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    """Where a job stands: steps done, throughput and the time left at that pace."""
+
+    epoch: int
+    epochs: int
+    steps_done: int
+    steps_total: int
+    images_per_s: float | None
+    eta_s: float | None
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.steps_done / self.steps_total) if self.steps_total else 0.0
+
+
+@dataclass(frozen=True)
+class StepCurve:
+    """One term per step (x in epochs), its smoothed version, both thinned for display."""
+
+    x: list[float]
+    raw: list[float]
+    smoothed: list[float]
+
+
+@dataclass(frozen=True)
+class TrainingHistory:
+    """A consistent copy of everything read so far; safe to use while the follower reads on."""
+
+    steps: dict[int, Event]
+    epochs: dict[int, Event]
+    start: Event | None
+    end: Event | None
+    progress: TrainingProgress | None
+
+    def step_curve(self, term: str, max_points: int = MAX_POINTS) -> StepCurve:
+        """Per-step `term` (elbo, recon or kl) against training time in epochs."""
+        per_epoch = self.start["steps_per_epoch"] if self.start else 1
+        numbers = sorted(self.steps)
+        raw = [float(self.steps[n][term]) for n in numbers]
+        return StepCurve(
+            x=thin([n / per_epoch for n in numbers], max_points),
+            raw=thin(raw, max_points),
+            smoothed=thin(ema(raw), max_points),
+        )
+
+    def epoch_curve(self, key: str) -> tuple[list[int], list[float]]:
+        """A per-epoch value (`train_elbo`, `test_kl`, ...) against the epoch number."""
+        numbers = sorted(self.epochs)
+        return numbers, [float(self.epochs[n][key]) for n in numbers]
+
+
+@dataclass
+class _Pace:
+    """The first and the latest step seen since the last start: time and step number."""
+
+    first: tuple[float, int] | None = None
+    last: tuple[float, int] | None = None
+
+    def see(self, when: float, step: int) -> None:
+        self.first = self.first or (when, step)
+        self.last = (when, step)
+
+    def seconds_per_step(self) -> float | None:
+        if self.first is None or self.last is None or self.last[1] <= self.first[1]:
+            return None
+        return (self.last[0] - self.first[0]) / (self.last[1] - self.first[1])
+
+
+@dataclass
+class History:
+    """Accumulates events in the order they were written."""
+
+    steps: dict[int, Event] = field(default_factory=dict)
+    epochs: dict[int, Event] = field(default_factory=dict)
+    start: Event | None = None
+    end: Event | None = None
+    pace: _Pace = field(default_factory=_Pace)
+
+    def add(self, event: Event) -> None:
+        kind = event.get("kind")
+        if kind == "start" and isinstance(event.get("steps_per_epoch"), int):
+            self.start, self.end, self.pace = event, None, _Pace()
+            position = event.get("step", event.get("epoch", 0) * event["steps_per_epoch"])
+            self.steps = {n: e for n, e in self.steps.items() if n <= position}
+            self.epochs = {n: e for n, e in self.epochs.items() if n <= event.get("epoch", 0)}
+        elif kind == "step" and all(k in event for k in ("step", "time", *TERMS)):
+            self.steps[event["step"]] = event
+            self.pace.see(event["time"], event["step"])
+        elif kind == "epoch" and "epoch" in event:
+            self.epochs[event["epoch"]] = event
+        elif kind == "end":
+            self.end = event
+
+    def snapshot(self, now: float | None = None) -> TrainingHistory:
+        return TrainingHistory(
+            steps=dict(self.steps),
+            epochs=dict(self.epochs),
+            start=self.start,
+            end=self.end,
+            progress=self.progress(time.time() if now is None else now),
+        )
+
+    def progress(self, now: float) -> TrainingProgress | None:
+        """Epoch, steps, images/s and ETA at the pace since the last (re)start; None before it."""
+        if self.start is None:
+            return None
+        per_epoch, epochs = self.start["steps_per_epoch"], self.start["epochs"]
+        done = max(self.steps, default=self.start.get("step", 0))
+        total = per_epoch * epochs
+        seconds = self.pace.seconds_per_step()
+        running = self.end is None
+        return TrainingProgress(
+            epoch=min(epochs, done // per_epoch + (1 if running and done < total else 0)),
+            epochs=epochs,
+            steps_done=done,
+            steps_total=total,
+            images_per_s=self.start["n_train"] / per_epoch / seconds if seconds else None,
+            eta_s=max(0, total - done) * seconds if seconds and running else None,
+        )
+
+
+class MetricsFollower:
+    """Reads a growing `metrics.jsonl` incrementally; one follower may serve many readers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._offset = 0
+        self._history = History()
+        self._lock = threading.Lock()
+
+    def read(self, now: float | None = None) -> TrainingHistory:
+        """The history including every complete line written so far (a torn last line waits)."""
+        with self._lock:
+            try:
+                with self.path.open("rb") as source:
+                    if source.seek(0, 2) < self._offset:
+                        self._offset, self._history = 0, History()
+                    source.seek(self._offset)
+                    chunk = source.read()
+            except FileNotFoundError:
+                chunk = b""
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self._offset += len(complete)
+            for line in complete.splitlines():
+                event = parse_event(line)
+                if event is not None:
+                    self._history.add(event)
+            return self._history.snapshot(now)
