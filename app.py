@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from vaeapp.ui import explore_page, interpolate_page, train_page
+from vaeapp.ui import compare_page, explore_page, interpolate_page, train_page
 
 st.set_page_config(page_title="vaeapp: VAE latent-space explorer", layout="wide")
 navigation = st.navigation(
@@ -16,6 +16,12 @@ navigation = st.navigation(
         ),
         st.Page(
             train_page.render, title="Train", icon=":material/model_training:", url_path="train"
+        ),
+        st.Page(
+            compare_page.render,
+            title="Compare",
+            icon=":material/stacked_line_chart:",
+            url_path="compare",
         ),
         st.Page(
             interpolate_page.render,

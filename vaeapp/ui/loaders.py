@@ -12,6 +12,7 @@ import streamlit as st
 
 from vaeapp.config import RunConfig
 from vaeapp.data import Dataset, load_dataset
+from vaeapp.history import MetricsFollower, TrainingHistory
 from vaeapp.model import VAE
 from vaeapp.runs import Run, RunSummary
 
@@ -46,3 +47,13 @@ def _summary(run_path: str, metrics_stamp: float, config_stamp: float) -> RunSum
 
 def run_summary(run: Run) -> RunSummary:
     return _summary(str(run.path), file_stamp(run.metrics_path), file_stamp(run.config_path))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _follower(metrics_path: str) -> MetricsFollower:
+    return MetricsFollower(Path(metrics_path))
+
+
+def run_history(run: Run) -> TrainingHistory:
+    """The run's curves and progress so far; each call parses only the newly added lines."""
+    return _follower(str(run.metrics_path)).read()

@@ -1,11 +1,231 @@
-"""The train page (under construction in this session)."""
+"""The Train page: a form that starts a training job, and a live view of any run's job.
+
+A job is a process of its own (`vaeapp.jobs`); this page only reads run directories, once a
+second in a fragment, so a rerun, a reload or a second tab shows the same job and its whole
+history, and a closed tab loses no training.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
 
 import streamlit as st
 
+from vaeapp import jobs
+from vaeapp.config import ARCHITECTURES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
+from vaeapp.data import source_names
+from vaeapp.errors import VaeappError
+from vaeapp.history import TrainingHistory, TrainingProgress
+from vaeapp.paths import runs_dir
+from vaeapp.runs import Run, run_path
+from vaeapp.snapshots import reconstructions_path, samples_path
+from vaeapp.ui.loaders import load_data, run_history
+from vaeapp.ui.training_charts import training_figure
 from vaeapp.ui.widgets import model_picker
+
+REFRESH_S = 1.0
+PROBLEMS_KEY = "train_problems"
+WATCH_KEY = "train_watch"
+SEEN_KEY = "train_seen"
+NAME_KEY = "train_name"
+NAMED_SOURCES = [name for name in source_names() if ":" not in name]
 
 
 def render() -> None:
-    run = model_picker()
-    st.title("train")
-    st.write(str(run.path))
+    model_picker()
+    st.title("Train a VAE")
+    form, live = st.columns([1, 2], gap="large")
+    with form:
+        _form()
+    with live:
+        _live_view()
+
+
+def _form() -> None:
+    """The settings of a new run; each invalid value gets its message under its field."""
+    model, train = ModelConfig(), TrainConfig()
+    st.session_state.setdefault(NAME_KEY, _fresh_name())
+    with st.form("train_form", border=True):
+        st.subheader("New run")
+        st.selectbox(
+            "Data source",
+            NAMED_SOURCES,
+            key="train_data",
+            accept_new_options=True,
+            help="A named source, or type idx:DIR or folder:DIR. 'sample' works offline.",
+        )
+        _problem("train.data")
+        st.selectbox("Architecture", ARCHITECTURES, key="train_arch")
+        _problem("model.arch")
+        st.number_input("Latent dimension", value=model.latent_dim, step=1, key="train_latent")
+        _problem("model.latent_dim")
+        st.selectbox("Likelihood p(x|z)", LIKELIHOODS, key="train_likelihood")
+        _problem("model.likelihood")
+        st.number_input(
+            "Beta (KL weight)", value=train.beta, step=0.1, format="%g", key="train_beta"
+        )
+        _problem("train.beta")
+        st.number_input(
+            "KL warm-up (epochs)",
+            value=train.warmup_epochs,
+            step=1.0,
+            format="%g",
+            key="train_warmup",
+        )
+        _problem("train.warmup_epochs")
+        st.number_input("Epochs", value=train.epochs, step=1, key="train_epochs")
+        _problem("train.epochs")
+        st.number_input("Batch size", value=train.batch_size, step=32, key="train_batch")
+        _problem("train.batch_size")
+        st.number_input("Learning rate", value=train.lr, step=1e-4, format="%g", key="train_lr")
+        _problem("train.lr")
+        st.number_input("Seed", value=train.seed, step=1, key="train_seed")
+        _problem("train.seed")
+        st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
+        _problem("name")
+        st.form_submit_button("Start training", type="primary", on_click=_start_from_form)
+
+
+def _problem(field: str) -> None:
+    message = st.session_state.get(PROBLEMS_KEY, {}).get(field)
+    if message:
+        st.error(message)
+
+
+def _start_from_form() -> None:
+    """Validate everything with the core's own rules; start the job only if nothing is wrong."""
+    state = st.session_state
+    config = RunConfig(
+        model=ModelConfig(
+            arch=state.train_arch, latent_dim=state.train_latent, likelihood=state.train_likelihood
+        ),
+        train=TrainConfig(
+            data=state.train_data or "",
+            epochs=state.train_epochs,
+            batch_size=state.train_batch,
+            lr=state.train_lr,
+            beta=state.train_beta,
+            warmup_epochs=state.train_warmup,
+            seed=state.train_seed,
+        ),
+    )
+    problems = config.problems()
+    try:
+        run_path(runs_dir(), state[NAME_KEY])
+    except VaeappError as exc:
+        problems["name"] = str(exc)
+    if "train.data" not in problems and config.train.data not in NAMED_SOURCES:
+        try:
+            load_data(config.train.data)
+        except VaeappError as exc:
+            problems["train.data"] = str(exc)
+    if not problems:
+        try:
+            run = jobs.start(config, state[NAME_KEY])
+        except VaeappError as exc:
+            problems["name"] = str(exc)
+        else:
+            state[WATCH_KEY] = str(run.path)
+            state[NAME_KEY] = _fresh_name()
+    state[PROBLEMS_KEY] = problems
+
+
+def _fresh_name() -> str:
+    return time.strftime("run-%Y%m%d-%H%M%S")
+
+
+@st.fragment(run_every=REFRESH_S)
+def _live_view() -> None:
+    """The watched run's job, redrawn every second from its run directory."""
+    states = {str(run.path): jobs.state(run) for run in jobs.runs_in()}
+    _rerun_page_on_change(states)
+    if not states:
+        st.info("No runs yet. Fill in the form and start one; it will show here as it trains.")
+        return
+    if st.session_state.get(WATCH_KEY) not in states:
+        active = [path for path, job in states.items() if job.active]
+        st.session_state[WATCH_KEY] = (active or list(states))[0]
+    watched = st.selectbox(
+        "Run",
+        list(states),
+        key=WATCH_KEY,
+        format_func=lambda path: f"{Path(path).name} ({states[path].status})",
+    )
+    others = [Path(p).name for p, job in states.items() if job.active and p != watched]
+    if others:
+        st.caption("Also training now: " + ", ".join(others))
+    job = states[watched]
+    history = run_history(job.run)
+    _status(job, history.progress)
+    _controls(job)
+    st.plotly_chart(training_figure(history), key="train_chart")
+    _snapshots(job.run, history)
+
+
+def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
+    """Rerun the whole page when a job starts or ends or a run gets its first checkpoint, so the
+    model picker in the sidebar lists a run as soon as it can be explored."""
+    seen = sorted((path, job.status, job.run.has_checkpoint()) for path, job in states.items())
+    previous = st.session_state.get(SEEN_KEY)
+    st.session_state[SEEN_KEY] = seen
+    if previous is not None and previous != seen:
+        st.rerun()
+
+
+def _status(job: jobs.JobState, progress: TrainingProgress | None) -> None:
+    if job.status in (jobs.FAILED, jobs.DIVERGED):
+        st.error(f"Training {job.status}: {job.message}")
+    elif job.status == jobs.INTERRUPTED:
+        st.warning(f"Interrupted: {job.message}. Resume continues from the last checkpoint.")
+    elif job.status == jobs.STARTING:
+        st.info("Starting: loading the data and building the model…")
+    if progress is not None:
+        st.progress(progress.fraction, text=_progress_text(job, progress))
+
+
+def _progress_text(job: jobs.JobState, progress: TrainingProgress) -> str:
+    parts = [f"{job.status}", f"epoch {progress.epoch}/{progress.epochs}"]
+    if progress.images_per_s is not None:
+        parts.append(f"{progress.images_per_s:,.0f} images/s")
+    if progress.eta_s is not None:
+        minutes, seconds = divmod(round(progress.eta_s), 60)
+        parts.append(f"ETA {minutes}:{seconds:02d}")
+    return " · ".join(parts)
+
+
+def _controls(job: jobs.JobState) -> None:
+    """Stop for a job that is training; Resume, with the total epochs, for one that is not."""
+    if job.status in (jobs.STARTING, jobs.RUNNING):
+        if st.button("Stop", help="Finish the current step, save, and end the job."):
+            jobs.stop(job.run)
+            st.toast("Stopping after the current step…")
+    elif job.resumable:
+        try:
+            planned = job.run.read_config().train.epochs
+        except VaeappError as exc:
+            st.error(str(exc))
+            return
+        more = planned + (10 if job.status == jobs.FINISHED else 0)
+        epochs_col, button_col = st.columns([1, 1], vertical_alignment="bottom")
+        epochs = epochs_col.number_input("Epochs in all", value=more, step=1, key="train_resume")
+        if button_col.button("Resume"):
+            try:
+                jobs.resume(job.run, epochs)
+            except VaeappError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun(scope="fragment")
+
+
+def _snapshots(run: Run, history: TrainingHistory) -> None:
+    """The pictures the trainer saved after its latest epoch."""
+    pictures = reconstructions_path(run), samples_path(run)
+    if not all(path.is_file() for path in pictures):
+        return
+    epoch = max(history.epochs, default=0)
+    left, right = st.columns(2)
+    left.image(
+        pictures[0].read_bytes(), caption=f"Test images above their reconstructions, epoch {epoch}"
+    )
+    right.image(pictures[1].read_bytes(), caption=f"Samples from the prior, epoch {epoch}")
