@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,17 @@ import torch
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import DIGITS, Dataset, Split
 from vaeapp.runs import Run
+
+VAEAPP = [sys.executable, "-m", "vaeapp"]
+
+
+def run_vaeapp(
+    *args: str, timeout: float = 300, **popen: object
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, in its own process."""
+    return subprocess.run(
+        [*VAEAPP, *args], capture_output=True, text=True, timeout=timeout, check=False, **popen
+    )
 
 
 @pytest.fixture(scope="session")

@@ -6,24 +6,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests.conftest import VAEAPP, run_vaeapp
 from vaeapp.data import load_dataset
 from vaeapp.paths import DEFAULT_MODEL_DIR
 from vaeapp.runs import Run
-
-VAEAPP = [sys.executable, "-m", "vaeapp"]
-
-
-def vaeapp(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*VAEAPP, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def digit_folder(root: Path, per_class: int = 5) -> Path:
@@ -42,7 +34,7 @@ def digit_folder(root: Path, per_class: int = 5) -> Path:
 
 def test_train_evaluate_on_a_folder_then_resume(tmp_path: Path) -> None:
     run = tmp_path / "RUN"
-    trained = vaeapp(
+    trained = run_vaeapp(
         "train", "--data", "sample", "--latent-dim", "2", "--epochs", "3", "--out", str(run)
     )
     assert trained.returncode == 0, trained.stderr
@@ -53,7 +45,7 @@ def test_train_evaluate_on_a_folder_then_resume(tmp_path: Path) -> None:
     assert set(config["versions"]) >= {"vaeapp", "torch"}
 
     folder = digit_folder(tmp_path / "digits")
-    evaluated = vaeapp(
+    evaluated = run_vaeapp(
         "evaluate", str(run), "--data", f"folder:{folder}", "--importance-samples", "100", "--json"
     )
     assert evaluated.returncode == 0, evaluated.stderr
@@ -62,21 +54,21 @@ def test_train_evaluate_on_a_folder_then_resume(tmp_path: Path) -> None:
     assert result["log_likelihood"] >= result["elbo"]
     assert -400 < result["elbo"] < -100
 
-    resumed = vaeapp("train", "--resume", str(run), "--epochs", "4")
+    resumed = run_vaeapp("train", "--resume", str(run), "--epochs", "4")
     assert resumed.returncode == 0, resumed.stderr
     epochs = [e["epoch"] for e in Run(run).read_metrics() if e["kind"] == "epoch"]
     assert epochs == [1, 2, 3, 4]
 
 
 def test_evaluate_human_readable_output() -> None:
-    shown = vaeapp("evaluate", str(DEFAULT_MODEL_DIR), "--limit", "50", "-k", "5")
+    shown = run_vaeapp("evaluate", str(DEFAULT_MODEL_DIR), "--limit", "50", "-k", "5")
     assert shown.returncode == 0, shown.stderr
     assert "ELBO" in shown.stdout and "log p(x), K=5" in shown.stdout
 
 
 def test_sample_writes_a_grid(tmp_path: Path) -> None:
     out = tmp_path / "grid.png"
-    made = vaeapp("sample", str(DEFAULT_MODEL_DIR), "--n", "16", "-o", str(out))
+    made = run_vaeapp("sample", str(DEFAULT_MODEL_DIR), "--n", "16", "-o", str(out))
     assert made.returncode == 0, made.stderr
     with Image.open(out) as grid:
         assert grid.size == (4 * 30 + 2, 4 * 30 + 2)
@@ -99,7 +91,7 @@ def test_sample_writes_a_grid(tmp_path: Path) -> None:
 )
 def test_bad_arguments_give_one_line_and_no_traceback(args: list[str], tmp_path: Path) -> None:
     out = tmp_path / "r"
-    result = vaeapp(*(str(out) if a == "OUT" else a for a in args))
+    result = run_vaeapp(*(str(out) if a == "OUT" else a for a in args))
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vaeapp: error:"), result.stderr
@@ -131,7 +123,7 @@ def test_signal_stops_cleanly_and_resume_finishes(tmp_path: Path, signum: int) -
     assert Run(run).read_metrics()[-1]["status"] == "stopped"
 
     target = progress["epoch"] + 1
-    finished = vaeapp("train", "--resume", str(run), "--epochs", str(target), "--quiet")
+    finished = run_vaeapp("train", "--resume", str(run), "--epochs", str(target), "--quiet")
     assert finished.returncode == 0 and finished.stdout.startswith("finished"), finished.stderr
     epochs = [e["epoch"] for e in Run(run).read_metrics() if e["kind"] == "epoch"]
     assert epochs == list(range(1, target + 1))

@@ -102,6 +102,9 @@ def test_torn_last_metrics_line_is_skipped(tmp_path: Path) -> None:
         out.write('{"kind": "step", "elb')
     assert run.read_metrics() == [{"kind": "epoch", "epoch": 1, "test_elbo": -100.0}]
     assert run.summary().test_elbo == -100.0
+    resumed = Run(run.path)
+    resumed.append_metrics({"kind": "start"})
+    assert [e["kind"] for e in resumed.read_metrics()] == ["epoch", "start"]
 
 
 def test_create_refuses_to_overwrite_a_run(tmp_path: Path) -> None:

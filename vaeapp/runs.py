@@ -40,6 +40,7 @@ class Run:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._metrics_tail_checked = False
 
     @property
     def name(self) -> str:
@@ -126,8 +127,18 @@ class Run:
             raise CheckpointError(f"{self.config_path}: {exc}") from None
 
     def append_metrics(self, event: dict[str, Any]) -> None:
-        with self.metrics_path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(event) + "\n")
+        """Append one event as a JSON line, first ending a line torn by a killed writer."""
+        with self.metrics_path.open("ab") as out:
+            if not self._metrics_tail_checked:
+                self._metrics_tail_checked = True
+                if out.tell() > 0 and not self._metrics_end_with_newline():
+                    out.write(b"\n")
+            out.write(json.dumps(event).encode() + b"\n")
+
+    def _metrics_end_with_newline(self) -> bool:
+        with self.metrics_path.open("rb") as metrics:
+            metrics.seek(-1, os.SEEK_END)
+            return metrics.read(1) == b"\n"
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """All events written so far; lines that do not parse (a torn last write) are skipped."""

@@ -29,6 +29,7 @@ from vaeapp.snapshots import write_snapshots
 
 Event = dict[str, Any]
 SUMMED = ("elbo", "recon", "kl", "n")
+EXPLOSION = 1000.0
 EventCallback = Callable[[Event], None]
 
 
@@ -108,6 +109,7 @@ class Trainer:
         self.model = initial_model(self.config).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.train.lr)
         self.progress = Progress()
+        self.first_loss: float | None = None
         if run.has_checkpoint():
             self._restore(run.load_checkpoint())
 
@@ -168,11 +170,7 @@ class Trainer:
             progress.epoch + progress.step_in_epoch / steps_per_epoch,
         )
         loss = terms.loss(beta)
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(
-                f"the loss became {loss.item()} at epoch {progress.epoch + 1}, step "
-                f"{progress.step_in_epoch + 1}; training stopped. {self._kept()}"
-            )
+        self._check_divergence(loss.item())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -221,6 +219,16 @@ class Trainer:
                 "progress": asdict(self.progress),
             }
         )
+
+    def _check_divergence(self, loss: float) -> None:
+        """Stop on a non-finite loss, or one EXPLOSION times the first loss of this session."""
+        if self.first_loss is None:
+            self.first_loss = max(abs(loss), 1.0)
+        if math.isfinite(loss) and abs(loss) <= EXPLOSION * self.first_loss:
+            return
+        where = f"epoch {self.progress.epoch + 1}, step {self.progress.step_in_epoch + 1}"
+        what = "became nan" if math.isnan(loss) else f"exploded to {loss:.3g}"
+        raise TrainingDiverged(f"the loss {what} at {where}; training stopped. {self._kept()}")
 
     def _kept(self) -> str:
         if self.run.has_checkpoint():
