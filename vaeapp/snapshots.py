@@ -30,9 +30,13 @@ def reconstructions(model: VAE, images: torch.Tensor) -> torch.Tensor:
         return model.decode_mean(mean)
 
 
-def prior_samples(model: VAE, n: int, seed: int) -> torch.Tensor:
-    """The decoder's mean at `n` draws z ~ N(0, I) that depend on the seed only."""
-    z = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+def prior_samples(model: VAE, n: int, seed: int, temperature: float = 1.0) -> torch.Tensor:
+    """The decoder's mean at `n` draws z ~ N(0, temperature^2 I) that depend on the seed only.
+
+    A temperature below 1 draws nearer the prior's centre: typical, cleaner images.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    z = temperature * torch.randn(n, model.latent_dim, generator=generator)
     with torch.no_grad():
         return model.decode_mean(z.to(_device(model)))
 
