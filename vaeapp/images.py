@@ -1,0 +1,230 @@
+"""Images in and out: a user's picture made into a model input as MNIST was made, and strips
+and animations of decoded images.
+
+MNIST's digits are bright ink on black, fitted into 20x20 keeping their aspect ratio, then put
+in a 28x28 field with the ink's centre of mass at the centre. A photo of a digit on paper is
+dark ink on light, unevenly lit, noisy and anywhere in the frame, so `preprocess` undoes each of
+these before doing what MNIST did.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+from torchvision.utils import make_grid
+
+from vaeapp.errors import ImageError
+
+FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
+UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff")
+MAX_PIXELS = 50_000_000  # a 48-megapixel phone photo passes; 20000x20000 does not
+WORK_SIDE = 512  # larger pictures are shrunk to this first: plenty for a 20x20 result
+FIELD, BOX, CENTRE = 28, 20, 14.0  # MNIST: 28x28 field, 20x20 box, centre of mass at (14, 14)
+MIN_CONTRAST = 0.08  # ink fainter than this above the paper is taken for a blank picture
+MIN_PIECE = 0.05  # ink pieces below this fraction of the largest one are specks
+NOISE_SIGMA = 1 / 300  # of the shorter side: the blur that calms sensor noise and paper grain
+LIGHTING_WIDTH = 1 / 3  # of the shorter side: the window wider than any stroke
+SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA")
+HIGH_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+
+
+def read_image(data: bytes, name: str = "the image") -> Image.Image:
+    """Decode an uploaded or given file, refusing what cannot be a digit picture.
+
+    Huge images are refused before they are decoded (a 20000x20000 PNG can be a few kilobytes);
+    large JPEGs are decoded at a reduced scale; the EXIF orientation is applied.
+    """
+    if not data:
+        raise ImageError(f"{name} is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            _check_size(image, name)
+            image.draft("RGB", (WORK_SIDE, WORK_SIDE))
+            image = ImageOps.exif_transpose(image)
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(_too_large(name)) from None
+    except UnidentifiedImageError:
+        raise ImageError(
+            f"{name} is not an image vaeapp can read, or it is damaged; "
+            "use PNG, JPEG, BMP, WebP, GIF or TIFF"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise ImageError(f"{name} is damaged or truncated and cannot be decoded ({exc})") from None
+    return image
+
+
+def load_image(path: Path) -> Image.Image:
+    """`read_image` on a file; a missing or unreadable file is an ImageError too."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return read_image(data, str(path))
+
+
+def _check_size(image: Image.Image, name: str) -> None:
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(_too_large(name, f" at {width}x{height}"))
+
+
+def _too_large(name: str, size: str = "") -> str:
+    return (
+        f"{name} is too large{size}: the limit is {MAX_PIXELS // 10**6} megapixels, "
+        "so scale it down first"
+    )
+
+
+def preprocess(image: Image.Image) -> torch.Tensor:
+    """A picture of one digit as the model sees it: [1, 28, 28] in [0, 1], ink bright on black.
+
+    Raises ImageError when no ink stands out from the background (a blank image).
+    """
+    gray = _composited_gray(image)
+    if np.median(gray) > 0.5:
+        gray = 1.0 - gray
+    ink = _ink(gray)
+    return torch.from_numpy(_centred(_fitted(ink))).unsqueeze(0)
+
+
+def _composited_gray(image: Image.Image) -> np.ndarray:
+    """Grayscale in [0, 1] at working size, transparent parts turned into background.
+
+    When the opaque pixels are a minority they are the ink, and the background takes the
+    opposite tone; otherwise they include the paper, and the background takes its tone.
+    """
+    if image.mode in HIGH_BIT_MODES:
+        image = image.convert("F")
+        image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+        values = np.asarray(image, dtype=np.float32)
+        span = float(values.max() - values.min())
+        return (values - values.min()) / (span or 1.0)
+    rgba = image.convert("RGBA") if image.mode not in SHRINKABLE_MODES else image.copy()
+    rgba.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    rgba = rgba.convert("RGBA")
+    gray = np.asarray(rgba.convert("L"), dtype=np.float32) / 255
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
+    opaque = alpha > 0.5
+    if opaque.all():
+        return gray
+    if not opaque.any():
+        raise ImageError("the image is fully transparent: there is no digit in it")
+    if opaque.mean() < 0.5:
+        background = 1.0 - round(float(np.average(gray, weights=alpha)))
+    else:
+        background = float(np.median(gray[opaque]))
+    return alpha * gray + (1 - alpha) * background
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Ink in [0, 1] with the background at 0: uneven lighting, paper texture and specks removed.
+
+    The background is a grey opening wider than any stroke (strokes vanish, lighting stays);
+    Otsu's threshold on what is left finds the ink, and half of it the ink's soft edges
+    (hysteresis); pieces much smaller than the largest are specks.
+    """
+    smooth = ndimage.gaussian_filter(gray, sigma=min(gray.shape) * NOISE_SIGMA)
+    width = max(3, round(min(gray.shape) * LIGHTING_WIDTH))
+    background = ndimage.grey_opening(smooth, size=(width, width))
+    residual = smooth - ndimage.uniform_filter(background, size=width)
+    residual = np.clip(residual, 0, None)
+    strong = float(np.percentile(residual, 99.9))
+    if strong < MIN_CONTRAST:
+        raise ImageError("the image looks blank: no ink stands out from the background")
+    high = otsu_threshold(residual)
+    low = high / 2
+    pieces, count = ndimage.label(residual > low, structure=np.ones((3, 3)))
+    index = np.arange(1, count + 1)
+    sizes = ndimage.sum_labels(np.ones_like(residual), pieces, index)
+    inked = ndimage.maximum(residual, pieces, index) > high
+    kept = np.isin(pieces, index[inked & (sizes >= MIN_PIECE * sizes[inked].max())])
+    peak = float(np.percentile(residual[kept & (residual > high)], 50))
+    return np.where(kept, np.clip((residual - low) / (peak - low), 0, 1), 0).astype(np.float32)
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """The level that best splits `values` into two classes (Otsu, 1979): max between-class
+    variance."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(counts)
+    weight_high = weight_low[-1] - weight_low
+    sum_low = np.cumsum(counts * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_low = sum_low / weight_low
+        mean_high = (sum_low[-1] - sum_low) / weight_high
+        between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(edges[1:][np.nanargmax(between[:-1])])
+
+
+def _fitted(ink: np.ndarray) -> np.ndarray:
+    """The ink's bounding box, scaled so its longer side is 20 pixels (aspect ratio kept)."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    box = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = BOX / max(box.shape)
+    size = (max(1, round(box.shape[1] * scale)), max(1, round(box.shape[0] * scale)))
+    fitted = Image.fromarray(box).resize(size, Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(fitted, dtype=np.float32), 0, 1)
+
+
+def _centred(box: np.ndarray) -> np.ndarray:
+    """`box` pasted into a 28x28 field so that its centre of mass falls on pixel (14, 14)."""
+    top, left = np.round(CENTRE - np.array(ndimage.center_of_mass(box))).astype(int) + BOX
+    margin = np.zeros((FIELD + 2 * BOX, FIELD + 2 * BOX), dtype=np.float32)
+    margin[top : top + box.shape[0], left : left + box.shape[1]] = box
+    return margin[BOX : BOX + FIELD, BOX : BOX + FIELD]
+
+
+def enlarged(image: torch.Tensor, scale: int) -> Image.Image:
+    """One [1, H, W] image in [0, 1] as a grayscale picture, each pixel a scale x scale block."""
+    pixels = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    picture = Image.fromarray(pixels)
+    return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+
+
+def strip(images: torch.Tensor, scale: int = 3) -> Image.Image:
+    """Images [N, 1, H, W] side by side, from first to last, on a grey frame."""
+    grid = make_grid(images.clamp(0, 1), nrow=len(images), padding=2, pad_value=0.5)
+    return enlarged(grid[:1], scale)
+
+
+def png_bytes(picture: Image.Image) -> bytes:
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
+def there_and_back_gif(images: torch.Tensor, scale: int = 4, frame_ms: int = 100) -> bytes:
+    """A looping GIF that plays images [N, 1, H, W] forwards then backwards: 2N - 2 frames.
+
+    Under each frame a bar shows how far along the path it is. It also keeps every frame
+    distinct, since a GIF writer merges identical neighbours and the count would then vary.
+    """
+    count = len(images)
+    if count < 2 or scale * images.shape[-1] < count:
+        raise ValueError("need at least two images, and a width of at least one pixel per image")
+    order = [*range(count), *range(count - 2, 0, -1)]
+    frames = [_with_progress_bar(enlarged(images[i], scale), i / (count - 1)) for i in order]
+    out = io.BytesIO()
+    frames[0].save(
+        out, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0
+    )
+    return out.getvalue()
+
+
+def _with_progress_bar(picture: Image.Image, fraction: float, height: int = 4) -> Image.Image:
+    framed = Image.new("L", (picture.width, picture.height + height), color=0)
+    framed.paste(picture, (0, 0))
+    filled = round(fraction * picture.width)
+    framed.paste(128, (0, picture.height, filled, picture.height + height))
+    return framed
