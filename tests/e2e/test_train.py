@@ -1,0 +1,106 @@
+"""Training from the browser: start a job, watch it live, re-attach, resume, stop, pick the run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.e2e.conftest import AppServer, start_app, stop_app, wait_for_app
+from vaeapp import jobs
+from vaeapp.runs import Run
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT_MS = 240_000
+CHART_POINTS = """() => {
+    const plot = document.querySelector('.st-key-train_chart .js-plotly-plot');
+    return plot && plot.data ? plot.data.reduce((n, trace) => n + (trace.x || []).length, 0) : 0;
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path) -> Iterator[AppServer]:
+    """An app of this module's own, so its runs do not show in other modules' pickers."""
+    app = start_app(tmp_path_factory.mktemp("train-runs"), shared_data_dir)
+    yield app
+    for job in jobs.active_jobs(app.runs):
+        jobs.stop(job.run)
+    stop_app(app)
+
+
+def open_train_page(page: Page, server: AppServer) -> None:
+    page.goto(f"{server.url}/train")
+    wait_for_app(page)
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    page.locator(f".st-key-{key} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def wait_for_progress(page: Page, words: str) -> None:
+    page.get_by_test_id("stProgress").filter(has_text=words).wait_for(timeout=WAIT_MS)
+
+
+def picker_options(page: Page) -> list[str]:
+    page.locator(".st-key-model_path input").click()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return options
+
+
+def test_an_unknown_data_source_is_refused_beside_its_field(page: Page, server: AppServer) -> None:
+    open_train_page(page, server)
+    page.locator(".st-key-train_data input").fill("idx:/no/such/folder")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    error = page.locator('[data-testid="stForm"] [data-testid="stAlert"]')
+    error.filter(has_text="/no/such/folder").wait_for(timeout=WAIT_MS)
+    assert error.count() == 1
+    assert jobs.runs_in(server.runs) == []
+
+
+def test_train_watch_reattach_resume_stop_and_pick(
+    page: Page, browser: Browser, server: AppServer
+) -> None:
+    open_train_page(page, server)
+    choose(page, "train_arch", "mlp")
+    page.get_by_label("Epochs", exact=True).fill("2")
+    page.get_by_role("textbox", name="Run name").fill("e2e-run")
+    page.get_by_role("button", name="Start training").click()
+
+    counts = [0]
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while len(counts) < 3 and time.monotonic() < deadline:
+        points = page.evaluate(CHART_POINTS)
+        if points > counts[-1]:
+            counts.append(points)
+        time.sleep(0.5)
+    assert len(counts) >= 3, f"the chart grew only {counts}"  # it gained points at least twice
+
+    second = browser.new_page()  # a second tab re-attaches to the job with its whole history
+    open_train_page(second, server)
+    assert second.locator(".st-key-train_watch input").input_value().startswith("e2e-run")
+    second.wait_for_function(f"() => ({CHART_POINTS})() >= {counts[-1]}", timeout=WAIT_MS)
+    second.close()
+
+    wait_for_progress(page, "finished · epoch 2/2")
+    page.reload()  # so does a reload
+    wait_for_app(page)
+    wait_for_progress(page, "finished · epoch 2/2")
+
+    label = "e2e-run: sample, mlp, 2-D latent, 2/2 epochs"
+    assert any(option.startswith(label) for option in picker_options(page))
+
+    page.get_by_label("Epochs in all").fill("30")
+    page.get_by_role("button", name="Resume").click()
+    wait_for_progress(page, "running")
+    page.get_by_role("button", name="Stop").click()
+    wait_for_progress(page, "stopped")
+    run = Run(server.runs / "e2e-run")
+    assert jobs.state(run).status == jobs.STOPPED and not run.is_training()
+    assert page.get_by_role("button", name="Resume").is_visible()
