@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from vaeapp.errors import ConfigError
+from vaeapp.latent import encode_dataset
 from vaeapp.model import VAE
 
 METHODS = ("linear", "slerp")
@@ -45,15 +46,16 @@ def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
     if min(norm_a, norm_b) < PARALLEL or a.numel() < 2:
         return lerp(a, b, steps)
     u, v = a / norm_a, b / norm_b
-    cos = torch.dot(u, v).clamp(-1, 1)
+    cos = torch.dot(u, v)
     across = v - cos * u
-    if across.norm() < PARALLEL:
+    sin = across.norm()
+    if sin < PARALLEL:
         if cos > 0:
             return lerp(a, b, steps)
-        across = _perpendicular(u)
+        across, sin = _perpendicular(u), torch.zeros_like(sin)
     across = across / across.norm()
     t = torch.linspace(0, 1, steps, dtype=a.dtype).unsqueeze(1)
-    angle = torch.arccos(cos) * t
+    angle = torch.atan2(sin, cos) * t
     radius = (1 - t) * norm_a + t * norm_b
     return radius * (torch.cos(angle) * u + torch.sin(angle) * across)
 
@@ -82,6 +84,7 @@ def interpolate_images(
 ) -> Interpolation:
     """Encode two images ([1, 28, 28] each) to their posterior means, walk between them and
     decode each point; the first and last images are the two inputs' reconstructions."""
-    means, _ = model.encode(torch.stack([first, second]))
+    means, _ = encode_dataset(model, torch.stack([first, second]))
     codes = latent_path(means[0], means[1], steps, method)
-    return Interpolation(codes, model.decode_mean(codes))
+    device = next(model.parameters()).device
+    return Interpolation(codes, model.decode_mean(codes.to(device)).cpu())
