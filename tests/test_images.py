@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from vaeapp.errors import ImageError
 from vaeapp.images import (
     MAX_PIXELS,
     enlarged,
+    load_digit,
     otsu_threshold,
     png_bytes,
     preprocess,
@@ -146,7 +148,7 @@ def blank_photo() -> Image.Image:
 
 WHITE_PNG = encoded(Image.new("L", (64, 64), 255), "PNG")
 BAD_INPUTS: dict[str, tuple[Callable[[], bytes], str]] = {
-    "empty": (lambda: b"", "empty"),
+    "empty": (lambda: b"", "is empty"),
     "text": (lambda: b"hello, this is a text file\n", "not an image"),
     "truncated": (lambda: encoded(Image.new("L", (300, 300), 128), "PNG")[:120], "damaged"),
     "corrupt": (lambda: WHITE_PNG[:60] + bytes(400), "damaged"),
@@ -161,8 +163,18 @@ BAD_INPUTS: dict[str, tuple[Callable[[], bytes], str]] = {
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_is_an_image_error_with_a_message(case: str) -> None:
     make, says = BAD_INPUTS[case]
-    with pytest.raises(ImageError, match=says):
-        preprocess(read_image(make(), "upload.png"))
+    with pytest.raises(ImageError, match=f"upload.png .*{says}"):
+        preprocess(read_image(make(), "upload.png"), "upload.png")
+
+
+def test_load_digit_reads_a_file_and_names_it_when_it_cannot(
+    digits: torch.Tensor, tmp_path: Path
+) -> None:
+    path = tmp_path / "digit.webp"
+    ink_on_paper(digits[8]).save(path)
+    assert_like(load_digit(path), digits[8], 0.85)
+    with pytest.raises(ImageError, match="cannot read .*missing.png"):
+        load_digit(tmp_path / "missing.png")
 
 
 @pytest.mark.parametrize("side", [7072, 20000])

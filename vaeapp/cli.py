@@ -1,4 +1,4 @@
-"""The headless command line: `vaeapp train | evaluate | sample`, on the same core as the app.
+"""The headless command line: `vaeapp train | evaluate | sample | encode | interpolate`.
 
 User mistakes end with a one-line `vaeapp: error: ...` and a non-zero exit, never a traceback.
 """
@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands.add_parser("train", help="train a VAE into a run directory"))
     _add_evaluate(commands.add_parser("evaluate", help="ELBO and log p(x) of a run on test data"))
     _add_sample(commands.add_parser("sample", help="a grid of decoded samples from the prior"))
+    _add_encode(commands.add_parser("encode", help="posterior mean and std of image files"))
+    _add_interpolate(
+        commands.add_parser("interpolate", help="a strip of decoded images from image A to B")
+    )
     return parser
 
 
@@ -106,6 +110,24 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", type=Path, default=Path("samples.png"))
     p.set_defaults(handler=cmd_sample)
+
+
+def _add_encode(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP, …")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_encode)
+
+
+def _add_interpolate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("first", type=Path, metavar="A", help="the image to start from")
+    p.add_argument("second", type=Path, metavar="B", help="the image to end on")
+    p.add_argument("--steps", type=int, default=10, help="images in the strip, 2-50 (default 10)")
+    p.add_argument("--method", default="linear", help="linear or slerp (default linear)")
+    p.add_argument("-o", "--output", type=Path, default=Path("strip.png"), help="the strip PNG")
+    p.add_argument("--gif", type=Path, help="also write a there-and-back animation here")
+    p.set_defaults(handler=cmd_interpolate)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -249,3 +271,51 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot write {args.output}: {exc}") from None
     print(f"wrote {args.n} prior samples to {args.output}")
     return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from vaeapp.images import load_digit
+    from vaeapp.latent import encode_dataset
+
+    run = Run(args.run)
+    model, _ = run.load_model()
+    images = torch.stack([load_digit(path) for path in args.images])
+    means, logvars = encode_dataset(model, images)
+    stds = torch.exp(0.5 * logvars)
+    rows = [
+        {"image": str(path), "mean": mean.tolist(), "std": std.tolist()}
+        for path, mean, std in zip(args.images, means, stds, strict=True)
+    ]
+    if args.json:
+        print(json.dumps({"run": str(run.path), "images": rows}))
+        return 0
+    for row in rows:
+        print(f"{row['image']}: mean {_numbers(row['mean'])}  std {_numbers(row['std'])}")
+    return 0
+
+
+def _numbers(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from vaeapp.images import load_digit, png_bytes, strip, there_and_back_gif
+    from vaeapp.interpolation import interpolate_images
+
+    model, _ = Run(args.run).load_model()
+    first, second = (load_digit(path) for path in (args.first, args.second))
+    result = interpolate_images(model, first, second, args.steps, args.method)
+    _write_file(args.output, png_bytes(strip(result.images)))
+    wrote = f"wrote {args.steps} images from {args.first} to {args.second} to {args.output}"
+    if args.gif:
+        _write_file(args.gif, there_and_back_gif(result.images))
+        wrote += f" and an animation to {args.gif}"
+    print(wrote)
+    return 0
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -63,13 +63,13 @@ def read_image(data: bytes, name: str = "the image") -> Image.Image:
     return image
 
 
-def load_image(path: Path) -> Image.Image:
-    """`read_image` on a file; a missing or unreadable file is an ImageError too."""
+def load_digit(path: Path) -> torch.Tensor:
+    """An image file as the model sees it (`read_image`, then `preprocess`)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return read_image(data, str(path))
+    return preprocess(read_image(data, str(path)), str(path))
 
 
 def _check_size(image: Image.Image, name: str) -> None:
@@ -85,19 +85,19 @@ def _too_large(name: str, size: str = "") -> str:
     )
 
 
-def preprocess(image: Image.Image) -> torch.Tensor:
+def preprocess(image: Image.Image, name: str = "the image") -> torch.Tensor:
     """A picture of one digit as the model sees it: [1, 28, 28] in [0, 1], ink bright on black.
 
     Raises ImageError when no ink stands out from the background (a blank image).
     """
-    gray = _composited_gray(image)
+    gray = _composited_gray(image, name)
     if np.median(gray) > 0.5:
         gray = 1.0 - gray
-    ink = _ink(gray)
+    ink = _ink(gray, name)
     return torch.from_numpy(_centred(_fitted(ink))).unsqueeze(0)
 
 
-def _composited_gray(image: Image.Image) -> np.ndarray:
+def _composited_gray(image: Image.Image, name: str) -> np.ndarray:
     """Grayscale in [0, 1] at working size, transparent parts turned into background.
 
     When the opaque pixels are a minority they are the ink, and the background takes the
@@ -118,7 +118,7 @@ def _composited_gray(image: Image.Image) -> np.ndarray:
     if opaque.all():
         return gray
     if not opaque.any():
-        raise ImageError("the image is fully transparent: there is no digit in it")
+        raise ImageError(f"{name} is fully transparent: there is no digit in it")
     if opaque.mean() < 0.5:
         background = 1.0 - round(float(np.average(gray, weights=alpha)))
     else:
@@ -126,7 +126,7 @@ def _composited_gray(image: Image.Image) -> np.ndarray:
     return alpha * gray + (1 - alpha) * background
 
 
-def _ink(gray: np.ndarray) -> np.ndarray:
+def _ink(gray: np.ndarray, name: str) -> np.ndarray:
     """Ink in [0, 1] with the background at 0: uneven lighting, paper texture and specks removed.
 
     The background is a grey opening wider than any stroke (strokes vanish, lighting stays);
@@ -140,7 +140,7 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     residual = np.clip(residual, 0, None)
     strong = float(np.percentile(residual, 99.9))
     if strong < MIN_CONTRAST:
-        raise ImageError("the image looks blank: no ink stands out from the background")
+        raise ImageError(f"{name} looks blank: no ink stands out from the background")
     high = otsu_threshold(residual)
     low = high / 2
     pieces, count = ndimage.label(residual > low, structure=np.ones((3, 3)))
