@@ -1,11 +1,206 @@
-"""The interpolate page (under construction in this session)."""
+"""The Interpolate page: two images in, a walk through the latent space between them out.
 
+Each input is an upload, a test image or a drawing; under it, what the model sees (28x28).
+With both, the page shows the images decoded along the path, the path on the latent map, and
+downloads of the strip (PNG) and of a there-and-back animation (GIF). A bad input gets its
+message under that input; the rest of the page keeps working.
+"""
+
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
+import torch
+from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 
-from vaeapp.ui.widgets import model_picker
+from vaeapp.errors import VaeappError
+from vaeapp.images import (
+    UPLOAD_TYPES,
+    enlarged,
+    png_bytes,
+    preprocess,
+    read_image,
+    strip,
+    there_and_back_gif,
+)
+from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, interpolate_images
+from vaeapp.latent import AxesProjection, Projection, padded_range
+from vaeapp.runs import Run
+from vaeapp.ui.latent_map import latent_map_figure
+from vaeapp.ui.loaders import file_stamp, load_data, load_model, pca_view, test_codes
+from vaeapp.ui.widgets import model_picker, show_error
+
+UPLOAD, TEST_SET, DRAW = "Upload", "Test set", "Draw"
+METHOD_NAMES = {"linear": "Linear", "slerp": "Spherical (slerp)"}
+PREVIEW_SCALE = 5
+CANVAS_SIDE = 224
 
 
 def render() -> None:
     run = model_picker()
-    st.title("interpolate")
-    st.write(str(run.path))
+    st.title("Interpolate between two images")
+    try:
+        model, config = load_model(run)
+    except VaeappError as error:
+        show_error(error)
+    st.caption(
+        "Upload two pictures of digits (a phone photo of one written on paper works), pick test "
+        "images or draw; each is encoded to the mean of q(z|x), and the path between the two "
+        "codes is decoded step by step."
+    )
+    spec = config.train.data
+    inputs = [_input(column, side, spec) for column, side in zip(st.columns(2), "AB", strict=True)]
+    steps_column, method_column = st.columns(2)
+    steps = steps_column.slider("Steps", MIN_STEPS, MAX_STEPS, 10, key="interpolate_steps")
+    method = method_column.radio(
+        "Method",
+        METHODS,
+        format_func=METHOD_NAMES.__getitem__,
+        horizontal=True,
+        key="interpolate_method",
+        help="Linear: a straight line. Spherical: the direction turns along a great circle "
+        "while the length changes evenly, so the path stays where the prior N(0, I) has mass.",
+    )
+    first, second = inputs
+    if first is None or second is None:
+        st.info("Give both images, A and B, to see the walk between them.")
+        return
+    result = interpolate_images(model, first, second, steps, method)
+    _show_strip(result)
+    _show_path(run, spec, result.codes)
+
+
+def _input(column: DeltaGenerator, side: str, spec: str) -> torch.Tensor | None:
+    """One input, chosen by its source, with its 28x28 preview; None until it is usable."""
+    with column:
+        st.subheader(f"Image {side}")
+        source = st.radio(
+            f"Image {side} from",
+            (UPLOAD, TEST_SET, DRAW),
+            horizontal=True,
+            key=f"interpolate_source_{side}",
+            label_visibility="collapsed",
+        )
+        try:
+            if source == UPLOAD:
+                image = _uploaded(side)
+            elif source == TEST_SET:
+                image = _test_image(side, spec)
+            else:
+                image = _drawn(side)
+        except VaeappError as error:
+            st.error(str(error), icon="⚠️")
+            return None
+        if image is not None:
+            st.image(enlarged(image, PREVIEW_SCALE), caption="What the model sees (28x28)")
+        return image
+
+
+def _uploaded(side: str) -> torch.Tensor | None:
+    upload = st.file_uploader(
+        f"Picture for image {side}",
+        type=list(UPLOAD_TYPES),
+        key=f"interpolate_upload_{side}",
+        help="PNG, JPEG, BMP, WebP, GIF (its first frame) or TIFF: one digit, any size up to the "
+        "upload limit, dark on light or light on dark.",
+    )
+    if upload is None:
+        return None
+    return _digit_from_bytes(upload.getvalue(), upload.name)
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the picture…")
+def _digit_from_bytes(data: bytes, name: str) -> torch.Tensor:
+    return preprocess(read_image(data, name), name)
+
+
+def _test_image(side: str, spec: str) -> torch.Tensor:
+    test = load_data(spec).test
+    index = st.number_input(
+        f"Test image for {side} (0-{len(test) - 1})",
+        min_value=0,
+        max_value=len(test) - 1,
+        value=0 if side == "A" else 1,
+        key=f"interpolate_test_{side}",
+    )
+    st.caption(f"Label {int(test.labels[index])} in {spec}'s test split")
+    return test.images[index]
+
+
+def _drawn(side: str) -> torch.Tensor | None:
+    # Imported here: the canvas registers a Streamlit component, which needs a running app.
+    from streamlit_drawable_canvas import st_canvas
+
+    st.caption("Draw one digit, large, in the box.")
+    canvas = st_canvas(
+        stroke_width=16,
+        stroke_color="#000000",
+        background_color="#ffffff",
+        width=CANVAS_SIDE,
+        height=CANVAS_SIDE,
+        return_image_data=True,
+        key=f"interpolate_canvas_{side}",
+    )
+    drawn = (canvas.json_data or {}).get("objects")
+    if not drawn or canvas.image_data is None:
+        return None
+    return preprocess(Image.fromarray(np.asarray(canvas.image_data, dtype=np.uint8)), "the drawing")
+
+
+def _show_strip(result: Interpolation) -> None:
+    st.subheader("From A to B")
+    picture = strip(result.images)
+    st.image(picture, caption=f"{len(result.images)} images decoded along the path")
+    png_column, gif_column = st.columns(2)
+    png_column.download_button(
+        "Download the strip (PNG)",
+        png_bytes(picture),
+        file_name="interpolation.png",
+        mime="image/png",
+        on_click="ignore",
+        key="interpolate_png",
+    )
+    gif_column.download_button(
+        "Download the animation (GIF, there and back)",
+        there_and_back_gif(result.images),
+        file_name="interpolation.gif",
+        mime="image/gif",
+        on_click="ignore",
+        key="interpolate_gif",
+    )
+
+
+def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
+    """The path over the test set's codes: on the latent axes up to 2-D, else the PCA plane."""
+    st.subheader("The path on the latent map")
+    try:
+        data = load_data(spec)
+        test = test_codes(run, spec)
+    except VaeappError as error:
+        st.warning(f"No map: {error}")
+        return
+    dim = test.shape[1]
+    view: Projection = (
+        AxesProjection(0, 1 if dim > 1 else None, torch.zeros(dim))
+        if dim <= 2
+        else pca_view(run, spec)
+    )
+    points, path = view.project(test), view.project(codes)
+    both = np.vstack([points, path])
+    st.caption(
+        f"Dots: the {len(points):,} test images of {spec} at their codes"
+        + ("" if dim <= 2 else f", on the plane of the two main directions of the {dim}-D codes")
+        + ". Black: the path from A to B."
+    )
+    figure = latent_map_figure(
+        points,
+        data.test.labels.numpy(),
+        data.classes,
+        padded_range(both[:, 0]),
+        padded_range(both[:, 1]),
+        axis_titles=("z₁", "z₂") if dim <= 2 else ("PC 1", "PC 2"),
+        path=path,
+        revision=f"{run.path}@{file_stamp(run.checkpoint_path)}",
+    )
+    st.plotly_chart(figure, key="interpolate_map")
