@@ -1,0 +1,113 @@
+"""Interpolation in a real browser: upload two pictures, see the strip, download the animation."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import AppServer, wait_for_app
+from tests.photo_digits import photo_of_digit
+from vaeapp.data import load_dataset
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT_MS = 120_000
+PREVIEW = "What the model sees (28x28)"
+PATH_POINTS = """() => document.querySelectorAll(
+    '.st-key-interpolate_map .scatterlayer .trace .points .point').length"""
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("photos")
+    digits = load_dataset("sample").test.images
+    paths = (folder / "seven.jpg", folder / "eight.jpg")
+    for index, path in enumerate(paths):
+        path.write_bytes(photo_of_digit(digits[index], seed=index))
+    return paths
+
+
+def open_interpolate_page(page: Page, server: AppServer) -> None:
+    page.goto(f"{server.url}/interpolate")
+    wait_for_app(page)
+    page.locator(".st-key-interpolate_upload_B").wait_for(timeout=WAIT_MS)
+
+
+def upload(page: Page, side: str, path: Path, previews: int) -> None:
+    """Give image `side` a file, then wait until `previews` previews show and the run is over."""
+    page.locator(f".st-key-interpolate_upload_{side} input[type=file]").set_input_files(path)
+    page.get_by_text(PREVIEW).nth(previews - 1).wait_for(timeout=WAIT_MS)
+    wait_for_app(page)
+
+
+def wait_for_strip(page: Page, steps: int) -> None:
+    page.get_by_text(f"{steps} images decoded along the path").wait_for(timeout=WAIT_MS)
+    wait_for_app(page)
+
+
+def test_two_uploads_give_a_strip_and_an_animation_with_the_steps_asked(
+    page: Page, app_server: AppServer, photos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    open_interpolate_page(page, app_server)
+    upload(page, "A", photos[0], previews=1)
+    upload(page, "B", photos[1], previews=2)
+    wait_for_strip(page, 10)
+    page.locator(".st-key-interpolate_steps input[type=range]").focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    wait_for_strip(page, 6)
+    page.locator(".st-key-interpolate_map .js-plotly-plot").wait_for(timeout=WAIT_MS)
+    assert page.evaluate(PATH_POINTS) == 6
+
+    with page.expect_download() as gif_download:
+        page.get_by_role("button", name="Download the animation (GIF, there and back)").click()
+    gif_path = tmp_path / gif_download.value.suggested_filename
+    gif_download.value.save_as(gif_path)
+    with Image.open(gif_path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 2 * 6 - 2
+
+    with page.expect_download() as png_download:
+        page.get_by_role("button", name="Download the strip (PNG)").click()
+    strip = Image.open(io.BytesIO(Path(png_download.value.path()).read_bytes()))
+    assert strip.size == (3 * (6 * 30 + 2), 3 * 32)
+
+
+def test_a_bad_upload_is_explained_and_the_page_keeps_working(
+    page: Page, app_server: AppServer, photos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(photos[1].read_bytes()[:400])
+    open_interpolate_page(page, app_server)
+    upload(page, "A", photos[0], previews=1)
+    page.locator(".st-key-interpolate_upload_B input[type=file]").set_input_files(truncated)
+    alert = page.get_by_test_id("stAlert").filter(has_text="truncated.jpg is damaged")
+    alert.wait_for(timeout=WAIT_MS)
+    assert page.get_by_text("Traceback").count() == 0
+    upload(page, "B", photos[1], previews=2)
+    wait_for_strip(page, 10)
+    assert alert.count() == 0
+
+
+def test_a_digit_drawn_on_the_canvas_is_an_input(page: Page, app_server: AppServer) -> None:
+    open_interpolate_page(page, app_server)
+    page.locator(".st-key-interpolate_source_A").get_by_text("Draw", exact=True).click()
+    page.locator(".st-key-interpolate_source_B").get_by_text("Test set", exact=True).click()
+    canvas = page.locator(".st-key-interpolate_canvas_A canvas").first
+    canvas.wait_for(timeout=WAIT_MS)
+    wait_for_app(page)
+    box = canvas.bounding_box()
+    assert box is not None
+    left, top = box["x"], box["y"]
+    page.mouse.move(left + 50, top + 40)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(left + 50 + 6 * step, top + 40)
+    for step in range(1, 31):
+        page.mouse.move(left + 170 - 3 * step, top + 40 + 5 * step)
+    page.mouse.up()
+    page.get_by_text(PREVIEW).nth(1).wait_for(timeout=WAIT_MS)
+    wait_for_strip(page, 10)
