@@ -17,6 +17,7 @@ from vaeapp.latent import (
     grid_points,
     manifold_grid,
     padded_range,
+    prior_code,
 )
 from vaeapp.model import build_model
 from vaeapp.snapshots import prior_samples
@@ -126,8 +127,6 @@ def test_embedding_must_match_the_codes() -> None:
 def test_grid_points_are_cell_centres_from_the_top_left() -> None:
     points = grid_points((0.0, 4.0), (0.0, 2.0), 2)
     np.testing.assert_allclose(points, [[1, 1.5], [3, 1.5], [1, 0.5], [3, 0.5]])
-    with pytest.raises(ConfigError, match="grid size"):
-        grid_points((0, 1), (0, 1), 0)
 
 
 def test_manifold_grid_decodes_the_latent_plane_in_reading_order() -> None:
@@ -138,6 +137,8 @@ def test_manifold_grid_decodes_the_latent_plane_in_reading_order() -> None:
     top_left = model.decode_mean(torch.tensor([[-2 + 4 / 6, 1 - 2 / 6]]))
     torch.testing.assert_close(images[0], top_left[0].detach())
     assert images.min() >= 0 and images.max() <= 1
+    with pytest.raises(ConfigError, match="grid size"):
+        manifold_grid(model, view, (-2.0, 2.0), (-1.0, 1.0), 0)
 
 
 def test_padded_range_widens_and_never_collapses() -> None:
@@ -151,3 +152,11 @@ def test_prior_samples_shrink_towards_the_centre_with_the_temperature() -> None:
     centre = model.decode_mean(torch.zeros(1, 3)).detach()
     torch.testing.assert_close(at_zero, centre.expand(4, -1, -1, -1))
     assert not torch.allclose(prior_samples(model, 4, seed=1), at_zero)
+
+
+def test_prior_code_depends_on_the_seed_only() -> None:
+    first, again, other = (prior_code(5, seed) for seed in (7, 7, 8))
+    assert first.shape == (5,)
+    torch.testing.assert_close(first, again)
+    assert not torch.allclose(first, other)
+    torch.testing.assert_close(prior_code(5, 7, temperature=0.5), 0.5 * first)

@@ -124,6 +124,9 @@ class EmbeddingProjection:
             raise ConfigError("an embedding needs one 2-D point per code, and at least three")
         self.embedding = embedding
         self.triangulation = Delaunay(embedding)
+        # Delaunay computes its barycentric transforms on first use (about a second for 10k
+        # points): pay for it here, where the view is built once, not on the first click.
+        self.triangulation.transform.setflags(write=False)
         self.hull = ConvexHull(embedding)
         self.inside = LinearNDInterpolator(self.triangulation, codes_np)
         self.nearest = NearestNDInterpolator(embedding, codes_np)
@@ -150,6 +153,11 @@ class EmbeddingProjection:
         return np.vstack([corners, corners[:1]])
 
 
+def prior_code(dim: int, seed: int, temperature: float = 1.0) -> torch.Tensor:
+    """One draw z ~ N(0, temperature^2 I) of shape [dim], fixed by the seed."""
+    return temperature * torch.randn(dim, generator=torch.Generator().manual_seed(seed))
+
+
 def grid_points(
     x_range: tuple[float, float], y_range: tuple[float, float], side: int
 ) -> np.ndarray:
@@ -157,8 +165,6 @@ def grid_points(
 
     Each point is the centre of its cell, so tiling the decoded images fills the box exactly.
     """
-    if not 1 <= side <= MAX_GRID_SIDE:
-        raise ConfigError(f"grid size must be from 1 to {MAX_GRID_SIDE}, got {side}")
     xs = _cell_centres(*x_range, side)
     ys = _cell_centres(*y_range, side)[::-1]
     grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
@@ -171,10 +177,14 @@ def _cell_centres(low: float, high: float, side: int) -> np.ndarray:
 
 
 @torch.no_grad()
+def decode(model: VAE, z: torch.Tensor) -> torch.Tensor:
+    """The image to show for each code [M, D]: the decoder's mean, [M, 1, 28, 28] in [0, 1]."""
+    return model.decode_mean(z.to(next(model.parameters()).device)).cpu()
+
+
 def decode_points(model: VAE, projection: Projection, points: np.ndarray) -> torch.Tensor:
-    """The decoder's mean image at each map point: [M, 1, 28, 28] in [0, 1]."""
-    z = projection.inverse(points).to(next(model.parameters()).device)
-    return model.decode_mean(z).cpu()
+    """The image to show at each map point: [M, 1, 28, 28] in [0, 1]."""
+    return decode(model, projection.inverse(points))
 
 
 def manifold_grid(
@@ -186,6 +196,8 @@ def manifold_grid(
 ) -> torch.Tensor:
     """Decoded images tiled over the view (Kingma & Welling's figure 4): [side * side, 1, 28, 28],
     row by row from the top left of the box."""
+    if not 1 <= side <= MAX_GRID_SIDE:
+        raise ConfigError(f"grid size must be from 1 to {MAX_GRID_SIDE}, got {side}")
     return decode_points(model, projection, grid_points(x_range, y_range, side))
 
 

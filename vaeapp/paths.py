@@ -16,3 +16,8 @@ def data_dir() -> Path:
 def runs_dir() -> Path:
     """Run directories made by the app and listed by its model picker: $VAEAPP_RUNS, else ./runs."""
     return Path(os.environ.get("VAEAPP_RUNS", "runs"))
+
+
+def cache_dir() -> Path:
+    """Results worth keeping between sessions, such as UMAP embeddings: under the data folder."""
+    return data_dir() / "cache"

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
+import torch
 
 from vaeapp.config import RunConfig
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.history import MetricsFollower, TrainingHistory
+from vaeapp.latent import EmbeddingProjection, PCAProjection, encode_dataset
 from vaeapp.model import VAE
+from vaeapp.paths import cache_dir
 from vaeapp.runs import Run, RunSummary
+from vaeapp.umap_embedding import BackgroundUmap
 
 
 def file_stamp(path: Path) -> float:
@@ -47,6 +52,43 @@ def _summary(run_path: str, metrics_stamp: float, config_stamp: float) -> RunSum
 
 def run_summary(run: Run) -> RunSummary:
     return _summary(str(run.path), file_stamp(run.metrics_path), file_stamp(run.config_path))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Encoding the test set…")
+def _encoded_test_set(run_path: str, checkpoint_stamp: float, spec: str) -> torch.Tensor:
+    model, _ = _model(run_path, checkpoint_stamp)
+    return encode_dataset(model, load_data(spec).test.images)[0]
+
+
+def encoded_test_set(run: Run, spec: str) -> torch.Tensor:
+    """Posterior means of the test images of `spec` under the run's model: [N, D], read-only."""
+    return _encoded_test_set(str(run.path), file_stamp(run.checkpoint_path), spec)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _pca_view(run_path: str, checkpoint_stamp: float, spec: str) -> PCAProjection:
+    return PCAProjection(_encoded_test_set(run_path, checkpoint_stamp, spec))
+
+
+def pca_view(run: Run, spec: str) -> PCAProjection:
+    """The PCA plane of the run's test codes, fitted once per checkpoint."""
+    return _pca_view(str(run.path), file_stamp(run.checkpoint_path), spec)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Triangulating the UMAP embedding…")
+def embedding_view(key: str, _codes: torch.Tensor, _embedding: np.ndarray) -> EmbeddingProjection:
+    """The invertible view of an embedding, built once per embedding `key`."""
+    return EmbeddingProjection(_codes, _embedding)
+
+
+@st.cache_resource(show_spinner=False)
+def _umap_worker(cache: str) -> BackgroundUmap:
+    return BackgroundUmap(Path(cache))
+
+
+def umap_worker() -> BackgroundUmap:
+    """The app's one background UMAP process, shared by every session."""
+    return _umap_worker(str(cache_dir()))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -35,14 +35,24 @@ def model_picker() -> Run:
         format_func=lambda path: _label(path, models[path]),
         help="The shipped default model, and every run saved under the runs folder.",
     )
+    st.sidebar.caption(_details(models[chosen]))
     return Run(chosen)
 
 
 def _label(path: str, summary: RunSummary) -> str:
-    label = summary.label()
-    if path == str(DEFAULT_MODEL_DIR):
-        return "default (shipped) " + label.split(": ", 1)[1]
-    return label
+    """Short enough for the sidebar: name, data set, latent dimension, test ELBO."""
+    name = "default (shipped)" if path == str(DEFAULT_MODEL_DIR) else summary.name
+    elbo = "" if summary.test_elbo is None else f", ELBO {summary.test_elbo:.1f}"
+    return f"{name}: {summary.data}, {summary.latent_dim}-D{elbo}"
+
+
+def _details(summary: RunSummary) -> str:
+    elbo = "no epoch yet" if summary.test_elbo is None else f"{summary.test_elbo:.1f} nats"
+    return (
+        f"{summary.arch} network, {summary.likelihood} likelihood, {summary.latent_dim}-D latent; "
+        f"trained on {summary.data} for {summary.epochs_done}/{summary.epochs_planned} epochs; "
+        f"test ELBO {elbo}"
+    )
 
 
 def show_error(error: VaeappError) -> None:

@@ -1,0 +1,205 @@
+"""The Explore page through streamlit.testing, and the map figure it draws."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import small_config
+from vaeapp.config import ModelConfig, RunConfig, TrainConfig
+from vaeapp.data import load_dataset
+from vaeapp.latent import encode_dataset
+from vaeapp.model import build_model
+from vaeapp.paths import cache_dir, runs_dir
+from vaeapp.runs import Run
+from vaeapp.ui import loaders
+from vaeapp.ui.latent_map import LATTICE_SIDE, MapClick, clicked, latent_map_figure
+from vaeapp.umap_embedding import BackgroundUmap, embedding_key
+
+EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
+
+
+def page() -> AppTest:
+    app = AppTest.from_string(EXPLORE_PAGE, default_timeout=120)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def saved_run(name: str, latent_dim: int, data: str = "sample") -> Run:
+    """A run with an untrained MLP checkpoint: enough for the page, instant to make."""
+    config = RunConfig(
+        model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(32,)),
+        train=TrainConfig(data=data, epochs=3),
+        data_source=data,
+    )
+    run = Run.create(runs_dir() / name, config)
+    torch.manual_seed(0)
+    run.save_checkpoint({"model": build_model(config.model).state_dict()})
+    run.append_metrics({"kind": "epoch", "epoch": 1, "test_elbo": -321.5})
+    return run
+
+
+def decoded_image(app: AppTest) -> str:
+    return app.image[0].value[0]
+
+
+def map_spec(app: AppTest) -> dict:
+    return json.loads(app.get("plotly_chart")[0].proto.spec)
+
+
+def axis_titles(app: AppTest) -> tuple[str, str]:
+    layout = map_spec(app)["layout"]
+    return layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]
+
+
+@pytest.fixture
+def no_umap_worker() -> Iterator[None]:
+    """Pages that offer UMAP start a worker process; end it with the test."""
+    yield
+    loaders.umap_worker().stop()
+
+
+def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension() -> None:
+    app = page()
+    assert [s.key for s in app.slider if s.key.startswith("explore_z")] == [
+        "explore_z0",
+        "explore_z1",
+    ]
+    spec = map_spec(app)
+    names = [trace.get("name") for trace in spec["data"]]
+    assert names[1:11] == [str(d) for d in range(10)]
+    assert "decoded here" in names
+    assert decoded_image(app).startswith("data:image/png;base64,")
+    assert "1,000 test images" in app.caption[0].value
+    assert "default (shipped)" in app.sidebar.selectbox(key="model_path").options[0]
+
+
+def test_moving_a_slider_decodes_a_new_image_and_moving_it_back_restores_it() -> None:
+    app = page()
+    at_origin = decoded_image(app)
+    app.slider(key="explore_z0").set_value(1.5).run()
+    assert decoded_image(app) != at_origin
+    app.slider(key="explore_z0").set_value(0.0).run()
+    assert decoded_image(app) == at_origin
+
+
+def test_prior_button_draws_a_code_and_reset_returns_to_the_origin() -> None:
+    app = page()
+    app.button[0].click().run()
+    drawn = [app.slider(key=f"explore_z{i}").value for i in range(2)]
+    assert any(abs(v) > 1e-3 for v in drawn)
+    app.button[1].click().run()
+    assert [app.slider(key=f"explore_z{i}").value for i in range(2)] == [0.0, 0.0]
+
+
+def test_manifold_grid_lays_decoded_tiles_under_the_map() -> None:
+    app = page()
+    assert not map_spec(app)["layout"].get("images")
+    app.toggle(key="explore_manifold").set_value(True).run()
+    app.slider(key="explore_grid_side").set_value(6).run()
+    (image,) = map_spec(app)["layout"]["images"]
+    assert image["source"].startswith("data:image/png;base64,")
+    assert image["layer"] == "below"
+
+
+def test_prior_samples_change_with_the_seed_and_the_temperature() -> None:
+    app = page()
+    samples = app.image[-1].value[0]
+    app.button[2].click().run()
+    reseeded = app.image[-1].value[0]
+    assert reseeded != samples
+    app.slider(key="explore_temperature").set_value(0.3).run()
+    assert app.image[-1].value[0] != reseeded
+    assert "temperature 0.3" in app.image[-1].captions[0]
+
+
+def test_model_picker_switches_to_a_saved_run_with_its_own_dimensions(no_umap_worker) -> None:
+    run = saved_run("three", latent_dim=3)
+    app = page()
+    picker = app.sidebar.selectbox(key="model_path")
+    assert picker.options == [
+        picker.options[0],
+        "three: sample, 3-D, ELBO -321.5",
+    ]
+    picker.select(str(run.path)).run()
+    assert not app.exception
+    assert [s.key for s in app.slider if s.key.startswith("explore_z")] == [
+        "explore_z0",
+        "explore_z1",
+        "explore_z2",
+    ]
+    assert "3-D latent" in app.sidebar.caption[0].value
+    assert app.sidebar.radio(key="explore_view").options == ["Latent axes", "PCA", "UMAP"]
+
+
+def test_views_of_a_higher_dimensional_model(no_umap_worker) -> None:
+    run = saved_run("four", latent_dim=4)
+    app = page()
+    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    assert axis_titles(app) == ("z1", "z2")
+    app.sidebar.selectbox(key="explore_x").select(2).run()
+    app.sidebar.selectbox(key="explore_y").select(0).run()
+    assert axis_titles(app) == ("z3", "z1")
+    app.sidebar.radio(key="explore_view").set_value("PCA").run()
+    assert not app.exception
+    assert axis_titles(app) == ("PCA 1", "PCA 2")
+
+
+def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_worker) -> None:
+    run = saved_run("umap", latent_dim=3)
+    app = page()
+    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    app.sidebar.radio(key="explore_view").set_value("UMAP").run()
+    assert axis_titles(app) == ("PCA 1", "PCA 2")
+    assert any("Computing UMAP in the background" in info.value for info in app.info)
+
+    model, _ = run.load_model()
+    codes, _ = encode_dataset(model, load_dataset("sample").test.images)
+    cached = BackgroundUmap(cache_dir()).path(embedding_key(codes.numpy()))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cached, np.random.default_rng(0).normal(size=(len(codes), 2)))
+    app.run()
+    assert not app.exception
+    assert axis_titles(app) == ("UMAP 1", "UMAP 2")
+    names = [trace.get("name") for trace in map_spec(app)["data"]]
+    assert "UMAP hull" in names
+
+
+def test_a_model_whose_data_is_missing_gets_a_message_not_a_traceback() -> None:
+    run = Run.create(runs_dir() / "toy", small_config())
+    run.save_checkpoint({"model": build_model(small_config().model).state_dict()})
+    app = page()
+    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    assert not app.exception
+    assert "unknown data source 'toy'" in app.error[0].value
+    assert app.sidebar.selectbox(key="model_path").value == str(run.path)
+
+
+def test_map_figure_has_a_faint_clickable_lattice_and_one_trace_per_class() -> None:
+    points = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
+    path = np.array([[0.0, 0.0], [2.0, 1.0]])
+    figure = latent_map_figure(
+        points, np.array([1, 0, 1]), ("zero", "one"), (-1, 3), (-1, 2), path=path
+    )
+    lattice, zero, one, line = figure.data
+    assert len(lattice.x) == LATTICE_SIDE**2 and lattice.marker.opacity == 0.01
+    assert lattice.hoverinfo == "none"
+    assert (zero.name, list(zero.customdata)) == ("zero", [1])
+    assert (one.name, list(one.customdata)) == ("one", [0, 2])
+    assert one.unselected.marker.opacity == one.marker.opacity
+    assert line.mode == "lines+markers" and list(line.x) == [0.0, 2.0]
+
+
+def test_a_click_is_read_from_the_selection_event() -> None:
+    assert clicked(None) is None
+    assert clicked({"points": []}) is None
+    on_lattice = {"points": [{"curve_number": 0, "x": 0.5, "y": -1.25}]}
+    assert clicked(on_lattice) == MapClick((0.5, -1.25), None)
+    on_a_dot = {"points": [{"curve_number": 3, "x": 1, "y": 2, "customdata": 17}]}
+    assert clicked(on_a_dot) == MapClick((1.0, 2.0), 17)

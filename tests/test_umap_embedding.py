@@ -1,0 +1,68 @@
+"""UMAP in a background process, cached on disk by a hash of the codes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vaeapp.errors import ConfigError
+from vaeapp.umap_embedding import BackgroundUmap, EmbeddingStatus, embedding_key
+
+
+def two_blobs(n: int = 40, dim: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    side = np.arange(n) % 2
+    codes = rng.normal(size=(n, dim)) * 0.3 + side[:, None] * 5.0
+    return codes.astype(np.float32), side
+
+
+def test_key_names_exactly_these_codes() -> None:
+    codes, _ = two_blobs()
+    assert embedding_key(codes) == embedding_key(codes.astype(np.float64))
+    changed = codes.copy()
+    changed[0, 0] += 1e-3
+    assert embedding_key(changed) != embedding_key(codes)
+    assert embedding_key(codes[:-1]) != embedding_key(codes)
+
+
+def test_too_few_codes_are_refused_before_any_work(tmp_path: Path) -> None:
+    service = BackgroundUmap(tmp_path)
+    with pytest.raises(ConfigError, match="at least 5 codes"):
+        service.request(np.zeros((3, 4), dtype=np.float32))
+    assert service._process is None
+
+
+def wait_until_done(service: BackgroundUmap, codes: np.ndarray) -> EmbeddingStatus:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = service.request(codes)
+        if status.running_since is None:
+            return status
+        time.sleep(0.5)
+    raise AssertionError("UMAP did not finish in 5 minutes")
+
+
+@pytest.mark.slow
+def test_embedding_is_computed_in_the_background_then_read_from_disk(tmp_path: Path) -> None:
+    codes, side = two_blobs()
+    service = BackgroundUmap(tmp_path)
+    try:
+        first = service.request(codes)
+        assert first.embedding is None and first.running_since is not None
+        assert service.request(codes).running_since == first.running_since
+        done = wait_until_done(service, codes)
+    finally:
+        service.stop()
+    assert done.error is None and done.embedding is not None
+    assert done.embedding.shape == (40, 2) and np.isfinite(done.embedding).all()
+    centres = [done.embedding[side == s].mean(axis=0) for s in (0, 1)]
+    spread = max(done.embedding[side == s].std(axis=0).max() for s in (0, 1))
+    assert np.linalg.norm(centres[0] - centres[1]) > 2 * spread
+
+    revisit = BackgroundUmap(tmp_path)
+    again = revisit.request(codes)
+    np.testing.assert_array_equal(again.embedding, done.embedding)
+    assert revisit._process is None

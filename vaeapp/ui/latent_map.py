@@ -1,0 +1,164 @@
+"""The latent map: a data set's codes on a 2-D view, clickable anywhere, as a Plotly figure.
+
+In a browser Plotly reports a click only on a marker, so an invisible lattice of markers
+(opacity 0.01: at 0 Plotly ignores them) lies under the data; a click between data points lands
+on the nearest lattice marker. The data go as WebGL traces of numpy arrays, which Plotly sends
+as binary, one trace per class so that the legend toggles classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.colors import qualitative
+
+from vaeapp.latent import grid_points
+
+LATTICE_SIDE = 120
+PALETTE = qualitative.Plotly
+STEADY = {"marker": {"opacity": 0.85}}  # selected or not, data points look the same
+
+
+@dataclass(frozen=True)
+class MapClick:
+    """Where a click landed on the map, and the test image's index when it hit a data point."""
+
+    point: tuple[float, float]
+    index: int | None
+
+
+def latent_map_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    classes: tuple[str, ...],
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    *,
+    axis_titles: tuple[str, str] = ("z₁", "z₂"),
+    marker: tuple[float, float] | None = None,
+    outline: np.ndarray | None = None,
+    path: np.ndarray | None = None,
+    background: Image.Image | None = None,
+    revision: str = "map",
+) -> go.Figure:
+    """The map of `points` [N, 2] coloured by `labels`.
+
+    `marker` is drawn as a cross (the last click); `outline` [K, 2] as a dashed line (where a
+    view's inverse is trusted); `path` [M, 2] as a line with markers (an interpolation);
+    `background` is stretched over the ranges beneath the points (a manifold grid). Zoom and
+    hidden classes survive updates until `revision` changes.
+    """
+    figure = go.Figure()
+    figure.add_trace(_lattice(x_range, y_range))
+    for label in np.unique(labels):
+        figure.add_trace(_class_trace(points, labels, int(label), classes))
+    if outline is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=outline[:, 0],
+                y=outline[:, 1],
+                mode="lines",
+                line={"color": "grey", "dash": "dash", "width": 1},
+                name="UMAP hull",
+                hoverinfo="skip",
+            )
+        )
+    if path is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=path[:, 0],
+                y=path[:, 1],
+                mode="lines+markers",
+                line={"color": "black", "width": 2},
+                marker={"size": 7, "color": "black"},
+                name="path",
+                hoverinfo="skip",
+            )
+        )
+    if marker is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=[marker[0]],
+                y=[marker[1]],
+                mode="markers",
+                marker={
+                    "symbol": "x-thin",
+                    "size": 18,
+                    "line": {"width": 4, "color": "black"},
+                },
+                name="decoded here",
+                hoverinfo="skip",
+            )
+        )
+    if background is not None:
+        figure.add_layout_image(
+            source=background,
+            xref="x",
+            yref="y",
+            x=x_range[0],
+            y=y_range[1],
+            sizex=x_range[1] - x_range[0],
+            sizey=y_range[1] - y_range[0],
+            sizing="stretch",
+            layer="below",
+        )
+    figure.update_layout(
+        height=620,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"range": list(x_range), "title": axis_titles[0], "showgrid": False},
+        yaxis={"range": list(y_range), "title": axis_titles[1], "showgrid": False},
+        hovermode="closest",
+        legend={"title": "label", "itemsizing": "constant"},
+        uirevision=revision,
+    )
+    return figure
+
+
+def _lattice(x_range: tuple[float, float], y_range: tuple[float, float]) -> go.Scattergl:
+    lattice = grid_points(x_range, y_range, LATTICE_SIDE).astype(np.float32)
+    faint = {"marker": {"opacity": 0.01}}
+    return go.Scattergl(
+        x=lattice[:, 0],
+        y=lattice[:, 1],
+        mode="markers",
+        marker={"size": 6, "color": "grey", "opacity": 0.01},
+        selected=faint,
+        unselected=faint,
+        hoverinfo="none",
+        showlegend=False,
+        name="anywhere",
+    )
+
+
+def _class_trace(
+    points: np.ndarray, labels: np.ndarray, label: int, classes: tuple[str, ...]
+) -> go.Scattergl:
+    members = np.flatnonzero(labels == label)
+    name = classes[label] if label < len(classes) else str(label)
+    return go.Scattergl(
+        x=points[members, 0].astype(np.float32),
+        y=points[members, 1].astype(np.float32),
+        customdata=members,
+        mode="markers",
+        marker={"size": 5, "color": PALETTE[label % len(PALETTE)], "opacity": 0.85},
+        selected=STEADY,
+        unselected=STEADY,
+        name=name,
+        hovertemplate=f"label {name}<br>index %{{customdata}}<extra></extra>",
+    )
+
+
+def clicked(selection: dict[str, Any] | None) -> MapClick | None:
+    """The click in a chart's selection event (st.plotly_chart's `on_select`), if any."""
+    points = (selection or {}).get("points") or []
+    if not points:
+        return None
+    point = points[0]
+    index = point.get("customdata")
+    if isinstance(index, list):
+        index = index[0] if index else None
+    return MapClick((float(point["x"]), float(point["y"])), None if index is None else int(index))
