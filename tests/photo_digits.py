@@ -4,11 +4,14 @@ large, off-centre and slightly rotated, saved as JPEG; what a phone photo of a d
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 from scipy import ndimage
+
+from vaeapp.data import load_dataset
 
 
 def photo_of_digit(digit: torch.Tensor, seed: int, size: tuple[int, int] = (640, 480)) -> bytes:
@@ -35,3 +38,17 @@ def photo_of_digit(digit: torch.Tensor, seed: int, size: tuple[int, int] = (640,
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, format="JPEG", quality=int(rng.integers(60, 90)))
     return out.getvalue()
+
+
+def photos_of_test_digits(count: int = 2) -> list[bytes]:
+    """Photos of the first `count` test digits of `sample` (a 7, then an 8), one seed each."""
+    digits = load_dataset("sample").test.images
+    return [photo_of_digit(digits[index], seed=index) for index in range(count)]
+
+
+def write_photos_of_test_digits(folder: Path) -> tuple[Path, Path]:
+    """`photos_of_test_digits` saved as seven.jpg and eight.jpg in `folder`."""
+    paths = (folder / "seven.jpg", folder / "eight.jpg")
+    for path, data in zip(paths, photos_of_test_digits(), strict=True):
+        path.write_bytes(data)
+    return paths

@@ -12,9 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.photo_digits import photo_of_digit
+from tests.photo_digits import write_photos_of_test_digits
 from vaeapp.cli import main
-from vaeapp.data import load_dataset
 from vaeapp.images import load_digit
 from vaeapp.paths import DEFAULT_MODEL_DIR
 from vaeapp.runs import Run
@@ -24,12 +23,7 @@ RUN = str(DEFAULT_MODEL_DIR)
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("photos")
-    digits = load_dataset("sample").test.images
-    paths = (folder / "seven.jpg", folder / "two.jpg")
-    for index, path in enumerate(paths):
-        path.write_bytes(photo_of_digit(digits[index], seed=index))
-    return paths
+    return write_photos_of_test_digits(tmp_path_factory.mktemp("photos"))
 
 
 def test_encode_prints_mean_and_std_per_image_as_json(

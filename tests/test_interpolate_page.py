@@ -13,7 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import small_config
-from tests.photo_digits import photo_of_digit
+from tests.photo_digits import photos_of_test_digits
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.images import preprocess, read_image
@@ -27,8 +27,8 @@ PREVIEW = "What the model sees (28x28)"
 
 @pytest.fixture(scope="module")
 def photos() -> tuple[bytes, bytes]:
-    digits = load_dataset("sample").test.images
-    return photo_of_digit(digits[0], seed=0), photo_of_digit(digits[1], seed=1)
+    first, second = photos_of_test_digits()
+    return first, second
 
 
 def page() -> AppTest:

@@ -10,8 +10,7 @@ from PIL import Image
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import AppServer, wait_for_app
-from tests.photo_digits import photo_of_digit
-from vaeapp.data import load_dataset
+from tests.photo_digits import write_photos_of_test_digits
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,12 +22,7 @@ PATH_POINTS = """() => document.querySelectorAll(
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("photos")
-    digits = load_dataset("sample").test.images
-    paths = (folder / "seven.jpg", folder / "eight.jpg")
-    for index, path in enumerate(paths):
-        path.write_bytes(photo_of_digit(digits[index], seed=index))
-    return paths
+    return write_photos_of_test_digits(tmp_path_factory.mktemp("photos"))
 
 
 def open_interpolate_page(page: Page, server: AppServer) -> None:
