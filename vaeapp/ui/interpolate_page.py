@@ -28,7 +28,7 @@ from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, i
 from vaeapp.latent import AxesProjection, Projection, padded_range
 from vaeapp.runs import Run
 from vaeapp.ui.latent_map import latent_map_figure
-from vaeapp.ui.loaders import file_stamp, load_data, load_model, pca_view, test_codes
+from vaeapp.ui.loaders import encoded_test_set, file_stamp, load_data, load_model, pca_view
 from vaeapp.ui.widgets import model_picker, show_error
 
 UPLOAD, TEST_SET, DRAW = "Upload", "Test set", "Draw"
@@ -176,7 +176,7 @@ def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
     st.subheader("The path on the latent map")
     try:
         data = load_data(spec)
-        test = test_codes(run, spec)
+        test = encoded_test_set(run, spec)
     except VaeappError as error:
         st.warning(f"No map: {error}")
         return
