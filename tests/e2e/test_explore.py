@@ -1,0 +1,92 @@
+"""The Explore page in Chromium: the map renders, clicks anywhere decode, sliders decode."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import AppServer, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+PLOT_AREA = ".js-plotly-plot .nsewdrag"
+IMAGES = '[data-testid="stImage"] img'
+CHANGED = """([selector, before]) => {
+    const image = document.querySelector(selector);
+    return image && image.src !== before && image.complete;
+}"""
+DOT_POSITION = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    const dots = plot._fullData[1];
+    const {xaxis, yaxis} = plot._fullLayout;
+    return [xaxis._offset + xaxis.l2p(dots.x[0]), yaxis._offset + yaxis.l2p(dots.y[0])];
+}"""
+
+
+def open_explore(page: Page, server: AppServer) -> None:
+    page.goto(server.url)
+    page.wait_for_selector(PLOT_AREA, timeout=90_000)
+    wait_for_app(page)
+
+
+def decoded(page: Page) -> str:
+    return page.locator(IMAGES).first.get_attribute("src") or ""
+
+
+def after(page: Page, action) -> str:
+    """Do `action`, wait for the decoded image to change, and return it."""
+    before = decoded(page)
+    action()
+    page.wait_for_function(CHANGED, arg=[IMAGES, before], timeout=30_000)
+    wait_for_app(page)
+    return decoded(page)
+
+
+def click_map(page: Page, x: float, y: float) -> str:
+    """Click at a fraction (x, y) of the plot area, from its top left."""
+    box = page.locator(PLOT_AREA).first.bounding_box()
+    assert box is not None
+    return after(
+        page, lambda: page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    )
+
+
+def test_map_renders_and_clicks_at_two_spots_decode_two_images(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
+    assert legend[:10] == [str(d) for d in range(10)]
+    assert page.locator(".js-plotly-plot canvas").count() > 0
+    first = click_map(page, 0.3, 0.35)
+    second = click_map(page, 0.7, 0.75)
+    assert first != second
+    assert first.startswith("data:image/png;base64,")
+    crosses = page.evaluate(
+        "() => document.querySelector('.js-plotly-plot')._fullData"
+        ".filter(t => t.name === 'decoded here').map(t => [t.x[0], t.y[0]])"
+    )
+    assert len(crosses) == 1
+
+
+def test_clicking_a_dot_shows_that_test_image_and_its_reconstruction(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    x, y = page.evaluate(DOT_POSITION)
+    plot = page.locator(".js-plotly-plot").first.bounding_box()
+    assert plot is not None
+    after(page, lambda: page.mouse.click(plot["x"] + x, plot["y"] + y))
+    page.get_by_text("Test image #").wait_for(timeout=30_000)
+    assert page.get_by_text("Reconstructed").is_visible()
+    assert page.locator(IMAGES).count() >= 4
+
+
+def test_a_slider_move_changes_the_decoded_image(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    slider = page.get_by_test_id("stSlider").filter(has_text="z1")
+    slider.get_by_role("slider").focus()
+    origin = decoded(page)
+    moved = after(page, lambda: page.keyboard.press("End"))
+    assert moved != origin
+    assert float(slider.get_by_test_id("stSliderThumbValue").inner_text()) >= 3
