@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
-from torchvision.utils import make_grid
 
 from vaeapp.errors import ImageError
 
@@ -194,6 +193,8 @@ def enlarged(image: torch.Tensor, scale: int) -> Image.Image:
 
 def strip(images: torch.Tensor, scale: int = 3) -> Image.Image:
     """Images [N, 1, H, W] side by side, from first to last, on a grey frame."""
+    from torchvision.utils import make_grid  # here: importing torchvision takes seconds
+
     grid = make_grid(images.clamp(0, 1), nrow=len(images), padding=2, pad_value=0.5)
     return enlarged(grid[:1], scale)
 

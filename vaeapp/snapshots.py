@@ -11,7 +11,6 @@ import io
 from pathlib import Path
 
 import torch
-from torchvision.utils import save_image
 
 from vaeapp.model import VAE
 from vaeapp.runs import Run, write_atomically
@@ -43,6 +42,8 @@ def prior_samples(model: VAE, n: int, seed: int, temperature: float = 1.0) -> to
 
 def png_grid(images: torch.Tensor) -> bytes:
     """A PNG of the images in rows of eight, separated by grey lines."""
+    from torchvision.utils import save_image  # here: importing torchvision takes seconds
+
     buffer = io.BytesIO()
     save_image(images.cpu(), buffer, format="png", nrow=ROW, padding=2, pad_value=0.5)
     return buffer.getvalue()
