@@ -4,6 +4,9 @@ A view (`Projection`) maps latent codes [N, D] to points on the map [N, 2] and m
 full latent codes, so a click anywhere decodes to an image: exactly for two latent axes and for
 PCA, and for UMAP through barycentric interpolation of the codes over a Delaunay triangulation of
 the embedded points (umap-learn's own inverse_transform takes seconds per call).
+
+scikit-learn and scipy are imported where a PCA or embedding view is built: together they take
+seconds to import, and the app's first page (a 2-D model) needs neither.
 """
 
 from __future__ import annotations
@@ -12,10 +15,6 @@ from typing import Protocol
 
 import numpy as np
 import torch
-from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
-from scipy.spatial import ConvexHull, Delaunay
-from sklearn.decomposition import PCA
-from sklearn.neighbors import KNeighborsRegressor
 
 from vaeapp.errors import ConfigError
 from vaeapp.model import VAE
@@ -90,6 +89,8 @@ class PCAProjection:
     """
 
     def __init__(self, codes: torch.Tensor) -> None:
+        from sklearn.decomposition import PCA
+
         if codes.shape[1] < 2 or len(codes) < 2:
             raise ConfigError("a PCA view needs at least two latent dimensions and two codes")
         self.pca = PCA(n_components=2).fit(codes.numpy(force=True).astype(np.float64))
@@ -118,6 +119,10 @@ class EmbeddingProjection:
     """
 
     def __init__(self, codes: torch.Tensor, embedding: np.ndarray, neighbours: int = 10) -> None:
+        from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+        from scipy.spatial import ConvexHull, Delaunay
+        from sklearn.neighbors import KNeighborsRegressor
+
         embedding = np.asarray(embedding, dtype=np.float64)
         codes_np = codes.numpy(force=True).astype(np.float64)
         if embedding.shape != (len(codes_np), 2) or len(codes_np) < 3:

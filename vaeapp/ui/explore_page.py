@@ -17,7 +17,6 @@ import numpy as np
 import streamlit as st
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from vaeapp.data import Dataset
 from vaeapp.errors import VaeappError
@@ -199,7 +198,7 @@ def _latent_panel(explorer: Explorer) -> None:
     background = None
     if show_grid:
         tiles = manifold_grid(model, view, explorer.x_range, explorer.y_range, side)
-        background = enlarged(make_grid(tiles, nrow=side, padding=0)[:1], 1)
+        background = _tiled(tiles, per_row=side, padding=0, scale=1)
     click = _click_here(explorer, z)
     marker = click.point if click else tuple(view.project(z[None])[0])
     outline = view.outline()
@@ -292,9 +291,8 @@ def _prior_panel(model: VAE) -> None:
     st.session_state.setdefault(SAMPLE_SEED, 0)
     controls[2].button("Reseed", on_click=_reseed)
     samples = prior_samples(model, count, st.session_state[SAMPLE_SEED], temperature)
-    grid = make_grid(samples, nrow=16, padding=2, pad_value=0.5)[:1]
     st.image(
-        enlarged(grid, 2),
+        _tiled(samples, per_row=16, padding=2, scale=2),
         caption=f"Seed {st.session_state[SAMPLE_SEED]}, temperature {temperature:.1f}",
         output_format="PNG",
     )
@@ -339,6 +337,13 @@ def _set_latent(z: torch.Tensor) -> None:
 
 def _current_latent(dim: int) -> torch.Tensor:
     return torch.tensor([st.session_state[_slider_key(i)] for i in range(dim)])
+
+
+def _tiled(images: torch.Tensor, per_row: int, padding: int, scale: int) -> Image.Image:
+    """Images in rows on a grey frame, as one picture with each pixel scale x scale."""
+    from torchvision.utils import make_grid  # here: torchvision takes seconds; the map goes first
+
+    return enlarged(make_grid(images, nrow=per_row, padding=padding, pad_value=0.5)[:1], scale)
 
 
 def _inline(picture: Image.Image) -> str:
