@@ -32,7 +32,7 @@ def test_too_few_codes_are_refused_before_any_work(tmp_path: Path) -> None:
     service = BackgroundUmap(tmp_path)
     with pytest.raises(ConfigError, match="at least 5 codes"):
         service.request(np.zeros((3, 4), dtype=np.float32))
-    assert service._process is None
+    assert not service.worker_alive
 
 
 def wait_until_done(service: BackgroundUmap, codes: np.ndarray) -> EmbeddingStatus:
@@ -65,4 +65,18 @@ def test_embedding_is_computed_in_the_background_then_read_from_disk(tmp_path: P
     revisit = BackgroundUmap(tmp_path)
     again = revisit.request(codes)
     np.testing.assert_array_equal(again.embedding, done.embedding)
-    assert revisit._process is None
+    assert not revisit.worker_alive
+
+
+def test_prepare_starts_the_worker_only_when_the_embedding_is_not_on_disk(tmp_path: Path) -> None:
+    codes, _ = two_blobs()
+    service = BackgroundUmap(tmp_path)
+    np.save(service.path(embedding_key(codes)), np.zeros((40, 2)))
+    service.prepare(codes)
+    assert not service.worker_alive
+    try:
+        service.prepare(codes[:-1])
+        assert service.worker_alive
+    finally:
+        service.stop()
+    assert not service.worker_alive

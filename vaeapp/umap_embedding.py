@@ -90,8 +90,11 @@ class BackgroundUmap:
     def path(self, key: str) -> Path:
         return self.cache_dir / f"umap-{key}.npy"
 
-    def warm_up(self) -> None:
-        """Start the worker now, so that numba has compiled by the time a user asks for UMAP."""
+    def prepare(self, codes: np.ndarray) -> None:
+        """Start the worker now, unless these codes' embedding is on disk already, so that numba
+        has compiled by the time a user asks for UMAP."""
+        if self.path(embedding_key(codes)).is_file():
+            return
         with self._lock:
             self._ensure_worker()
 
@@ -121,10 +124,14 @@ class BackgroundUmap:
             return EmbeddingStatus(error=error.read_text(encoding="utf-8"))
         with self._lock:
             since = self._started.get(key)
-            if since is not None and (self._process is None or not self._process.is_alive()):
+            if since is not None and not self.worker_alive:
                 del self._started[key]
                 return EmbeddingStatus(error="the UMAP worker process stopped unexpectedly")
         return EmbeddingStatus(running_since=since)
+
+    @property
+    def worker_alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
 
     def stop(self) -> None:
         """End the worker (a running fit is abandoned)."""
@@ -140,7 +147,7 @@ class BackgroundUmap:
         return self._errors / f"{key}.txt"
 
     def _ensure_worker(self) -> None:
-        if self._process is not None and self._process.is_alive():
+        if self.worker_alive:
             return
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)

@@ -108,7 +108,7 @@ def _choose_view(
 ) -> Explorer:
     """The sidebar's view choice, and the map points of that view."""
     dim = codes.shape[1]
-    view, axes = _view_choice(dim)
+    view, axes = _view_choice(codes)
     fixed_view: Projection | None = None
     if view == UMAP_VIEW:
         fixed_view, points = _umap_or_pca(codes, run, data.spec)
@@ -133,12 +133,13 @@ def _choose_view(
     )
 
 
-def _view_choice(dim: int) -> tuple[str, tuple[int, int | None]]:
+def _view_choice(codes: torch.Tensor) -> tuple[str, tuple[int, int | None]]:
+    dim = codes.shape[1]
     if dim == 1:
         return AXES, (0, None)
     if dim == 2:
         return AXES, (0, 1)
-    umap_worker().warm_up()
+    umap_worker().prepare(codes.numpy())
     view = st.sidebar.radio(
         "2-D view of the latent space",
         [AXES, PCA_VIEW, UMAP_VIEW],
