@@ -73,7 +73,7 @@ def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension(
     ]
     spec = map_spec(app)
     names = [trace.get("name") for trace in spec["data"]]
-    assert names[1:11] == [str(d) for d in range(10)]
+    assert names[:10] == [str(d) for d in range(10)]
     assert "decoded here" in names
     assert decoded_image(app).startswith("data:image/png;base64,")
     assert "1,000 test images" in app.caption[0].value
@@ -185,9 +185,11 @@ def test_map_figure_has_a_faint_clickable_lattice_and_one_trace_per_class() -> N
     points = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
     path = np.array([[0.0, 0.0], [2.0, 1.0]])
     figure = latent_map_figure(
-        points, np.array([1, 0, 1]), ("zero", "one"), (-1, 3), (-1, 2), path=path
+        points, np.array([1, 0, 1]), ("zero", "one"), (-1, 3), (-1, 2), path=path, picked=(2, 5)
     )
-    lattice, zero, one, line = figure.data
+    zero, one, lattice, line = figure.data
+    assert list(lattice.selectedpoints) == [5] and zero.selectedpoints is None
+    assert lattice.selected.marker.opacity == 1
     assert len(lattice.x) == LATTICE_SIDE**2 and lattice.marker.opacity == 0.01
     assert lattice.hoverinfo == "none"
     assert (zero.name, list(zero.customdata)) == ("zero", [1])
@@ -199,7 +201,7 @@ def test_map_figure_has_a_faint_clickable_lattice_and_one_trace_per_class() -> N
 def test_a_click_is_read_from_the_selection_event() -> None:
     assert clicked(None) is None
     assert clicked({"points": []}) is None
-    on_lattice = {"points": [{"curve_number": 0, "x": 0.5, "y": -1.25}]}
-    assert clicked(on_lattice) == MapClick((0.5, -1.25), None)
-    on_a_dot = {"points": [{"curve_number": 3, "x": 1, "y": 2, "customdata": 17}]}
-    assert clicked(on_a_dot) == MapClick((1.0, 2.0), 17)
+    on_lattice = {"points": [{"curve_number": 10, "point_index": 7, "x": 0.5, "y": -1.25}]}
+    assert clicked(on_lattice) == MapClick((0.5, -1.25), None, (10, 7))
+    on_a_dot = {"points": [{"curve_number": 3, "point_index": 2, "x": 1, "y": 2, "customdata": 17}]}
+    assert clicked(on_a_dot) == MapClick((1.0, 2.0), 17, (3, 2))

@@ -51,9 +51,11 @@ SLIDERS_SHOWN = 16
 MAP_KEY = "explore_map"
 MODEL_SEEN = "explore_model"
 CLICK = "explore_click"
+JUST_CLICKED = "explore_just_clicked"
+MARK = "explore_mark"
 PRIOR_DRAWS = "explore_prior_draws"
 SAMPLE_SEED = "explore_sample_seed"
-DECODED_SCALE = 10
+DECODED_SCALE = 9
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,15 @@ class Explorer:
     x_range: tuple[float, float]
     y_range: tuple[float, float]
     limit: float
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The decoded spot as the figure shows it: a cross, or a marker shown as picked."""
+
+    view_id: str
+    cross: tuple[float, float] | None = None
+    picked: tuple[int, int] | None = None
 
 
 def render() -> None:
@@ -201,7 +212,8 @@ def _latent_panel(explorer: Explorer) -> None:
         tiles = manifold_grid(model, view, explorer.x_range, explorer.y_range, side)
         background = _tiled(tiles, per_row=side, padding=0, scale=1)
     click = _click_here(explorer, z)
-    marker = click.point if click else tuple(view.project(z[None])[0])
+    depends_on_z = background is not None and explorer.fixed_view is None and dim > 2
+    mark = _mark(explorer.view_id, view, z, click, redrawn=depends_on_z)
     outline = view.outline()
     figure = latent_map_figure(
         explorer.points,
@@ -210,12 +222,13 @@ def _latent_panel(explorer: Explorer) -> None:
         explorer.x_range,
         explorer.y_range,
         axis_titles=_axis_titles(explorer),
-        marker=marker,
+        marker=mark.cross,
+        picked=mark.picked,
         outline=outline,
         background=background,
         revision=explorer.view_id,
     )
-    on_map, beside = st.columns([3, 1])
+    on_map, beside = st.columns([5, 2])
     with on_map:
         st.plotly_chart(
             figure,
@@ -225,8 +238,9 @@ def _latent_panel(explorer: Explorer) -> None:
             config={"displaylogo": False, "scrollZoom": True},
         )
         st.caption(
-            "Click anywhere to decode that spot; click a dot to see its test image too. "
-            "Click legend entries to hide or show classes."
+            "Click anywhere to decode that spot (it turns black); click a dot to see its test "
+            "image too. The cross marks a code set by the sliders. Click legend entries to hide "
+            "or show classes."
         )
         if click and outline is not None and not view.contains(np.array([click.point]))[0]:
             st.warning(
@@ -240,7 +254,7 @@ def _latent_panel(explorer: Explorer) -> None:
 
 def _decoded(model: VAE, z: torch.Tensor, explorer: Explorer, click: MapClick | None) -> None:
     image = decode(model, z[None])[0]
-    st.image(_inline(enlarged(image, DECODED_SCALE)), caption="Decoded at the cross: E[x | z]")
+    st.image(_inline(enlarged(image, DECODED_SCALE)), caption="Decoded here: E[x | z]")
     if click is None or click.index is None:
         return
     test = explorer.data.test
@@ -310,6 +324,33 @@ def _on_click(explorer: Explorer, view: Projection) -> None:
         z = view.inverse(np.array([click.point]))[0]
     _set_latent(z)
     st.session_state[CLICK] = (explorer.view_id, click, z)
+    st.session_state[JUST_CLICKED] = True
+
+
+def _mark(
+    view_id: str, view: Projection, z: torch.Tensor, click: MapClick | None, redrawn: bool
+) -> Mark:
+    """How the figure shows the decoded spot.
+
+    Right after a click the browser already shows the clicked marker as picked; if the figure
+    showed a pick before too, it stays exactly as it was, so the browser does not redraw it.
+    """
+    previous = st.session_state.get(MARK)
+    just_clicked = st.session_state.pop(JUST_CLICKED, False)
+    if click is None:
+        mark = Mark(view_id, cross=tuple(view.project(z[None])[0]))
+    elif (
+        just_clicked
+        and not redrawn
+        and previous
+        and previous.picked
+        and previous.view_id == view_id
+    ):
+        mark = previous
+    else:
+        mark = Mark(view_id, picked=click.marker)
+    st.session_state[MARK] = mark
+    return mark
 
 
 def _click_here(explorer: Explorer, z: torch.Tensor) -> MapClick | None:

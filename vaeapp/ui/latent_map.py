@@ -1,9 +1,13 @@
 """The latent map: a data set's codes on a 2-D view, clickable anywhere, as a Plotly figure.
 
 In a browser Plotly reports a click only on a marker, so an invisible lattice of markers
-(opacity 0.01: at 0 Plotly ignores them) lies under the data; a click between data points lands
-on the nearest lattice marker. The data go as WebGL traces of numpy arrays, which Plotly sends
-as binary, one trace per class so that the legend toggles classes.
+(opacity 0.01: at 0 Plotly ignores them) covers the map; a click between data points lands on
+the nearest lattice marker. It lies above the data, so that a clicked one shows. The data go as
+WebGL traces of numpy arrays, which Plotly sends as binary, one trace per class so that the
+legend toggles classes.
+
+The browser shows a clicked marker as selected (a black dot) by itself, so a page can leave the
+figure unchanged after a click: redrawing thousands of WebGL markers is what makes a click slow.
 """
 
 from __future__ import annotations
@@ -18,17 +22,20 @@ from plotly.colors import qualitative
 
 from vaeapp.latent import grid_points
 
-LATTICE_SIDE = 120
+LATTICE_SIDE = 80
 PALETTE = qualitative.Plotly
-STEADY = {"marker": {"opacity": 0.85}}  # selected or not, data points look the same
+UNSELECTED = {"marker": {"opacity": 0.85}}  # no dimming of the other points after a click
+PICKED = {"marker": {"opacity": 1.0, "size": 12, "color": "black"}}
 
 
 @dataclass(frozen=True)
 class MapClick:
-    """Where a click landed on the map, and the test image's index when it hit a data point."""
+    """Where a click landed on the map, the test image's index when it hit a data point, and
+    the marker it hit (trace number, point number in the trace)."""
 
     point: tuple[float, float]
     index: int | None
+    marker: tuple[int, int]
 
 
 def latent_map_figure(
@@ -40,6 +47,7 @@ def latent_map_figure(
     *,
     axis_titles: tuple[str, str] = ("z₁", "z₂"),
     marker: tuple[float, float] | None = None,
+    picked: tuple[int, int] | None = None,
     outline: np.ndarray | None = None,
     path: np.ndarray | None = None,
     background: Image.Image | None = None,
@@ -47,15 +55,18 @@ def latent_map_figure(
 ) -> go.Figure:
     """The map of `points` [N, 2] coloured by `labels`.
 
-    `marker` is drawn as a cross (the last click); `outline` [K, 2] as a dashed line (where a
-    view's inverse is trusted); `path` [M, 2] as a line with markers (an interpolation);
+    `marker` is drawn as a cross (the decoded spot); `picked` (trace number, point number) shows
+    as selected, as a click would; `outline` [K, 2] as a dashed line (where a view's inverse is
+    trusted); `path` [M, 2] as a line with markers (an interpolation);
     `background` is stretched over the ranges beneath the points (a manifold grid). Zoom and
     hidden classes survive updates until `revision` changes.
     """
     figure = go.Figure()
-    figure.add_trace(_lattice(x_range, y_range))
     for label in np.unique(labels):
         figure.add_trace(_class_trace(points, labels, int(label), classes))
+    figure.add_trace(_lattice(x_range, y_range))
+    if picked is not None:
+        figure.data[picked[0]].selectedpoints = [picked[1]]
     if outline is not None:
         figure.add_trace(
             go.Scatter(
@@ -112,6 +123,7 @@ def latent_map_figure(
         xaxis={"range": list(x_range), "title": axis_titles[0], "showgrid": False},
         yaxis={"range": list(y_range), "title": axis_titles[1], "showgrid": False},
         hovermode="closest",
+        hoverdistance=-1,  # a click however far from any marker (zoomed in) picks the nearest
         legend={"title": "label", "itemsizing": "constant"},
         uirevision=revision,
     )
@@ -120,14 +132,13 @@ def latent_map_figure(
 
 def _lattice(x_range: tuple[float, float], y_range: tuple[float, float]) -> go.Scattergl:
     lattice = grid_points(x_range, y_range, LATTICE_SIDE).astype(np.float32)
-    faint = {"marker": {"opacity": 0.01}}
     return go.Scattergl(
         x=lattice[:, 0],
         y=lattice[:, 1],
         mode="markers",
         marker={"size": 6, "color": "grey", "opacity": 0.01},
-        selected=faint,
-        unselected=faint,
+        selected=PICKED,
+        unselected={"marker": {"opacity": 0.01}},
         hoverinfo="none",
         showlegend=False,
         name="anywhere",
@@ -145,8 +156,8 @@ def _class_trace(
         customdata=members,
         mode="markers",
         marker={"size": 5, "color": PALETTE[label % len(PALETTE)], "opacity": 0.85},
-        selected=STEADY,
-        unselected=STEADY,
+        selected=PICKED,
+        unselected=UNSELECTED,
         name=name,
         hovertemplate=f"label {name}<br>index %{{customdata}}<extra></extra>",
     )
@@ -161,4 +172,8 @@ def clicked(selection: dict[str, Any] | None) -> MapClick | None:
     index = point.get("customdata")
     if isinstance(index, list):
         index = index[0] if index else None
-    return MapClick((float(point["x"]), float(point["y"])), None if index is None else int(index))
+    return MapClick(
+        (float(point["x"]), float(point["y"])),
+        None if index is None else int(index),
+        (int(point["curve_number"]), int(point["point_index"])),
+    )
