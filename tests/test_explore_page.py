@@ -125,7 +125,7 @@ def test_model_picker_switches_to_a_saved_run_with_its_own_dimensions(no_umap_wo
     picker = app.sidebar.selectbox(key="model_path")
     assert picker.options == [
         picker.options[0],
-        "three: sample, 3-D, ELBO -321.5",
+        "three: sample, 3-D, ELBO -321.5, 1/3 epochs",
     ]
     picker.select(str(run.path)).run()
     assert not app.exception

@@ -99,16 +99,17 @@ def render() -> None:
         f"of q(z|x) in the model's {dim}-D latent space."
     )
     model_id = f"{run.path}@{file_stamp(run.checkpoint_path)}"
-    _start_over_if_new(model_id, dim)
+    _start_over_if_new(f"{run.path}:{dim}", dim)
     explorer = _choose_view(run, model, data, codes, model_id)
     _latent_panel(explorer)
     _prior_panel(model)
 
 
-def _start_over_if_new(model_id: str, dim: int) -> None:
-    """A different model (or a newer checkpoint) starts at the origin with no click."""
-    if st.session_state.get(MODEL_SEEN) != model_id:
-        st.session_state[MODEL_SEEN] = model_id
+def _start_over_if_new(model: str, dim: int) -> None:
+    """A different model starts at the origin with no click (a newer checkpoint of the same run
+    keeps the sliders)."""
+    if st.session_state.get(MODEL_SEEN) != model:
+        st.session_state[MODEL_SEEN] = model
         _set_latent(torch.zeros(dim))
     for i in range(dim):
         st.session_state.setdefault(_slider_key(i), 0.0)

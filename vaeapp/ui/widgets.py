@@ -40,10 +40,11 @@ def model_picker() -> Run:
 
 
 def _label(path: str, summary: RunSummary) -> str:
-    """Short enough for the sidebar: name, data set, latent dimension, test ELBO."""
+    """Name, data set, latent dimension, epochs and test ELBO, briefly."""
     name = "default (shipped)" if path == str(DEFAULT_MODEL_DIR) else summary.name
     elbo = "" if summary.test_elbo is None else f", ELBO {summary.test_elbo:.1f}"
-    return f"{name}: {summary.data}, {summary.latent_dim}-D{elbo}"
+    epochs = f"{summary.epochs_done}/{summary.epochs_planned} epochs"
+    return f"{name}: {summary.data}, {summary.latent_dim}-D{elbo}, {epochs}"
 
 
 def _details(summary: RunSummary) -> str:
