@@ -110,7 +110,7 @@ def test_a_finished_run_shows_its_history_pictures_and_resume(trained: Run) -> N
         "Test images above their reconstructions, epoch 2",
         "Samples from the prior, epoch 2",
     ]
-    assert app.number_input(key="train_resume").value == 12
+    assert app.number_input(key="train_resume:trained").value == 12
     assert [b.label for b in app.button if b.label == "Resume"] == ["Resume"]
 
 

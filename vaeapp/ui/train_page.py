@@ -208,7 +208,9 @@ def _controls(job: jobs.JobState) -> None:
             return
         more = planned + (10 if job.status == jobs.FINISHED else 0)
         epochs_col, button_col = st.columns([1, 1], vertical_alignment="bottom")
-        epochs = epochs_col.number_input("Epochs in all", value=more, step=1, key="train_resume")
+        epochs = epochs_col.number_input(
+            "Epochs in all", value=more, step=1, key=f"train_resume:{job.run.name}"
+        )
         if button_col.button("Resume"):
             try:
                 jobs.resume(job.run, epochs)
