@@ -133,3 +133,16 @@ def test_compare_draws_every_chosen_run_on_one_chart(trained: Run, tiny_dataset)
     names = [trace["name"] for trace in figure["data"]]
     assert names == ["trained (test)", "trained (train)", "other (test)", "other (train)"]
     assert [len(trace["x"]) for trace in figure["data"]] == [2, 2, 1, 1]
+
+
+def test_choosing_another_run_shows_its_chart(trained: Run, tiny_dataset) -> None:
+    other = Run.create(runs_dir() / "other", small_config(epochs=1))
+    Trainer(other, tiny_dataset).fit()
+    app = page(TRAIN_PAGE)
+    app.selectbox(key="train_watch").set_value(str(trained.path)).run()
+    app.selectbox(key="train_watch").set_value(str(other.path)).run()
+    assert not app.exception
+    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    epochs = next(t for t in figure["data"] if t["name"] == "test ELBO per epoch")
+    assert epochs["x"] == [1]
+    assert "finished · epoch 1/1" in app.get("progress")[0].proto.text

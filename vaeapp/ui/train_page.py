@@ -1,8 +1,9 @@
 """The Train page: a form that starts a training job, and a live view of any run's job.
 
-A job is a process of its own (`vaeapp.jobs`); this page only reads run directories, once a
-second in a fragment, so a rerun, a reload or a second tab shows the same job and its whole
-history, and a closed tab loses no training.
+A job is a process of its own (`vaeapp.jobs`); this page only reads run directories, in two
+fragments (status and progress every second, chart and pictures every few seconds), so a rerun,
+a reload or a second tab shows the same job and its whole history, and a closed tab loses no
+training.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from vaeapp.ui.training_charts import training_figure
 from vaeapp.ui.widgets import model_picker
 
 REFRESH_S = 1.0
+CHART_REFRESH_S = 5.0
 PROBLEMS_KEY = "train_problems"
 WATCH_KEY = "train_watch"
 SEEN_KEY = "train_seen"
+CHARTED_KEY = "train_charted"
 NAME_KEY = "train_name"
 NAMED_SOURCES = [name for name in source_names() if ":" not in name]
 
@@ -40,6 +43,7 @@ def render() -> None:
         _form()
     with live:
         _live_view()
+        _live_chart()
 
 
 def _form() -> None:
@@ -137,7 +141,8 @@ def _fresh_name() -> str:
 
 @st.fragment(run_every=REFRESH_S)
 def _live_view() -> None:
-    """The watched run's job, redrawn every second from its run directory."""
+    """The watched run's status, progress and controls, redrawn every second from its run
+    directory."""
     states = {str(run.path): jobs.state(run) for run in jobs.runs_in()}
     _rerun_page_on_change(states)
     if not states:
@@ -155,12 +160,27 @@ def _live_view() -> None:
     others = [Path(p).name for p, job in states.items() if job.active and p != watched]
     if others:
         st.caption("Also training now: " + ", ".join(others))
+    if st.session_state.get(CHARTED_KEY, watched) != watched:
+        st.session_state[CHARTED_KEY] = watched
+        st.rerun()  # another run was chosen: draw its chart now, not at the chart's next tick
     job = states[watched]
-    history = run_history(job.run)
-    _status(job, history.progress)
+    _status(job, run_history(job.run).progress)
     _controls(job)
+
+
+@st.fragment(run_every=CHART_REFRESH_S)
+def _live_chart() -> None:
+    """The watched run's curves and latest pictures, redrawn every few seconds rather than every
+    second: each redraw of the Plotly chart costs the browser about 0.3 s of CPU, which a
+    training job on the same machine would lose."""
+    watched = st.session_state.get(WATCH_KEY)
+    if watched is None:
+        return
+    st.session_state[CHARTED_KEY] = watched
+    run = Run(watched)
+    history = run_history(run)
     st.plotly_chart(training_figure(history), key="train_chart")
-    _snapshots(job.run, history)
+    _snapshots(run, history)
 
 
 def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
