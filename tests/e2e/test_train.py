@@ -1,7 +1,9 @@
-"""Training from the browser: start a job, watch it live, re-attach, resume, stop, pick the run."""
+"""Training from the browser: start a job, watch it live, re-attach, pick the run, explore it
+while it trains, resume, stop."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.conftest import AppServer, start_app, stop_app, wait_for_app
+from tests.e2e.test_explore import PLOT_AREA, click_map, open_explore
 from vaeapp import jobs
 from vaeapp.runs import Run
 
@@ -89,18 +92,31 @@ def test_train_watch_reattach_resume_stop_and_pick(
     second.close()
 
     wait_for_progress(page, "finished · epoch 2/2")
-    page.reload()  # so does a reload
+    label = "e2e-run: sample, 2-D, ELBO"  # in the picker at once, with no reload
+    assert any(option.startswith(label) for option in picker_options(page))
+
+    page.reload()  # a reload re-attaches too
     wait_for_app(page)
     wait_for_progress(page, "finished · epoch 2/2")
-
-    label = "e2e-run: sample, mlp, 2-D latent, 2/2 epochs"
-    assert any(option.startswith(label) for option in picker_options(page))
 
     page.get_by_label("Epochs in all").fill("30")
     page.get_by_role("button", name="Resume").click()
     wait_for_progress(page, "running")
+
+    explorer = browser.new_page(viewport={"width": 1400, "height": 1000})
+    open_explore(explorer, server)  # the explorer, on the checkpoint of the job still training
+    explorer.locator(".st-key-model_path input").click()
+    explorer.get_by_role("option", name=re.compile("^e2e-run")).click()
+    explorer.get_by_text(re.compile("^mlp network")).wait_for(timeout=WAIT_MS)  # its details
+    explorer.wait_for_selector(PLOT_AREA, timeout=WAIT_MS)
+    wait_for_app(explorer)
+    first, second_click = click_map(explorer, 0.3, 0.35), click_map(explorer, 0.7, 0.75)
+    assert first != second_click and first.startswith("data:image/png")
+    run = Run(server.runs / "e2e-run")
+    assert jobs.state(run).status == jobs.RUNNING  # both clicks decoded while it trained
+    explorer.close()
+
     page.get_by_role("button", name="Stop").click()
     wait_for_progress(page, "stopped")
-    run = Run(server.runs / "e2e-run")
     assert jobs.state(run).status == jobs.STOPPED and not run.is_training()
     assert page.get_by_role("button", name="Resume").is_visible()
