@@ -45,6 +45,15 @@ def saved_run(name: str, latent_dim: int, data: str = "sample") -> Run:
     return run
 
 
+def latent_labels(app: AppTest) -> list[str]:
+    return [s.label for s in app.slider if s.key.startswith("explore_z")]
+
+
+def latent_slider(app: AppTest, i: int):
+    """The slider of latent dimension i (its key changes whenever a click sets the code)."""
+    return next(s for s in app.slider if s.label == f"z{i + 1}")
+
+
 def decoded_image(app: AppTest) -> str:
     return app.image[0].value[0]
 
@@ -67,10 +76,7 @@ def no_umap_worker() -> Iterator[None]:
 
 def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension() -> None:
     app = page()
-    assert [s.key for s in app.slider if s.key.startswith("explore_z")] == [
-        "explore_z0",
-        "explore_z1",
-    ]
+    assert latent_labels(app) == ["z1", "z2"]
     spec = map_spec(app)
     names = [trace.get("name") for trace in spec["data"]]
     assert names[:10] == [str(d) for d in range(10)]
@@ -83,19 +89,19 @@ def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension(
 def test_moving_a_slider_decodes_a_new_image_and_moving_it_back_restores_it() -> None:
     app = page()
     at_origin = decoded_image(app)
-    app.slider(key="explore_z0").set_value(1.5).run()
+    latent_slider(app, 0).set_value(1.5).run()
     assert decoded_image(app) != at_origin
-    app.slider(key="explore_z0").set_value(0.0).run()
+    latent_slider(app, 0).set_value(0.0).run()
     assert decoded_image(app) == at_origin
 
 
 def test_prior_button_draws_a_code_and_reset_returns_to_the_origin() -> None:
     app = page()
     app.button[0].click().run()
-    drawn = [app.slider(key=f"explore_z{i}").value for i in range(2)]
+    drawn = [latent_slider(app, i).value for i in range(2)]
     assert any(abs(v) > 1e-3 for v in drawn)
     app.button[1].click().run()
-    assert [app.slider(key=f"explore_z{i}").value for i in range(2)] == [0.0, 0.0]
+    assert [latent_slider(app, i).value for i in range(2)] == [0.0, 0.0]
 
 
 def test_manifold_grid_lays_decoded_tiles_under_the_map() -> None:
@@ -129,11 +135,7 @@ def test_model_picker_switches_to_a_saved_run_with_its_own_dimensions(no_umap_wo
     ]
     picker.select(str(run.path)).run()
     assert not app.exception
-    assert [s.key for s in app.slider if s.key.startswith("explore_z")] == [
-        "explore_z0",
-        "explore_z1",
-        "explore_z2",
-    ]
+    assert latent_labels(app) == ["z1", "z2", "z3"]
     assert "3-D latent" in app.sidebar.caption[0].value
     assert app.sidebar.radio(key="explore_view").options == ["Latent axes", "PCA", "UMAP"]
 

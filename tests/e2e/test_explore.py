@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page
 
@@ -22,6 +24,13 @@ DOT_POSITION = """() => {
     return [xaxis._offset + xaxis.l2p(dots.x[0]), yaxis._offset + yaxis.l2p(dots.y[0])];
 }"""
 
+PICKED_POSITION = """() => {
+    const picked = document.querySelector('.js-plotly-plot')._fullData
+        .find(t => t.selectedpoints && t.selectedpoints.length);
+    const i = picked.selectedpoints[0];
+    return [picked.x[i], picked.y[i]];
+}"""
+
 
 def open_explore(page: Page, server: AppServer) -> None:
     page.goto(server.url)
@@ -31,6 +40,13 @@ def open_explore(page: Page, server: AppServer) -> None:
 
 def decoded(page: Page) -> str:
     return page.locator(IMAGES).first.get_attribute("src") or ""
+
+
+def latent_sliders(page: Page) -> list[float]:
+    """The values the latent sliders z1, z2, ... show."""
+    latent = page.get_by_test_id("stSlider").filter(has=page.get_by_text(re.compile(r"^z\d+$")))
+    values = latent.get_by_test_id("stSliderThumbValue")
+    return [float(text) for text in values.all_inner_texts()]
 
 
 def after(page: Page, action) -> str:
@@ -67,6 +83,7 @@ def test_map_renders_and_clicks_at_two_spots_decode_two_images(
         ".filter(t => t.selectedpoints && t.selectedpoints.length).map(t => t.name)"
     )
     assert picked == ["anywhere"]
+    assert latent_sliders(page) == [round(v, 2) for v in page.evaluate(PICKED_POSITION)]
 
 
 def test_clicking_a_dot_shows_that_test_image_and_its_reconstruction(

@@ -1,8 +1,9 @@
 """The Explore page: the test set on a latent map; click anywhere to decode; sliders; grids.
 
 The map, the decoded image and the sliders form one fragment, so a click or a slider move reruns
-only them. The current latent code lives in the sliders' session state: a click, the prior
-button and the reset button write it there, the sliders show and change it.
+only them. The current latent code lives in session state (LATENT). A click, the prior button
+and the reset button replace it and renew the sliders (new keys), so a browser that still holds
+the old sliders cannot send their values back over it; a slider move changes one entry.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ AXES, PCA_VIEW, UMAP_VIEW = "Latent axes", "PCA", "UMAP"
 SLIDERS_SHOWN = 16
 MAP_KEY = "explore_map"
 MODEL_SEEN = "explore_model"
+LATENT = "explore_latent"
+SLIDER_VERSION = "explore_slider_version"
 CLICK = "explore_click"
 FULL_RUNS = "explore_full_runs"
 MARK = "explore_mark"
@@ -112,8 +115,6 @@ def _start_over_if_new(model: str, dim: int) -> None:
     if st.session_state.get(MODEL_SEEN) != model:
         st.session_state[MODEL_SEEN] = model
         _set_latent(torch.zeros(dim))
-    for i in range(dim):
-        st.session_state.setdefault(_slider_key(i), 0.0)
 
 
 def _choose_view(
@@ -232,6 +233,9 @@ def _latent_panel(explorer: Explorer) -> None:
         revision=explorer.view_id,
     )
     on_map, beside = st.columns([5, 2])
+    # The sliders go to the browser before the map and the image: a click made as soon as the
+    # image changes would otherwise send the sliders' old values along and undo itself.
+    _sliders(dim, explorer.limit)
     with on_map:
         st.plotly_chart(
             figure,
@@ -252,7 +256,6 @@ def _latent_panel(explorer: Explorer) -> None:
             )
     with beside:
         _decoded(model, z, explorer, click)
-    _sliders(dim, explorer.limit)
 
 
 def _decoded(model: VAE, z: torch.Tensor, explorer: Explorer, click: MapClick | None) -> None:
@@ -286,9 +289,18 @@ def _sliders(dim: int, limit: float) -> None:
 
 
 def _slider(column: st.delta_generator.DeltaGenerator, i: int, limit: float) -> None:
-    key = _slider_key(i)
-    st.session_state[key] = float(np.clip(st.session_state[key], -limit, limit))
-    column.slider(_axis_name(i), -limit, limit, step=0.01, key=key, format="%.2f")
+    key = f"explore_z{i}_v{st.session_state[SLIDER_VERSION]}"
+    column.slider(
+        _axis_name(i),
+        -limit,
+        limit,
+        float(np.clip(st.session_state[LATENT][i], -limit, limit)),
+        step=0.01,
+        key=key,
+        format="%.2f",
+        on_change=_slider_moved,
+        args=(i, key),
+    )
 
 
 @st.fragment
@@ -319,7 +331,8 @@ def _prior_panel(model: VAE) -> None:
 def _on_click(explorer: Explorer, view: Projection) -> None:
     """A click on the map: decode where it landed (a dot: that test image's own code)."""
     click = clicked(st.session_state[MAP_KEY]["selection"])
-    if click is None:
+    if click is None:  # a double click clears the pick in the browser: draw it again
+        st.session_state[MARK] = None
         return
     if click.index is not None:
         z = explorer.codes[click.index]
@@ -367,13 +380,19 @@ def _reseed() -> None:
 
 
 def _set_latent(z: torch.Tensor) -> None:
-    for i, value in enumerate(z.tolist()):
-        st.session_state[_slider_key(i)] = value
+    st.session_state[LATENT] = z.tolist()
+    st.session_state[SLIDER_VERSION] = st.session_state.get(SLIDER_VERSION, 0) + 1
     st.session_state[CLICK] = None
 
 
+def _slider_moved(i: int, key: str) -> None:
+    latent = list(st.session_state[LATENT])
+    latent[i] = st.session_state[key]
+    st.session_state[LATENT] = latent
+
+
 def _current_latent(dim: int) -> torch.Tensor:
-    return torch.tensor([st.session_state[_slider_key(i)] for i in range(dim)])
+    return torch.tensor(st.session_state[LATENT][:dim])
 
 
 def _tiled(images: torch.Tensor, per_row: int, padding: int, scale: int) -> Image.Image:
@@ -386,10 +405,6 @@ def _tiled(images: torch.Tensor, per_row: int, padding: int, scale: int) -> Imag
 def _inline(picture: Image.Image) -> str:
     """A PNG as a data URL: it arrives with the page update, without a second request."""
     return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
-
-
-def _slider_key(i: int) -> str:
-    return f"explore_z{i}"
 
 
 def _axis_name(i: int) -> str:
