@@ -283,7 +283,7 @@ def try_flock(handle: IO[str], attempts: int = 1) -> bool:
 
 
 def is_locked(path: Path) -> bool:
-    """Whether some process holds an flock on `path`; probes with a shared lock, released at once."""
+    """Whether a process holds an flock on `path`; probes with a shared lock, released at once."""
     try:
         handle = path.open("r", encoding="ascii")
     except FileNotFoundError:
