@@ -46,7 +46,7 @@ def wait_until_done(service: BackgroundUmap, codes: np.ndarray) -> EmbeddingStat
 
 
 @pytest.mark.slow
-def test_embedding_is_computed_in_the_background_then_read_from_disk(tmp_path: Path) -> None:
+def test_background_fit_is_cached_on_disk_and_a_failure_is_reported(tmp_path: Path) -> None:
     codes, side = two_blobs()
     service = BackgroundUmap(tmp_path)
     try:
@@ -54,8 +54,12 @@ def test_embedding_is_computed_in_the_background_then_read_from_disk(tmp_path: P
         assert first.embedding is None and first.running_since is not None
         assert service.request(codes).running_since == first.running_since
         done = wait_until_done(service, codes)
+        broken = codes.copy()
+        broken[0, 0] = np.nan
+        failed = wait_until_done(service, broken)
     finally:
         service.stop()
+    assert failed.embedding is None and "UMAP failed" in (failed.error or "")
     assert done.error is None and done.embedding is not None
     assert done.embedding.shape == (40, 2) and np.isfinite(done.embedding).all()
     centres = [done.embedding[side == s].mean(axis=0) for s in (0, 1)]

@@ -85,7 +85,7 @@ class BackgroundUmap:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._requests: Connection | None = None
         self._started: dict[str, float] = {}
-        self._errors = Path(tempfile.mkdtemp(prefix="vaeapp-umap-errors-"))
+        self._work: Path | None = None
 
     def path(self, key: str) -> Path:
         return self.cache_dir / f"umap-{key}.npy"
@@ -110,9 +110,12 @@ class BackgroundUmap:
             if key not in self._started:
                 self._ensure_worker()
                 self._started[key] = time.time()
-                assert self._requests is not None
-                job = (np.asarray(codes, dtype=np.float32), self.path(key), self._error_path(key))
-                self._requests.send(job)
+                assert self._requests is not None and self._work is not None
+                # The codes go through a file: a large message would block this thread until
+                # the worker, busy compiling or fitting, reads it.
+                codes_path = self._work / f"{key}.npy"
+                np.save(codes_path, np.asarray(codes, dtype=np.float32))
+                self._requests.send((codes_path, self.path(key), self._error_path(key)))
             return EmbeddingStatus(running_since=self._started[key])
 
     def status(self, key: str) -> EmbeddingStatus:
@@ -120,7 +123,7 @@ class BackgroundUmap:
         if embedding is not None:
             return EmbeddingStatus(embedding=embedding)
         error = self._error_path(key)
-        if error.is_file():
+        if error is not None and error.is_file():
             return EmbeddingStatus(error=error.read_text(encoding="utf-8"))
         with self._lock:
             since = self._started.get(key)
@@ -142,13 +145,15 @@ class BackgroundUmap:
             self._process, self._requests = None, None
             self._started.clear()
 
-    def _error_path(self, key: str) -> Path:
+    def _error_path(self, key: str) -> Path | None:
         """Failures are kept for this process only: a later start tries again."""
-        return self._errors / f"{key}.txt"
+        return None if self._work is None else self._work / f"{key}.error.txt"
 
     def _ensure_worker(self) -> None:
         if self.worker_alive:
             return
+        if self._work is None:
+            self._work = Path(tempfile.mkdtemp(prefix="vaeapp-umap-"))
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(
@@ -166,11 +171,11 @@ def _serve(requests: Connection) -> None:
     umap_embedding(warm_up)
     while True:
         try:
-            codes, path, error_path = requests.recv()
+            codes_path, path, error_path = requests.recv()
         except (EOFError, OSError):
             return
         try:
-            _save(path, umap_embedding(codes))
+            _save(path, umap_embedding(np.load(codes_path)))
         except Exception as exc:
             error_path.write_text(f"UMAP failed: {exc}", encoding="utf-8")
 
