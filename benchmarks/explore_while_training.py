@@ -89,6 +89,8 @@ def main() -> None:
                     time.sleep(0.2)
             browser.close()
     finally:
+        for job in jobs.active_jobs(runs):  # jobs outlive the app: end them on any failure
+            jobs.stop(job.run)
         stop_app(server)
     result = {"no_job": summary(idle), "while_training": summary(training)}
     print(json.dumps({"job": "sample, mlp 512-256, 2-D latent, batch 128", **result}, indent=2))

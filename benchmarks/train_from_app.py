@@ -140,6 +140,8 @@ def main() -> None:
                 )
             browser.close()
     finally:
+        for job in jobs.active_jobs(runs):  # jobs outlive the app: end them on any failure
+            jobs.stop(job.run)
         stop_app(server)
     summary = {
         source: {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
