@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 from PIL import Image
@@ -56,6 +57,7 @@ SLIDER_VERSION = "explore_slider_version"
 CLICK = "explore_click"
 FULL_RUNS = "explore_full_runs"
 MARK = "explore_mark"
+FIGURE = "explore_figure"
 PRIOR_DRAWS = "explore_prior_draws"
 SAMPLE_SEED = "explore_sample_seed"
 DECODED_SCALE = 9
@@ -210,32 +212,14 @@ def _latent_panel(explorer: Explorer) -> None:
     controls = st.columns([1, 2, 3])
     show_grid = controls[0].toggle("Manifold grid", key="explore_manifold")
     side = controls[1].slider("Grid size", 5, 30, 15, key="explore_grid_side")
-    background = None
-    if show_grid:
-        tiles = manifold_grid(model, view, explorer.x_range, explorer.y_range, side)
-        background = _tiled(tiles, per_row=side, padding=0, scale=1)
     click = _click_here(explorer, z)
-    depends_on_z = background is not None and explorer.fixed_view is None and dim > 2
-    rest = (explorer.view_id, st.session_state[FULL_RUNS], show_grid, side)
+    grid_side = side if show_grid else None
+    depends_on_z = show_grid and explorer.fixed_view is None and dim > 2
+    rest = (explorer.view_id, st.session_state[FULL_RUNS], grid_side)
     mark = _mark(repr((*rest, z.tolist() if depends_on_z else None)), view, z, click)
+    figure = _figure(explorer, view, mark, grid_side)
     outline = view.outline()
-    figure = latent_map_figure(
-        explorer.points,
-        explorer.data.test.labels.numpy(),
-        explorer.data.classes,
-        explorer.x_range,
-        explorer.y_range,
-        axis_titles=_axis_titles(explorer),
-        marker=mark.cross,
-        picked=mark.picked,
-        outline=outline,
-        background=background,
-        revision=explorer.view_id,
-    )
     on_map, beside = st.columns([5, 2])
-    # The sliders go to the browser before the map and the image: a click made as soon as the
-    # image changes would otherwise send the sliders' old values along and undo itself.
-    _sliders(dim, explorer.limit)
     with on_map:
         st.plotly_chart(
             figure,
@@ -256,6 +240,34 @@ def _latent_panel(explorer: Explorer) -> None:
             )
     with beside:
         _decoded(model, z, explorer, click)
+    _sliders(dim, explorer.limit)
+
+
+def _figure(explorer: Explorer, view: Projection, mark: Mark, grid_side: int | None) -> go.Figure:
+    """The map showing `mark`, with a manifold grid of that size under it; built again only when
+    the mark changes (clicks that follow clicks keep it)."""
+    kept = st.session_state.get(FIGURE)
+    if kept is not None and kept[0] == mark:
+        return kept[1]
+    background = None
+    if grid_side is not None:
+        tiles = manifold_grid(explorer.model, view, explorer.x_range, explorer.y_range, grid_side)
+        background = _tiled(tiles, per_row=grid_side, padding=0, scale=1)
+    figure = latent_map_figure(
+        explorer.points,
+        explorer.data.test.labels.numpy(),
+        explorer.data.classes,
+        explorer.x_range,
+        explorer.y_range,
+        axis_titles=_axis_titles(explorer),
+        marker=mark.cross,
+        picked=mark.picked,
+        outline=view.outline(),
+        background=background,
+        revision=explorer.view_id,
+    )
+    st.session_state[FIGURE] = (mark, figure)
+    return figure
 
 
 def _decoded(model: VAE, z: torch.Tensor, explorer: Explorer, click: MapClick | None) -> None:
