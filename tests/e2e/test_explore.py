@@ -31,6 +31,13 @@ PICKED_POSITION = """() => {
     return [picked.x[i], picked.y[i]];
 }"""
 
+PLOT_READY = """() => {
+    const plots = document.querySelectorAll('.js-plotly-plot');
+    const area = plots.length === 1 && plots[0]._fullLayout && plots[0].querySelector('.nsewdrag');
+    return area && area.getBoundingClientRect().width > 0 && !plots[0]._transitioning;
+}"""
+SETTLE_MS = 700
+
 
 def open_explore(page: Page, server: AppServer) -> None:
     page.goto(server.url)
@@ -59,8 +66,16 @@ def after(page: Page, action) -> str:
 
 
 def click_map(page: Page, x: float, y: float) -> str:
-    """Click at a fraction (x, y) of the plot area, from its top left."""
-    box = page.locator(PLOT_AREA).first.bounding_box()
+    """Click at a fraction (x, y) of the plot area, from its top left, once the map is drawn.
+
+    A map just redrawn (another figure after a rerun) ignores clicks for a moment: Plotly
+    reports them, but Streamlit sends nothing for about half a second here.
+    """
+    page.wait_for_function(PLOT_READY)
+    page.wait_for_timeout(SETTLE_MS)
+    area = page.locator(PLOT_AREA).first
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
     assert box is not None
     return after(
         page, lambda: page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])

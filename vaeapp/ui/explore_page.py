@@ -229,9 +229,9 @@ def _latent_panel(explorer: Explorer) -> None:
             config={"displaylogo": False, "scrollZoom": True},
         )
         st.caption(
-            "Click anywhere to decode that spot (it turns black); click a dot to see its test "
-            "image too. The cross marks a code set by the sliders. Click legend entries to hide "
-            "or show classes."
+            "Click anywhere to decode that spot (a dot marks it); click a data point to see its "
+            "test image too. A cross marks a code set by the sliders. Click legend entries to "
+            "hide or show classes; double-click to reset the zoom."
         )
         if click and outline is not None and not view.contains(np.array([click.point]))[0]:
             st.warning(

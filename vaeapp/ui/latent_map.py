@@ -6,8 +6,9 @@ the nearest lattice marker. It lies above the data, so that a clicked one shows.
 WebGL traces of numpy arrays, which Plotly sends as binary, one trace per class so that the
 legend toggles classes.
 
-The browser shows a clicked marker as selected (a black dot) by itself, so a page can leave the
-figure unchanged after a click: redrawing thousands of WebGL markers is what makes a click slow.
+The browser shows a clicked marker as selected (a black dot, white over a manifold grid) by
+itself, so a page can leave the figure unchanged after a click: redrawing thousands of WebGL
+markers is what makes a click slow.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from vaeapp.latent import grid_points
 LATTICE_SIDE = 80
 PALETTE = qualitative.Plotly
 UNSELECTED = {"marker": {"opacity": 0.85}}  # no dimming of the other points after a click
-PICKED = {"marker": {"opacity": 1.0, "size": 12, "color": "black"}}
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,11 @@ def latent_map_figure(
     `background` is stretched over the ranges beneath the points (a manifold grid). Zoom and
     hidden classes survive updates until `revision` changes.
     """
+    ink = "black" if background is None else "white"  # marks stand out on a manifold grid too
     figure = go.Figure()
     for label in np.unique(labels):
-        figure.add_trace(_class_trace(points, labels, int(label), classes))
-    figure.add_trace(_lattice(x_range, y_range))
+        figure.add_trace(_class_trace(points, labels, int(label), classes, ink))
+    figure.add_trace(_lattice(x_range, y_range, ink))
     if picked is not None:
         figure.data[picked[0]].selectedpoints = [picked[1]]
     if outline is not None:
@@ -84,8 +85,8 @@ def latent_map_figure(
                 x=path[:, 0],
                 y=path[:, 1],
                 mode="lines+markers",
-                line={"color": "black", "width": 2},
-                marker={"size": 7, "color": "black"},
+                line={"color": ink, "width": 2},
+                marker={"size": 7, "color": ink},
                 name="path",
                 hoverinfo="skip",
             )
@@ -99,7 +100,7 @@ def latent_map_figure(
                 marker={
                     "symbol": "x-thin",
                     "size": 18,
-                    "line": {"width": 4, "color": "black"},
+                    "line": {"width": 4, "color": ink},
                 },
                 name="decoded here",
                 hoverinfo="skip",
@@ -130,14 +131,18 @@ def latent_map_figure(
     return figure
 
 
-def _lattice(x_range: tuple[float, float], y_range: tuple[float, float]) -> go.Scattergl:
+def _picked(ink: str) -> dict[str, Any]:
+    return {"marker": {"opacity": 1.0, "size": 12, "color": ink}}
+
+
+def _lattice(x_range: tuple[float, float], y_range: tuple[float, float], ink: str) -> go.Scattergl:
     lattice = grid_points(x_range, y_range, LATTICE_SIDE).astype(np.float32)
     return go.Scattergl(
         x=lattice[:, 0],
         y=lattice[:, 1],
         mode="markers",
         marker={"size": 6, "color": "grey", "opacity": 0.01},
-        selected=PICKED,
+        selected=_picked(ink),
         unselected={"marker": {"opacity": 0.01}},
         hoverinfo="none",
         showlegend=False,
@@ -146,7 +151,7 @@ def _lattice(x_range: tuple[float, float], y_range: tuple[float, float]) -> go.S
 
 
 def _class_trace(
-    points: np.ndarray, labels: np.ndarray, label: int, classes: tuple[str, ...]
+    points: np.ndarray, labels: np.ndarray, label: int, classes: tuple[str, ...], ink: str
 ) -> go.Scattergl:
     members = np.flatnonzero(labels == label)
     name = classes[label] if label < len(classes) else str(label)
@@ -156,7 +161,7 @@ def _class_trace(
         customdata=members,
         mode="markers",
         marker={"size": 5, "color": PALETTE[label % len(PALETTE)], "opacity": 0.85},
-        selected=PICKED,
+        selected=_picked(ink),
         unselected=UNSELECTED,
         name=name,
         hovertemplate=f"label {name}<br>index %{{customdata}}<extra></extra>",
