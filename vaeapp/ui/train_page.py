@@ -179,7 +179,7 @@ def _live_chart() -> None:
     st.session_state[CHARTED_KEY] = watched
     run = Run(watched)
     history = run_history(run)
-    st.plotly_chart(training_figure(history), key="train_chart")
+    st.plotly_chart(training_figure(history), key="train_chart", theme=None)
     _snapshots(run, history)
 
 

@@ -18,14 +18,16 @@ RECON_COLOUR = "#ab63fa"
 KL_COLOUR = "#ffa15a"
 TRAIN_COLOUR = "#ef553b"
 TEST_COLOUR = "#00a36c"
+AXIS = {"showgrid": True, "gridcolor": "#e8e8e8", "zeroline": False, "automargin": True}
 
 
 def training_figure(history: TrainingHistory) -> go.Figure:
     """The ELBO per step, smoothed, and per epoch (train and test), with the smoothed
     reconstruction term beside it and the KL term in a panel of its own, over epochs.
 
-    Seven traces on two y-axes of one figure: the browser redraws it once a second next to a
-    training job, so it is kept lean (`make_subplots` alone would cost 150 ms a redraw)."""
+    Seven traces on two y-axes of one figure, with no template: the browser redraws it every
+    few seconds next to a training job, and this halves the cost of a redraw in Chromium (and
+    `make_subplots` alone would cost 150 ms of Python each time). Draw it with `theme=None`."""
     elbo, recon, kl = (history.step_curve(term) for term in ("elbo", "recon", "kl"))
     traces = [
         _line("ELBO per step", elbo.x, elbo.raw, STEP_COLOUR, width=1, opacity=0.3),
@@ -39,9 +41,10 @@ def training_figure(history: TrainingHistory) -> go.Figure:
         _line("KL smoothed", kl.x, kl.smoothed, KL_COLOUR, axis="y2"),
     ]
     layout = {
-        "yaxis": {"domain": [0.36, 1], "title": {"text": "nats per image"}},
-        "yaxis2": {"domain": [0, 0.28], "title": {"text": "KL(q(z|x) || p(z))"}},
-        "xaxis": {"anchor": "y2", "title": {"text": "epoch"}},
+        "template": "none",
+        "yaxis": {**AXIS, "domain": [0.36, 1], "title": {"text": "nats per image"}},
+        "yaxis2": {**AXIS, "domain": [0, 0.28], "title": {"text": "KL(q(z|x) || p(z))"}},
+        "xaxis": {**AXIS, "anchor": "y2", "title": {"text": "epoch"}},
         "height": 620,
         "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
         "legend": {"orientation": "h", "y": 1.1},
