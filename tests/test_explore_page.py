@@ -80,17 +80,19 @@ def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension(
     spec = map_spec(app)
     names = [trace.get("name") for trace in spec["data"]]
     assert names[:10] == [str(d) for d in range(10)]
-    assert "decoded here" in names
+    assert "decoded here" not in names  # no cross until the sliders or buttons set a code
     assert decoded_image(app).startswith("data:image/png;base64,")
     assert "1,000 test images" in app.caption[0].value
     assert "default (shipped)" in app.sidebar.selectbox(key="model_path").options[0]
 
 
-def test_moving_a_slider_decodes_a_new_image_and_moving_it_back_restores_it() -> None:
+def test_a_slider_decodes_a_new_image_marks_it_and_moving_it_back_restores_it() -> None:
     app = page()
     at_origin = decoded_image(app)
     latent_slider(app, 0).set_value(1.5).run()
     assert decoded_image(app) != at_origin
+    cross = next(t for t in map_spec(app)["data"] if t.get("name") == "decoded here")
+    assert (cross["x"], cross["y"]) == ([1.5], [0.0])
     latent_slider(app, 0).set_value(0.0).run()
     assert decoded_image(app) == at_origin
 

@@ -54,6 +54,7 @@ MAP_KEY = "explore_map"
 MODEL_SEEN = "explore_model"
 LATENT = "explore_latent"
 SLIDER_VERSION = "explore_slider_version"
+CROSSED = "explore_crossed"
 CLICK = "explore_click"
 FULL_RUNS = "explore_full_runs"
 MARK = "explore_mark"
@@ -116,7 +117,7 @@ def _start_over_if_new(model: str, dim: int) -> None:
     keeps the sliders)."""
     if st.session_state.get(MODEL_SEEN) != model:
         st.session_state[MODEL_SEEN] = model
-        _set_latent(torch.zeros(dim))
+        _set_latent(torch.zeros(dim), crossed=False)
 
 
 def _choose_view(
@@ -350,22 +351,23 @@ def _on_click(explorer: Explorer, view: Projection) -> None:
         z = explorer.codes[click.index]
     else:
         z = view.inverse(np.array([click.point]))[0]
-    _set_latent(z)
+    _set_latent(z, crossed=False)
     st.session_state[CLICK] = (explorer.view_id, click, z)
 
 
 def _mark(figure: str, view: Projection, z: torch.Tensor, click: MapClick | None) -> Mark:
     """How the figure shows the decoded spot; `figure` names everything else the figure shows.
 
-    After a click the browser shows the clicked marker as picked by itself. So while clicks
-    follow clicks and nothing else in the figure changes, the figure stays exactly as it was
-    (with an earlier pick), and the browser does not redraw it. When it changes anyway, it
-    shows the latest pick, or a cross at a code the sliders set.
+    After a click the browser shows the clicked marker as picked by itself. So while nothing
+    else in the figure changes and it shows no cross, a click leaves it exactly as it was (with
+    an earlier pick, or none), and the browser neither redraws it nor loses its zoom. When it
+    changes anyway, it shows the latest pick, or a cross at a code the sliders or buttons set.
     """
     previous = st.session_state.get(MARK)
     if click is None:
-        mark = Mark(figure, cross=tuple(view.project(z[None])[0]))
-    elif previous is not None and previous.picked and previous.figure == figure:
+        crossed = st.session_state[CROSSED]
+        mark = Mark(figure, cross=tuple(view.project(z[None])[0]) if crossed else None)
+    elif previous is not None and previous.cross is None and previous.figure == figure:
         mark = previous
     else:
         mark = Mark(figure, picked=click.marker)
@@ -391,8 +393,10 @@ def _reseed() -> None:
     st.session_state[SAMPLE_SEED] += 1
 
 
-def _set_latent(z: torch.Tensor) -> None:
+def _set_latent(z: torch.Tensor, crossed: bool = True) -> None:
+    """Replace the code; `crossed`: the map marks it with a cross (not a click, not the start)."""
     st.session_state[LATENT] = z.tolist()
+    st.session_state[CROSSED] = crossed
     st.session_state[SLIDER_VERSION] = st.session_state.get(SLIDER_VERSION, 0) + 1
     st.session_state[CLICK] = None
 
@@ -401,6 +405,7 @@ def _slider_moved(i: int, key: str) -> None:
     latent = list(st.session_state[LATENT])
     latent[i] = st.session_state[key]
     st.session_state[LATENT] = latent
+    st.session_state[CROSSED] = True
 
 
 def _current_latent(dim: int) -> torch.Tensor:
