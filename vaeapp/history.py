@@ -87,8 +87,9 @@ class TrainingHistory:
         )
 
     def epoch_curve(self, key: str) -> tuple[list[int], list[float]]:
-        """A per-epoch value (`train_elbo`, `test_kl`, ...) against the epoch number."""
-        numbers = sorted(self.epochs)
+        """A per-epoch value (`train_elbo`, `test_kl`, ...) against the epoch number; epochs
+        without it (a hand-edited or foreign `metrics.jsonl`) are left out, not a crash."""
+        numbers = sorted(n for n, event in self.epochs.items() if key in event)
         return numbers, [float(self.epochs[n][key]) for n in numbers]
 
 
