@@ -12,20 +12,23 @@ from vaeapp.ui.loaders import run_summary
 MODEL_KEY = "model_path"
 
 
-def available_models() -> dict[str, RunSummary]:
-    """The shipped default first, then every readable saved run, newest first."""
+def available_models() -> tuple[dict[str, RunSummary], dict[str, str]]:
+    """The shipped default first, then every readable saved run, newest first; and the saved
+    runs that cannot be read, by name, each with why (a config.json edited by hand, say)."""
     found: dict[str, RunSummary] = {str(DEFAULT_MODEL_DIR): run_summary(Run(DEFAULT_MODEL_DIR))}
+    unreadable: dict[str, str] = {}
     for run in saved_runs(runs_dir()):
         try:
             found[str(run.path)] = run_summary(run)
-        except VaeappError:
-            continue
-    return found
+        except VaeappError as error:
+            unreadable[run.name] = str(error)
+    return found, unreadable
 
 
 def model_picker() -> Run:
-    """Sidebar select box over the available models; remembers the choice across pages."""
-    models = available_models()
+    """Sidebar select box over the available models; remembers the choice across pages. Runs
+    that cannot be read are named under it with the reason, rather than left out silently."""
+    models, unreadable = available_models()
     if st.session_state.get(MODEL_KEY) not in models:
         st.session_state[MODEL_KEY] = str(DEFAULT_MODEL_DIR)
     chosen = st.sidebar.selectbox(
@@ -36,6 +39,8 @@ def model_picker() -> Run:
         help="The shipped default model, and every run saved under the runs folder.",
     )
     st.sidebar.caption(_details(models[chosen]))
+    for name, reason in unreadable.items():
+        st.sidebar.warning(f"Run {name} is not listed: {reason}")
     return Run(chosen)
 
 
