@@ -1,0 +1,113 @@
+"""Broken and hostile runs in the app (streamlit.testing): the model picker and the pages that
+load a model say what is wrong with each, run no code from a checkpoint, and keep working.
+
+The damage is done by the same functions as the CLI's tests in test_run_faults.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tests.reliability.test_run_faults import (
+    _hostile_pickle,
+    _missing_key,
+    _other_shapes,
+    _truncated,
+    _unknown_key,
+)
+from tests.test_explore_page import EXPLORE_PAGE, saved_run
+from tests.test_interpolate_page import INTERPOLATE_PAGE
+from tests.test_train_page import COMPARE_PAGE, TRAIN_PAGE
+from vaeapp.runs import Run
+
+MODEL_PAGES = {"Explore": EXPLORE_PAGE, "Interpolate": INTERPOLATE_PAGE}
+
+
+def _non_finite_weights(run: Path) -> None:
+    state = Run(run).load_checkpoint()
+    state["model"] = {name: torch.full_like(w, float("nan")) for name, w in state["model"].items()}
+    Run(run).save_checkpoint(state)
+
+
+LISTED: dict[str, tuple[Callable[[Path], None], str]] = {
+    "hostile": (_hostile_pickle, "not a weights-only checkpoint and was refused"),
+    "truncated": (_truncated, "unreadable or truncated"),
+    "other-shapes": (_other_shapes, "does not match its config.json"),
+    "non-finite": (_non_finite_weights, "holds non-finite weights"),
+}
+UNLISTED: dict[str, tuple[Callable[[Path], None], str]] = {
+    "unknown-key": (_unknown_key, "unknown keys momentum"),
+    "missing-key": (_missing_key, "missing latent_dim"),
+}
+
+
+@pytest.fixture
+def broken_runs() -> dict[str, Run]:
+    """A good run, and one run per kind of damage, under the runs folder."""
+    runs = {"good": saved_run("good", latent_dim=2)}
+    for name, (damage, _) in {**LISTED, **UNLISTED}.items():
+        runs[name] = saved_run(name, latent_dim=2)
+        damage(runs[name].path)
+    return runs
+
+
+def open_page(script: str) -> AppTest:
+    app = AppTest.from_string(script, default_timeout=120)
+    app.run()
+    assert not app.exception
+    return app
+
+
+@pytest.mark.parametrize("page_name", list(MODEL_PAGES))
+def test_each_broken_run_gets_its_message_and_the_page_keeps_working(
+    broken_runs: dict[str, Run], page_name: str
+) -> None:
+    app = open_page(MODEL_PAGES[page_name])
+    listed = {label.partition(":")[0] for label in app.sidebar.selectbox(key="model_path").options}
+    assert {*LISTED, "good"} < listed
+    for name, (_, says) in LISTED.items():
+        app.sidebar.selectbox(key="model_path").select(str(broken_runs[name].path)).run()
+        assert not app.exception, name
+        assert len(app.error) == 1 and says in app.error[0].value, name
+        assert not (broken_runs[name].path / "marker").exists()
+        app.sidebar.selectbox(key="model_path").select(str(broken_runs["good"].path)).run()
+        assert not app.exception and not app.error, name
+    for name, (_, says) in UNLISTED.items():
+        assert name not in listed, name
+        unreadable = " ".join(w.value for w in app.sidebar.warning)
+        assert name in unreadable and says in unreadable, name
+
+
+def _epoch_without_numbers(run: Path) -> None:
+    """An epoch event with none of its numbers, as a hand edit of metrics.jsonl leaves it."""
+    Run(run).append_metrics({"kind": "epoch", "epoch": 2})
+
+
+def test_the_train_page_watches_every_broken_run_without_failing(
+    broken_runs: dict[str, Run],
+) -> None:
+    _epoch_without_numbers(broken_runs["good"].path)
+    app = open_page(TRAIN_PAGE)
+    watch = app.selectbox(key="train_watch")
+    assert {name.partition(" ")[0] for name in watch.options} == set(broken_runs)
+    for run in broken_runs.values():
+        watch.set_value(str(run.path)).run()
+        assert not app.exception, run.name
+        assert app.get("plotly_chart"), run.name
+    assert not any((run.path / "marker").exists() for run in broken_runs.values())
+
+
+def test_the_compare_page_names_the_runs_it_cannot_read(broken_runs: dict[str, Run]) -> None:
+    app = open_page(COMPARE_PAGE)
+    app.multiselect(key="compare_runs").set_value([str(r.path) for r in broken_runs.values()])
+    app.run()
+    assert not app.exception
+    warned = " ".join(w.value for w in app.warning)
+    for name, (_, says) in UNLISTED.items():
+        assert name in warned and says in warned, name
+    assert len(app.dataframe[0].value) == len(broken_runs) - len(UNLISTED)

@@ -1,0 +1,105 @@
+"""Awkward uploads, in the app (the Interpolate page, through streamlit.testing) and in the CLI
+(`vaeapp encode`, `vaeapp interpolate`): each gives the digit it shows or a clear message, never
+a traceback, and the page keeps working for the next upload."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.reliability.hard_uploads import MAKERS, HardUpload, Photos
+from tests.test_interpolate_page import PREVIEW, captions, page, path_on_map, upload
+from vaeapp.cli import main
+from vaeapp.images import preprocess, read_image
+from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.runs import Run
+
+RUN = str(DEFAULT_MODEL_DIR)
+STRIP = "10 images decoded along the path"
+
+
+@pytest.fixture(scope="module")
+def photos(shared_data_dir: Path) -> Photos:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VAEAPP_DATA", str(shared_data_dir))
+        return Photos.of_test_digits()
+
+
+@pytest.fixture(scope="module")
+def codes(photos: Photos) -> torch.Tensor:
+    """The shipped model's posterior means of the plain photos of the 7 and the 8: [2, 2]."""
+    model, _ = Run(RUN).load_model()
+    images = [preprocess(read_image(jpeg)) for jpeg in (photos.seven_jpeg, photos.eight_jpeg)]
+    with torch.no_grad():
+        return model.encode(torch.stack(images))[0]
+
+
+def assert_is_the_seven(code: torch.Tensor, codes: torch.Tensor, kind: str) -> None:
+    """The code is the plain 7's, give or take a third of the way to the 8's."""
+    seven, eight = codes
+    assert float((code - seven).norm()) < float((eight - seven).norm()) / 3, kind
+
+
+def test_every_hard_upload_in_the_interpolate_page(photos: Photos, codes: torch.Tensor) -> None:
+    app = page()
+    upload(app, "A", "eight.jpg", photos.eight_jpeg)
+    for kind, make in MAKERS.items():
+        case = make(photos)
+        upload(app, "B", case.name, case.data)  # asserts no exception reached the page
+        if case.refused_with:
+            assert len(app.error) == 1 and case.refused_with in app.error[0].value, kind
+            assert captions(app) == [PREVIEW], kind  # A's preview stays; no strip for B
+            assert "Give both images" in app.info[0].value, kind
+        else:
+            assert not app.error, kind
+            assert captions(app) == [PREVIEW, PREVIEW, STRIP], kind
+            assert_is_the_seven(torch.from_numpy(path_on_map(app)[-1]), codes, kind)
+    upload(app, "B", "seven.jpg", photos.seven_jpeg)
+    assert not app.error and captions(app)[-1] == STRIP
+    assert_is_the_seven(torch.from_numpy(path_on_map(app)[-1]), codes, "the plain photo")
+
+
+def written(folder: Path, case: HardUpload) -> Path:
+    path = folder / case.name
+    path.write_bytes(case.data)
+    return path
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.startswith("vaeapp: error: ") and captured.err.count("\n") == 1
+    return captured.err
+
+
+@pytest.mark.parametrize("kind", list(MAKERS))
+def test_cli_encode_and_interpolate_give_the_digit_or_one_line(
+    kind: str,
+    photos: Photos,
+    codes: torch.Tensor,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case = MAKERS[kind](photos)
+    given = written(tmp_path, case)
+    eight = tmp_path / "eight.jpg"
+    eight.write_bytes(photos.eight_jpeg)
+    strip = tmp_path / "strip.png"
+    encoded = main(["encode", RUN, str(given), "--json"])
+    if case.refused_with:
+        assert encoded == 1
+        assert case.refused_with in one_line_error(capsys)
+    else:
+        assert encoded == 0
+        (row,) = json.loads(capsys.readouterr().out)["images"]
+        assert_is_the_seven(torch.tensor(row["mean"]), codes, kind)
+    interpolated = main(["interpolate", RUN, str(eight), str(given), "-o", str(strip)])
+    if case.refused_with:
+        assert interpolated == 1
+        assert case.refused_with in one_line_error(capsys)
+        assert not strip.exists()
+    else:
+        assert interpolated == 0 and strip.stat().st_size > 0
