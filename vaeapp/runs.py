@@ -260,7 +260,10 @@ def run_path(root: Path, name: str) -> Path:
     if not cleaned:
         raise ConfigError("run name must not be empty")
     if len(cleaned) > MAX_RUN_NAME or len(cleaned.encode()) > 255:
-        raise ConfigError(f"run name must be at most {MAX_RUN_NAME} characters")
+        raise ConfigError(
+            f"run name is too long: at most {MAX_RUN_NAME} characters, "
+            "and at most 255 bytes in UTF-8 (about 85 in Chinese or Japanese)"
+        )
     forbidden = set("/\\:\0") | {chr(c) for c in range(32)}
     if cleaned in {".", ".."} or cleaned.startswith(".") or forbidden & set(cleaned):
         raise ConfigError("run name must be a plain name: no slashes, no leading dot, no '..'")
