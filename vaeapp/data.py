@@ -122,7 +122,10 @@ def _torchvision_loader(name: str, dataset_class: str) -> Callable[[str, Path, b
             try:
                 splits = [cls(str(root), train=t, download=True) for t in (True, False)]
             except Exception as exc:
-                raise DataError(f"{_missing_message(name, raw)} (download failed: {exc})") from None
+                failure = " ".join(str(exc).split())  # torchvision's spans lines; ours may not
+                raise DataError(
+                    f"{_missing_message(name, raw)} (download failed: {failure})"
+                ) from None
             how = f"downloaded to {raw}"
         train, test = (Split(from_uint8(s.data.numpy()), s.targets.clone()) for s in splits)
         source = (
