@@ -1,0 +1,111 @@
+"""Two training jobs at once each write to their own run; a second job on the same run is refused,
+whether it comes from the job manager (the app) or the CLI, and even when two start together."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.conftest import VAEAPP
+from tests.reliability.test_settings import cli_error
+from vaeapp import jobs
+from vaeapp.config import ModelConfig, RunConfig, TrainConfig
+from vaeapp.data import load_dataset
+from vaeapp.errors import CheckpointError
+from vaeapp.paths import runs_dir
+from vaeapp.runs import Run
+from vaeapp.train import Trainer
+
+WAIT_S = 240
+LONG = 500  # epochs: more than any test waits for; every job here is stopped
+
+
+def job_config(latent_dim: int, epochs: int = LONG) -> RunConfig:
+    return RunConfig(
+        model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(64,)),
+        train=TrainConfig(data="sample", epochs=epochs, batch_size=128, seed=latent_dim),
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.1)
+
+
+def events(run: Run, kind: str) -> list[dict]:
+    return [event for event in run.read_metrics() if event["kind"] == kind]
+
+
+@pytest.fixture
+def cleanup() -> Iterator[None]:
+    yield
+    for job in jobs.active_jobs():
+        jobs.stop(job.run)
+    wait_for(lambda: not jobs.active_jobs(), "every job has ended")
+
+
+def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(
+    cleanup: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = jobs.start(job_config(latent_dim=2), "first")
+    with pytest.raises(CheckpointError, match="exists already|one job per run"):
+        jobs.start(job_config(latent_dim=2), "first")  # at once, while it starts
+    second = jobs.start(job_config(latent_dim=3), "second")
+    wait_for(
+        lambda: all(
+            jobs.state(r).status == jobs.RUNNING and events(r, "step") for r in (first, second)
+        ),
+        "both jobs train",
+    )
+
+    with pytest.raises(CheckpointError, match="running already"):
+        jobs.resume(first)
+    with pytest.raises(CheckpointError, match="exists already"):
+        jobs.start(job_config(latent_dim=2), "first")
+    resumed = cli_error(["train", "--resume", str(first.path), "--quiet"], capsys)
+    assert "is training right now" in resumed
+    over = cli_error(["train", "--data", "sample", "--out", str(first.path), "--quiet"], capsys)
+    assert "already holds a run" in over
+
+    for run in (first, second):
+        jobs.stop(run)
+    wait_for(lambda: not jobs.active_jobs(), "both jobs have stopped")
+    for run, latent_dim in ((first, 2), (second, 3)):
+        assert jobs.state(run).status == jobs.STOPPED
+        assert run.load_model()[1].model.latent_dim == latent_dim
+        assert len(events(run, "start")) == 1 and events(run, "end")[0]["status"] == "stopped"
+    assert sorted(p.name for p in runs_dir().iterdir()) == ["first", "second"]
+
+
+def test_two_cli_resumes_of_one_run_started_together_train_it_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = Run.create(runs_dir() / "shared", job_config(latent_dim=2, epochs=1))
+    Trainer(run, load_dataset("sample")).fit()
+    command = [*VAEAPP, "train", "--resume", str(run.path), "--epochs", str(LONG), "--quiet"]
+    both = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        wait_for(lambda: any(p.poll() is not None for p in both), "one of them has ended")
+        loser = next(p for p in both if p.poll() is not None)
+        winner = next(p for p in both if p is not loser)
+        _, error = loser.communicate()
+        assert loser.returncode == 1 and error.count("\n") == 1, error
+        assert "is training right now" in error or "being trained by another job" in error
+        wait_for(lambda: len(events(run, "start")) == 2 and run.is_training(), "the winner trains")
+        assert winner.poll() is None
+    finally:
+        for process in both:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=WAIT_S)
+    assert winner.returncode == 0 and events(run, "end")[-1]["status"] == "stopped"
+    assert len(events(run, "start")) == 2  # the first training, and one resume
