@@ -69,43 +69,14 @@ def latent_map_figure(
     if picked is not None:
         figure.data[picked[0]].selectedpoints = [picked[1]]
     if outline is not None:
-        figure.add_trace(
-            go.Scatter(
-                x=outline[:, 0],
-                y=outline[:, 1],
-                mode="lines",
-                line={"color": "grey", "dash": "dash", "width": 1},
-                name="UMAP hull",
-                hoverinfo="skip",
-            )
-        )
+        hull = {"color": "grey", "dash": "dash", "width": 1}
+        figure.add_trace(_overlay(outline, "UMAP hull", mode="lines", line=hull))
     if path is not None:
-        figure.add_trace(
-            go.Scatter(
-                x=path[:, 0],
-                y=path[:, 1],
-                mode="lines+markers",
-                line={"color": ink, "width": 2},
-                marker={"size": 7, "color": ink},
-                name="path",
-                hoverinfo="skip",
-            )
-        )
+        line, dots = {"color": ink, "width": 2}, {"size": 7, "color": ink}
+        figure.add_trace(_overlay(path, "path", mode="lines+markers", line=line, marker=dots))
     if marker is not None:
-        figure.add_trace(
-            go.Scatter(
-                x=[marker[0]],
-                y=[marker[1]],
-                mode="markers",
-                marker={
-                    "symbol": "x-thin",
-                    "size": 18,
-                    "line": {"width": 4, "color": ink},
-                },
-                name="decoded here",
-                hoverinfo="skip",
-            )
-        )
+        cross = {"symbol": "x-thin", "size": 18, "line": {"width": 4, "color": ink}}
+        figure.add_trace(_overlay(np.array([marker]), "decoded here", mode="markers", marker=cross))
     if background is not None:
         figure.add_layout_image(
             source=background,
@@ -129,6 +100,11 @@ def latent_map_figure(
         uirevision=revision,
     )
     return figure
+
+
+def _overlay(points: np.ndarray, name: str, **style: Any) -> go.Scatter:
+    """Points [K, 2] drawn over the map (SVG, above the WebGL traces); clicks pass through."""
+    return go.Scatter(x=points[:, 0], y=points[:, 1], name=name, hoverinfo="skip", **style)
 
 
 def _picked(ink: str) -> dict[str, Any]:
