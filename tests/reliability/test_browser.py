@@ -1,0 +1,122 @@
+"""In Chromium: a second session explores while the first trains, and the upload limit and type
+filter of the Interpolate page, each with Streamlit's own message and the page still working.
+
+The click latency while the other session trains is measured in the page (mouse up to the new
+decoded image shown) and recorded as the test's `click_latency_ms` property; it is not asserted
+here (timings belong in reports), but every click must be answered while the job trains.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.e2e.conftest import AppServer, start_app, stop_app, wait_for_app
+from tests.e2e.test_explore import click_map, open_explore
+from tests.e2e.test_interpolate import PREVIEW, open_interpolate_page, upload, wait_for_strip
+from tests.e2e.test_train import choose, open_train_page, wait_for_progress
+from tests.photo_digits import write_photos_of_test_digits
+from vaeapp import jobs
+from vaeapp.runs import Run
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT_MS = 120_000
+CLICKS = 8
+SPOTS = [
+    (0.5 + 0.3 * math.cos(2 * math.pi * i / CLICKS), 0.5 + 0.3 * math.sin(2 * math.pi * i / CLICKS))
+    for i in range(CLICKS)
+]
+UPLOAD_LIMIT_MB = 10
+LATENCY_PROBE = """() => {
+    window.clickLatencies = [];
+    const image = () => document.querySelector('[data-testid="stImage"] img');
+    document.addEventListener('mouseup', () => {
+        const before = image() && image().src, clicked = performance.now();
+        const look = () => {
+            const now = image();
+            if (now && now.src !== before && now.complete) {
+                window.clickLatencies.push(performance.now() - clicked);
+            } else {
+                requestAnimationFrame(look);
+            }
+        };
+        requestAnimationFrame(look);
+    }, true);
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path) -> Iterator[AppServer]:
+    app = start_app(tmp_path_factory.mktemp("reliability-runs"), shared_data_dir)
+    yield app
+    for job in jobs.active_jobs(app.runs):
+        jobs.stop(job.run)
+    stop_app(app)
+
+
+def test_a_second_session_explores_while_the_first_trains(
+    page: Page, browser: Browser, server: AppServer, record_property: Callable
+) -> None:
+    open_train_page(page, server)
+    choose(page, "train_arch", "mlp")
+    page.get_by_label("Epochs", exact=True).fill("200")
+    page.get_by_role("textbox", name="Run name").fill("busy")
+    page.get_by_role("button", name="Start training").click()
+    wait_for_progress(page, "running")
+    run = Run(server.runs / "busy")
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    explorer = context.new_page()
+    try:
+        open_explore(explorer, server)
+        explorer.evaluate(LATENCY_PROBE)
+        for x, y in SPOTS:
+            click_map(explorer, x, y)  # waits until the click's image shows: every click answered
+        latencies = explorer.evaluate("() => window.clickLatencies")
+    finally:
+        context.close()
+    assert jobs.state(run).status == jobs.RUNNING  # ... while the other session's job trained
+    assert len(latencies) == CLICKS
+    record_property("click_latency_ms", [round(ms) for ms in latencies])
+    print(
+        f"click latency while training: median {statistics.median(latencies):.0f} ms, "
+        f"all {[round(ms) for ms in latencies]}"
+    )
+
+    page.get_by_role("button", name="Stop").click()
+    wait_for_progress(page, "stopped")
+    assert jobs.state(run).status == jobs.STOPPED
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return write_photos_of_test_digits(tmp_path_factory.mktemp("photos"))
+
+
+def test_uploads_over_the_limit_or_of_another_type_are_refused_and_the_page_works(
+    page: Page, server: AppServer, photos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    too_large = tmp_path / "large.png"
+    too_large.write_bytes(photos[1].read_bytes().ljust((UPLOAD_LIMIT_MB + 1) * 2**20, b"\0"))
+    html = tmp_path / "page.html"
+    html.write_text("<!doctype html><script>alert(1)</script>")
+    open_interpolate_page(page, server)
+    upload(page, "A", photos[0], previews=1)
+    uploader = page.locator(".st-key-interpolate_upload_B")
+    for refused, says in (
+        (too_large, f"File must be {UPLOAD_LIMIT_MB:.1f}MB or smaller."),
+        (html, "text/html files are not allowed."),
+    ):
+        uploader.locator("input[type=file]").set_input_files(refused)
+        uploader.get_by_text(says).wait_for(timeout=WAIT_MS)
+        wait_for_app(page)
+        assert page.get_by_text(PREVIEW).count() == 1, refused.name
+        assert page.get_by_text("Traceback").count() == 0
+    upload(page, "B", photos[1], previews=2)
+    wait_for_strip(page, 10)
