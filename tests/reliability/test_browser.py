@@ -1,5 +1,6 @@
 """In Chromium: a second session explores while the first trains, and the upload limit and type
-filter of the Interpolate page, each with Streamlit's own message and the page still working.
+filter of the Interpolate page, each with Streamlit's own message and the page still working;
+a client that skips the page's checks meets the server's (XSRF token, then size).
 
 The click latency while the other session trains is measured in the page (mouse up to the new
 decoded image shown) and recorded as the test's `click_latency_ms` property; it is not asserted
@@ -33,6 +34,8 @@ SPOTS = [
     for i in range(CLICKS)
 ]
 UPLOAD_LIMIT_MB = 10
+UPLOAD_ROUTE = "/_stcore/upload_file/"
+XSRF_COOKIE, XSRF_HEADER = "_streamlit_xsrf", "X-Xsrftoken"
 LATENCY_PROBE = """() => {
     window.clickLatencies = [];
     const image = () => document.querySelector('[data-testid="stImage"] img');
@@ -102,12 +105,14 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_uploads_over_the_limit_or_of_another_type_are_refused_and_the_page_works(
     page: Page, server: AppServer, photos: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    large = photos[1].read_bytes().ljust((UPLOAD_LIMIT_MB + 1) * 2**20, b"\0")
     too_large = tmp_path / "large.png"
-    too_large.write_bytes(photos[1].read_bytes().ljust((UPLOAD_LIMIT_MB + 1) * 2**20, b"\0"))
+    too_large.write_bytes(large)
     html = tmp_path / "page.html"
     html.write_text("<!doctype html><script>alert(1)</script>")
     open_interpolate_page(page, server)
-    upload(page, "A", photos[0], previews=1)
+    with page.expect_request(lambda r: r.method == "PUT" and UPLOAD_ROUTE in r.url) as sent:
+        upload(page, "A", photos[0], previews=1)
     uploader = page.locator(".st-key-interpolate_upload_B")
     for refused, says in (
         (too_large, f"File must be {UPLOAD_LIMIT_MB:.1f}MB or smaller."),
@@ -118,5 +123,13 @@ def test_uploads_over_the_limit_or_of_another_type_are_refused_and_the_page_work
         wait_for_app(page)
         assert page.get_by_text(PREVIEW).count() == 1, refused.name
         assert page.get_by_text("Traceback").count() == 0
+
+    # A client that skips the page's checks meets the server's: XSRF token, then size.
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == XSRF_COOKIE)
+    as_file = {"file": {"name": "large.png", "mimeType": "image/png", "buffer": large}}
+    assert page.request.put(sent.value.url, multipart=as_file).status == 403
+    with_token = page.request.put(sent.value.url, multipart=as_file, headers={XSRF_HEADER: token})
+    assert with_token.status == 413
+
     upload(page, "B", photos[1], previews=2)
     wait_for_strip(page, 10)
