@@ -5,7 +5,8 @@ so the app never fits in its own process: one worker process, started when a vie
 UMAP, compiles on a small warm-up fit and then serves every request. Each result is saved under
 the cache folder, named by a hash of the codes and the settings (so per model and data set),
 and a second visit reads the file. Neighbours come from scikit-learn's exact search, which
-spares pynndescent's compile as well.
+spares pynndescent's compile as well, and the worker lets numba keep umap-learn's compiled
+functions on disk (as pynndescent's are), so only the first worker on a machine compiles.
 
 This module imports only numpy at the top, so the worker starts without torch.
 """
@@ -165,8 +166,26 @@ class BackgroundUmap:
         self._started.clear()
 
 
+def _keep_compiled_umap() -> None:
+    """Ask numba to cache umap-learn's jitted functions on disk, which their authors did not ask
+    for; numba skips any it cannot cache (with a warning) and compiles those each time."""
+    import umap.layouts
+    import umap.spectral
+    import umap.umap_
+    import umap.utils
+    from numba.core.registry import CPUDispatcher
+
+    for module in (umap.umap_, umap.layouts, umap.spectral, umap.utils):
+        for function in vars(module).values():
+            if isinstance(function, CPUDispatcher):
+                function.enable_caching()
+
+
 def _serve(requests: Connection) -> None:
     """The worker: compile on a warm-up fit, then fit each request until the app goes away."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _keep_compiled_umap()
     warm_up = np.random.default_rng(0).normal(size=(WARM_UP_CODES, 8)).astype(np.float32)
     umap_embedding(warm_up)
     while True:
