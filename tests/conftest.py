@@ -13,6 +13,8 @@ from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import DIGITS, Dataset, Split
 from vaeapp.runs import Run
 
+pytest_plugins = ["tests.browser"]
+
 VAEAPP = [sys.executable, "-m", "vaeapp"]
 
 

@@ -14,6 +14,7 @@ import os
 import pickle
 import tempfile
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,11 +167,15 @@ class Run:
         if not self.has_checkpoint():
             raise CheckpointError(f"{self.path} has no checkpoint yet")
         try:
-            state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                # torch warns about the pickle protocol of files it then refuses or reads fine;
+                # the outcome is reported below, on one line.
+                warnings.simplefilter("ignore", UserWarning)
+                state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown content"
             raise CheckpointError(
-                f"{self.checkpoint_path} is not a weights-only checkpoint and was refused ({first})"
+                f"{self.checkpoint_path} is not a weights-only checkpoint and was refused: "
+                f"loading it would run code stored in it ({_unpickler_reason(exc)})"
             ) from None
         except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
             raise CheckpointError(
@@ -316,3 +321,11 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise CheckpointError(
             f"could not write {path} ({exc.strerror or exc}); the previous version is intact"
         ) from None
+
+
+def _unpickler_reason(exc: pickle.UnpicklingError) -> str:
+    """The line of torch's refusal that names what the file asked for, without its advice."""
+    for line in str(exc).splitlines():
+        if "GLOBAL" in line or "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:")[-1].strip().rstrip(".")
+    return "content other than tensors and numbers"

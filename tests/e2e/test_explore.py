@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import AppServer, wait_for_app
+from tests.browser import AppServer, wait_for_app
 
 pytestmark = pytest.mark.browser
 

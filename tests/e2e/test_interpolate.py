@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import AppServer, wait_for_app
+from tests.browser import AppServer, wait_for_app
 from tests.photo_digits import write_photos_of_test_digits
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import AppServer, start_app, stop_app, wait_for_app
+from tests.browser import AppServer, start_app, stop_app, wait_for_app
 from tests.e2e.test_explore import PLOT_AREA, click_map, open_explore
 from vaeapp import jobs
 from vaeapp.runs import Run

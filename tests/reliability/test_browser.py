@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import AppServer, start_app, stop_app, wait_for_app
+from tests.browser import AppServer, start_app, stop_app, wait_for_app
 from tests.e2e.test_explore import click_map, open_explore
 from tests.e2e.test_interpolate import PREVIEW, open_interpolate_page, upload, wait_for_strip
 from tests.e2e.test_train import choose, open_train_page, wait_for_progress

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO, free_port
+from tests.browser import REPO, free_port
 
 CONFIG_LINES = {
     "server.address": 'address = "localhost"',

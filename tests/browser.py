@@ -1,4 +1,7 @@
-"""Real-browser fixtures: `streamlit run app.py` on a loopback port, driven by Debian's Chromium.
+"""Real-browser helpers and fixtures: `streamlit run app.py` on a loopback port, in Chromium.
+
+One module for the e2e and reliability tests, registered once from tests/conftest.py, so the
+whole session shares one Playwright (two at once in one thread refuse to start).
 
 The server is started and stopped by the tests, with its runs folder in a temporary directory.
 """
