@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer, start_app, stop_app
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer, start_app, stop_app
 from tests.e2e.test_explore import IMAGES, PLOT_AREA, decoded, open_explore
 from vaeapp.data import load_dataset
 from vaeapp.latent import EmbeddingProjection, encode_dataset

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
 from tests.e2e.test_explore import click_map, open_explore
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.e2e.conftest import (
+from tests.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     AppServer,
