@@ -1,14 +1,18 @@
 """vaeapp's Streamlit entry point: `streamlit run app.py`. Pages live in vaeapp/ui/."""
 
 import streamlit as st
-import torch
 
-from vaeapp.ui import compare_page, explore_page, interpolate_page, train_page
+from vaeapp.ui.chart_warmup import load_chart_library_early
+
+st.set_page_config(page_title="vaeapp: VAE latent-space explorer", layout="wide")
+with load_chart_library_early():
+    import torch
+
+    from vaeapp.ui import compare_page, explore_page, interpolate_page, train_page
 
 # The app decodes a few images at a time: a pool of op threads only adds latency, worse on a
 # small machine shared with a training process.
 torch.set_num_threads(1)
-st.set_page_config(page_title="vaeapp: VAE latent-space explorer", layout="wide")
 navigation = st.navigation(
     [
         st.Page(

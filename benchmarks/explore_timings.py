@@ -1,37 +1,29 @@
 """The Explore page's speed in Chromium: cold start to map, click to image, UMAP, inverse.
 
-    python -m benchmarks.explore_timings --model16 RUN_DIR [--starts 3] [--clicks 20]
+Used by benchmarks/run.py. The figures:
 
-RUN_DIR is a 16-D model whose data set has 10,000 test images, for example
-`vaeapp train --data idx:/usr/share/datasets/fashion-mnist --arch mlp --latent-dim 16
---epochs 1 --out /tmp/fm16`. Prints one JSON object:
-
-- first_map_s: `streamlit run app.py` started to the map drawn in the page (median of fresh
-  servers; the offline sample data already converted, as after the first ever start);
+- first_map_s: `streamlit run app.py` started to the map drawn in the page (a fresh server; the
+  offline sample data already converted, as after the first ever start);
 - click_ms_p50, click_ms_p95: mouse click on the map to the new decoded image loaded (clicks
   at random spots, 350 ms apart at least);
 - umap_first_s: a fresh server and cache, UMAP chosen as soon as the 16-D model shows (worker
-  start, umap's compile, the fit); umap_warm_s: the same after the worker had --warm-wait
-  seconds to compile first; umap_cached_s: then a second session on that server;
-  umap_cached_restart_s: a restarted server reading the embedding from disk;
+  start, umap's compile, the fit); umap_cached_s: then a second session on that server;
+  with `thorough`, also umap_warm_s (the worker had `warm_wait` seconds to compile first) and
+  umap_cached_restart_s (a restarted server reading the embedding from disk);
 - inverse_ms: one map point back to a 16-D code through the UMAP view (median of 200).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, AppServer, start_app, stop_app
+from tests.browser import AppServer, start_app, stop_app
 from tests.e2e.test_explore import IMAGES, PLOT_AREA, decoded, open_explore
 from vaeapp.data import load_dataset
 from vaeapp.latent import EmbeddingProjection, encode_dataset
@@ -94,34 +86,50 @@ def umap_seconds(page: Page) -> float:
     return time.monotonic() - started
 
 
-def umap_visit(browser: Browser, runs: Path, data: Path, name: str) -> float:
+def umap_sessions(browser: Browser, runs: Path, data: Path, name: str, waits: list[float]) -> list:
+    """One server; one session after another opens the model, waits, then asks for UMAP."""
     server = start_app(runs, data)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        open_model(page, server, name)
-        return umap_seconds(page)
+        seconds = []
+        for wait in waits:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            open_model(page, server, name)
+            time.sleep(wait)
+            seconds.append(umap_seconds(page))
+            page.close()
+        return seconds
     finally:
         stop_app(server)
 
 
-def umap_timings(browser: Browser, model16: Path, sample: Path, warm_wait: float) -> dict:
+def umap_timings(
+    browser: Browser, model16: Path, sample: Path, thorough: bool, warm_wait: float = 60.0
+) -> dict:
     runs = Path(tempfile.mkdtemp())
     (runs / model16.name).symlink_to(model16.resolve())
-    result = {"umap_first_s": umap_visit(browser, runs, fresh_data(sample), model16.name)}
     data = fresh_data(sample)
-    server = start_app(runs, data)
-    try:
-        for key, wait in (("umap_warm_s", warm_wait), ("umap_cached_s", 0.0)):
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_model(page, server, model16.name)
-            time.sleep(wait)
-            result[key] = umap_seconds(page)
-            page.close()
-    finally:
-        stop_app(server)
-    result["umap_cached_restart_s"] = umap_visit(browser, runs, data, model16.name)
+    first, cached = umap_sessions(browser, runs, data, model16.name, [0.0, 0.0])
+    result = {"umap_first_s": first, "umap_cached_s": cached}
+    if thorough:
+        warm_data = fresh_data(sample)
+        [result["umap_warm_s"]] = umap_sessions(browser, runs, warm_data, model16.name, [warm_wait])
+        [result["umap_cached_restart_s"]] = umap_sessions(browser, runs, data, model16.name, [0.0])
     result["inverse_ms"] = inverse_milliseconds(model16, data)
     return result
+
+
+def click_timings(browser: Browser, sample: Path, clicks: int) -> dict[str, float]:
+    server = start_app(Path(tempfile.mkdtemp()), sample)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_explore(page, server)
+        latencies = click_seconds(page, clicks)
+    finally:
+        stop_app(server)
+    return {
+        "click_ms_p50": 1000 * float(np.percentile(latencies, 50)),
+        "click_ms_p95": 1000 * float(np.percentile(latencies, 95)),
+    }
 
 
 def fresh_data(sample: Path) -> Path:
@@ -143,47 +151,3 @@ def inverse_milliseconds(model16: Path, data: Path) -> float:
         view.inverse(point[None])
         times.append(time.perf_counter() - started)
     return 1000 * statistics.median(times)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model16", type=Path, required=True)
-    parser.add_argument("--starts", type=int, default=3)
-    parser.add_argument("--clicks", type=int, default=20)
-    parser.add_argument("--warm-wait", type=float, default=60.0)
-    args = parser.parse_args()
-    sample = Path(tempfile.mkdtemp())
-    load_dataset("sample", data_dir=sample)
-    result: dict = {"cores": os.cpu_count(), "torch": torch.__version__}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        starts = [first_map_seconds(browser, sample) for _ in range(args.starts)]
-        result["first_map_s"] = statistics.median(starts)
-        result["first_map_s_each"] = starts
-        server = start_app(Path(tempfile.mkdtemp()), sample)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_explore(page, server)
-            clicks = click_seconds(page, args.clicks)
-        finally:
-            stop_app(server)
-        result["click_ms_p50"] = 1000 * float(np.percentile(clicks, 50))
-        result["click_ms_p95"] = 1000 * float(np.percentile(clicks, 95))
-        result.update(umap_timings(browser, args.model16, sample, args.warm_wait))
-        browser.close()
-    result["load_average"] = os.getloadavg()
-    print(json.dumps({k: _rounded(v) for k, v in result.items()}, indent=1))
-
-
-def _rounded(value: object) -> object:
-    if isinstance(value, float):
-        return round(value, 3)
-    if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
-    return value
-
-
-if __name__ == "__main__":
-    main()

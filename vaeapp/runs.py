@@ -16,7 +16,7 @@ import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +41,6 @@ class Run:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._metrics_tail_checked = False
 
     @property
     def name(self) -> str:
@@ -127,14 +126,26 @@ class Run:
         except (ConfigError, TypeError) as exc:
             raise CheckpointError(f"{self.config_path}: {exc}") from None
 
-    def append_metrics(self, event: dict[str, Any]) -> None:
-        """Append one event as a JSON line, first ending a line torn by a killed writer."""
+    @contextmanager
+    def metrics_appender(self) -> Iterator[Callable[[dict[str, Any]], None]]:
+        """Append events as JSON lines through one open file, flushed after each event.
+
+        A trainer writes an event per step: one write call each, not an open and a close.
+        A line torn by a killed writer is ended first, so the next event starts a line.
+        """
         with self.metrics_path.open("ab") as out:
-            if not self._metrics_tail_checked:
-                self._metrics_tail_checked = True
-                if out.tell() > 0 and not self._metrics_end_with_newline():
-                    out.write(b"\n")
-            out.write(json.dumps(event).encode() + b"\n")
+            if out.tell() > 0 and not self._metrics_end_with_newline():
+                out.write(b"\n")
+
+            def append(event: dict[str, Any]) -> None:
+                out.write(json.dumps(event).encode() + b"\n")
+                out.flush()
+
+            yield append
+
+    def append_metrics(self, event: dict[str, Any]) -> None:
+        with self.metrics_appender() as append:
+            append(event)
 
     def _metrics_end_with_newline(self) -> bool:
         with self.metrics_path.open("rb") as metrics:

@@ -83,6 +83,13 @@ def step_generator(seed: int, global_step: int, device: torch.device) -> torch.G
     return torch.Generator(device).manual_seed(seed * 1_000_003 + global_step + 1)
 
 
+def adam(model: VAE, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam as one fused kernel where PyTorch has one: the same update as the default
+    per-tensor loop, about 20% faster per step for the MLP on the CPU (benchmarks/run.py)."""
+    fused = device.type in ("cpu", "cuda", "mps")
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
+
+
 def initial_model(run_config: RunConfig) -> VAE:
     """Freshly initialised weights that depend on the seed only, not on the global RNG."""
     with torch.random.fork_rng(devices=[]):
@@ -107,9 +114,10 @@ class Trainer:
         self.stop = stop or threading.Event()
         self.device = resolve_device(self.config.train.device)
         self.model = initial_model(self.config).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.train.lr)
+        self.optimizer = adam(self.model, self.config.train.lr, self.device)
         self.progress = Progress()
         self.first_loss: float | None = None
+        self._append_metrics: Callable[[Event], None] = run.append_metrics
         if run.has_checkpoint():
             self._restore(run.load_checkpoint())
 
@@ -118,7 +126,8 @@ class Trainer:
 
         Holds the run's lock throughout, so two jobs never train the same run directory.
         """
-        with self.run.lock():
+        with self.run.lock(), self.run.metrics_appender() as append:
+            self._append_metrics = append
             return self._fit()
 
     def _fit(self) -> str:
@@ -249,6 +258,6 @@ class Trainer:
 
     def _emit(self, **event: Any) -> None:
         event["time"] = time.time()
-        self.run.append_metrics(event)
+        self._append_metrics(event)
         if self.on_event is not None:
             self.on_event(event)

@@ -1,0 +1,151 @@
+"""vaeapp's benchmark: training speed against a plain loop and the hardware, and the app's speed.
+
+    python benchmarks/run.py [--quick] [--out benchmarks/results.json]
+
+Prints one JSON object and writes it to --out. Figures (see training.py and
+explore_timings.py for how each is taken):
+
+- per architecture (`mlp` latent 20, `conv` latent 2): train_img_per_s (vaeapp's Trainer),
+  plain_img_per_s (a tutorial's loop, same modules, batch and data), train_speed_ratio, and
+  roofline_img_per_s (this machine's matrix-multiply FLOP/s over the training FLOPs per image);
+- first_map_s, click_ms_p50, click_ms_p95 in Chromium, on the shipped default model;
+- umap_first_s, umap_cached_s, inverse_ms for a 16-D model of Fashion-MNIST's 10,000 test images
+  (Debian's dataset-fashion-mnist; left out, with the reason, where it is not installed);
+- loglik_eval_s: importance-weighted log p(x), K = 1000, on the default model's test images
+  (1,000; --quick takes 100 and says so in loglik_images);
+- the machine: cores, CPU, torch and its threads, the load average before and after.
+
+--quick (under 3 minutes here) runs one training round instead of three, one cold start instead
+of three, and leaves out the slower UMAP variants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: `python benchmarks/run.py`
+
+import torch  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from benchmarks.explore_timings import click_timings, first_map_seconds, umap_timings  # noqa: E402
+from benchmarks.training import training_figures  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from vaeapp.data import load_dataset  # noqa: E402
+from vaeapp.evaluate import dataset_log_likelihood, evaluation_images  # noqa: E402
+from vaeapp.paths import DEFAULT_MODEL_DIR  # noqa: E402
+from vaeapp.runs import Run  # noqa: E402
+
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+IMPORTANCE_SAMPLES = 1000
+VAEAPP_TRAIN = [sys.executable, "-m", "vaeapp", "train", "--quiet", "--data"]
+MODEL16 = ["--arch", "mlp", "--latent-dim", "16", "--epochs", "1"]
+
+
+def machine() -> dict[str, object]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
+
+
+def loglik_figures(sample_dir: Path, images: int) -> dict[str, float]:
+    """Seconds for IWAE_1000 over the default model's first `images` test images."""
+    model, config = Run(DEFAULT_MODEL_DIR).load_model()
+    model.eval()
+    test = load_dataset(config.train.data, data_dir=sample_dir).test.images[:images]
+    x = evaluation_images(test, config.train.binarize, config.train.seed)
+    started = time.perf_counter()
+    log_px = dataset_log_likelihood(model, x, k=IMPORTANCE_SAMPLES)
+    return {
+        "loglik_eval_s": time.perf_counter() - started,
+        "loglik_images": images,
+        "loglik_nats": log_px,
+    }
+
+
+def model16(workdir: Path) -> Path:
+    """A 16-D MLP trained one epoch on Fashion-MNIST through the CLI: a 10k-point test set."""
+    out = workdir / "fm16"
+    subprocess.run(
+        [*VAEAPP_TRAIN, f"idx:{FASHION_MNIST}", *MODEL16, "--out", str(out)],
+        check=True,
+        cwd=REPO,
+        env={**os.environ, "VAEAPP_DATA": str(workdir / "data")},
+    )
+    return out
+
+
+def app_figures(sample_dir: Path, workdir: Path, quick: bool) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        starts = [first_map_seconds(browser, sample_dir) for _ in range(1 if quick else 3)]
+        figures["first_map_s"] = statistics.median(starts)
+        figures["first_map_s_each"] = starts
+        figures.update(click_timings(browser, sample_dir, clicks=20))
+        if FASHION_MNIST.is_dir():
+            figures.update(umap_timings(browser, model16(workdir), sample_dir, thorough=not quick))
+        else:
+            figures["umap_skipped"] = f"no {FASHION_MNIST}: apt-get install dataset-fashion-mnist"
+        browser.close()
+    return figures
+
+
+def rounded(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 3 if abs(value) < 100 else 1)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v) for v in value]
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds: under 3 minutes")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
+    args = parser.parse_args()
+    started = time.monotonic()
+    result: dict[str, object] = {"quick": args.quick, "machine": machine()}
+    result["load_average_before"] = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        sample_dir = workdir / "sample"
+        sample = load_dataset("sample", data_dir=sample_dir)
+        result["training"] = training_figures(sample, rounds=1 if args.quick else 3)
+        result.update(loglik_figures(sample_dir, images=100 if args.quick else 1000))
+        result.update(app_figures(sample_dir, workdir, args.quick))
+    result["load_average_after"] = os.getloadavg()
+    result["total_s"] = time.monotonic() - started
+    text = json.dumps(rounded(result), indent=1)
+    args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Training throughput: vaeapp's trainer against a plain PyTorch loop, and the hardware bound.
+
+The plain loop is the one a tutorial writes (pytorch/examples' vae/main.py): a DataLoader over a
+TensorDataset with shuffling, the same architecture (the same nn.Module classes), the same loss,
+Adam with PyTorch's defaults. Both run on the same images with the same batch size; rounds
+alternate so that noise on a shared machine hits both alike, and medians are reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
+
+from vaeapp.config import ModelConfig, RunConfig, TrainConfig
+from vaeapp.data import Dataset
+from vaeapp.model import VAE, build_model
+from vaeapp.objective import elbo_terms
+from vaeapp.runs import Run
+from vaeapp.train import Trainer
+
+ARCHITECTURES = {
+    "mlp": ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256)),
+    "conv": ModelConfig(arch="conv", latent_dim=2),
+}
+BATCH_SIZE = 128
+
+
+def plain_loss(model: VAE, x: torch.Tensor) -> torch.Tensor:
+    """The tutorial's loss: BCE with logits summed over pixels plus the analytic KL, per image."""
+    mu, logvar = model.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    bce = F.binary_cross_entropy_with_logits(model.decode(z), x, reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return (bce + kld) / x.shape[0]
+
+
+def plain_img_per_s(config: ModelConfig, images: torch.Tensor, epochs: int, seed: int) -> float:
+    """The plain loop's images/s: median over its epochs after the first (warm-up)."""
+    torch.manual_seed(seed)
+    model = build_model(config).to(memory_format=torch.contiguous_format)  # PyTorch's default
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = DataLoader(TensorDataset(images), batch_size=BATCH_SIZE, shuffle=True)
+    model.train()
+    rates = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for (x,) in loader:
+            optimizer.zero_grad()
+            loss = plain_loss(model, x)
+            loss.backward()
+            optimizer.step()
+        rates.append(len(images) / (time.perf_counter() - start))
+    return statistics.median(rates[1:])
+
+
+def vaeapp_img_per_s(config: ModelConfig, dataset: Dataset, epochs: int, seed: int) -> float:
+    """vaeapp's Trainer, as its `epoch` events report it (the step loop only, as above): median
+    over its epochs after the first."""
+    run_config = RunConfig(
+        model=config,
+        train=TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, seed=seed, device="cpu"),
+        data_source=dataset.source,
+    )
+    events: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        Trainer(Run.create(Path(tmp) / "run", run_config), dataset, on_event=events.append).fit()
+    return statistics.median([e["img_per_s"] for e in events if e["kind"] == "epoch"][1:])
+
+
+def training_figures(dataset: Dataset, rounds: int, epochs: int = 3) -> dict[str, dict]:
+    """Per architecture: both loops' images/s, medians over rounds that alternate which goes
+    first, and the bound from FLOPs (`roofline_img_per_s`)."""
+    matmul_rate = matmul_flop_per_s()
+    figures: dict[str, dict] = {"matmul_gflop_per_s": matmul_rate / 1e9}
+    for name, config in ARCHITECTURES.items():
+        ours, plain = [], []
+        for r in range(rounds):
+            order = ("ours", "plain") if r % 2 == 0 else ("plain", "ours")
+            for which in order:
+                if which == "ours":
+                    ours.append(vaeapp_img_per_s(config, dataset, epochs, seed=r))
+                else:
+                    plain.append(plain_img_per_s(config, dataset.train.images, epochs, seed=r))
+        flops = training_flops_per_image(config)
+        figures[name] = {
+            "train_img_per_s": statistics.median(ours),
+            "plain_img_per_s": statistics.median(plain),
+            "train_speed_ratio": statistics.median(ours) / statistics.median(plain),
+            "train_flops_per_image": flops,
+            "roofline_img_per_s": matmul_rate / flops,
+        }
+    return figures
+
+
+def training_flops_per_image(config: ModelConfig) -> float:
+    """FLOPs of one training step (forward and backward), per image, counted by PyTorch."""
+    model = build_model(config)
+    x = torch.rand(BATCH_SIZE, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        elbo_terms(model, x).loss().backward()
+    return counter.get_total_flops() / BATCH_SIZE
+
+
+def matmul_flop_per_s(size: int = 1024, seconds: float = 2.0) -> float:
+    """This machine's float32 matrix-multiply rate: the roofline's compute ceiling."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    rates = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        a @ b
+        rates.append(2 * size**3 / (time.perf_counter() - start))
+    return statistics.median(rates)
