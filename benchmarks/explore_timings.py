@@ -53,10 +53,10 @@ def first_map_seconds(browser: Browser, data: Path) -> float:
         stop_app(server)
 
 
-def click_seconds(page: Page, clicks: int) -> list[float]:
+def click_seconds(page: Page, clicks: int, seed: int = 0) -> list[float]:
     box = page.locator(PLOT_AREA).first.bounding_box()
     assert box is not None
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     latencies = []
     for x, y in rng.uniform(0.1, 0.9, size=(clicks, 2)):
         before = decoded(page)

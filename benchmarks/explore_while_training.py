@@ -1,7 +1,8 @@
 """Click latency on the Explore page while a training job runs, against no job at all.
 
-Chromium opens the Explore page on the shipped model; each click on the latent map is timed from
-the mouse event until the decoded image has changed and Streamlit is idle again. Rounds of clicks
+Chromium opens the Explore page on the shipped model; each click on the latent map, at a random
+spot, is timed from the mouse event until the new decoded image has loaded (the measure of
+benchmarks/run.py's click_ms). Rounds of clicks
 alternate between an idle machine (as far as this app goes) and one where a job started from
 the app trains (`vaeapp.jobs`, the same process the Train page launches).
 
@@ -17,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
+from benchmarks.explore_timings import click_seconds
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
 from tests.e2e.test_explore import click_map, open_explore
 from vaeapp import jobs
@@ -26,20 +28,7 @@ from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.paths import data_dir
 from vaeapp.runs import Run
 
-SPOTS = ((0.3, 0.35), (0.7, 0.75), (0.3, 0.75), (0.7, 0.35), (0.5, 0.2))
 JOB = RunConfig(model=ModelConfig(arch="mlp"), train=TrainConfig(epochs=1000))
-
-
-def timed_clicks(page: Page, clicks: int, first: int) -> list[float]:
-    """Seconds from each click to its decoded image. The spots are far apart and taken in turn
-    from `first` on, so that no click repeats the one before and every image changes."""
-    latencies = []
-    for i in range(first, first + clicks):
-        x, y = SPOTS[i % len(SPOTS)]
-        started = time.perf_counter()
-        click_map(page, x, y)
-        latencies.append(time.perf_counter() - started)
-    return latencies
 
 
 def wait_until_training(run: Run) -> None:
@@ -80,10 +69,10 @@ def main() -> None:
             open_explore(page, server)
             click_map(page, 0.5, 0.5)  # warm-up: model, data and map are cached from here on
             for round_ in range(args.rounds):
-                idle += timed_clicks(page, args.clicks, len(idle) + len(training))
+                idle += click_seconds(page, args.clicks, seed=2 * round_)
                 run = jobs.start(JOB, f"job-{round_}", root=runs)
                 wait_until_training(run)
-                training += timed_clicks(page, args.clicks, len(idle) + len(training))
+                training += click_seconds(page, args.clicks, seed=2 * round_ + 1)
                 jobs.stop(run)
                 while jobs.state(run).active:
                     time.sleep(0.2)

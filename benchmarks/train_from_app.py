@@ -39,7 +39,7 @@ from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.paths import data_dir
 from vaeapp.runs import Run
 
-ARCH = "mlp"
+ARCH = "conv"  # the seed's network: epochs of seconds, long enough to watch live
 
 
 def throughput(run: Run) -> dict[str, float]:
@@ -93,15 +93,18 @@ def train_from_page(
     page.get_by_role("textbox", name="Run name").fill(name)
     page.get_by_role("button", name="Start training").click()
     watched = "() => document.querySelector('.st-key-train_watch input')?.value"
-    page.wait_for_function(f"{watched} === '{name} (running)'", timeout=600_000)
+    page.wait_for_function(f"{watched}?.startsWith('{name} (')", timeout=120_000)
     run = Run(runs / name)
+    deadline = time.monotonic() + 120
+    while not run.is_training() and time.monotonic() < deadline:  # past loading the data
+        time.sleep(0.05)
     job, app = run.training_pid() or 0, app_processes(server.process.pid)
     first = last = (time.monotonic(), sum(map(cpu_seconds, app)), cpu_seconds(job))
     while run.is_training():
         last = (time.monotonic(), sum(map(cpu_seconds, app)), cpu_seconds(job))
         time.sleep(0.5)
     page.wait_for_function(f"{watched} === '{name} (finished)'", timeout=600_000)
-    wall = last[0] - first[0]
+    wall = max(last[0] - first[0], 1e-9)
     return run, {
         "app_cpu_cores": (last[1] - first[1]) / wall,
         "job_cpu_cores": (last[2] - first[2]) / wall,

@@ -93,6 +93,8 @@ def training_figures(dataset: Dataset, rounds: int, epochs: int = 3) -> dict[str
             "train_img_per_s": statistics.median(ours),
             "plain_img_per_s": statistics.median(plain),
             "train_speed_ratio": statistics.median(ours) / statistics.median(plain),
+            "train_img_per_s_each": ours,
+            "plain_img_per_s_each": plain,
             "train_flops_per_image": flops,
             "roofline_img_per_s": matmul_rate / flops,
         }

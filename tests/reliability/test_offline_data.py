@@ -18,7 +18,7 @@ from tests.reliability.test_settings import cli_error
 from tests.test_explore_page import EXPLORE_PAGE, saved_run
 from tests.test_train_page import TRAIN_PAGE
 from vaeapp import jobs
-from vaeapp.paths import runs_dir
+from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
 from vaeapp.runs import Run
 
 REFUSING_PROXY = "http://127.0.0.1:9"
@@ -72,8 +72,9 @@ def test_explore_page_says_how_to_get_missing_data(
     assert not app.exception and no_network
     assert len(app.error) == 1
     says_how_to_get_mnist(app.error[0].value, tmp_path / "data")
-    app.sidebar.selectbox(key="model_path").select_index(0).run()  # the shipped model works
+    app.button(key="open_default_model").click().run()  # the shipped model, offered, works
     assert not app.exception and not app.error and app.get("plotly_chart")
+    assert app.sidebar.selectbox(key="model_path").value == str(DEFAULT_MODEL_DIR)
 
 
 def test_a_job_on_missing_data_fails_with_how_to_get_it_on_the_train_page(

@@ -1,7 +1,7 @@
 """The Train page: a form that starts a training job, and a live view of any run's job.
 
 A job is a process of its own (`vaeapp.jobs`); this page only reads run directories, in two
-fragments (status and progress every second, chart and pictures every few seconds), so a rerun,
+fragments (status and progress every second, chart and pictures every two seconds), so a rerun,
 a reload or a second tab shows the same job and its whole history, and a closed tab loses no
 training.
 """
@@ -26,7 +26,7 @@ from vaeapp.ui.training_charts import training_figure
 from vaeapp.ui.widgets import model_picker
 
 REFRESH_S = 1.0
-CHART_REFRESH_S = 5.0
+CHART_REFRESH_S = 2.0
 PROBLEMS_KEY = "train_problems"
 WATCH_KEY = "train_watch"
 SEEN_KEY = "train_seen"
@@ -170,7 +170,7 @@ def _live_view() -> None:
 
 @st.fragment(run_every=CHART_REFRESH_S)
 def _live_chart() -> None:
-    """The watched run's curves and latest pictures, redrawn every few seconds rather than every
+    """The watched run's curves and latest pictures, redrawn every two seconds rather than every
     second: each redraw of the Plotly chart costs the browser about 0.3 s of CPU, which a
     training job on the same machine would lose."""
     watched = st.session_state.get(WATCH_KEY)

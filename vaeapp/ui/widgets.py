@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vaeapp.errors import VaeappError
+from vaeapp.errors import DataError, VaeappError
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
 from vaeapp.runs import Run, RunSummary, saved_runs
 from vaeapp.ui.loaders import run_summary
@@ -62,6 +62,17 @@ def _details(summary: RunSummary) -> str:
 
 
 def show_error(error: VaeappError) -> None:
-    """A user-facing error, then stop this rerun; the rest of the app keeps working."""
+    """A user-facing error, then stop this rerun; the rest of the app keeps working. A model
+    whose data set is missing comes with a button back to the shipped one, which works offline."""
     st.error(str(error), icon="⚠️")
+    if isinstance(error, DataError) and st.session_state.get(MODEL_KEY) != str(DEFAULT_MODEL_DIR):
+        st.button(
+            "Open the shipped default model (offline sample data)",
+            key="open_default_model",
+            on_click=_choose_default_model,
+        )
     st.stop()
+
+
+def _choose_default_model() -> None:
+    st.session_state[MODEL_KEY] = str(DEFAULT_MODEL_DIR)
