@@ -15,11 +15,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from vaeapp import jobs
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -94,6 +97,21 @@ def stop_app(server: AppServer) -> None:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+@contextmanager
+def app_with_own_runs(
+    tmp_path_factory: pytest.TempPathFactory, data: Path, name: str
+) -> Iterator[AppServer]:
+    """An app with a runs folder of its own, so its runs show in no other test's picker; any
+    job left running is stopped with it."""
+    app = start_app(tmp_path_factory.mktemp(name), data)
+    try:
+        yield app
+    finally:
+        for job in jobs.active_jobs(app.runs):
+            jobs.stop(job.run)
+        stop_app(app)
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import DIGITS, Dataset, Split
 from vaeapp.runs import Run
@@ -25,6 +28,24 @@ def run_vaeapp(
     return subprocess.run(
         [*VAEAPP, *args], capture_output=True, text=True, timeout=timeout, check=False, **popen
     )
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 240) -> None:
+    """Poll until `condition()` holds; fail with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def cleanup() -> Iterator[None]:
+    """Stop every job a test left running, and wait until its process is gone."""
+    yield
+    for job in jobs.active_jobs():
+        jobs.stop(job.run)
+    wait_for(lambda: not jobs.active_jobs(), "every job has ended")
 
 
 @pytest.fixture(scope="session")

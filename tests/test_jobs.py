@@ -7,12 +7,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import fields
 
 import pytest
 
-from tests.conftest import small_config
+from tests.conftest import small_config, wait_for
 from vaeapp import jobs
 from vaeapp.cli import build_parser
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
@@ -21,8 +20,6 @@ from vaeapp.history import MetricsFollower
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run
 from vaeapp.train import Trainer
-
-WAIT_S = 240
 
 
 def sample_config(epochs: int = 200) -> RunConfig:
@@ -33,25 +30,8 @@ def sample_config(epochs: int = 200) -> RunConfig:
     )
 
 
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.2)
-
-
 def steps_seen(run: Run) -> int:
     return len(MetricsFollower(run.metrics_path).read().steps)
-
-
-@pytest.fixture
-def cleanup() -> Iterator[None]:
-    """Stop every job a test left running, and wait until its process is gone."""
-    yield
-    for job in jobs.active_jobs():
-        jobs.stop(job.run)
-    wait_for(lambda: not jobs.active_jobs(), "every job has ended")
 
 
 def test_train_command_passes_every_setting() -> None:

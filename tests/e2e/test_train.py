@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser import AppServer, start_app, stop_app, wait_for_app
+from tests.browser import AppServer, app_with_own_runs, wait_for_app
 from tests.e2e.test_explore import PLOT_AREA, click_map, open_explore
 from vaeapp import jobs
 from vaeapp.runs import Run
@@ -27,12 +27,17 @@ CHART_POINTS = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path) -> Iterator[AppServer]:
-    """An app of this module's own, so its runs do not show in other modules' pickers."""
-    app = start_app(tmp_path_factory.mktemp("train-runs"), shared_data_dir)
-    yield app
-    for job in jobs.active_jobs(app.runs):
-        jobs.stop(job.run)
-    stop_app(app)
+    with app_with_own_runs(tmp_path_factory, shared_data_dir, "train-runs") as app:
+        yield app
+
+
+def start_from_form(page: Page, server: AppServer, name: str, epochs: int) -> None:
+    """Open the Train page and start a small MLP run from its form."""
+    open_train_page(page, server)
+    choose(page, "train_arch", "mlp")
+    page.get_by_label("Epochs", exact=True).fill(str(epochs))
+    page.get_by_role("textbox", name="Run name").fill(name)
+    page.get_by_role("button", name="Start training").click()
 
 
 def open_train_page(page: Page, server: AppServer) -> None:
@@ -70,11 +75,7 @@ def test_an_unknown_data_source_is_refused_beside_its_field(page: Page, server: 
 def test_train_watch_reattach_resume_stop_and_pick(
     page: Page, browser: Browser, server: AppServer
 ) -> None:
-    open_train_page(page, server)
-    choose(page, "train_arch", "mlp")
-    page.get_by_label("Epochs", exact=True).fill("2")
-    page.get_by_role("textbox", name="Run name").fill("e2e-run")
-    page.get_by_role("button", name="Start training").click()
+    start_from_form(page, server, "e2e-run", epochs=2)
 
     counts = [0]
     deadline = time.monotonic() + WAIT_MS / 1000

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser import AppServer, start_app, stop_app, wait_for_app
+from tests.browser import AppServer, app_with_own_runs, wait_for_app
 from tests.e2e.test_explore import click_map, open_explore
 from tests.e2e.test_interpolate import PREVIEW, open_interpolate_page, upload, wait_for_strip
-from tests.e2e.test_train import choose, open_train_page, wait_for_progress
+from tests.e2e.test_train import start_from_form, wait_for_progress
 from tests.photo_digits import write_photos_of_test_digits
 from vaeapp import jobs
 from vaeapp.runs import Run
@@ -56,21 +56,14 @@ LATENCY_PROBE = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path) -> Iterator[AppServer]:
-    app = start_app(tmp_path_factory.mktemp("reliability-runs"), shared_data_dir)
-    yield app
-    for job in jobs.active_jobs(app.runs):
-        jobs.stop(job.run)
-    stop_app(app)
+    with app_with_own_runs(tmp_path_factory, shared_data_dir, "reliability-runs") as app:
+        yield app
 
 
 def test_a_second_session_explores_while_the_first_trains(
     page: Page, browser: Browser, server: AppServer, record_property: Callable
 ) -> None:
-    open_train_page(page, server)
-    choose(page, "train_arch", "mlp")
-    page.get_by_label("Epochs", exact=True).fill("200")
-    page.get_by_role("textbox", name="Run name").fill("busy")
-    page.get_by_role("button", name="Start training").click()
+    start_from_form(page, server, "busy", epochs=200)
     wait_for_progress(page, "running")
     run = Run(server.runs / "busy")
 

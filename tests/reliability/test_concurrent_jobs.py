@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import VAEAPP
+from tests.conftest import VAEAPP, wait_for
 from tests.reliability.test_settings import cli_error
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
@@ -31,23 +29,8 @@ def job_config(latent_dim: int, epochs: int = LONG) -> RunConfig:
     )
 
 
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.1)
-
-
 def events(run: Run, kind: str) -> list[dict]:
     return [event for event in run.read_metrics() if event["kind"] == kind]
-
-
-@pytest.fixture
-def cleanup() -> Iterator[None]:
-    yield
-    for job in jobs.active_jobs():
-        jobs.stop(job.run)
-    wait_for(lambda: not jobs.active_jobs(), "every job has ended")
 
 
 def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(
