@@ -26,9 +26,10 @@ from playwright.sync_api import Browser, Page
 from tests.browser import AppServer, start_app, stop_app
 from tests.e2e.test_explore import IMAGES, PLOT_AREA, decoded, open_explore
 from vaeapp.data import load_dataset
-from vaeapp.latent import EmbeddingProjection, encode_dataset
+from vaeapp.latent import encode_dataset
 from vaeapp.runs import Run
 from vaeapp.umap_embedding import BackgroundUmap, embedding_key
+from vaeapp.views import EmbeddingProjection
 
 DRAWN = """() => {
     const plot = document.querySelector('.js-plotly-plot');

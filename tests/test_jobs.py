@@ -7,18 +7,16 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import fields
 
 import pytest
 
 from tests.conftest import small_config, wait_for
 from vaeapp import jobs
-from vaeapp.cli import build_parser
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.errors import CheckpointError, ConfigError
+from vaeapp.errors import ConfigError, RunError
 from vaeapp.history import MetricsFollower
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
+from vaeapp.runs import Run, list_runs
 from vaeapp.train import Trainer
 
 
@@ -34,18 +32,17 @@ def steps_seen(run: Run) -> int:
     return len(MetricsFollower(run.metrics_path).read().steps)
 
 
-def test_train_command_passes_every_setting() -> None:
+def test_a_job_trains_the_run_directory_written_before_it_starts(cleanup: None) -> None:
     config = RunConfig(
         model=ModelConfig(arch="mlp", latent_dim=3, hidden=(64, 16)),
-        train=TrainConfig(epochs=7, lr=3e-4, beta=0.5, warmup_epochs=1.5, binarize=True),
+        train=TrainConfig(data="sample", epochs=1, lr=3e-4, beta=0.5, binarize=True, seed=4),
     )
-    command = jobs.train_command(config, runs_dir() / "x")
-    assert command[:4] == [sys.executable, "-m", "vaeapp", "train"]
-    parsed = build_parser().parse_args(command[3:])
-    for section in (config.model, config.train):
-        for setting in fields(section):
-            assert getattr(parsed, setting.name) == getattr(section, setting.name), setting.name
-    assert parsed.out == runs_dir() / "x" and parsed.quiet
+    run = jobs.start(config, "prepared")
+    assert jobs.train_command(run)[3:] == ["train", "--resume", str(run.path), "--quiet"]
+    wait_for(lambda: jobs.state(run).status == jobs.FINISHED, "the job has finished")
+    recorded = run.read_config()
+    assert (recorded.model, recorded.train) == (config.model, config.train)
+    assert recorded.data_source.startswith("sample:") and "torch" in recorded.versions
 
 
 def test_start_follow_stop_and_resume_two_jobs_at_once(cleanup: None) -> None:
@@ -59,9 +56,9 @@ def test_start_follow_stop_and_resume_two_jobs_at_once(cleanup: None) -> None:
     progress = MetricsFollower(first.metrics_path).read().progress
     assert progress.steps_total == 200 * 40 and progress.images_per_s > 0 and progress.eta_s > 0
 
-    with pytest.raises(CheckpointError, match="exists already"):
+    with pytest.raises(RunError, match="exists already"):
         jobs.start(sample_config(), "first")
-    with pytest.raises(CheckpointError, match="running already"):
+    with pytest.raises(RunError, match="running already"):
         jobs.resume(first)
 
     assert jobs.stop(first)
@@ -99,7 +96,7 @@ def test_the_lock_allows_one_trainer_and_dies_with_its_holder(tmp_path) -> None:
         assert holder.stdout.readline().strip() == "held"
         assert run.is_training() and run.training_pid() == holder.pid
         with (
-            pytest.raises(CheckpointError, match=f"another job \\(pid {holder.pid}\\)"),
+            pytest.raises(RunError, match=f"another job \\(pid {holder.pid}\\)"),
             run.lock(),
         ):
             pass
@@ -123,9 +120,9 @@ def test_states_of_runs_trained_elsewhere(tiny_dataset) -> None:
     crashed = Run.create(runs_dir() / "crashed", small_config())
     crashed.append_metrics({"kind": "start", "epoch": 0, "time": time.time()})
     assert jobs.state(crashed).status == jobs.INTERRUPTED
-    with pytest.raises(CheckpointError, match="no checkpoint"):
+    with pytest.raises(RunError, match="no checkpoint"):
         jobs.resume(crashed)
-    assert [run.name for run in jobs.runs_in()] == ["crashed", "finished"]
+    assert [run.name for run in list_runs(runs_dir())] == ["crashed", "finished"]
     assert jobs.active_jobs() == []
 
 
@@ -136,4 +133,4 @@ def test_start_refuses_bad_names_before_anything_runs() -> None:
         jobs.start(sample_config(), "  ")
     with pytest.raises(ConfigError, match="latent dimension"):
         jobs.start(RunConfig(model=ModelConfig(latent_dim=0)), "fine")
-    assert jobs.runs_in() == []
+    assert list_runs(runs_dir()) == []

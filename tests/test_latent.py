@@ -1,4 +1,4 @@
-"""Encoding a data set, the 2-D views and their inverses, and manifold grids."""
+"""Encoding a data set, decoding codes, prior draws, reconstructions and manifold grids."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ from tests.conftest import bar_images
 from vaeapp.config import ModelConfig
 from vaeapp.errors import ConfigError
 from vaeapp.latent import (
-    AxesProjection,
-    EmbeddingProjection,
-    PCAProjection,
+    decode,
     encode_dataset,
     grid_points,
     manifold_grid,
     padded_range,
-    prior_code,
+    prior_codes,
+    reconstruct,
 )
 from vaeapp.model import build_model
-from vaeapp.snapshots import prior_samples
+from vaeapp.views import AxesProjection
 
 
 def tiny_model(latent_dim: int = 4):
@@ -43,85 +42,11 @@ def test_encode_dataset_gives_the_posterior_means_whatever_the_batch_size() -> N
     torch.testing.assert_close(logvar, expected_logvar.detach())
 
 
-def test_axes_view_shows_two_dimensions_and_holds_the_others_at_the_base() -> None:
-    codes = gaussian_codes(10, 4)
-    base = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    view = AxesProjection(2, 0, base)
-    np.testing.assert_allclose(view.project(codes), codes[:, [2, 0]].numpy(), rtol=1e-6)
-    back = view.inverse(np.array([[-1.5, 0.5]]))
-    torch.testing.assert_close(back, torch.tensor([[0.5, 2.0, -1.5, 4.0]]))
-    assert view.outline() is None
-    assert view.contains(np.zeros((3, 2))).all()
-
-
-def test_axes_view_of_a_one_dimensional_latent_space_is_a_line() -> None:
-    view = AxesProjection(0, None, torch.zeros(1))
-    np.testing.assert_allclose(view.project(torch.tensor([[2.0], [-1.0]])), [[2, 0], [-1, 0]])
-    torch.testing.assert_close(view.inverse(np.array([[0.25, 9.0]])), torch.tensor([[0.25]]))
-
-
-def test_pca_round_trip_is_exact_on_the_map() -> None:
-    codes = gaussian_codes() * torch.tensor([5.0, 3.0, 1.0, 0.5, 0.1])
-    view = PCAProjection(codes)
-    points = np.random.default_rng(0).normal(size=(50, 2)) * 4
-    np.testing.assert_allclose(view.project(view.inverse(points)), points, atol=1e-5)
-
-
-def test_pca_of_two_dimensional_codes_loses_nothing() -> None:
-    codes = gaussian_codes(100, 2)
-    view = PCAProjection(codes)
-    torch.testing.assert_close(view.inverse(view.project(codes)), codes, atol=1e-5, rtol=0)
-
-
-def test_pca_needs_two_dimensions() -> None:
-    with pytest.raises(ConfigError, match="two latent dimensions"):
-        PCAProjection(gaussian_codes(10, 1))
-
-
 def embedded_codes() -> tuple[torch.Tensor, np.ndarray]:
     """Codes and a 2-D embedding of them (a fixed random map stands in for UMAP's)."""
     codes = gaussian_codes(300, 6)
     embedding = codes[:, :2].numpy().astype(np.float64) * 3 + codes[:, 2:4].numpy() * 0.2
     return codes, embedding
-
-
-def test_embedding_inverse_returns_each_embedded_points_own_code() -> None:
-    codes, embedding = embedded_codes()
-    view = EmbeddingProjection(codes, embedding)
-    torch.testing.assert_close(view.inverse(embedding), codes, atol=1e-4, rtol=0)
-    np.testing.assert_allclose(view.project(codes), embedding, atol=1e-9)
-
-
-def test_embedding_inverse_inside_the_hull_mixes_the_enclosing_triangles_codes() -> None:
-    codes, embedding = embedded_codes()
-    view = EmbeddingProjection(codes, embedding)
-    rng = np.random.default_rng(1)
-    corners = view.triangulation.simplices[rng.integers(len(view.triangulation.simplices), size=40)]
-    weights = rng.dirichlet(np.ones(3), size=40)
-    clicks = np.einsum("mk,mkd->md", weights, embedding[corners])
-    assert view.contains(clicks).all()
-    expected = np.einsum("mk,mkd->md", weights, codes.numpy().astype(np.float64)[corners])
-    np.testing.assert_allclose(view.inverse(clicks).numpy(), expected, atol=1e-4)
-    nearest = np.argmin(((embedding[None] - clicks[:, None]) ** 2).sum(-1), axis=1)
-    distance_to_nearest = (view.inverse(clicks) - codes[nearest]).norm(dim=1)
-    distance_to_random = (view.inverse(clicks) - codes[rng.integers(300, size=40)]).norm(dim=1)
-    assert distance_to_nearest.mean() < 0.5 * distance_to_random.mean()
-
-
-def test_embedding_inverse_outside_the_hull_takes_the_nearest_code_and_says_so() -> None:
-    codes, embedding = embedded_codes()
-    view = EmbeddingProjection(codes, embedding)
-    far = embedding[np.argmax(embedding[:, 0])] + np.array([100.0, 0.0])
-    assert not view.contains(far[None]).any()
-    torch.testing.assert_close(view.inverse(far[None])[0], codes[np.argmax(embedding[:, 0])])
-    outline = view.outline()
-    np.testing.assert_allclose(outline[0], outline[-1])
-    assert view.contains(outline.mean(axis=0, keepdims=True)).all()
-
-
-def test_embedding_must_match_the_codes() -> None:
-    with pytest.raises(ConfigError, match="one 2-D point per code"):
-        EmbeddingProjection(gaussian_codes(10, 3), np.zeros((9, 2)))
 
 
 def test_grid_points_are_cell_centres_from_the_top_left() -> None:
@@ -146,17 +71,29 @@ def test_padded_range_widens_and_never_collapses() -> None:
     assert padded_range(np.array([3.0, 3.0])) == (2.0, 4.0)
 
 
-def test_prior_samples_shrink_towards_the_centre_with_the_temperature() -> None:
+def test_prior_draws_shrink_towards_the_centre_with_the_temperature() -> None:
     model = tiny_model(3)
-    at_zero = prior_samples(model, 4, seed=1, temperature=0.0)
+    at_zero = decode(model, prior_codes(4, 3, seed=1, temperature=0.0))
     centre = model.decode_mean(torch.zeros(1, 3)).detach()
     torch.testing.assert_close(at_zero, centre.expand(4, -1, -1, -1))
-    assert not torch.allclose(prior_samples(model, 4, seed=1), at_zero)
+    assert not torch.allclose(decode(model, prior_codes(4, 3, seed=1)), at_zero)
 
 
-def test_prior_code_depends_on_the_seed_only() -> None:
-    first, again, other = (prior_code(5, seed) for seed in (7, 7, 8))
-    assert first.shape == (5,)
+def test_prior_codes_depend_on_the_seed_only() -> None:
+    first, again, other = (prior_codes(6, 5, seed) for seed in (7, 7, 8))
+    assert first.shape == (6, 5)
     torch.testing.assert_close(first, again)
     assert not torch.allclose(first, other)
-    torch.testing.assert_close(prior_code(5, 7, temperature=0.5), 0.5 * first)
+    torch.testing.assert_close(prior_codes(6, 5, 7, temperature=0.5), 0.5 * first)
+
+
+def test_reconstruct_is_deterministic_and_ignores_the_posterior_variance() -> None:
+    model = tiny_model(3)
+    images = bar_images(torch.arange(5))
+    rebuilt = reconstruct(model, images)
+    assert rebuilt.shape == images.shape and rebuilt.min() >= 0 and rebuilt.max() <= 1
+    torch.testing.assert_close(reconstruct(model, images), rebuilt)
+    encode = model.encode
+    model.encode = lambda x: (encode(x)[0], encode(x)[1] + 5.0)  # a much wider q(z|x)
+    torch.testing.assert_close(reconstruct(model, images), rebuilt)
+    assert not torch.equal(rebuilt[0], rebuilt[1])  # each image its own code

@@ -11,15 +11,17 @@ import pytest
 import torch
 
 from tests.conftest import small_config
-from vaeapp.errors import CheckpointError, ConfigError
+from vaeapp.errors import CheckpointError, ConfigError, RunError, WriteError
 from vaeapp.model import build_model
-from vaeapp.runs import Run, run_path, saved_runs
+from vaeapp.runs import Run, list_runs, run_path
+from vaeapp.train import SUMMED as SUMS
 
 
 def saved_run(tmp_path: Path) -> tuple[Run, dict]:
     run = Run.create(tmp_path / "run", small_config())
     model = build_model(run.read_config().model)
-    state = {"model": model.state_dict(), "progress": {"epoch": 1}}
+    progress = {"epoch": 1, "step_in_epoch": 0, "global_step": 4, "sums": dict.fromkeys(SUMS, 0.0)}
+    state = {"model": model.state_dict(), "progress": progress}
     run.save_checkpoint(state)
     return run, state
 
@@ -87,9 +89,7 @@ def test_failed_write_keeps_the_previous_checkpoint(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(
-        CheckpointError, match="No space left on device.*previous version is intact"
-    ):
+    with pytest.raises(WriteError, match="No space left on device.*previous version is intact"):
         run.save_checkpoint({"model": {}})
     assert run.checkpoint_path.read_bytes() == before
     assert [p.name for p in run.path.iterdir() if p.name.endswith(".tmp")] == []
@@ -97,27 +97,34 @@ def test_failed_write_keeps_the_previous_checkpoint(
 
 def test_torn_last_metrics_line_is_skipped(tmp_path: Path) -> None:
     run, _ = saved_run(tmp_path)
-    run.append_metrics({"kind": "epoch", "epoch": 1, "test_elbo": -100.0})
+    epoch = {"kind": "epoch", "epoch": 1, "test_elbo": -100.0, "time": 1.0}
+    run.append_metrics(epoch)
     with run.metrics_path.open("a") as out:
         out.write('{"kind": "step", "elb')
-    assert run.read_metrics() == [{"kind": "epoch", "epoch": 1, "test_elbo": -100.0}]
+    assert run.read_metrics() == [epoch]
     assert run.summary().test_elbo == -100.0
     resumed = Run(run.path)
-    resumed.append_metrics({"kind": "start"})
+    resumed.append_metrics(
+        {"kind": "start", "time": 2.0, "epoch": 1, "step": 4, "epochs": 2, "steps_per_epoch": 4}
+        | {"n_train": 200}
+    )
     assert [e["kind"] for e in resumed.read_metrics()] == ["epoch", "start"]
 
 
 def test_create_refuses_to_overwrite_a_run(tmp_path: Path) -> None:
     run, _ = saved_run(tmp_path)
-    with pytest.raises(CheckpointError, match="already holds a run"):
+    with pytest.raises(RunError, match="already holds a run"):
         Run.create(run.path, small_config())
 
 
-def test_saved_runs_lists_only_complete_runs(tmp_path: Path) -> None:
+def test_list_runs_lists_folders_holding_a_config_most_recent_first(tmp_path: Path) -> None:
     saved_run(tmp_path)
     (tmp_path / "empty").mkdir()
-    Run.create(tmp_path / "no-checkpoint-yet", small_config())
-    assert [run.name for run in saved_runs(tmp_path)] == ["run"]
+    (tmp_path / "a-file").write_text("not a run")
+    later = Run.create(tmp_path / "no-checkpoint-yet", small_config())
+    later.append_metrics({"kind": "end", "status": "stopped", "epoch": 0, "time": 1.0})
+    assert [run.name for run in list_runs(tmp_path)] == ["no-checkpoint-yet", "run"]
+    assert [run.has_checkpoint() for run in list_runs(tmp_path)] == [False, True]
 
 
 @pytest.mark.parametrize(

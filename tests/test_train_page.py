@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import small_config
 from vaeapp import jobs
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
+from vaeapp.runs import JOB_FILE, LOG_FILE, Run
 from vaeapp.train import Trainer
 
 TRAIN_PAGE = "from vaeapp.ui import train_page\ntrain_page.render()"
@@ -115,10 +115,9 @@ def test_a_finished_run_shows_its_history_pictures_and_resume(trained: Run) -> N
 
 
 def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:
-    failed = runs_dir() / "failed"
-    failed.mkdir()
-    (failed / jobs.JOB_FILE).write_text(json.dumps({"pid": 1, "started": time.time()}))
-    (failed / jobs.LOG_FILE).write_text("vaeapp: error: no IDX files in /nowhere\n")
+    failed = Run.create(runs_dir() / "failed", small_config()).path
+    (failed / JOB_FILE).write_text(json.dumps({"pid": 1, "started": time.time()}))
+    (failed / LOG_FILE).write_text("vaeapp: error: no IDX files in /nowhere\n")
     app = page(TRAIN_PAGE)
     app.selectbox(key="train_watch").set_value(str(failed)).run()
     assert any("failed: no IDX files in /nowhere" in error.value for error in app.error)

@@ -22,11 +22,11 @@ import torch
 
 from vaeapp import __version__
 from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import load_dataset
-from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
+from vaeapp.data import Dataset, load_dataset
+from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
 from vaeapp.evaluate import evaluate, evaluation_images
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run, write_atomically
+from vaeapp.runs import Run
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -55,8 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="vaeapp", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vaeapp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_train(commands.add_parser("train", help="train a VAE into a run directory"))
-    _add_evaluate(commands.add_parser("evaluate", help="ELBO and log p(x) of a run on test data"))
+    data = _data_options()
+    _add_train(
+        commands.add_parser("train", parents=[data], help="train a VAE into a run directory")
+    )
+    _add_evaluate(
+        commands.add_parser(
+            "evaluate", parents=[data], help="ELBO and log p(x) of a run on test data"
+        )
+    )
     _add_sample(commands.add_parser("sample", help="a grid of decoded samples from the prior"))
     _add_encode(commands.add_parser("encode", help="posterior mean and std of image files"))
     _add_interpolate(
@@ -65,13 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _data_options() -> argparse.ArgumentParser:
+    """The options every command that reads a data set takes, declared once."""
+    options = OneLineParser(add_help=False)
+    options.add_argument("--data", help=f"data source (default {TrainConfig().data}, or the run's)")
+    options.add_argument("--data-dir", type=Path, help="where data sets live (default ./data)")
+    options.add_argument("--no-download", action="store_true", help="never try the network")
+    return options
+
+
 def _add_train(p: argparse.ArgumentParser) -> None:
     model, train = ModelConfig(), TrainConfig()
-    p.add_argument("--resume", metavar="RUN", type=Path, help="continue a stopped run")
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        type=Path,
+        help="train the run directory RUN: continue from its checkpoint (or begin, if it has "
+        "none yet)",
+    )
     p.add_argument("--out", metavar="RUN", type=Path, help="new run directory (default: runs/…)")
-    p.add_argument("--data", help=f"data source (default {train.data})")
-    p.add_argument("--data-dir", type=Path, help="where data sets live (default ./data)")
-    p.add_argument("--no-download", action="store_true", help="never try the network")
     p.add_argument("--arch", choices=ARCHITECTURES, help=f"(default {model.arch})")
     p.add_argument("--latent-dim", type=int, help=f"(default {model.latent_dim})")
     p.add_argument("--hidden", type=_int_list, help="mlp hidden sizes, e.g. 512,256")
@@ -92,9 +111,6 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", type=Path, metavar="RUN")
-    p.add_argument("--data", help="data source (default: the run's own)")
-    p.add_argument("--data-dir", type=Path)
-    p.add_argument("--no-download", action="store_true")
     p.add_argument("--importance-samples", "-k", type=int, default=100, metavar="K")
     p.add_argument("--limit", type=int, help="only the first N test images")
     p.add_argument("--seed", type=int, default=0)
@@ -143,9 +159,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vaeapp.progress import ProgressBar
     from vaeapp.train import Trainer
 
-    run = _resumed_run(args) if args.resume else _new_run(args)
-    config = run.read_config()
-    dataset = load_dataset(config.train.data, args.data_dir, download=not args.no_download)
+    if args.resume is not None:
+        run = _resumed_run(args)
+        config = run.read_config()
+        dataset = load_dataset(config.train.data, args.data_dir, download=not args.no_download)
+        if not config.data_source:  # prepared by the app: record what this first start used
+            run.write_config(_with_provenance(config, dataset, config.command))
+    else:
+        run, dataset = _new_run(args)
     stop = threading.Event()
     callback: Callable | None = None if args.quiet else ProgressBar()
     with _stop_on_signals(stop):
@@ -158,31 +179,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _new_run(args: argparse.Namespace) -> Run:
+def _new_run(args: argparse.Namespace) -> tuple[Run, Dataset]:
     given = {k: v for k, v in vars(args).items() if v is not None}
     model = _with_overrides(ModelConfig(), given)
     train = _with_overrides(TrainConfig(), given)
     config = RunConfig(model=model, train=train).validated()
     dataset = load_dataset(train.data, args.data_dir, download=not args.no_download)
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
-    return Run.create(
-        out,
-        replace(
-            config,
-            data_source=dataset.source,
-            command=shlex.join(["vaeapp", *sys.argv[1:]]),
-            versions={
-                "vaeapp": __version__,
-                "torch": torch.__version__,
-                "python": platform.python_version(),
-            },
-        ),
-    )
+    command = shlex.join(["vaeapp", *sys.argv[1:]])
+    return Run.create(out, _with_provenance(config, dataset, command)), dataset
+
+
+def _with_provenance(config: RunConfig, dataset: Dataset, command: str) -> RunConfig:
+    """The config with what made the run: the data actually used, the command, the versions."""
+    versions = {
+        "vaeapp": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    return replace(config, data_source=dataset.source, command=command, versions=versions)
 
 
 def _resumed_run(args: argparse.Namespace) -> Run:
+    """The run to continue, its plan extended to `--epochs` if given; every check comes before
+    config.json is rewritten, so a refused resume changes nothing."""
     settings = {*ModelConfig.__dataclass_fields__, *TrainConfig.__dataclass_fields__, "out"}
-    changed = [k for k in sorted(settings - {"epochs", "device"}) if getattr(args, k, None)]
+    changed = [k for k in sorted(settings - {"epochs", "device"}) if getattr(args, k) is not None]
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
         raise ConfigError(
@@ -191,13 +213,17 @@ def _resumed_run(args: argparse.Namespace) -> Run:
     run = Run(args.resume)
     config = run.read_config()
     if run.is_training():
-        raise CheckpointError(f"{run.path} is training right now; stop that job before resuming")
+        raise RunError(f"{run.path} is training right now; stop that job before resuming")
     updates = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
-    if updates:
-        config = replace(config, train=replace(config.train, **updates)).validated()
-        write_atomically(run.config_path, config.to_json().encode())
-    if not run.has_checkpoint():
-        raise ConfigError(f"{run.path} has no checkpoint to resume from; start a new run instead")
+    planned = replace(config, train=replace(config.train, **updates)).validated()
+    done = run.epochs_done()
+    if planned.train.epochs <= done:
+        raise ConfigError(
+            f"{run.path} has trained {done} of {planned.train.epochs} epochs; "
+            f"pass --epochs with more than {done} to continue"
+        )
+    if planned != config:
+        run.write_config(planned)
     return run
 
 
@@ -254,21 +280,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from torchvision.utils import save_image
+    from vaeapp.images import grid, png_bytes
+    from vaeapp.latent import decode, prior_codes
 
     if not 1 <= args.n <= 10_000:
         raise ConfigError("--n must be from 1 to 10000")
     if not args.temperature > 0:
         raise ConfigError("--temperature must be > 0")
     model, config = Run(args.run).load_model()
-    generator = torch.Generator().manual_seed(args.seed)
-    z = args.temperature * torch.randn(args.n, config.model.latent_dim, generator=generator)
-    with torch.no_grad():
-        images = model.decode_mean(z)
-    try:
-        save_image(images, args.output, nrow=max(1, round(args.n**0.5)), padding=2, pad_value=0.5)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot write {args.output}: {exc}") from None
+    z = prior_codes(args.n, config.model.latent_dim, args.seed, args.temperature)
+    picture = grid(decode(model, z), per_row=max(1, round(args.n**0.5)))
+    _write_file(args.output, png_bytes(picture))
     print(f"wrote {args.n} prior samples to {args.output}")
     return 0
 
@@ -318,4 +340,4 @@ def _write_file(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -18,6 +18,8 @@ ARCHITECTURES = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_LATENT_DIM = 256
+MAX_LAYERS = 8
+MAX_HIDDEN = 8192
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,14 @@ class ModelConfig:
             found["arch"] = f"architecture must be one of {', '.join(ARCHITECTURES)}"
         if not _is_int(self.latent_dim) or not 1 <= self.latent_dim <= MAX_LATENT_DIM:
             found["latent_dim"] = f"latent dimension must be an integer from 1 to {MAX_LATENT_DIM}"
-        if not self.hidden or not all(_is_int(h) and 1 <= h <= 8192 for h in self.hidden):
-            found["hidden"] = "hidden sizes must be one or more integers from 1 to 8192"
+        if not (
+            isinstance(self.hidden, tuple)
+            and 1 <= len(self.hidden) <= MAX_LAYERS
+            and all(_is_int(h) and 1 <= h <= MAX_HIDDEN for h in self.hidden)
+        ):
+            found["hidden"] = (
+                f"hidden sizes must be 1 to {MAX_LAYERS} integers from 1 to {MAX_HIDDEN}"
+            )
         if self.likelihood not in LIKELIHOODS:
             found["likelihood"] = f"likelihood must be one of {', '.join(LIKELIHOODS)}"
         if not _is_positive(self.gaussian_std):
@@ -118,23 +126,28 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
-        """Parse and validate a saved config; missing or unknown keys are errors, not guesses."""
+        """Parse and validate a saved config; missing or unknown keys, and values of the wrong
+        type, are errors, not guesses."""
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"config.json is not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):  # digits past int's limit, nesting past the stack
+            raise ConfigError("config.json holds values no config can have") from None
         if not isinstance(raw, dict):
             raise ConfigError("config.json must hold a JSON object")
         _check_keys("config.json", raw, {f.name for f in dataclasses.fields(cls)})
         sections = {name: _section(kind, raw[name], name) for name, kind in cls.SECTIONS.items()}
         versions = raw["versions"]
-        if not isinstance(versions, dict):
-            raise ConfigError("config.json: 'versions' must be an object")
+        if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+            raise ConfigError("config.json: 'versions' must be an object of strings")
+        if not isinstance(raw["data_source"], str) or not isinstance(raw["command"], str):
+            raise ConfigError("config.json: 'data_source' and 'command' must be strings")
         config = cls(
             **sections,
-            data_source=str(raw["data_source"]),
-            command=str(raw["command"]),
-            versions={str(k): str(v) for k, v in versions.items()},
+            data_source=raw["data_source"],
+            command=raw["command"],
+            versions=versions,
         )
         return config.validated()
 

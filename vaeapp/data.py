@@ -9,9 +9,8 @@ Every image comes out as float32 [N, 1, 28, 28] in [0, 1], ink bright on dark as
 from __future__ import annotations
 
 import gzip
-import os
+import io
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaeapp.errors import DataError
+from vaeapp import files
+from vaeapp.errors import DataError, WriteError
 from vaeapp.paths import data_dir as default_data_dir
 
 SPLIT_SEED = 0
@@ -97,13 +97,12 @@ def _load_sample(spec: str, root: Path, download: bool) -> Dataset:
 
 def _save_npz_atomically(path: Path, **arrays: np.ndarray) -> None:
     """A cache write that never leaves a half file; a read-only data dir just skips caching."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        with os.fdopen(fd, "wb") as out:
-            np.savez(out, **arrays)
-        os.replace(tmp, path)
-    except OSError:
+        files.write_atomically(path, buffer.getvalue())
+    except (OSError, WriteError):
         return
 
 

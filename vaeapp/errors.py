@@ -17,8 +17,20 @@ class DataError(VaeappError):
     """A data source is unknown, missing, or unreadable."""
 
 
+class RunError(VaeappError):
+    """A run directory cannot be used as asked: it exists already, is busy, or is no run."""
+
+
 class CheckpointError(VaeappError):
-    """A run directory or checkpoint cannot be read safely."""
+    """A checkpoint cannot be read safely, or does not fit its run's config."""
+
+
+class UnsafeFileError(VaeappError):
+    """A file is a link, a special file or larger than it can be, and was not used."""
+
+
+class WriteError(VaeappError):
+    """A file could not be written; what was there before is intact."""
 
 
 class ImageError(VaeappError):

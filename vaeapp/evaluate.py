@@ -48,11 +48,10 @@ def dataset_elbo(
     model: VAE, images: torch.Tensor, batch_size: int = 500, seed: int = 0
 ) -> ElboSummary:
     """The ELBO (one reparameterised sample per image) and its two terms, averaged."""
-    device = next(model.parameters()).device
-    generator = torch.Generator(device).manual_seed(seed)
+    generator = torch.Generator(model.device).manual_seed(seed)
     totals = torch.zeros(2, dtype=torch.float64)
     for batch in images.split(batch_size):
-        terms = elbo_terms(model, batch.to(device), generator=generator)
+        terms = elbo_terms(model, batch.to(model.device), generator=generator)
         totals += torch.stack([terms.recon.sum(), terms.kl.sum()]).double().cpu()
     recon, kl = (totals / len(images)).tolist()
     return ElboSummary(elbo=recon - kl, recon=recon, kl=kl, n=len(images))
@@ -63,11 +62,10 @@ def dataset_log_likelihood(
     model: VAE, images: torch.Tensor, k: int = 1000, batch_size: int = 100, seed: int = 0
 ) -> float:
     """Mean IWAE_K over the images: the importance-sampled estimate of log p(x), K samples each."""
-    device = next(model.parameters()).device
-    generator = torch.Generator(device).manual_seed(seed)
+    generator = torch.Generator(model.device).manual_seed(seed)
     total = 0.0
     for batch in images.split(batch_size):
-        total += float(iwae_bound(model, batch.to(device), k, generator).double().sum())
+        total += float(iwae_bound(model, batch.to(model.device), k, generator).double().sum())
     return total / len(images)
 
 

@@ -12,14 +12,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from vaeapp.runs import parse_event
+from vaeapp import files
+from vaeapp.errors import UnsafeFileError
+from vaeapp.events import Event, parse_event
 
-Event = dict[str, Any]
-TERMS = ("elbo", "recon", "kl")
 SMOOTHING = 0.9
 MAX_POINTS = 2000
+READ_LIMIT = 1 << 25  # bytes per look: a huge file is caught up with over several looks
 
 
 def ema(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -121,16 +121,16 @@ class History:
     pace: _Pace = field(default_factory=_Pace)
 
     def add(self, event: Event) -> None:
-        kind = event.get("kind")
-        if kind == "start" and isinstance(event.get("steps_per_epoch"), int):
+        kind = event["kind"]
+        if kind == "start":
             self.start, self.end, self.pace = event, None, _Pace()
             position = event.get("step", event.get("epoch", 0) * event["steps_per_epoch"])
             self.steps = {n: e for n, e in self.steps.items() if n <= position}
             self.epochs = {n: e for n, e in self.epochs.items() if n <= event.get("epoch", 0)}
-        elif kind == "step" and all(k in event for k in ("step", "time", *TERMS)):
+        elif kind == "step":
             self.steps[event["step"]] = event
             self.pace.see(event["time"], event["step"])
-        elif kind == "epoch" and "epoch" in event:
+        elif kind == "epoch":
             self.epochs[event["epoch"]] = event
         elif kind == "end":
             self.end = event
@@ -173,17 +173,20 @@ class MetricsFollower:
         self._lock = threading.Lock()
 
     def read(self, now: float | None = None) -> TrainingHistory:
-        """The history including every complete line written so far (a torn last line waits)."""
+        """The history including every complete line written so far (a torn last line waits).
+        A file that is a link or a special file reads as empty."""
         with self._lock:
             try:
-                with self.path.open("rb") as source:
+                with files.open_for_reading(self.path) as source:
                     if source.seek(0, 2) < self._offset:
                         self._offset, self._history = 0, History()
                     source.seek(self._offset)
-                    chunk = source.read()
-            except FileNotFoundError:
+                    chunk = source.read(READ_LIMIT)
+            except (FileNotFoundError, UnsafeFileError):
                 chunk = b""
             complete = chunk[: chunk.rfind(b"\n") + 1]
+            if not complete and len(chunk) == READ_LIMIT:  # one line longer than a look: skip
+                complete = chunk
             self._offset += len(complete)
             for line in complete.splitlines():
                 event = parse_event(line)

@@ -191,12 +191,19 @@ def enlarged(image: torch.Tensor, scale: int) -> Image.Image:
     return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
 
 
-def strip(images: torch.Tensor, scale: int = 3) -> Image.Image:
-    """Images [N, 1, H, W] side by side, from first to last, on a grey frame."""
+def grid(images: torch.Tensor, per_row: int, padding: int = 2, scale: int = 1) -> Image.Image:
+    """Images [N, 1, H, W] in rows of `per_row` on a grey frame, each pixel scale x scale."""
     from torchvision.utils import make_grid  # here: importing torchvision takes seconds
 
-    grid = make_grid(images.clamp(0, 1), nrow=len(images), padding=2, pad_value=0.5)
-    return enlarged(grid[:1], scale)
+    tiled = make_grid(
+        images.detach().cpu().clamp(0, 1), nrow=per_row, padding=padding, pad_value=0.5
+    )
+    return enlarged(tiled[:1], scale)
+
+
+def strip(images: torch.Tensor, scale: int = 3) -> Image.Image:
+    """Images [N, 1, H, W] side by side, from first to last, on a grey frame."""
+    return grid(images, per_row=len(images), scale=scale)
 
 
 def png_bytes(picture: Image.Image) -> bytes:

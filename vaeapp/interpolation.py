@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from vaeapp.errors import ConfigError
-from vaeapp.latent import encode_dataset
+from vaeapp.latent import decode, encode_dataset
 from vaeapp.model import VAE
 
 METHODS = ("linear", "slerp")
@@ -86,5 +86,4 @@ def interpolate_images(
     decode each point; the first and last images are the two inputs' reconstructions."""
     means, _ = encode_dataset(model, torch.stack([first, second]))
     codes = latent_path(means[0], means[1], steps, method)
-    device = next(model.parameters()).device
-    return Interpolation(codes, model.decode_mean(codes.to(device)).cpu())
+    return Interpolation(codes, decode(model, codes))

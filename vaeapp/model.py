@@ -104,6 +104,11 @@ class VAE(nn.Module):
         self.likelihood = likelihood
         self.latent_dim = latent_dim
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are: inputs go there."""
+        return next(self.parameters()).device
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Parameters of q(z|x): mean and log-variance, each [B, D]."""
         return self.encoder(x)

@@ -19,7 +19,7 @@ class ProgressBar:
         if kind == "start":
             self.epochs = event["epochs"]
             total = event["epochs"] * event["steps_per_epoch"]
-            done = event["epoch"] * event["steps_per_epoch"]
+            done = event.get("step", event["epoch"] * event["steps_per_epoch"])
             self.bar = tqdm(total=total, initial=done, unit="step", dynamic_ncols=True)
             tqdm.write(f"training on {event['n_train']} images, device {event['device']}")
         elif self.bar is None:

@@ -1,39 +1,71 @@
-"""A run directory: `config.json`, `metrics.jsonl` and a weights-only `checkpoint.pt`.
+"""A run directory, the one owner of its files: what each is called, how it is read and written.
 
-Every write is atomic (a temp file in the same directory, fsync, rename), so a crash or a full disk
-leaves the previous file intact. Checkpoints are read with `torch.load(weights_only=True)`,
-which refuses pickles that would run code. A torn last line in `metrics.jsonl` (a killed
-writer) is skipped.
+    config.json         the settings (RunConfig), written before training starts
+    metrics.jsonl       the training events, one JSON object a line (see `events`)
+    checkpoint.pt       weights-only: model, optimizer and progress
+    train.lock          flock held by the training process, with its pid
+    job.lock, job.json  a job launched by the app: its lock, and when and how it was launched
+    train.log           that job's output
+    reconstructions.png, samples.png    the pictures of the last epoch (see `snapshots`)
+
+Every read and write goes through `vaeapp.files`: no link in a run is followed, no special file
+is opened, no read is unbounded and every write is atomic. What is read is validated before use
+(`RunConfig.from_json`, `events.parse_event`, the checkpoint's entries against its config), so
+a damaged or hostile run raises one `VaeappError` that says what is wrong, and nothing else.
 """
 
 from __future__ import annotations
 
-import fcntl
+import io
 import json
+import math
 import os
 import pickle
+import pickletools
 import tempfile
-import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
-from vaeapp.config import RunConfig
-from vaeapp.errors import CheckpointError, ConfigError
+from vaeapp import files
+from vaeapp.config import ModelConfig, RunConfig
+from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError, VaeappError
+from vaeapp.events import MAX_LINE, Event, encode_event, parse_event
 from vaeapp.model import VAE, build_model
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
-LOCK_FILE = "train.lock"
+TRAIN_LOCK_FILE = "train.lock"
+JOB_LOCK_FILE = "job.lock"
+JOB_FILE = "job.json"
+LOG_FILE = "train.log"
+RECONSTRUCTIONS_FILE = "reconstructions.png"
+SAMPLES_FILE = "samples.png"
+RUN_FILES = (
+    CONFIG_FILE,
+    METRICS_FILE,
+    CHECKPOINT_FILE,
+    TRAIN_LOCK_FILE,
+    JOB_LOCK_FILE,
+    JOB_FILE,
+    LOG_FILE,
+    RECONSTRUCTIONS_FILE,
+    SAMPLES_FILE,
+)
 MAX_RUN_NAME = 100
-LOCK_ATTEMPTS = 20
+SMALL_FILE = 1 << 16  # config.json, job.json, a lock's pid
+PICTURE_LIMIT = 1 << 22
+TAIL_BYTES = 1 << 14
+CHECKPOINT_SLACK = 1 << 20  # the pickle and the progress, beyond the tensors
+ERROR_PREFIX = "vaeapp: error: "
+CHECKPOINT_KEYS = {"model", "optimizer", "progress"}
 
 
 class Run:
@@ -46,164 +78,170 @@ class Run:
     def name(self) -> str:
         return self.path.name
 
-    @property
-    def config_path(self) -> Path:
-        return self.path / CONFIG_FILE
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.path / METRICS_FILE
+    def file(self, name: str) -> Path:
+        """The path of one of the run's files (one of RUN_FILES)."""
+        return self.path / name
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.path / CHECKPOINT_FILE
+        return self.file(CHECKPOINT_FILE)
 
     @property
-    def lock_path(self) -> Path:
-        return self.path / LOCK_FILE
+    def metrics_path(self) -> Path:
+        return self.file(METRICS_FILE)
+
+    @property
+    def log_path(self) -> Path:
+        return self.file(LOG_FILE)
+
+    def modified(self, name: str) -> float:
+        """When one of the run's files last changed (0 if it is missing): a cache key."""
+        try:
+            return os.lstat(self.file(name)).st_mtime
+        except OSError:
+            return 0.0
 
     def exists(self) -> bool:
-        return self.config_path.is_file()
-
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the run's training lock: one job per run directory, whoever started it.
-
-        An flock on `train.lock`, which the OS drops when the holder exits, even by kill -9, so a
-        crashed job never leaves a stale lock. The holder writes its pid into the file.
-        """
-        with self.lock_path.open("a+", encoding="ascii") as handle:
-            if not try_flock(handle, LOCK_ATTEMPTS):
-                raise CheckpointError(
-                    f"{self.path} is being trained by another job (pid {self.training_pid()}); "
-                    "stop it first or choose another run"
-                )
-            handle.truncate(0)
-            handle.write(str(os.getpid()))
-            handle.flush()
-            yield
-
-    def is_training(self) -> bool:
-        """Whether some process holds the training lock right now."""
-        return is_locked(self.lock_path)
-
-    def training_pid(self) -> int | None:
-        """The pid the lock holder wrote; meaningful only while `is_training()`."""
-        try:
-            text = self.lock_path.read_text(encoding="ascii").strip()
-        except OSError:
-            return None
-        return int(text) if text.isdigit() and int(text) > 0 else None
+        """Whether the directory holds a run (its config.json, a regular file)."""
+        return files.regular_file(self.file(CONFIG_FILE))
 
     def has_checkpoint(self) -> bool:
-        return self.checkpoint_path.is_file()
+        return files.regular_file(self.checkpoint_path)
+
+    # --- creating and configuring -------------------------------------------------------------
 
     @classmethod
     def create(cls, path: Path | str, config: RunConfig) -> Run:
-        """A new run directory holding `config`; refuses to overwrite an existing run."""
+        """A new run directory holding `config`. Refuses a run that exists, and a folder with
+        other files in it: a run never writes among a user's files."""
         run = cls(path)
-        if run.exists():
-            raise CheckpointError(f"{run.path} already holds a run; resume it or choose a new name")
         config.validated()
+        if run.exists():
+            raise RunError(f"{run.path} already holds a run; resume it or choose a new name")
+        if run.path.is_symlink() or (run.path.exists() and not run.path.is_dir()):
+            raise RunError(f"{run.path} exists and is not a folder; choose a new name")
+        if run.path.is_dir() and any(run.path.iterdir()):
+            raise RunError(
+                f"{run.path} is a folder with other files in it, not a vaeapp run; "
+                "choose a new or empty folder"
+            )
         try:
             run.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CheckpointError(
-                f"cannot create run directory {run.path}: {exc.strerror}"
-            ) from None
-        write_atomically(run.config_path, config.to_json().encode())
+            raise RunError(f"cannot create run directory {run.path}: {exc.strerror}") from None
+        run.write_config(config)
         return run
 
     def read_config(self) -> RunConfig:
         if not self.path.is_dir():
-            raise CheckpointError(f"no run at {self.path}")
+            raise RunError(f"no run at {self.path}")
         try:
-            text = self.config_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"cannot read {self.config_path}: {exc}") from None
+            text = files.read_text(self.file(CONFIG_FILE), SMALL_FILE)
+        except FileNotFoundError:
+            raise RunError(f"{self.path} is not a vaeapp run (it has no {CONFIG_FILE})") from None
+        except UnsafeFileError as exc:
+            raise RunError(str(exc)) from None
         try:
             return RunConfig.from_json(text)
-        except (ConfigError, TypeError) as exc:
-            raise CheckpointError(f"{self.config_path}: {exc}") from None
+        except ConfigError as exc:
+            raise RunError(f"{self.file(CONFIG_FILE)}: {exc}") from None
+
+    def write_config(self, config: RunConfig) -> None:
+        files.write_atomically(self.file(CONFIG_FILE), config.validated().to_json().encode())
+
+    # --- metrics ------------------------------------------------------------------------------
 
     @contextmanager
-    def metrics_appender(self) -> Iterator[Callable[[dict[str, Any]], None]]:
-        """Append events as JSON lines through one open file, flushed after each event.
+    def metrics_appender(self) -> Iterator[Callable[[Event], None]]:
+        """Append events through one open file, flushed after each event.
 
         A trainer writes an event per step: one write call each, not an open and a close.
         A line torn by a killed writer is ended first, so the next event starts a line.
         """
-        with self.metrics_path.open("ab") as out:
-            if out.tell() > 0 and not self._metrics_end_with_newline():
+        with files.open_for_append(self.metrics_path) as out:
+            size = out.seek(0, os.SEEK_END)
+            if size > 0 and files.read_tail(self.metrics_path, 1) != b"\n":
                 out.write(b"\n")
 
-            def append(event: dict[str, Any]) -> None:
-                out.write(json.dumps(event).encode() + b"\n")
+            def append(event: Event) -> None:
+                out.write(encode_event(event))
                 out.flush()
 
             yield append
 
-    def append_metrics(self, event: dict[str, Any]) -> None:
+    def append_metrics(self, event: Event) -> None:
         with self.metrics_appender() as append:
             append(event)
 
-    def _metrics_end_with_newline(self) -> bool:
-        with self.metrics_path.open("rb") as metrics:
-            metrics.seek(-1, os.SEEK_END)
-            return metrics.read(1) == b"\n"
-
-    def read_metrics(self) -> list[dict[str, Any]]:
-        """All events written so far; lines that do not parse (a torn last write) are skipped."""
-        return list(self.iter_metrics())
-
-    def iter_metrics(self) -> Iterator[dict[str, Any]]:
+    def iter_metrics(self) -> Iterator[Event]:
+        """Every well-formed event written so far, read in bounded pieces; the rest skipped."""
         try:
-            with self.metrics_path.open("rb") as lines:
-                for line in lines:
+            with files.open_for_reading(self.metrics_path) as source:
+                for line in files.iter_lines(source, MAX_LINE):
                     event = parse_event(line)
                     if event is not None:
                         yield event
         except FileNotFoundError:
             return
+        except UnsafeFileError as exc:
+            raise RunError(str(exc)) from None
+
+    def read_metrics(self) -> list[Event]:
+        return list(self.iter_metrics())
+
+    def last_event(self) -> Event | None:
+        """The newest well-formed event, reading only the end of the file."""
+        try:
+            tail = files.read_tail(self.metrics_path, TAIL_BYTES)
+        except (FileNotFoundError, UnsafeFileError):
+            return None
+        for line in reversed(tail.splitlines()):
+            event = parse_event(line)
+            if event is not None:
+                return event
+        return None
+
+    def epochs_done(self) -> int:
+        """The highest epoch the run has completed (a resume may log an epoch twice)."""
+        numbers = (e["epoch"] for e in self.iter_metrics() if e["kind"] == "epoch")
+        return max(numbers, default=0)
+
+    # --- checkpoint ---------------------------------------------------------------------------
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         """Write the checkpoint atomically; on failure the previous one stays as it was."""
         with tempfile.SpooledTemporaryFile(max_size=1 << 30) as buffer:
             torch.save(state, buffer)
             buffer.seek(0)
-            write_atomically(self.checkpoint_path, buffer.read())
+            files.write_atomically(self.checkpoint_path, buffer.read())
 
-    def load_checkpoint(self) -> dict[str, Any]:
-        """The checkpoint's tensors and numbers; never runs code stored in the file."""
-        if not self.has_checkpoint():
-            raise CheckpointError(f"{self.path} has no checkpoint yet")
+    def load_checkpoint(self, config: RunConfig | None = None) -> dict[str, Any]:
+        """The checkpoint's tensors and numbers; never runs code stored in the file.
+
+        Its size and each entry's declared size are checked against what the config implies
+        before anything is decompressed or unpickled, so a small file cannot inflate in memory.
+        """
+        config = config or self.read_config()
+        limit = checkpoint_limit(config.model)
         try:
-            with warnings.catch_warnings():
-                # torch warns about the pickle protocol of files it then refuses or reads fine;
-                # the outcome is reported below, on one line.
-                warnings.simplefilter("ignore", UserWarning)
-                state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            raise CheckpointError(
-                f"{self.checkpoint_path} is not a weights-only checkpoint and was refused: "
-                f"loading it would run code stored in it ({_unpickler_reason(exc)})"
-            ) from None
-        except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-            raise CheckpointError(
-                f"{self.checkpoint_path} is unreadable or truncated ({exc})"
-            ) from None
-        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-            raise CheckpointError(f"{self.checkpoint_path} does not hold vaeapp model weights")
+            data = files.read_bytes(self.checkpoint_path, limit)
+        except FileNotFoundError:
+            raise CheckpointError(f"{self.path} has no checkpoint yet") from None
+        except UnsafeFileError as exc:
+            raise CheckpointError(f"{exc} (for its config.json)") from None
+        _check_entries(self.checkpoint_path, data, limit)
+        state = _weights_only_load(self.checkpoint_path, data)
+        _check_state(self.checkpoint_path, state)
         return state
 
     def load_model(self, device: str | torch.device = "cpu") -> tuple[VAE, RunConfig]:
         """The trained model in eval mode, and the config it was built from."""
         config = self.read_config()
         model = build_model(config.model)
-        state = self.load_checkpoint()
+        state = self.load_checkpoint(config)
         try:
             model.load_state_dict(state["model"])
-        except RuntimeError as exc:
+        except (RuntimeError, TypeError, ValueError) as exc:
             detail = str(exc).splitlines()[-1].strip() if str(exc) else ""
             raise CheckpointError(
                 f"{self.checkpoint_path} does not match its config.json ({detail})"
@@ -212,62 +250,162 @@ class Run:
             raise CheckpointError(f"{self.checkpoint_path} holds non-finite weights")
         return model.to(device).eval(), config
 
+    # --- locks and jobs -----------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run's training lock: one job per run directory, whoever started it.
+
+        An flock on `train.lock`, which the OS drops when the holder exits, even by kill -9, so a
+        crashed job never leaves a stale lock. The holder writes its pid into the file.
+        """
+        with files.open_lock_file(self.file(TRAIN_LOCK_FILE)) as handle:
+            if not files.try_flock(handle, files.LOCK_ATTEMPTS):
+                raise RunError(
+                    f"{self.path} is being trained by another job (pid {self.training_pid()}); "
+                    "stop it first or choose another run"
+                )
+            handle.truncate(0)
+            handle.write(str(os.getpid()).encode())
+            handle.flush()
+            yield
+
+    def is_training(self) -> bool:
+        """Whether some process holds the training lock right now."""
+        return files.is_locked(self.file(TRAIN_LOCK_FILE))
+
+    def training_pid(self) -> int | None:
+        """The pid the lock holder wrote; meaningful only while `is_training()`."""
+        return _pid(self._small_text(TRAIN_LOCK_FILE))
+
+    def is_launching(self) -> bool:
+        """Whether a launched job's process holds `job.lock` (from spawn to exit)."""
+        return files.is_locked(self.file(JOB_LOCK_FILE))
+
+    @contextmanager
+    def job_lock(self) -> Iterator[int | None]:
+        """Take `job.lock` to launch a job; yields its descriptor to hand to the child, or None
+        when another job holds it."""
+        with files.open_lock_file(self.file(JOB_LOCK_FILE)) as handle:
+            yield handle.fileno() if files.try_flock(handle, files.LOCK_ATTEMPTS) else None
+
+    @contextmanager
+    def log_for_writing(self) -> Iterator[int]:
+        """`train.log`, emptied, as a descriptor for a child process's output."""
+        with files.open_for_writing(self.log_path) as log:
+            yield log.fileno()
+
+    def write_job_record(self, record: dict[str, Any]) -> None:
+        files.write_atomically(self.file(JOB_FILE), json.dumps(record).encode())
+
+    def job_record(self) -> JobRecord | None:
+        """When and by which process the last job was launched; None if none was (or the
+        record is unreadable: then the run is judged by its metrics alone)."""
+        try:
+            raw = json.loads(self._small_text(JOB_FILE) or "null")
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(raw, dict):
+            return None
+        pid, started = raw.get("pid"), raw.get("started")
+        if not (_positive_int(pid) and isinstance(started, int | float) and started >= 0):
+            return None
+        return JobRecord(pid=pid, started=float(started))
+
+    def log_error(self) -> str:
+        """The CLI's one-line error from the job's log, else its last line (a crash's)."""
+        try:
+            text = files.read_tail(self.log_path, TAIL_BYTES).decode("utf-8", "replace")
+        except (FileNotFoundError, UnsafeFileError):
+            return ""
+        lines = text.splitlines()
+        errors = [ln.removeprefix(ERROR_PREFIX) for ln in lines if ln.startswith(ERROR_PREFIX)]
+        return errors[-1] if errors else next((ln for ln in reversed(lines) if ln.strip()), "")
+
+    # --- pictures -----------------------------------------------------------------------------
+
+    def write_pictures(self, reconstructions_png: bytes, samples_png: bytes) -> None:
+        files.write_atomically(self.file(RECONSTRUCTIONS_FILE), reconstructions_png)
+        files.write_atomically(self.file(SAMPLES_FILE), samples_png)
+
+    def pictures(self) -> tuple[bytes, bytes] | None:
+        """The last epoch's reconstructions and samples as PNG bytes, if both are there."""
+        try:
+            return tuple(  # type: ignore[return-value]
+                files.read_bytes(self.file(name), PICTURE_LIMIT)
+                for name in (RECONSTRUCTIONS_FILE, SAMPLES_FILE)
+            )
+        except (FileNotFoundError, UnsafeFileError):
+            return None
+
+    # --- summary ------------------------------------------------------------------------------
+
     def summary(self) -> RunSummary:
+        """What the pages and `vaeapp models` show of a run; RunError if it cannot be read."""
         config = self.read_config()
-        epochs = [e for e in self.iter_metrics() if e.get("kind") == "epoch"]
+        epochs: dict[int, Event] = {}
+        clock = _TrainingClock()
+        for event in self.iter_metrics():
+            clock.see(event)
+            if event["kind"] == "epoch":
+                epochs[event["epoch"]] = event
+        last = epochs[max(epochs)] if epochs else {}
         return RunSummary(
             path=self.path,
             name=self.name,
-            data=config.train.data,
-            arch=config.model.arch,
-            latent_dim=config.model.latent_dim,
-            likelihood=config.model.likelihood,
-            epochs_done=len(epochs),
-            epochs_planned=config.train.epochs,
-            test_elbo=epochs[-1].get("test_elbo") if epochs else None,
+            config=config,
+            epochs_done=max(epochs, default=0),
+            test_elbo=last.get("test_elbo"),
+            trained_s=clock.seconds(),
             has_checkpoint=self.has_checkpoint(),
         )
+
+    def _small_text(self, name: str) -> str:
+        try:
+            return files.read_text(self.file(name), SMALL_FILE)
+        except (FileNotFoundError, UnsafeFileError):
+            return ""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    pid: int
+    started: float
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What the model picker shows for a run."""
+    """A run as the model picker, the Compare page and `vaeapp models` show it."""
 
     path: Path
     name: str
-    data: str
-    arch: str
-    latent_dim: int
-    likelihood: str
+    config: RunConfig
     epochs_done: int
-    epochs_planned: int
     test_elbo: float | None
+    trained_s: float
     has_checkpoint: bool
 
-    def label(self) -> str:
-        elbo = "no epoch yet" if self.test_elbo is None else f"test ELBO {self.test_elbo:.1f}"
-        return (
-            f"{self.name}: {self.data}, {self.arch}, {self.latent_dim}-D latent, "
-            f"{self.epochs_done}/{self.epochs_planned} epochs, {elbo}"
-        )
+    @property
+    def epochs_planned(self) -> int:
+        return self.config.train.epochs
 
 
-def parse_event(line: bytes) -> dict[str, Any] | None:
-    """One `metrics.jsonl` line as an event; None for a line that does not parse (a torn write)."""
-    try:
-        event = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return event if isinstance(event, dict) else None
+class _TrainingClock:
+    """Wall time spent training: from each start event to the last event before the next."""
 
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.began: float | None = None
+        self.last = 0.0
 
-def saved_runs(root: Path) -> list[Run]:
-    """Run directories directly under `root` that hold a config and a checkpoint, newest first."""
-    if not root.is_dir():
-        return []
-    runs = [Run(child) for child in root.iterdir()]
-    found = [run for run in runs if run.exists() and run.has_checkpoint()]
-    return sorted(found, key=lambda run: run.checkpoint_path.stat().st_mtime, reverse=True)
+    def see(self, event: Event) -> None:
+        if event["kind"] == "start":
+            self.total = self.seconds()
+            self.began = event["time"]
+        self.last = event["time"]
+
+    def seconds(self) -> float:
+        return self.total + (max(0.0, self.last - self.began) if self.began is not None else 0.0)
 
 
 def run_path(root: Path, name: str) -> Path:
@@ -289,49 +427,147 @@ def run_path(root: Path, name: str) -> Path:
     return root / cleaned
 
 
-def try_flock(handle: IO[str], attempts: int = 1) -> bool:
-    """Try to take an exclusive flock a few times: a probe holds it only for microseconds."""
-    for attempt in range(attempts):
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if attempt + 1 < attempts:
-                time.sleep(0.025)
-    return False
-
-
-def is_locked(path: Path) -> bool:
-    """Whether a process holds an flock on `path`; probes with a shared lock, released at once."""
+def list_runs(root: Path) -> list[Run]:
+    """The run directories directly under `root` (real folders holding a config), most recently
+    active first: by the time their metrics, else their config, last changed."""
     try:
-        handle = path.open("r", encoding="ascii")
-    except FileNotFoundError:
-        return False
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
+        children = [child for child in root.iterdir() if child.is_dir() and not child.is_symlink()]
+    except OSError:
+        return []
+    runs = [Run(child) for child in children]
+    return sorted((run for run in runs if run.exists()), key=_last_active, reverse=True)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file and rename; raise CheckpointError if it fails."""
-    tmp = None
+def _last_active(run: Run) -> float:
+    return run.modified(METRICS_FILE) or run.modified(CONFIG_FILE)
+
+
+def checkpoint_limit(model: ModelConfig) -> int:
+    """The most bytes a checkpoint of this model can need: its weights and Adam's two moments
+    in float32, and a little for the pickle."""
+    return 3 * 4 * parameter_count(model) + CHECKPOINT_SLACK
+
+
+def parameter_count(model: ModelConfig) -> int:
+    """The number of weights of the model `model` describes, counted without allocating them."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in build_model(model).parameters())
+
+
+def _check_entries(path: Path, data: bytes, limit: int) -> None:
+    """Refuse a file that is no PyTorch zip, or whose entries claim more than `limit` bytes or
+    are compressed (torch.save never compresses): either could inflate far past the file."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+        raise CheckpointError(_not_a_zip(path, data)) from None
+    if any(entry.compress_type != zipfile.ZIP_STORED for entry in entries):
+        raise CheckpointError(f"{path} has compressed entries, which torch.save never writes")
+    declared = sum(entry.file_size for entry in entries)
+    if declared > limit:
         raise CheckpointError(
-            f"could not write {path} ({exc.strerror or exc}); the previous version is intact"
+            f"{path} declares {declared:,} bytes of content, more than its config.json's model "
+            f"can need ({limit:,})"
+        )
+
+
+def _not_a_zip(path: Path, data: bytes) -> str:
+    """Why a file that is no zip archive is refused: a bare pickle that asks for code (what an
+    attacker's file does), an old-format checkpoint, a cut-short one, or no checkpoint at all."""
+    if data.startswith(b"PK\x03\x04"):
+        return f"{path} is unreadable or truncated (a zip archive cut short)"
+    asks = _pickled_globals(data)
+    if asks:
+        return (
+            f"{path} is not a weights-only checkpoint and was refused: loading it would run code "
+            f"stored in it (it asks for {', '.join(asks[:3])})"
+        )
+    if asks is not None:
+        return f"{path} is in PyTorch's old format (before 1.6); load and save it again with torch"
+    return f"{path} is not a PyTorch checkpoint (not a zip archive as torch.save writes)"
+
+
+def _pickled_globals(data: bytes) -> list[str] | None:
+    """The importable names a pickle asks for, read from its opcodes without running any; None
+    if `data` is no pickle."""
+    if not data.startswith(b"\x80"):
+        return None
+    names, strings = [], []
+    try:
+        for opcode, argument, _ in pickletools.genops(data):
+            if isinstance(argument, str):
+                strings.append(argument)
+            if opcode.name == "GLOBAL":
+                names.append(str(argument).replace(" ", "."))
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                names.append(".".join(strings[-2:]))
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return names or None
+    return names
+
+
+def _weights_only_load(path: Path, data: bytes) -> Any:
+    try:
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of files it then refuses or reads fine;
+            # the outcome is reported below, on one line.
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path} is not a weights-only checkpoint and was refused: "
+            f"loading it would run code stored in it ({_unpickler_reason(exc)})"
         ) from None
+    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise CheckpointError(f"{path} is unreadable or truncated ({reason})") from None
+
+
+def _check_state(path: Path, state: Any) -> None:
+    """The checkpoint's shape: model weights as tensors; progress, if any, as counts."""
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+        raise CheckpointError(f"{path} does not hold vaeapp model weights")
+    unknown = set(state) - CHECKPOINT_KEYS
+    if unknown:
+        raise CheckpointError(f"{path} has unknown entries {', '.join(sorted(map(str, unknown)))}")
+    if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
+        raise CheckpointError(f"{path}: its model weights are not all tensors")
+    if "progress" in state and not _valid_progress(state["progress"]):
+        raise CheckpointError(f"{path}: its training progress is damaged (wrong types or ranges)")
+    if "optimizer" in state and not isinstance(state["optimizer"], dict):
+        raise CheckpointError(f"{path}: its optimizer state is damaged")
+
+
+def _valid_progress(progress: Any) -> bool:
+    if not isinstance(progress, dict) or set(progress) != {
+        "epoch",
+        "step_in_epoch",
+        "global_step",
+        "sums",
+    }:
+        return False
+    counts = (progress["epoch"], progress["step_in_epoch"], progress["global_step"])
+    sums = progress["sums"]
+    return (
+        all(_count(c) for c in counts)
+        and isinstance(sums, dict)
+        and set(sums) == {"elbo", "recon", "kl", "n"}
+        and all(isinstance(v, int | float) and math.isfinite(v) for v in sums.values())
+    )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62
+
+
+def _positive_int(value: Any) -> bool:
+    return _count(value) and value > 0
+
+
+def _pid(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) < 10 and int(text) > 0 else None
 
 
 def _unpickler_reason(exc: pickle.UnpicklingError) -> str:
@@ -340,3 +576,14 @@ def _unpickler_reason(exc: pickle.UnpicklingError) -> str:
         if "GLOBAL" in line or "WeightsUnpickler error:" in line:
             return line.split("WeightsUnpickler error:")[-1].strip().rstrip(".")
     return "content other than tensors and numbers"
+
+
+def readable_summaries(runs: list[Run]) -> tuple[list[RunSummary], dict[str, str]]:
+    """The summaries of the runs that can be read, and why each other one cannot."""
+    found, unreadable = [], {}
+    for run in runs:
+        try:
+            found.append(run.summary())
+        except VaeappError as error:
+            unreadable[run.name] = str(error)
+    return found, unreadable

@@ -73,14 +73,21 @@ def kl_weight(beta: float, warmup_epochs: float, epochs_done: float) -> float:
     return beta * min(1.0, epochs_done / warmup_epochs)
 
 
+def derived_seed(seed: int, stride: int, offset: int) -> int:
+    """`seed * stride + offset`, wrapped into the 63 bits a torch generator takes, so every
+    seed the config allows trains (the unwrapped value overflows for seeds above ~9e13)."""
+    return (seed * stride + offset) % 2**63
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The shuffle of epoch `epoch`: a function of the seed and the epoch only."""
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    generator = torch.Generator().manual_seed(derived_seed(seed, 100_003, epoch))
+    return torch.randperm(n, generator=generator)
 
 
 def step_generator(seed: int, global_step: int, device: torch.device) -> torch.Generator:
     """The noise source of one step (binarisation and reparameterisation)."""
-    return torch.Generator(device).manual_seed(seed * 1_000_003 + global_step + 1)
+    return torch.Generator(device).manual_seed(derived_seed(seed, 1_000_003, global_step + 1))
 
 
 def adam(model: VAE, lr: float, device: torch.device) -> torch.optim.Adam:
@@ -88,6 +95,18 @@ def adam(model: VAE, lr: float, device: torch.device) -> torch.optim.Adam:
     per-tensor loop, about 20% faster per step for the MLP on the CPU (benchmarks/run.py)."""
     fused = device.type in ("cpu", "cuda", "mps")
     return torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
+
+
+def _optimizer_fits(optimizer: torch.optim.Adam) -> bool:
+    """Whether every moment Adam restored has its parameter's shape, and finite values."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            for value in optimizer.state.get(parameter, {}).values():
+                if not isinstance(value, torch.Tensor) or not torch.isfinite(value).all():
+                    return False
+                if value.dim() > 0 and value.shape != parameter.shape:
+                    return False
+    return True
 
 
 def initial_model(run_config: RunConfig) -> VAE:
@@ -119,7 +138,7 @@ class Trainer:
         self.first_loss: float | None = None
         self._append_metrics: Callable[[Event], None] = run.append_metrics
         if run.has_checkpoint():
-            self._restore(run.load_checkpoint())
+            self._restore(run.load_checkpoint(self.config))
 
     def fit(self) -> str:
         """Train until the configured epochs are done or `stop` is set; returns the end status.
@@ -245,14 +264,19 @@ class Trainer:
         return "No checkpoint had been saved yet. Try a lower learning rate."
 
     def _restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint; one whose optimizer does not fit the model is refused."""
+        where = self.run.checkpoint_path
         try:
             self.model.load_state_dict(state["model"])
-        except RuntimeError:
-            raise CheckpointError(
-                f"{self.run.checkpoint_path} does not match the run's config.json"
-            ) from None
+        except (RuntimeError, TypeError, ValueError):
+            raise CheckpointError(f"{where} does not match the run's config.json") from None
         if "optimizer" in state:
-            self.optimizer.load_state_dict(state["optimizer"])
+            try:
+                self.optimizer.load_state_dict(state["optimizer"])
+            except (RuntimeError, TypeError, ValueError, KeyError, IndexError):
+                raise CheckpointError(f"{where}: its optimizer state is damaged") from None
+            if not _optimizer_fits(self.optimizer):
+                raise CheckpointError(f"{where}: its optimizer state does not fit the model")
         if "progress" in state:
             self.progress = Progress(**state["progress"])
 

@@ -14,9 +14,9 @@ This module imports only numpy at the top, so the worker starts without torch.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
-import os
 import tempfile
 import threading
 import time
@@ -27,11 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vaeapp.errors import ConfigError
+from vaeapp import files
+from vaeapp.errors import ConfigError, VaeappError
 
 SETTINGS = {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200, "random_state": 0}
 MIN_CODES = 5
 WARM_UP_CODES = 300
+CACHE_LIMIT = 1 << 27  # bytes: an embedding of 8 million points
 
 
 def embedding_key(codes: np.ndarray) -> str:
@@ -200,15 +202,18 @@ def _serve(requests: Connection) -> None:
 
 
 def _read(path: Path) -> np.ndarray | None:
+    """A cached embedding, or None if there is none usable (a link, a damaged or foreign file)."""
     try:
-        return np.load(path)
-    except (OSError, ValueError, EOFError):
+        data = files.read_bytes(path, CACHE_LIMIT)
+        embedding = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError, VaeappError):
         return None
+    usable = embedding.ndim == 2 and embedding.shape[1] == 2 and np.isfinite(embedding).all()
+    return embedding.astype(np.float64) if usable else None
 
 
 def _save(path: Path, embedding: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy")
-    with os.fdopen(fd, "wb") as out:
-        np.save(out, embedding)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    np.save(buffer, embedding)
+    files.write_atomically(path, buffer.getvalue())

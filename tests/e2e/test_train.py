@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page
 from tests.browser import AppServer, app_with_own_runs, wait_for_app
 from tests.e2e.test_explore import PLOT_AREA, click_map, open_explore
 from vaeapp import jobs
-from vaeapp.runs import Run
+from vaeapp.runs import Run, list_runs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,7 +69,7 @@ def test_an_unknown_data_source_is_refused_beside_its_field(page: Page, server: 
     error = page.locator('[data-testid="stForm"] [data-testid="stAlert"]')
     error.filter(has_text="/no/such/folder").wait_for(timeout=WAIT_MS)
     assert error.count() == 1
-    assert jobs.runs_in(server.runs) == []
+    assert list_runs(server.runs) == []
 
 
 def test_train_watch_reattach_resume_stop_and_pick(

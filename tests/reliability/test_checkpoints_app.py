@@ -85,7 +85,7 @@ def test_each_broken_run_gets_its_message_and_the_page_keeps_working(
 
 def _epoch_without_numbers(run: Path) -> None:
     """An epoch event with none of its numbers, as a hand edit of metrics.jsonl leaves it."""
-    Run(run).append_metrics({"kind": "epoch", "epoch": 2})
+    Run(run).append_metrics({"kind": "epoch", "epoch": 2, "time": 1.0})
 
 
 def test_the_train_page_watches_every_broken_run_without_failing(
@@ -93,10 +93,10 @@ def test_the_train_page_watches_every_broken_run_without_failing(
 ) -> None:
     _epoch_without_numbers(broken_runs["good"].path)
     app = open_page(TRAIN_PAGE)
-    watch = app.selectbox(key="train_watch")
-    assert {name.partition(" ")[0] for name in watch.options} == set(broken_runs)
+    watched = {name.partition(" ")[0] for name in app.selectbox(key="train_watch").options}
+    assert watched == set(broken_runs)
     for run in broken_runs.values():
-        watch.set_value(str(run.path)).run()
+        app.selectbox(key="train_watch").set_value(str(run.path)).run()
         assert not app.exception, run.name
         assert app.get("plotly_chart"), run.name
     assert not any((run.path / "marker").exists() for run in broken_runs.values())

@@ -13,7 +13,7 @@ from tests.reliability.test_settings import cli_error
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import load_dataset
-from vaeapp.errors import CheckpointError
+from vaeapp.errors import RunError
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run
 from vaeapp.train import Trainer
@@ -37,7 +37,7 @@ def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(
     cleanup: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = jobs.start(job_config(latent_dim=2), "first")
-    with pytest.raises(CheckpointError, match="exists already|one job per run"):
+    with pytest.raises(RunError, match="exists already|one job per run"):
         jobs.start(job_config(latent_dim=2), "first")  # at once, while it starts
     second = jobs.start(job_config(latent_dim=3), "second")
     wait_for(
@@ -47,9 +47,9 @@ def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(
         "both jobs train",
     )
 
-    with pytest.raises(CheckpointError, match="running already"):
+    with pytest.raises(RunError, match="running already"):
         jobs.resume(first)
-    with pytest.raises(CheckpointError, match="exists already"):
+    with pytest.raises(RunError, match="exists already"):
         jobs.start(job_config(latent_dim=2), "first")
     resumed = cli_error(["train", "--resume", str(first.path), "--quiet"], capsys)
     assert "is training right now" in resumed

@@ -17,7 +17,7 @@ from tests.test_train_page import TRAIN_PAGE, following
 from vaeapp import jobs
 from vaeapp.cli import main
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
+from vaeapp.runs import CONFIG_FILE, Run
 from vaeapp.train import Trainer
 
 TOO_LOW = {
@@ -188,7 +188,7 @@ def test_resume_with_out_of_range_epochs_changes_nothing(
 ) -> None:
     run = new_run(epochs=1)
     Trainer(run, tiny_dataset).fit()
-    config = run.config_path.read_bytes()
+    config = (run.path / CONFIG_FILE).read_bytes()
     argv = ["train", "--resume", str(run.path), "--epochs", "0"]
     assert "epochs must be" in cli_error(argv, capsys)
-    assert run.config_path.read_bytes() == config
+    assert (run.path / CONFIG_FILE).read_bytes() == config

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vaeapp import jobs
 from vaeapp.errors import VaeappError
-from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
+from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
+from vaeapp.runs import Run, list_runs
 from vaeapp.ui.loaders import run_history, run_summary
 from vaeapp.ui.training_charts import comparison_figure
 from vaeapp.ui.widgets import model_picker
@@ -18,7 +17,11 @@ SHOWN_AT_FIRST = 4
 def render() -> None:
     model_picker()
     st.title("Compare runs")
-    runs = {str(run.path): run for run in [*jobs.runs_in(), Run(DEFAULT_MODEL_DIR)] if run.exists()}
+    runs = {
+        str(run.path): run
+        for run in [*list_runs(runs_dir()), Run(DEFAULT_MODEL_DIR)]
+        if run.exists()
+    }
     chosen = st.multiselect(
         "Runs",
         list(runs),
@@ -44,10 +47,10 @@ def render() -> None:
         rows.append(
             {
                 "run": summary.name,
-                "data": summary.data,
-                "architecture": summary.arch,
-                "latent dim": summary.latent_dim,
-                "likelihood": summary.likelihood,
+                "data": summary.config.train.data,
+                "architecture": summary.config.model.arch,
+                "latent dim": summary.config.model.latent_dim,
+                "likelihood": summary.config.model.likelihood,
                 "epochs": f"{summary.epochs_done}/{summary.epochs_planned}",
                 "test ELBO": summary.test_elbo,
             }

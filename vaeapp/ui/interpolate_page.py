@@ -25,11 +25,11 @@ from vaeapp.images import (
     there_and_back_gif,
 )
 from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, interpolate_images
-from vaeapp.latent import AxesProjection, Projection, padded_range
-from vaeapp.runs import Run
+from vaeapp.latent import padded_range
+from vaeapp.runs import CHECKPOINT_FILE, Run
 from vaeapp.ui.latent_map import latent_map_figure
-from vaeapp.ui.loaders import encoded_test_set, file_stamp, load_data, load_model, pca_view
-from vaeapp.ui.widgets import model_picker, show_error
+from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
+from vaeapp.ui.widgets import model_picker, show_error, shown_view
 
 UPLOAD, TEST_SET, DRAW = "Upload", "Test set", "Draw"
 METHOD_NAMES = {"linear": "Linear", "slerp": "Spherical (slerp)"}
@@ -181,17 +181,12 @@ def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
         st.warning(f"No map: {error}")
         return
     dim = test.shape[1]
-    view: Projection = (
-        AxesProjection(0, 1 if dim > 1 else None, torch.zeros(dim))
-        if dim <= 2
-        else pca_view(run, spec)
-    )
-    points, path = view.project(test), view.project(codes)
+    view = shown_view(run, spec, test)
+    points, path = view.points, view.projection.project(codes)
     both = np.vstack([points, path])
     st.caption(
-        f"Dots: the {len(points):,} test images of {spec} at their codes"
-        + ("" if dim <= 2 else f", on the plane of the two main directions of the {dim}-D codes")
-        + ". Black: the path from A to B."
+        f"Dots: the {len(points):,} test images of {spec} at their codes, "
+        f"{view.describe(dim)}. Black: the path from A to B."
     )
     figure = latent_map_figure(
         points,
@@ -199,8 +194,8 @@ def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
         data.classes,
         padded_range(both[:, 0]),
         padded_range(both[:, 1]),
-        axis_titles=("z₁", "z₂") if dim <= 2 else ("PC 1", "PC 2"),
+        axis_titles=view.axis_titles,
         path=path,
-        revision=f"{run.path}@{file_stamp(run.checkpoint_path)}",
+        revision=f"{run.path}@{run.modified(CHECKPOINT_FILE)}",
     )
     st.plotly_chart(figure, key="interpolate_map")

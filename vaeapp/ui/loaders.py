@@ -15,18 +15,12 @@ import torch
 from vaeapp.config import RunConfig
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.history import MetricsFollower, TrainingHistory
-from vaeapp.latent import EmbeddingProjection, PCAProjection, encode_dataset
+from vaeapp.latent import encode_dataset
 from vaeapp.model import VAE
 from vaeapp.paths import cache_dir
-from vaeapp.runs import Run, RunSummary
+from vaeapp.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run, RunSummary
 from vaeapp.umap_embedding import BackgroundUmap
-
-
-def file_stamp(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
+from vaeapp.views import EmbeddingProjection, PCAProjection
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
@@ -36,7 +30,7 @@ def _model(run_path: str, checkpoint_stamp: float) -> tuple[VAE, RunConfig]:
 
 def load_model(run: Run) -> tuple[VAE, RunConfig]:
     """The run's newest checkpoint in eval mode; raises CheckpointError with a message."""
-    return _model(str(run.path), file_stamp(run.checkpoint_path))
+    return _model(str(run.path), run.modified(CHECKPOINT_FILE))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the data…")
@@ -51,7 +45,7 @@ def _summary(run_path: str, metrics_stamp: float, config_stamp: float) -> RunSum
 
 
 def run_summary(run: Run) -> RunSummary:
-    return _summary(str(run.path), file_stamp(run.metrics_path), file_stamp(run.config_path))
+    return _summary(str(run.path), run.modified(METRICS_FILE), run.modified(CONFIG_FILE))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Encoding the test set…")
@@ -62,7 +56,7 @@ def _encoded_test_set(run_path: str, checkpoint_stamp: float, spec: str) -> torc
 
 def encoded_test_set(run: Run, spec: str) -> torch.Tensor:
     """Posterior means of the test images of `spec` under the run's model: [N, D], read-only."""
-    return _encoded_test_set(str(run.path), file_stamp(run.checkpoint_path), spec)
+    return _encoded_test_set(str(run.path), run.modified(CHECKPOINT_FILE), spec)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -72,7 +66,7 @@ def _pca_view(run_path: str, checkpoint_stamp: float, spec: str) -> PCAProjectio
 
 def pca_view(run: Run, spec: str) -> PCAProjection:
     """The PCA plane of the run's test codes, fitted once per checkpoint."""
-    return _pca_view(str(run.path), file_stamp(run.checkpoint_path), spec)
+    return _pca_view(str(run.path), run.modified(CHECKPOINT_FILE), spec)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Triangulating the UMAP embedding…")

@@ -19,8 +19,7 @@ from vaeapp.data import source_names
 from vaeapp.errors import VaeappError
 from vaeapp.history import TrainingHistory, TrainingProgress
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run, run_path
-from vaeapp.snapshots import reconstructions_path, samples_path
+from vaeapp.runs import Run, list_runs, run_path
 from vaeapp.ui.loaders import load_data, run_history
 from vaeapp.ui.training_charts import training_figure
 from vaeapp.ui.widgets import model_picker
@@ -30,7 +29,6 @@ CHART_REFRESH_S = 2.0
 PROBLEMS_KEY = "train_problems"
 WATCH_KEY = "train_watch"
 SEEN_KEY = "train_seen"
-CHARTED_KEY = "train_charted"
 NAME_KEY = "train_name"
 NAMED_SOURCES = [name for name in source_names() if ":" not in name]
 
@@ -42,8 +40,11 @@ def render() -> None:
     with form:
         _form()
     with live:
-        _live_view()
-        _live_chart()
+        watched = _run_picker()
+        _live_view(watched)
+        if watched is not None:
+            _controls(jobs.state(watched))
+            _live_chart(watched)
 
 
 def _form() -> None:
@@ -139,15 +140,15 @@ def _fresh_name() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S")
 
 
-@st.fragment(run_every=REFRESH_S)
-def _live_view() -> None:
-    """The watched run's status, progress and controls, redrawn every second from its run
-    directory."""
-    states = {str(run.path): jobs.state(run) for run in jobs.runs_in()}
-    _rerun_page_on_change(states)
+def _run_picker() -> Run | None:
+    """The run to watch: the one just started, else the one chosen, else one training now.
+
+    It and the Stop and Resume controls sit outside the live fragments, so choosing another run
+    redraws the whole view; the status fragment reruns the page whenever a job starts or ends,
+    which refreshes the statuses and the controls."""
+    states = _states()
     if not states:
-        st.info("No runs yet. Fill in the form and start one; it will show here as it trains.")
-        return
+        return None
     if st.session_state.get(WATCH_KEY) not in states:
         active = [path for path, job in states.items() if job.active]
         st.session_state[WATCH_KEY] = (active or list(states))[0]
@@ -157,30 +158,37 @@ def _live_view() -> None:
         key=WATCH_KEY,
         format_func=lambda path: f"{Path(path).name} ({states[path].status})",
     )
-    others = [Path(p).name for p, job in states.items() if job.active and p != watched]
+    return Run(watched)
+
+
+def _states() -> dict[str, jobs.JobState]:
+    return {str(run.path): jobs.state(run) for run in list_runs(runs_dir())}
+
+
+@st.fragment(run_every=REFRESH_S)
+def _live_view(watched: Run | None) -> None:
+    """The watched run's status, progress and controls, redrawn every second from its run
+    directory."""
+    states = _states()
+    _rerun_page_on_change(states)
+    if watched is None:
+        st.info("No runs yet. Fill in the form and start one; it will show here as it trains.")
+        return
+    others = [Path(p).name for p, job in states.items() if job.active and p != str(watched.path)]
     if others:
         st.caption("Also training now: " + ", ".join(others))
-    if st.session_state.get(CHARTED_KEY, watched) != watched:
-        st.session_state[CHARTED_KEY] = watched
-        st.rerun()  # another run was chosen: draw its chart now, not at the chart's next tick
-    job = states[watched]
+    job = states.get(str(watched.path)) or jobs.state(watched)
     _status(job, run_history(job.run).progress)
-    _controls(job)
 
 
 @st.fragment(run_every=CHART_REFRESH_S)
-def _live_chart() -> None:
+def _live_chart(watched: Run) -> None:
     """The watched run's curves and latest pictures, redrawn every two seconds rather than every
     second: each redraw of the Plotly chart costs the browser about 0.3 s of CPU, which a
     training job on the same machine would lose."""
-    watched = st.session_state.get(WATCH_KEY)
-    if watched is None:
-        return
-    st.session_state[CHARTED_KEY] = watched
-    run = Run(watched)
-    history = run_history(run)
+    history = run_history(watched)
     st.plotly_chart(training_figure(history), key="train_chart", theme=None)
-    _snapshots(run, history)
+    _snapshots(watched, history)
 
 
 def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
@@ -242,12 +250,10 @@ def _controls(job: jobs.JobState) -> None:
 
 def _snapshots(run: Run, history: TrainingHistory) -> None:
     """The pictures the trainer saved after its latest epoch."""
-    pictures = reconstructions_path(run), samples_path(run)
-    if not all(path.is_file() for path in pictures):
+    pictures = run.pictures()
+    if pictures is None:
         return
     epoch = max(history.epochs, default=0)
     left, right = st.columns(2)
-    left.image(
-        pictures[0].read_bytes(), caption=f"Test images above their reconstructions, epoch {epoch}"
-    )
-    right.image(pictures[1].read_bytes(), caption=f"Samples from the prior, epoch {epoch}")
+    left.image(pictures[0], caption=f"Test images above their reconstructions, epoch {epoch}")
+    right.image(pictures[1], caption=f"Samples from the prior, epoch {epoch}")

@@ -1,0 +1,118 @@
+"""The 2-D views of the latent space, their inverses, and which view a page draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.test_latent import gaussian_codes
+from vaeapp.errors import ConfigError
+from vaeapp.umap_embedding import EmbeddingStatus
+from vaeapp.views import (
+    AXES,
+    PCA,
+    UMAP,
+    AxesProjection,
+    EmbeddingProjection,
+    PCAProjection,
+    choose_view,
+    views_for,
+)
+
+
+def test_axes_view_shows_two_dimensions_and_holds_the_others_at_the_base() -> None:
+    codes = gaussian_codes(10, 4)
+    base = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    view = AxesProjection(2, 0, base)
+    np.testing.assert_allclose(view.project(codes), codes[:, [2, 0]].numpy(), rtol=1e-6)
+    back = view.inverse(np.array([[-1.5, 0.5]]))
+    torch.testing.assert_close(back, torch.tensor([[0.5, 2.0, -1.5, 4.0]]))
+    assert view.outline() is None
+    assert view.contains(np.zeros((3, 2))).all()
+
+
+def test_axes_view_of_a_one_dimensional_latent_space_is_a_line() -> None:
+    view = AxesProjection(0, None, torch.zeros(1))
+    np.testing.assert_allclose(view.project(torch.tensor([[2.0], [-1.0]])), [[2, 0], [-1, 0]])
+    torch.testing.assert_close(view.inverse(np.array([[0.25, 9.0]])), torch.tensor([[0.25]]))
+
+
+def test_pca_round_trip_is_exact_on_the_map() -> None:
+    codes = gaussian_codes() * torch.tensor([5.0, 3.0, 1.0, 0.5, 0.1])
+    view = PCAProjection(codes)
+    points = np.random.default_rng(0).normal(size=(50, 2)) * 4
+    np.testing.assert_allclose(view.project(view.inverse(points)), points, atol=1e-5)
+
+
+def test_pca_of_two_dimensional_codes_loses_nothing() -> None:
+    codes = gaussian_codes(100, 2)
+    view = PCAProjection(codes)
+    torch.testing.assert_close(view.inverse(view.project(codes)), codes, atol=1e-5, rtol=0)
+
+
+def test_pca_needs_two_dimensions() -> None:
+    with pytest.raises(ConfigError, match="two latent dimensions"):
+        PCAProjection(gaussian_codes(10, 1))
+
+
+def embedded_codes() -> tuple[torch.Tensor, np.ndarray]:
+    """Codes and a 2-D embedding of them (a fixed random map stands in for UMAP's)."""
+    codes = gaussian_codes(300, 6)
+    embedding = codes[:, :2].numpy().astype(np.float64) * 3 + codes[:, 2:4].numpy() * 0.2
+    return codes, embedding
+
+
+def test_embedding_inverse_returns_each_embedded_points_own_code() -> None:
+    codes, embedding = embedded_codes()
+    view = EmbeddingProjection(codes, embedding)
+    torch.testing.assert_close(view.inverse(embedding), codes, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(view.project(codes), embedding, atol=1e-9)
+
+
+def test_embedding_inverse_inside_the_hull_mixes_the_enclosing_triangles_codes() -> None:
+    codes, embedding = embedded_codes()
+    view = EmbeddingProjection(codes, embedding)
+    rng = np.random.default_rng(1)
+    corners = view.triangulation.simplices[rng.integers(len(view.triangulation.simplices), size=40)]
+    weights = rng.dirichlet(np.ones(3), size=40)
+    clicks = np.einsum("mk,mkd->md", weights, embedding[corners])
+    assert view.contains(clicks).all()
+    expected = np.einsum("mk,mkd->md", weights, codes.numpy().astype(np.float64)[corners])
+    np.testing.assert_allclose(view.inverse(clicks).numpy(), expected, atol=1e-4)
+    nearest = np.argmin(((embedding[None] - clicks[:, None]) ** 2).sum(-1), axis=1)
+    distance_to_nearest = (view.inverse(clicks) - codes[nearest]).norm(dim=1)
+    distance_to_random = (view.inverse(clicks) - codes[rng.integers(300, size=40)]).norm(dim=1)
+    assert distance_to_nearest.mean() < 0.5 * distance_to_random.mean()
+
+
+def test_embedding_inverse_outside_the_hull_takes_the_nearest_code_and_says_so() -> None:
+    codes, embedding = embedded_codes()
+    view = EmbeddingProjection(codes, embedding)
+    far = embedding[np.argmax(embedding[:, 0])] + np.array([100.0, 0.0])
+    assert not view.contains(far[None]).any()
+    torch.testing.assert_close(view.inverse(far[None])[0], codes[np.argmax(embedding[:, 0])])
+    outline = view.outline()
+    np.testing.assert_allclose(outline[0], outline[-1])
+    assert view.contains(outline.mean(axis=0, keepdims=True)).all()
+
+
+def test_embedding_must_match_the_codes() -> None:
+    with pytest.raises(ConfigError, match="one 2-D point per code"):
+        EmbeddingProjection(gaussian_codes(10, 3), np.zeros((9, 2)))
+
+
+def test_a_space_of_two_dimensions_or_fewer_offers_its_own_axes_only() -> None:
+    assert views_for(1) == views_for(2) == (AXES,)
+    assert views_for(3) == (PCA, UMAP, AXES)
+    assert choose_view(2, UMAP, None).shown == AXES
+
+
+def test_umap_shows_as_pca_until_its_embedding_is_ready_or_if_it_failed() -> None:
+    waiting = choose_view(16, UMAP, EmbeddingStatus(running_since=1.0))
+    assert waiting.shown == PCA and waiting.waiting_for_umap
+    failed = choose_view(16, UMAP, EmbeddingStatus(error="UMAP failed: boom"))
+    assert failed.shown == PCA and not failed.waiting_for_umap and "boom" in failed.note
+    ready = choose_view(16, UMAP, EmbeddingStatus(embedding=np.zeros((3, 2))))
+    assert ready.shown == UMAP and ready.note is None
+    assert choose_view(16, PCA, None).shown == PCA

@@ -1,0 +1,217 @@
+"""Safe access to files a user may have handed us: links refused, special files refused, reads
+bounded, writes atomic, locks that die with their holder.
+
+A run folder, a data folder or a cache can come from anywhere (a colleague's zip, a download), so
+nothing here follows a symbolic link in the last component of a path (O_NOFOLLOW), blocks on a
+FIFO (O_NONBLOCK, then a regular-file check on the open descriptor), or reads more than its
+caller's bound. Writes go to a temp file beside the target, are fsynced and renamed over it: a
+crash or a full disk leaves the previous file intact, and a rename replaces a link itself, never
+what it points to. Temp files of a writer that died are removed at the next write.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import glob
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from vaeapp.errors import UnsafeFileError, WriteError
+
+READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+LOCK_ATTEMPTS = 20
+TEMP_SUFFIX = ".tmp"
+
+
+def _describe(path: Path, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return f"{path} is a symbolic link; vaeapp does not follow links here"
+    if error.errno == errno.ENXIO:
+        return f"{path} is not a regular file (a FIFO or socket)"
+    if error.errno == errno.EISDIR:
+        return f"{path} is a directory, not a file"
+    return f"cannot open {path} ({error.strerror or error})"
+
+
+def _open(path: Path, flags: int, mode: int = 0o644) -> int:
+    """A descriptor of a regular file at `path`, never through a link, never blocking."""
+    try:
+        fd = os.open(path, flags, mode)
+    except OSError as error:
+        if error.errno == errno.ENOENT:
+            raise
+        raise UnsafeFileError(_describe(path, error)) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a device, FIFO or socket"
+        raise UnsafeFileError(f"{path} is {kind}, not a regular file")
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return fd
+
+
+def regular_file(path: Path) -> bool:
+    """Whether `path` is a regular file itself (not a link to one, not a FIFO or device)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def read_bytes(path: Path, limit: int) -> bytes:
+    """The whole file, if it is a regular file of at most `limit` bytes.
+
+    Raises FileNotFoundError when there is none, UnsafeFileError for a link, special file or
+    one over the limit.
+    """
+    with os.fdopen(_open(path, READ), "rb") as source:
+        data = source.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeFileError(f"{path} is larger than {_size(limit)}, more than it can hold")
+    return data
+
+
+def read_text(path: Path, limit: int) -> str:
+    """`read_bytes` decoded as UTF-8; bytes that are not UTF-8 are an UnsafeFileError."""
+    data = read_bytes(path, limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnsafeFileError(f"{path} is not UTF-8 text") from None
+
+
+def read_tail(path: Path, limit: int) -> bytes:
+    """The last `limit` bytes of a regular file (all of a shorter one)."""
+    with os.fdopen(_open(path, READ), "rb") as source:
+        size = source.seek(0, os.SEEK_END)
+        source.seek(max(0, size - limit))
+        return source.read(limit)
+
+
+@contextmanager
+def open_for_reading(path: Path) -> Iterator[BinaryIO]:
+    """A regular file opened for reading, for callers that read it in bounded pieces."""
+    with os.fdopen(_open(path, READ), "rb") as source:
+        yield source
+
+
+def iter_lines(source: BinaryIO, max_line: int, chunk: int = 1 << 16) -> Iterator[bytes]:
+    """The complete lines of `source` (without their newline), skipping any over `max_line`
+    bytes without holding them; a last line with no newline (a torn write) is not yielded."""
+    pending, skipping = b"", False
+    while piece := source.read(chunk):
+        pending += piece
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if not skipping and len(line) <= max_line:
+                yield line
+            skipping = False
+        if len(pending) > max_line:
+            pending, skipping = b"", True
+
+
+@contextmanager
+def open_for_append(path: Path) -> Iterator[BinaryIO]:
+    """A regular file opened to append to (created if missing), never through a link."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    with os.fdopen(_open(path, flags), "ab") as out:
+        yield out
+
+
+@contextmanager
+def open_for_writing(path: Path) -> Iterator[BinaryIO]:
+    """A regular file emptied and opened to write (a log that a child process fills)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    with os.fdopen(_open(path, flags), "wb") as out:
+        out.truncate(0)
+        yield out
+
+
+@contextmanager
+def open_lock_file(path: Path) -> Iterator[BinaryIO]:
+    """A lock file opened for flock and for its holder's pid, created if missing."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    with os.fdopen(_open(path, flags), "r+b") as handle:
+        yield handle
+
+
+def try_flock(handle: BinaryIO, attempts: int = 1) -> bool:
+    """Try to take an exclusive flock a few times: a probe holds it only for microseconds."""
+    for attempt in range(attempts):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < attempts:
+                time.sleep(0.025)
+    return False
+
+
+def is_locked(path: Path) -> bool:
+    """Whether a process holds an flock on `path`; probes with a shared lock, released at once.
+    A link or special file in its place is no lock anyone holds."""
+    try:
+        fd = _open(path, READ)
+    except (FileNotFoundError, UnsafeFileError):
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a fsynced temp file and a rename; raise WriteError if it fails.
+
+    The temp file's name carries the writer's pid, so a later write removes those of writers that
+    died (kill -9, a power cut) and leaves a live writer's alone.
+    """
+    tmp = None
+    try:
+        _remove_orphaned_temp_files(path)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX
+        )
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise WriteError(
+            f"could not write {path} ({exc.strerror or exc}); the previous version is intact"
+        ) from None
+
+
+def _remove_orphaned_temp_files(path: Path) -> None:
+    prefix = f".{path.name}."
+    for candidate in path.parent.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}"):
+        pid = candidate.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and regular_file(candidate):
+            candidate.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit:,} bytes"

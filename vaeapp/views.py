@@ -1,0 +1,177 @@
+"""2-D views of the latent space, each with its way back, and which view a page shows.
+
+A view (`Projection`) maps latent codes [N, D] to points on the map [N, 2] and map points back to
+full latent codes, so a click anywhere decodes to an image: exactly for two latent axes and for
+PCA, and for UMAP through barycentric interpolation of the codes over a Delaunay triangulation of
+the embedded points (umap-learn's own inverse_transform takes seconds per call).
+
+scikit-learn and scipy are imported where a PCA or embedding view is built: together they take
+seconds to import, and the app's first page (a 2-D model) needs neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from vaeapp.errors import ConfigError
+from vaeapp.umap_embedding import EmbeddingStatus
+
+AXES, PCA, UMAP = "Latent axes", "PCA", "UMAP"
+
+
+@dataclass(frozen=True)
+class ViewChoice:
+    """The view to draw for the one asked for, and what to tell the user when they differ."""
+
+    shown: str
+    waiting_for_umap: bool = False
+    note: str | None = None
+
+
+def views_for(dim: int) -> tuple[str, ...]:
+    """The views a latent space of `dim` dimensions offers, the default first: its own axes up
+    to 2-D; beyond, the plane of its main directions of variance first, since two of its axes
+    alone show the codes with every other dimension ignored."""
+    return (AXES,) if dim <= 2 else (PCA, UMAP, AXES)
+
+
+def choose_view(dim: int, asked: str | None, umap: EmbeddingStatus | None) -> ViewChoice:
+    """The view to draw: the one asked for if this space offers it (else its first), with UMAP
+    shown as PCA until its embedding is ready, or if computing it failed."""
+    offered = views_for(dim)
+    wanted = asked if asked in offered else offered[0]
+    if wanted != UMAP:
+        return ViewChoice(wanted)
+    if umap is not None and umap.embedding is not None:
+        return ViewChoice(UMAP)
+    if umap is not None and umap.error is not None:
+        return ViewChoice(PCA, note=f"{umap.error}. The map shows PCA instead.")
+    return ViewChoice(PCA, waiting_for_umap=True, note="The map shows PCA until UMAP is ready.")
+
+
+class Projection(Protocol):
+    """A 2-D view of the latent space and its way back."""
+
+    def project(self, z: torch.Tensor) -> np.ndarray:
+        """Latent codes [N, D] -> map points [N, 2]."""
+        ...
+
+    def inverse(self, points: np.ndarray) -> torch.Tensor:
+        """Map points [M, 2] -> latent codes [M, D]."""
+        ...
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """[M] booleans: False where the inverse is a guess outside the data's reach."""
+        ...
+
+    def outline(self) -> np.ndarray | None:
+        """The closed polygon [K + 1, 2] within which `inverse` is trusted; None if everywhere."""
+        ...
+
+
+class _LinearView:
+    """A view whose inverse holds everywhere on the map: no outline, every point inside."""
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        return np.ones(len(points), dtype=bool)
+
+    def outline(self) -> None:
+        return None
+
+
+class AxesProjection(_LinearView):
+    """Two latent dimensions as the map's axes; the others are held at `base` (the sliders).
+
+    With a one-dimensional latent space, `y_dim` is None: the map is a line at y = 0.
+    """
+
+    def __init__(self, x_dim: int, y_dim: int | None, base: torch.Tensor) -> None:
+        self.x_dim, self.y_dim = x_dim, y_dim
+        self.base = base.detach().to(torch.float32).clone()
+
+    def project(self, z: torch.Tensor) -> np.ndarray:
+        x = z[:, self.x_dim]
+        y = z[:, self.y_dim] if self.y_dim is not None else torch.zeros_like(x)
+        return torch.stack([x, y], dim=1).numpy(force=True).astype(np.float64)
+
+    def inverse(self, points: np.ndarray) -> torch.Tensor:
+        points = torch.as_tensor(np.asarray(points), dtype=torch.float32).reshape(-1, 2)
+        z = self.base.expand(len(points), -1).clone()
+        z[:, self.x_dim] = points[:, 0]
+        if self.y_dim is not None:
+            z[:, self.y_dim] = points[:, 1]
+        return z
+
+
+class PCAProjection(_LinearView):
+    """The plane of the codes' two main directions of variance (scikit-learn's PCA).
+
+    A map point goes back to the code on that plane: `project(inverse(p)) == p` exactly.
+    """
+
+    def __init__(self, codes: torch.Tensor) -> None:
+        from sklearn.decomposition import PCA
+
+        if codes.shape[1] < 2 or len(codes) < 2:
+            raise ConfigError("a PCA view needs at least two latent dimensions and two codes")
+        self.pca = PCA(n_components=2).fit(codes.numpy(force=True).astype(np.float64))
+
+    def project(self, z: torch.Tensor) -> np.ndarray:
+        return self.pca.transform(z.numpy(force=True).astype(np.float64))
+
+    def inverse(self, points: np.ndarray) -> torch.Tensor:
+        codes = self.pca.inverse_transform(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+        return torch.from_numpy(codes).to(torch.float32)
+
+
+class EmbeddingProjection:
+    """A fixed 2-D embedding of known codes (UMAP's), made invertible by interpolation.
+
+    Inside the embedding's convex hull a map point goes back to the barycentric mix of the codes
+    at the corners of its Delaunay triangle; outside it, to the nearest embedded point's code.
+    New codes are placed by distance-weighted averaging of their nearest known codes' positions,
+    so a known code lands exactly on its own embedded point.
+    """
+
+    def __init__(self, codes: torch.Tensor, embedding: np.ndarray, neighbours: int = 10) -> None:
+        from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+        from scipy.spatial import ConvexHull, Delaunay
+        from sklearn.neighbors import KNeighborsRegressor
+
+        embedding = np.asarray(embedding, dtype=np.float64)
+        codes_np = codes.numpy(force=True).astype(np.float64)
+        if embedding.shape != (len(codes_np), 2) or len(codes_np) < 3:
+            raise ConfigError("an embedding needs one 2-D point per code, and at least three")
+        self.embedding = embedding
+        self.triangulation = Delaunay(embedding)
+        # Delaunay computes its barycentric transforms on first use (about a second for 10k
+        # points): pay for it here, where the view is built once, not on the first click.
+        self.triangulation.transform.setflags(write=False)
+        self.hull = ConvexHull(embedding)
+        self.inside = LinearNDInterpolator(self.triangulation, codes_np)
+        self.nearest = NearestNDInterpolator(embedding, codes_np)
+        self.placer = KNeighborsRegressor(
+            n_neighbors=min(neighbours, len(codes_np)), weights="distance"
+        ).fit(codes_np, embedding)
+
+    def project(self, z: torch.Tensor) -> np.ndarray:
+        return self.placer.predict(z.numpy(force=True).astype(np.float64))
+
+    def inverse(self, points: np.ndarray) -> torch.Tensor:
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        codes = self.inside(points)
+        outside = np.isnan(codes).any(axis=1)
+        if outside.any():
+            codes[outside] = self.nearest(points[outside])
+        return torch.from_numpy(codes).to(torch.float32)
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        return self.triangulation.find_simplex(np.asarray(points).reshape(-1, 2)) >= 0
+
+    def outline(self) -> np.ndarray:
+        corners = self.embedding[self.hull.vertices]
+        return np.vstack([corners, corners[:1]])
