@@ -44,11 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except VaeappError as exc:
-        print(f"vaeapp: error: {exc}", file=sys.stderr)
+        print(f"vaeapp: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("vaeapp: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(message: str) -> str:
+    """A message on one line: control characters a file name or a config key may carry (a
+    newline, say) are shown escaped rather than breaking it."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,17 +179,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         try:
             status = Trainer(run, dataset, on_event=callback, stop=stop).fit()
         except TrainingDiverged as exc:
-            print(f"vaeapp: error: {exc}", file=sys.stderr)
+            print(f"vaeapp: error: {one_line(str(exc))}", file=sys.stderr)
             return EXIT_ERROR
     print(f"{status}: {run.path} (resume with: vaeapp train --resume {shlex.quote(str(run.path))})")
     return 0
 
 
 def _new_run(args: argparse.Namespace) -> tuple[Run, Dataset]:
+    from vaeapp.train import check_memory, resolve_device
+
     given = {k: v for k, v in vars(args).items() if v is not None}
     model = _with_overrides(ModelConfig(), given)
     train = _with_overrides(TrainConfig(), given)
     config = RunConfig(model=model, train=train).validated()
+    check_memory(config, resolve_device(config.train.device))
     dataset = load_dataset(train.data, args.data_dir, download=not args.no_download)
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
     command = shlex.join(["vaeapp", *sys.argv[1:]])

@@ -26,6 +26,7 @@ from typing import BinaryIO
 from vaeapp.errors import UnsafeFileError, WriteError
 
 READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+READ_THROUGH_LINKS = READ & ~os.O_NOFOLLOW
 LOCK_ATTEMPTS = 20
 TEMP_SUFFIX = ".tmp"
 
@@ -65,13 +66,14 @@ def regular_file(path: Path) -> bool:
         return False
 
 
-def read_bytes(path: Path, limit: int) -> bytes:
+def read_bytes(path: Path, limit: int, follow_links: bool = False) -> bytes:
     """The whole file, if it is a regular file of at most `limit` bytes.
 
-    Raises FileNotFoundError when there is none, UnsafeFileError for a link, special file or
-    one over the limit.
+    Raises FileNotFoundError when there is none, UnsafeFileError for a link (unless
+    `follow_links`: a file the user named, read and never written), special file or one over
+    the limit.
     """
-    with os.fdopen(_open(path, READ), "rb") as source:
+    with os.fdopen(_open(path, READ_THROUGH_LINKS if follow_links else READ), "rb") as source:
         data = source.read(limit + 1)
     if len(data) > limit:
         raise UnsafeFileError(f"{path} is larger than {_size(limit)}, more than it can hold")
@@ -96,9 +98,9 @@ def read_tail(path: Path, limit: int) -> bytes:
 
 
 @contextmanager
-def open_for_reading(path: Path) -> Iterator[BinaryIO]:
+def open_for_reading(path: Path, follow_links: bool = False) -> Iterator[BinaryIO]:
     """A regular file opened for reading, for callers that read it in bounded pieces."""
-    with os.fdopen(_open(path, READ), "rb") as source:
+    with os.fdopen(_open(path, READ_THROUGH_LINKS if follow_links else READ), "rb") as source:
         yield source
 
 

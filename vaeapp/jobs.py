@@ -29,6 +29,7 @@ from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run, list_runs, run_path
+from vaeapp.train import check_memory, resolve_device
 
 STARTING, RUNNING, ENDING = "starting", "running", "ending"
 FINISHED, STOPPED, DIVERGED, FAILED, INTERRUPTED = (
@@ -72,6 +73,7 @@ def start(config: RunConfig, name: str, root: Path | None = None) -> Run:
     """Write a new run called `name` under the runs folder and launch its training; raises
     VaeappError if it cannot."""
     config.validated()
+    check_memory(config, resolve_device(config.train.device))
     path = run_path(root or runs_dir(), name)
     if Run(path).exists():
         raise RunError(f"a run named {name.strip()!r} exists already; choose another name")

@@ -74,6 +74,15 @@ class Run:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
     @property
     def name(self) -> str:
         return self.path.name
@@ -228,7 +237,7 @@ class Run:
         except FileNotFoundError:
             raise CheckpointError(f"{self.path} has no checkpoint yet") from None
         except UnsafeFileError as exc:
-            raise CheckpointError(f"{exc} (for its config.json)") from None
+            raise CheckpointError(str(exc)) from None
         _check_entries(self.checkpoint_path, data, limit)
         state = _weights_only_load(self.checkpoint_path, data)
         _check_state(self.checkpoint_path, state)
@@ -519,8 +528,8 @@ def _weights_only_load(path: Path, data: bytes) -> Any:
             f"{path} is not a weights-only checkpoint and was refused: "
             f"loading it would run code stored in it ({_unpickler_reason(exc)})"
         ) from None
-    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+    except Exception as exc:  # torch's unpickler fails on damaged bytes in many ways
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise CheckpointError(f"{path} is unreadable or truncated ({reason})") from None
 
 

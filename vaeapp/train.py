@@ -10,6 +10,7 @@ data order and the noise of every step depend only on the seed and the step's po
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from vaeapp.config import RunConfig
 from vaeapp.data import Dataset
 from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
 from vaeapp.evaluate import dataset_elbo, evaluation_images
-from vaeapp.model import VAE, build_model
+from vaeapp.model import IMAGE_SHAPE, VAE, build_model
 from vaeapp.objective import elbo_terms
 from vaeapp.runs import Run
 from vaeapp.snapshots import write_snapshots
@@ -64,6 +65,63 @@ def resolve_device(name: str) -> torch.device:
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
         raise ConfigError(f"device {name!r} is not available on this machine; use --device auto")
     return torch.device(name)
+
+
+def training_bytes(config: RunConfig) -> int:
+    """Memory a training step needs, estimated before anything is allocated: the weights with
+    their gradients and Adam's two moments, and twice the activations autograd keeps (once
+    kept, once their gradients) for a batch of `batch_size` images x `mc_samples` draws.
+
+    The activations are measured, not guessed: forward passes on the meta device (shapes only)
+    with a hook that adds up what autograd saves, for batches of 1 and 2 images and 1 and 2
+    draws; the differences give the cost of one more image and of one more draw.
+    """
+    model = build_model_on_meta(config)
+
+    def saved_bytes(images: int, draws: int) -> int:
+        total = 0
+
+        def pack(tensor: torch.Tensor) -> torch.Tensor:
+            nonlocal total
+            total += tensor.numel() * tensor.element_size()
+            return tensor
+
+        with torch.device("meta"), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            elbo_terms(model, torch.zeros(images, *IMAGE_SHAPE), draws).loss()
+        return total
+
+    one, two_images, two_draws = saved_bytes(1, 1), saved_bytes(2, 1), saved_bytes(2, 2)
+    per_draw = (two_draws - two_images) // 2
+    per_image = two_images - one + per_draw * (config.train.mc_samples - 1)
+    weights = 4 * 4 * sum(p.numel() for p in model.parameters())
+    return weights + 2 * per_image * config.train.batch_size
+
+
+def build_model_on_meta(config: RunConfig) -> VAE:
+    """The model's shapes without its memory."""
+    with torch.device("meta"):
+        return build_model(config.model)
+
+
+def check_memory(config: RunConfig, device: torch.device) -> None:
+    """Refuse settings whose training could not fit in the device's memory, before any start."""
+    needed, limit = training_bytes(config), memory_of(device)
+    if limit is not None and needed > limit:
+        raise ConfigError(
+            f"these settings need about {needed / 2**30:.1f} GB for a training step (batch size "
+            f"{config.train.batch_size} x {config.train.mc_samples} Monte-Carlo samples, "
+            f"{config.model.arch} network), more than the {limit / 2**30:.1f} GB of "
+            f"{device.type.upper()} memory here; lower the batch size or the samples"
+        )
+
+
+def memory_of(device: torch.device) -> int | None:
+    """The device's total memory in bytes (None where it cannot be known)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    if device.type == "cpu":
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
 
 
 def kl_weight(beta: float, warmup_epochs: float, epochs_done: float) -> float:
@@ -132,6 +190,7 @@ class Trainer:
         self.on_event = on_event
         self.stop = stop or threading.Event()
         self.device = resolve_device(self.config.train.device)
+        check_memory(self.config, self.device)
         self.model = initial_model(self.config).to(self.device)
         self.optimizer = adam(self.model, self.config.train.lr, self.device)
         self.progress = Progress()

@@ -103,6 +103,13 @@ def exif_rotated(photo: Image.Image) -> bytes:
     return encoded(photo.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif)
 
 
+def float_tiff_with(photo: Image.Image, value: float) -> bytes:
+    """The photo as a 32-bit float TIFF (as scientific cameras save) with one pixel `value`."""
+    pixels = np.asarray(photo.convert("L"), dtype=np.float32) / 255
+    pixels[0, 0] = value
+    return encoded(Image.fromarray(pixels, mode="F"), "TIFF")
+
+
 HTML_PAGE = b"<!doctype html><html><body><script>alert(1)</script></body></html>\n"
 
 MAKERS: dict[str, Callable[[Photos], HardUpload]] = {
@@ -132,6 +139,13 @@ MAKERS: dict[str, Callable[[Photos], HardUpload]] = {
     "1x1 image": lambda p: HardUpload(
         "dot.png", encoded(Image.new("L", (1, 1)), "PNG"), "dot.png looks blank"
     ),
+    "float TIFF with a NaN pixel": lambda p: HardUpload(
+        "nan.tif", float_tiff_with(p.seven, float("nan")), "nan.tif has pixels that are not numbers"
+    ),
+    "float TIFF with an infinite pixel": lambda p: HardUpload(
+        "inf.tif", float_tiff_with(p.seven, float("inf")), "inf.tif has pixels that are not numbers"
+    ),
+    "float TIFF": lambda p: HardUpload("float.tif", float_tiff_with(p.seven, 0.5)),
     "all-white image": lambda p: HardUpload(
         "white.png", encoded(Image.new("RGB", (640, 480), "white"), "PNG"), "white.png looks blank"
     ),

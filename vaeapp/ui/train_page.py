@@ -15,12 +15,13 @@ import streamlit as st
 
 from vaeapp import jobs
 from vaeapp.config import ARCHITECTURES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import source_names
+from vaeapp.data import check_spec, source_names
 from vaeapp.errors import VaeappError
 from vaeapp.history import TrainingHistory, TrainingProgress
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run, list_runs, run_path
-from vaeapp.ui.loaders import load_data, run_history
+from vaeapp.train import check_memory, resolve_device
+from vaeapp.ui.loaders import run_history
 from vaeapp.ui.training_charts import training_figure
 from vaeapp.ui.widgets import model_picker
 
@@ -120,11 +121,16 @@ def _start_from_form() -> None:
         run_path(runs_dir(), state[NAME_KEY])
     except VaeappError as exc:
         problems["name"] = str(exc)
-    if "train.data" not in problems and config.train.data not in NAMED_SOURCES:
+    if "train.data" not in problems:
         try:
-            load_data(config.train.data)
+            check_spec(config.train.data)  # a quick look: the job reads the data, not the page
         except VaeappError as exc:
             problems["train.data"] = str(exc)
+    if not problems:
+        try:
+            check_memory(config, resolve_device(config.train.device))
+        except VaeappError as exc:
+            problems["train.batch_size"] = str(exc)
     if not problems:
         try:
             run = jobs.start(config, state[NAME_KEY])
