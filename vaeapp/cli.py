@@ -21,8 +21,17 @@ from typing import NoReturn
 import torch
 
 from vaeapp import __version__
-from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
+from vaeapp.config import (
+    ARCHITECTURES,
+    DEVICES,
+    LIKELIHOODS,
+    PRECISIONS,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
 from vaeapp.data import Dataset, load_dataset
+from vaeapp.distributed import World, check_world_size, joined
 from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
 from vaeapp.evaluate import evaluate, evaluation_images
 from vaeapp.paths import runs_dir
@@ -111,6 +120,12 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--binarize", action="store_true", default=None, help="dynamic binarisation")
     p.add_argument("--seed", type=int, help=f"(default {train.seed})")
     p.add_argument("--device", choices=DEVICES, help="(default auto)")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="fp32 (default), or bf16 / fp16 mixed precision: bf16 on CUDA and on CPUs with "
+        "native bf16, fp16 on CUDA; with --resume: change it",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train)
 
@@ -162,41 +177,64 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train in this process, or as one of torchrun's processes (see `distributed`): every
+    process runs this; process 0 writes the run directory and reports."""
     from vaeapp.progress import ProgressBar
     from vaeapp.train import Trainer
 
-    if args.resume is not None:
-        run = _resumed_run(args)
-        config = run.read_config()
-        dataset = load_dataset(config.train.data, args.data_dir, download=not args.no_download)
-        if not config.data_source:  # prepared by the app: record what this first start used
-            run.write_config(_with_provenance(config, dataset, config.command))
-    else:
-        run, dataset = _new_run(args)
-    stop = threading.Event()
-    callback: Callable | None = None if args.quiet else ProgressBar()
-    with _stop_on_signals(stop):
-        try:
-            status = Trainer(run, dataset, on_event=callback, stop=stop).fit()
-        except TrainingDiverged as exc:
-            print(f"vaeapp: error: {one_line(str(exc))}", file=sys.stderr)
-            return EXIT_ERROR
-    print(f"{status}: {run.path} (resume with: vaeapp train --resume {shlex.quote(str(run.path))})")
+    world = World.from_env()
+    with joined(world):
+        if args.resume is not None:
+            run = _resumed_run(args, world)
+            config = run.read_config()
+            dataset = world.main_first(lambda: _load(config.train.data, args))
+            if not config.data_source:  # prepared by the app: record what this first start used
+                world.on_main(
+                    lambda: run.write_config(_with_provenance(config, dataset, config.command))
+                )
+        else:
+            run, dataset = _new_run(args, world)
+        stop = threading.Event()
+        callback: Callable | None = None if args.quiet or not world.is_main else ProgressBar()
+        with _stop_on_signals(stop):
+            try:
+                status = Trainer(run, dataset, on_event=callback, stop=stop, world=world).fit()
+            except TrainingDiverged as exc:
+                print(f"vaeapp: error: {one_line(str(exc))}", file=sys.stderr)
+                return EXIT_ERROR
+    if world.is_main:
+        print(f"{status}: {run.path} (resume with: {_resume_command(run, world)})")
     return 0
 
 
-def _new_run(args: argparse.Namespace) -> tuple[Run, Dataset]:
+def _load(spec: str, args: argparse.Namespace) -> Dataset:
+    return load_dataset(spec, args.data_dir, download=not args.no_download)
+
+
+def _resume_command(run: Run, world: World) -> str:
+    path = shlex.quote(str(run.path))
+    if world.size == 1:
+        return f"vaeapp train --resume {path}"
+    return f"torchrun --nproc_per_node {world.size} -m vaeapp train --resume {path}"
+
+
+def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
+    """A new run from the flags; every process checks them, process 0 makes the directory."""
+    from vaeapp.precision import check_precision
     from vaeapp.train import check_memory, resolve_device
 
     given = {k: v for k, v in vars(args).items() if v is not None}
     model = _with_overrides(ModelConfig(), given)
-    train = _with_overrides(TrainConfig(), given)
+    train = replace(_with_overrides(TrainConfig(), given), world_size=world.size)
     config = RunConfig(model=model, train=train).validated()
-    check_memory(config, resolve_device(config.train.device))
-    dataset = load_dataset(train.data, args.data_dir, download=not args.no_download)
+    device = world.device(resolve_device(config.train.device))
+    check_memory(config, device)
+    check_precision(config.train.precision, device)
+    dataset = world.main_first(lambda: _load(train.data, args))
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
     command = shlex.join(["vaeapp", *sys.argv[1:]])
-    return Run.create(out, _with_provenance(config, dataset, command)), dataset
+    run = world.on_main(lambda: Run.create(out, _with_provenance(config, dataset, command)))
+    return run, dataset
 
 
 def _with_provenance(config: RunConfig, dataset: Dataset, command: str) -> RunConfig:
@@ -209,11 +247,13 @@ def _with_provenance(config: RunConfig, dataset: Dataset, command: str) -> RunCo
     return replace(config, data_source=dataset.source, command=command, versions=versions)
 
 
-def _resumed_run(args: argparse.Namespace) -> Run:
+def _resumed_run(args: argparse.Namespace, world: World) -> Run:
     """The run to continue, its plan extended to `--epochs` if given; every check comes before
-    config.json is rewritten, so a refused resume changes nothing."""
+    config.json is rewritten, so a refused resume changes nothing. Every process checks;
+    process 0 looks for a job on the run and rewrites the config."""
+    resumable = {"epochs", "device", "precision"}
     settings = {*ModelConfig.__dataclass_fields__, *TrainConfig.__dataclass_fields__, "out"}
-    changed = [k for k in sorted(settings - {"epochs", "device"}) if getattr(args, k) is not None]
+    changed = [k for k in sorted(settings - resumable) if getattr(args, k, None) is not None]
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
         raise ConfigError(
@@ -221,9 +261,8 @@ def _resumed_run(args: argparse.Namespace) -> Run:
         )
     run = Run(args.resume)
     config = run.read_config()
-    if run.is_training():
-        raise RunError(f"{run.path} is training right now; stop that job before resuming")
-    updates = {k: getattr(args, k) for k in ("epochs", "device") if getattr(args, k) is not None}
+    check_world_size(run.path, config.train.world_size, world)
+    updates = {k: getattr(args, k) for k in resumable if getattr(args, k) is not None}
     planned = replace(config, train=replace(config.train, **updates)).validated()
     done = run.epochs_done()
     if planned.train.epochs <= done:
@@ -231,8 +270,14 @@ def _resumed_run(args: argparse.Namespace) -> Run:
             f"{run.path} has trained {done} of {planned.train.epochs} epochs; "
             f"pass --epochs with more than {done} to continue"
         )
-    if planned != config:
-        run.write_config(planned)
+
+    def claim() -> None:
+        if run.is_training():
+            raise RunError(f"{run.path} is training right now; stop that job before resuming")
+        if planned != config:
+            run.write_config(planned)
+
+    world.on_main(claim)
     return run
 
 

@@ -17,9 +17,11 @@ from vaeapp.errors import ConfigError
 ARCHITECTURES = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "bf16", "fp16")
 MAX_LATENT_DIM = 256
 MAX_LAYERS = 8
 MAX_HIDDEN = 8192
+MAX_PROCESSES = 4096
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,22 @@ class TrainConfig:
     binarize: bool = False
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"
+    world_size: int = 1
+    global_batch_size: int = field(init=False)
+
+    # Keys a config.json written before they existed lacks; such a file takes their defaults.
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset(
+        {"precision", "world_size", "global_batch_size"}
+    )
+
+    def __post_init__(self) -> None:
+        """The global batch (`batch_size` per process, `world_size` processes), recorded for
+        whoever reads the config; it follows from the two, so it is never set by hand."""
+        valid = _is_int(self.batch_size) and _is_int(self.world_size)
+        object.__setattr__(
+            self, "global_batch_size", self.batch_size * self.world_size if valid else 0
+        )
 
     def problems(self) -> dict[str, str]:
         """Every invalid field with a message for the user; empty when the config is valid."""
@@ -92,6 +110,10 @@ class TrainConfig:
             found["seed"] = "seed must be a non-negative integer"
         if self.device not in DEVICES:
             found["device"] = f"device must be one of {', '.join(DEVICES)}"
+        if self.precision not in PRECISIONS:
+            found["precision"] = f"precision must be one of {', '.join(PRECISIONS)}"
+        if not _is_int(self.world_size) or not 1 <= self.world_size <= MAX_PROCESSES:
+            found["world_size"] = f"processes must be an integer from 1 to {MAX_PROCESSES}"
         return found
 
 
@@ -127,7 +149,9 @@ class RunConfig:
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
         """Parse and validate a saved config; missing or unknown keys, and values of the wrong
-        type, are errors, not guesses."""
+        type, are errors, not guesses. Only the training keys added after the first release
+        (`TrainConfig.ADDED_LATER`) may be missing: an older run takes their defaults (fp32,
+        one process), which is how it was trained."""
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -153,15 +177,28 @@ class RunConfig:
 
 
 def _section(kind: type, raw: Any, name: str) -> Any:
+    """One section; a derived field (the global batch) must agree with what it derives from."""
     if not isinstance(raw, dict):
         raise ConfigError(f"config.json: '{name}' must be an object")
-    _check_keys(f"config.json '{name}'", raw, {f.name for f in dataclasses.fields(kind)})
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-    return kind(**values)
+    fields = dataclasses.fields(kind)
+    optional = getattr(kind, "ADDED_LATER", frozenset())
+    _check_keys(f"config.json '{name}'", raw, {f.name for f in fields}, optional)
+    derived = {f.name for f in fields if not f.init}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k not in derived}
+    section = kind(**values)
+    for key in derived & raw.keys():
+        if raw[key] != getattr(section, key):
+            raise ConfigError(
+                f"config.json '{name}.{key}' is {raw[key]!r} but its settings give "
+                f"{getattr(section, key)!r}"
+            )
+    return section
 
 
-def _check_keys(where: str, raw: dict[str, Any], expected: set[str]) -> None:
-    missing, unknown = expected - raw.keys(), raw.keys() - expected
+def _check_keys(
+    where: str, raw: dict[str, Any], expected: set[str], optional: frozenset[str] = frozenset()
+) -> None:
+    missing, unknown = expected - raw.keys() - optional, raw.keys() - expected
     if missing:
         raise ConfigError(f"{where} is missing {', '.join(sorted(missing))}")
     if unknown:

@@ -39,3 +39,7 @@ class ImageError(VaeappError):
 
 class TrainingDiverged(VaeappError):
     """The loss became non-finite; the last good checkpoint is kept."""
+
+
+class ProcessLost(VaeappError):
+    """Another process of a distributed training run has stopped; the last checkpoint is kept."""

@@ -44,17 +44,42 @@ def evaluation_images(images: torch.Tensor, binarize: bool, seed: int = 0) -> to
 
 
 @torch.no_grad()
+def elbo_sums(
+    model: VAE,
+    images: torch.Tensor,
+    batch_size: int = 500,
+    seed: int = 0,
+    part: tuple[int, int] = (0, 1),
+) -> torch.Tensor:
+    """The reconstruction terms, the KLs and the images, each summed (float64 [3]), over the
+    batches `part` = (index, parts) names: every parts-th batch from batch `index`.
+
+    Each batch draws its noise from a generator of its own, seeded by the seed and the batch's
+    number, so the parts that N processes compute add up to what one process computes alone.
+    """
+    index, parts = part
+    totals = torch.zeros(3, dtype=torch.float64)
+    for number, batch in enumerate(images.split(batch_size)):
+        if number % parts != index:
+            continue
+        generator = torch.Generator(model.device).manual_seed((seed + number) % 2**63)
+        terms = elbo_terms(model, batch.to(model.device), generator=generator)
+        sums = torch.stack([terms.recon.sum(), terms.kl.sum()]).double().cpu()
+        totals += torch.cat([sums, torch.tensor([len(batch)], dtype=torch.float64)])
+    return totals
+
+
+def summary_of(sums: torch.Tensor) -> ElboSummary:
+    """Averages from `elbo_sums`' totals (added up over processes, if several made them)."""
+    recon, kl, n = sums.tolist()
+    return ElboSummary(elbo=(recon - kl) / n, recon=recon / n, kl=kl / n, n=round(n))
+
+
 def dataset_elbo(
     model: VAE, images: torch.Tensor, batch_size: int = 500, seed: int = 0
 ) -> ElboSummary:
     """The ELBO (one reparameterised sample per image) and its two terms, averaged."""
-    generator = torch.Generator(model.device).manual_seed(seed)
-    totals = torch.zeros(2, dtype=torch.float64)
-    for batch in images.split(batch_size):
-        terms = elbo_terms(model, batch.to(model.device), generator=generator)
-        totals += torch.stack([terms.recon.sum(), terms.kl.sum()]).double().cpu()
-    recon, kl = (totals / len(images)).tolist()
-    return ElboSummary(elbo=recon - kl, recon=recon, kl=kl, n=len(images))
+    return summary_of(elbo_sums(model, images, batch_size, seed))
 
 
 @torch.no_grad()

@@ -58,7 +58,7 @@ SCHEMA: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
             "steps_per_epoch": _positive_count,
             "n_train": _count,
         },
-        {"device": _text, "resumed": _flag, "world_size": _positive_count},
+        {"device": _text, "resumed": _flag, "world_size": _positive_count, "precision": _text},
     ),
     "step": (
         {"time": _number, "epoch": _positive_count, "step": _positive_count}

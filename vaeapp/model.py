@@ -110,18 +110,26 @@ class VAE(nn.Module):
         return next(self.parameters()).device
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Parameters of q(z|x): mean and log-variance, each [B, D]."""
-        return self.encoder(x)
+        """Parameters of q(z|x): mean and log-variance, each [B, D], in fp32 (or wider) even when
+        the network runs under bf16 or fp16 autocast, so that the KL and the loss stay in fp32."""
+        mu, logvar = self.encoder(x)
+        return at_least_fp32(mu), at_least_fp32(logvar)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Parameters of p(x|z) for z of shape [..., D]; the leading shape is kept."""
+        """Parameters of p(x|z) for z of shape [..., D]; the leading shape is kept. In fp32,
+        as `encode`'s are, whatever precision the network ran in."""
         lead = z.shape[:-1]
         params = self.decoder(z.reshape(-1, z.shape[-1]))
-        return params.reshape(*lead, *params.shape[1:])
+        return at_least_fp32(params.reshape(*lead, *params.shape[1:]))
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """E[x|z] in [0, 1]: the image to show for a latent point."""
         return self.likelihood.mean(self.decode(z))
+
+
+def at_least_fp32(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` in fp32 if autocast made it bf16 or fp16; as it is otherwise (no copy)."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 def reparameterize(
@@ -129,12 +137,15 @@ def reparameterize(
     logvar: torch.Tensor,
     n_samples: int = 1,
     generator: torch.Generator | None = None,
+    eps: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """z = mu + sigma * eps with eps ~ N(0, I): a sample of q(z|x) that gradients pass through.
 
-    Returns [n_samples, B, D].
+    Returns [n_samples, B, D]. `eps` of that shape, if given, is used instead of a fresh draw.
     """
-    eps = torch.randn((n_samples, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+    if eps is None:
+        shape = (n_samples, *mu.shape)
+        eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
 
 

@@ -47,9 +47,13 @@ class ElboTerms:
     def elbo(self) -> torch.Tensor:
         return self.recon - self.kl
 
-    def loss(self, beta: float = 1.0) -> torch.Tensor:
-        """The quantity to minimise: the negative beta-weighted ELBO, averaged over the batch."""
-        return -(self.recon - beta * self.kl).mean()
+    def loss(self, beta: float = 1.0, per: float | None = None) -> torch.Tensor:
+        """The quantity to minimise: the negative beta-weighted ELBO, averaged over the batch,
+        or summed and divided by `per`. A process that holds a share of a global batch divides
+        by the global batch's images per process: the average of the processes' gradients is
+        then the global batch's mean, however unevenly its last batch splits."""
+        objective = -(self.recon - beta * self.kl)
+        return objective.mean() if per is None else objective.sum() / per
 
 
 def elbo_terms(
@@ -57,10 +61,15 @@ def elbo_terms(
     x: torch.Tensor,
     n_samples: int = 1,
     generator: torch.Generator | None = None,
+    eps: torch.Tensor | None = None,
 ) -> ElboTerms:
-    """The reconstruction term by Monte Carlo over `n_samples` draws; the KL in closed form."""
+    """The reconstruction term by Monte Carlo over `n_samples` draws; the KL in closed form.
+
+    `eps` [n_samples, B, D], if given, is the standard normal noise to use: the trainer draws
+    a whole global batch's and gives each process its rows.
+    """
     mu, logvar = model.encode(x)
-    z = reparameterize(mu, logvar, n_samples, generator)
+    z = reparameterize(mu, logvar, n_samples, generator, eps)
     recon = model.likelihood.log_prob(model.decode(z), x).mean(dim=0)
     return ElboTerms(recon=recon, kl=gaussian_kl(mu, logvar))
 

@@ -2,7 +2,7 @@
 
     config.json         the settings (RunConfig), written before training starts
     metrics.jsonl       the training events, one JSON object a line (see `events`)
-    checkpoint.pt       weights-only: model, optimizer and progress
+    checkpoint.pt       weights-only: model, optimizer and progress (and fp16's grad scaler)
     train.lock          flock held by the training process, with its pid
     job.lock, job.json  a job launched by the app: its lock, and when and how it was launched
     train.log           that job's output
@@ -65,7 +65,7 @@ PICTURE_LIMIT = 1 << 22
 TAIL_BYTES = 1 << 14
 CHECKPOINT_SLACK = 1 << 20  # the pickle and the progress, beyond the tensors
 ERROR_PREFIX = "vaeapp: error: "
-CHECKPOINT_KEYS = {"model", "optimizer", "progress"}
+CHECKPOINT_KEYS = {"model", "optimizer", "progress", "scaler"}
 
 
 class Run:
@@ -546,6 +546,8 @@ def _check_state(path: Path, state: Any) -> None:
         raise CheckpointError(f"{path}: its training progress is damaged (wrong types or ranges)")
     if "optimizer" in state and not isinstance(state["optimizer"], dict):
         raise CheckpointError(f"{path}: its optimizer state is damaged")
+    if "scaler" in state and not _valid_scaler(state["scaler"]):
+        raise CheckpointError(f"{path}: its fp16 grad scaler state is damaged")
 
 
 def _valid_progress(progress: Any) -> bool:
@@ -563,6 +565,18 @@ def _valid_progress(progress: Any) -> bool:
         and isinstance(sums, dict)
         and set(sums) == {"elbo", "recon", "kl", "n"}
         and all(isinstance(v, int | float) and math.isfinite(v) for v in sums.values())
+    )
+
+
+def _valid_scaler(scaler: Any) -> bool:
+    """A grad scaler's state: a few named finite numbers (its scale, factors and counters)."""
+    return (
+        isinstance(scaler, dict)
+        and len(scaler) <= 8
+        and all(
+            isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v)
+            for k, v in scaler.items()
+        )
     )
 
 

@@ -5,6 +5,11 @@ It reports through events (plain dicts) sent to a callback and appended to `metr
 It stops cleanly when `stop` is set (after the current step, saving first), never writes a
 checkpoint with non-finite weights, and resumes exactly where the last checkpoint left off: the
 data order and the noise of every step depend only on the seed and the step's position.
+
+Under torchrun it is one of several processes (`distributed.World`): each trains on its rows of
+every global batch, with the noise one process would draw for them, so N processes take the
+steps one process would with the same global batch, up to the order of float additions. Process
+0 alone writes the run directory; the processes agree on when to stop.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
+from torch import nn
 
 from vaeapp.config import RunConfig
 from vaeapp.data import Dataset
+from vaeapp.distributed import World, check_world_size
 from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
-from vaeapp.evaluate import dataset_elbo, evaluation_images
+from vaeapp.evaluate import elbo_sums, evaluation_images, summary_of
 from vaeapp.model import IMAGE_SHAPE, VAE, build_model
-from vaeapp.objective import elbo_terms
+from vaeapp.objective import ElboTerms, elbo_terms
+from vaeapp.precision import Precision
 from vaeapp.runs import Run
 from vaeapp.snapshots import write_snapshots
 
@@ -174,8 +182,20 @@ def initial_model(run_config: RunConfig) -> VAE:
         return build_model(run_config.model)
 
 
+class ElboObjective(nn.Module):
+    """The per-image ELBO terms as a module's forward: the form DistributedDataParallel wraps,
+    as it averages the gradients of what ran through a forward."""
+
+    def __init__(self, model: VAE) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor, eps: torch.Tensor) -> ElboTerms:
+        return elbo_terms(self.model, images, eps.shape[0], eps=eps)
+
+
 class Trainer:
-    """Trains the model of one run directory on one dataset."""
+    """Trains the model of one run directory on one dataset (as one of `world`'s processes)."""
 
     def __init__(
         self,
@@ -183,14 +203,18 @@ class Trainer:
         dataset: Dataset,
         on_event: EventCallback | None = None,
         stop: threading.Event | None = None,
+        world: World | None = None,
     ) -> None:
         self.run = run
         self.config = run.read_config()
         self.dataset = dataset
         self.on_event = on_event
         self.stop = stop or threading.Event()
-        self.device = resolve_device(self.config.train.device)
+        self.world = world or World()
+        check_world_size(run.path, self.config.train.world_size, self.world)
+        self.device = self.world.device(resolve_device(self.config.train.device))
         check_memory(self.config, self.device)
+        self.precision = Precision(self.config.train.precision, self.device)
         self.model = initial_model(self.config).to(self.device)
         self.optimizer = adam(self.model, self.config.train.lr, self.device)
         self.progress = Progress()
@@ -198,12 +222,16 @@ class Trainer:
         self._append_metrics: Callable[[Event], None] = run.append_metrics
         if run.has_checkpoint():
             self._restore(run.load_checkpoint(self.config))
+        self.objective = self.world.wrap(ElboObjective(self.model), self.device)
 
     def fit(self) -> str:
         """Train until the configured epochs are done or `stop` is set; returns the end status.
 
-        Holds the run's lock throughout, so two jobs never train the same run directory.
+        Process 0 holds the run's lock throughout, so two jobs never train the same run
+        directory, and writes it; the other processes of a distributed run only train.
         """
+        if not self.world.is_main:
+            return self._fit()
         with self.run.lock(), self.run.metrics_appender() as append:
             self._append_metrics = append
             return self._fit()
@@ -212,7 +240,7 @@ class Trainer:
         settings = self.config.train
         train_x = self.dataset.train.images.to(self.device)
         test_x = evaluation_images(self.dataset.test.images, settings.binarize, settings.seed)
-        n, batch_size = len(train_x), settings.batch_size
+        n, batch_size = len(train_x), settings.global_batch_size
         steps_per_epoch = math.ceil(n / batch_size)
         self._emit(
             kind="start",
@@ -223,19 +251,22 @@ class Trainer:
             n_train=n,
             device=str(self.device),
             resumed=self.progress.global_step > 0,
+            world_size=self.world.size,
+            precision=settings.precision,
         )
         try:
             while self.progress.epoch < settings.epochs:
                 order = epoch_order(settings.seed, self.progress.epoch, n).to(self.device)
                 epoch_start = time.perf_counter()
-                self.model.train()
+                self.objective.train()
                 while self.progress.step_in_epoch < steps_per_epoch:
-                    if self.stop.is_set():
+                    if self.world.any(self.stop.is_set()):
                         self._save()
                         self._emit(kind="end", status="stopped", epoch=self.progress.epoch)
                         return "stopped"
                     start = self.progress.step_in_epoch * batch_size
-                    self._step(train_x[order[start : start + batch_size]], steps_per_epoch)
+                    batch = order[start : start + batch_size]
+                    self._step(train_x[self.world.rows(batch)], len(batch), steps_per_epoch)
                 self._finish_epoch(test_x, n / (time.perf_counter() - epoch_start))
         except VaeappError as exc:
             status = "diverged" if isinstance(exc, TrainingDiverged) else "failed"
@@ -244,25 +275,28 @@ class Trainer:
         self._emit(kind="end", status="finished", epoch=self.progress.epoch)
         return "finished"
 
-    def _step(self, batch: torch.Tensor, steps_per_epoch: int) -> None:
+    def _step(self, images: torch.Tensor, size: int, steps_per_epoch: int) -> None:
+        """One update from `images`, this process's rows of a global batch of `size` images;
+        the sums of the terms are the global batch's, the same on every process."""
         settings, progress = self.config.train, self.progress
         started = time.perf_counter()
-        noise = step_generator(settings.seed, progress.global_step, self.device)
-        if settings.binarize:
-            batch = torch.bernoulli(batch, generator=noise)
-        terms = elbo_terms(self.model, batch, settings.mc_samples, noise)
+        images, eps = self._draws(images, size)
+        with self.precision.autocast():
+            terms = self.objective(images, eps)
         beta = kl_weight(
             settings.beta,
             settings.warmup_epochs,
             progress.epoch + progress.step_in_epoch / steps_per_epoch,
         )
-        loss = terms.loss(beta)
-        self._check_divergence(loss.item())
+        sums = torch.stack([terms.recon.sum(), terms.kl.sum()]).detach()
+        recon, kl = self.world.sum(sums).tolist()
+        self._check_divergence(-(recon - beta * kl) / size)
+        loss = terms.loss(beta, per=size / self.world.size)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        recon, kl = terms.recon.sum().item(), terms.kl.sum().item()
-        size = batch.shape[0]
+        with self.world.together():  # DistributedDataParallel averages the gradients here
+            self.precision.scaler.scale(loss).backward()
+        self.precision.scaler.step(self.optimizer)
+        self.precision.scaler.update()
         progress.add({"elbo": recon - kl, "recon": recon, "kl": kl, "n": size})
         progress.step_in_epoch += 1
         progress.global_step += 1
@@ -277,13 +311,32 @@ class Trainer:
             img_per_s=size / (time.perf_counter() - started),
         )
 
+    def _draws(self, images: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's randomness (binarisation, reparameterisation noise), drawn from the step's
+        generator for the whole global batch of `size` and cut to this process's rows: N
+        processes train on exactly the draws one process would."""
+        settings = self.config.train
+        noise = step_generator(settings.seed, self.progress.global_step, self.device)
+        if settings.binarize:  # Bernoulli(images): torch.bernoulli draws the same on the CPU
+            uniform = torch.rand((size, *IMAGE_SHAPE), generator=noise, device=self.device)
+            images = (self.world.rows(uniform) < images).to(images.dtype)
+        shape = (settings.mc_samples, size, self.config.model.latent_dim)
+        eps = torch.randn(shape, generator=noise, device=self.device)
+        return images, self.world.rows(eps, dim=1)
+
     def _finish_epoch(self, test_x: torch.Tensor, img_per_s: float) -> None:
+        """The test bound (each process scores its share of the test batches; their sums and
+        counts are added up), the checkpoint and the pictures, then the epoch's event."""
         self.model.eval()
-        test = dataset_elbo(self.model, test_x, seed=self.config.train.seed)
+        seed = self.config.train.seed
+        test = summary_of(
+            self.world.sum(elbo_sums(self.model, test_x, seed=seed, part=self.world.part))
+        )
         means = self.progress.epoch_means()
         self.progress.next_epoch()
         self._save()
-        write_snapshots(self.run, self.model, test_x, self.config.train.seed)
+        if self.world.is_main:
+            write_snapshots(self.run, self.model, test_x, seed)
         self._emit(
             kind="epoch",
             epoch=self.progress.epoch,
@@ -295,17 +348,22 @@ class Trainer:
         )
 
     def _save(self) -> None:
+        """Process 0 writes the checkpoint; every process waits until it is on disk, so none
+        goes on, or ends, before it."""
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             raise TrainingDiverged(
                 f"the weights became non-finite; training stopped. {self._kept()}"
             )
-        self.run.save_checkpoint(
-            {
+        if self.world.is_main:
+            state = {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "progress": asdict(self.progress),
             }
-        )
+            if self.precision.scaler.is_enabled():
+                state["scaler"] = self.precision.scaler.state_dict()
+            self.run.save_checkpoint(state)
+        self.world.barrier()
 
     def _check_divergence(self, loss: float) -> None:
         """Stop on a non-finite loss, or one EXPLOSION times the first loss of this session."""
@@ -336,10 +394,18 @@ class Trainer:
                 raise CheckpointError(f"{where}: its optimizer state is damaged") from None
             if not _optimizer_fits(self.optimizer):
                 raise CheckpointError(f"{where}: its optimizer state does not fit the model")
+        if "scaler" in state and self.precision.scaler.is_enabled():
+            try:
+                self.precision.scaler.load_state_dict(state["scaler"])
+            except (RuntimeError, TypeError, ValueError, KeyError):
+                raise CheckpointError(f"{where}: its fp16 grad scaler state is damaged") from None
         if "progress" in state:
             self.progress = Progress(**state["progress"])
 
     def _emit(self, **event: Any) -> None:
+        """Process 0 reports: metrics.jsonl and the callback hear each event once."""
+        if not self.world.is_main:
+            return
         event["time"] = time.time()
         self._append_metrics(event)
         if self.on_event is not None:
