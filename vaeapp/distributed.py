@@ -28,6 +28,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, ProcessLost, VaeappError
 
 T = TypeVar("T")
@@ -198,8 +199,9 @@ def check_world_size(where: object, recorded: int, world: World) -> None:
     )
 
 
-def check_processes(processes: int, device: torch.device) -> None:
+def check_processes(config: RunConfig, device: torch.device) -> None:
     """Refuse more local processes than this machine can give one GPU, or one CPU core, each."""
+    processes = config.train.world_size
     if processes == 1:
         return
     if device.type == "cuda" and processes > torch.cuda.device_count():

@@ -2,10 +2,14 @@
 
 A job trains a run directory that holds its settings already: `start` writes `config.json`, then
 launches `python -m vaeapp train --resume RUN` in a session of its own, so a closed tab, a rerun
-or a restarted app loses no training, and every browser tab sees the same job. Its state is read
-back from the run directory only, never from memory (the files are `runs.Run`'s):
+or a restarted app loses no training, and every browser tab sees the same job. A run of several
+processes (`world_size` in its config) is launched through torchrun on this machine instead
+(`python -m torch.distributed.run --standalone --nproc_per_node N -m vaeapp train --resume
+RUN`). Its state is read back from the run directory only, never from memory (the files are
+`runs.Run`'s):
 
-- the training lock, held by the training process with its pid: the job is running;
+- the training lock, held by the training process (process 0 of several) with its pid: the job
+  is running;
 - the job lock, taken by `start` and handed to the child, which holds it for its whole life: the
   job is starting (importing, loading data). The OS drops both locks when the process dies, even
   by kill -9, so a crashed job never leaves a stale lock and a dead pid is never trusted;
@@ -19,15 +23,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vaeapp.config import RunConfig
+from vaeapp.distributed import check_processes, launcher, threads_per_process
 from vaeapp.errors import ConfigError, RunError
 from vaeapp.paths import runs_dir
+from vaeapp.precision import check_precision
 from vaeapp.runs import Run, list_runs, run_path
 from vaeapp.train import check_memory, resolve_device
 
@@ -65,15 +70,20 @@ class JobState:
 
 
 def train_command(run: Run) -> list[str]:
-    """The CLI call that trains the run directory `run` as its config.json says."""
-    return [sys.executable, "-m", "vaeapp", "train", "--resume", str(run.path), "--quiet"]
+    """The CLI call that trains the run directory `run` as its config.json says, on as many
+    local processes as it records."""
+    processes = run.read_config().train.world_size
+    return [*launcher(processes), "-m", "vaeapp", "train", "--resume", str(run.path), "--quiet"]
 
 
 def start(config: RunConfig, name: str, root: Path | None = None) -> Run:
     """Write a new run called `name` under the runs folder and launch its training; raises
     VaeappError if it cannot."""
     config.validated()
-    check_memory(config, resolve_device(config.train.device))
+    device = resolve_device(config.train.device)
+    check_memory(config, device)
+    check_precision(config.train.precision, device)
+    check_processes(config, device)
     path = run_path(root or runs_dir(), name)
     if Run(path).exists():
         raise RunError(f"a run named {name.strip()!r} exists already; choose another name")
@@ -100,7 +110,9 @@ def resume(run: Run, epochs: int | None = None) -> Run:
 
 
 def stop(run: Run) -> bool:
-    """Ask the job to stop: SIGTERM makes the trainer finish its step, save and exit."""
+    """Ask the job to stop: SIGTERM makes the trainer finish its step, save and exit. Under
+    torchrun the signal goes to process 0, the trainer that holds the lock; the processes agree
+    on the stop at the next step, process 0 saves once, and all of them (and torchrun) exit."""
     current = state(run)
     if not current.active or current.pid is None:
         return False
@@ -138,23 +150,34 @@ def active_jobs(root: Path | None = None) -> list[JobState]:
 def _launch(run: Run) -> Run:
     """Spawn the CLI in its own session, holding the job lock for as long as it lives."""
     started = time.time()
+    command = train_command(run)
     with run.job_lock() as lock:
         if lock is None or run.is_training():
             raise RunError(f"{run.name} has a job already; one job per run")
         with run.log_for_writing() as log:
             child = subprocess.Popen(
-                train_command(run),
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 pass_fds=(lock,),
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=_job_environment(run),
             )
     with _children_lock:
         _children.append(child)
     run.write_job_record({"pid": child.pid, "started": started})
     return run
+
+
+def _job_environment(run: Run) -> dict[str, str]:
+    """The app's environment, unbuffered; processes that share this machine's CPU cores get
+    a share of them each (torchrun would give each one thread)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    processes = run.read_config().train.world_size
+    if processes > 1 and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(threads_per_process(processes))
+    return env
 
 
 def _reap_children() -> None:

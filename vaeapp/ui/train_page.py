@@ -16,6 +16,7 @@ import streamlit as st
 from vaeapp import jobs
 from vaeapp.config import ARCHITECTURES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import check_spec, source_names
+from vaeapp.distributed import check_processes
 from vaeapp.errors import VaeappError
 from vaeapp.history import TrainingHistory, TrainingProgress
 from vaeapp.paths import runs_dir
@@ -84,6 +85,15 @@ def _form() -> None:
         _problem("train.epochs")
         st.number_input("Batch size", value=train.batch_size, step=32, key="train_batch")
         _problem("train.batch_size")
+        st.number_input(
+            "Processes",
+            value=train.world_size,
+            step=1,
+            key="train_processes",
+            help="Training processes on this machine, started through torchrun: one per GPU, "
+            "or a share of the CPU cores each. The batch size is per process.",
+        )
+        _problem("train.world_size")
         st.number_input("Learning rate", value=train.lr, step=1e-4, format="%g", key="train_lr")
         _problem("train.lr")
         st.number_input("Seed", value=train.seed, step=1, key="train_seed")
@@ -114,6 +124,7 @@ def _start_from_form() -> None:
             beta=state.train_beta,
             warmup_epochs=state.train_warmup,
             seed=state.train_seed,
+            world_size=state.train_processes,
         ),
     )
     problems = config.problems()
@@ -127,10 +138,15 @@ def _start_from_form() -> None:
         except VaeappError as exc:
             problems["train.data"] = str(exc)
     if not problems:
-        try:
-            check_memory(config, resolve_device(config.train.device))
-        except VaeappError as exc:
-            problems["train.batch_size"] = str(exc)
+        device = resolve_device(config.train.device)
+        for field, check in (
+            ("train.batch_size", check_memory),
+            ("train.world_size", check_processes),
+        ):
+            try:
+                check(config, device)
+            except VaeappError as exc:
+                problems[field] = str(exc)
     if not problems:
         try:
             run = jobs.start(config, state[NAME_KEY])
