@@ -8,6 +8,8 @@ import pytest
 
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import ConfigError
+from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.runs import Run
 
 
 def test_round_trip_keeps_every_field() -> None:
@@ -37,6 +39,8 @@ def test_round_trip_keeps_every_field() -> None:
         ({}, {"warmup_epochs": -2.0}, "train.warmup_epochs"),
         ({}, {"seed": -3}, "train.seed"),
         ({}, {"device": "tpu"}, "train.device"),
+        ({}, {"precision": "fp8"}, "train.precision"),
+        ({}, {"world_size": 0}, "train.world_size"),
         ({"likelihood": "gaussian"}, {"binarize": True}, "train.binarize"),
     ],
 )
@@ -70,3 +74,23 @@ def test_missing_or_unknown_keys_are_refused(edit, message: str) -> None:
 def test_invalid_json_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not valid JSON"):
         RunConfig.from_json("{not json")
+
+
+def test_a_config_from_before_precision_and_processes_takes_their_defaults() -> None:
+    raw = json.loads(RunConfig(train=TrainConfig(batch_size=64)).to_json())
+    for key in ("precision", "world_size", "global_batch_size"):
+        del raw["train"][key]
+    train = RunConfig.from_json(json.dumps(raw)).train
+    assert (train.precision, train.world_size, train.global_batch_size) == ("fp32", 1, 64)
+    shipped = Run(DEFAULT_MODEL_DIR)
+    assert "world_size" not in shipped.file("config.json").read_text()
+    assert shipped.read_config().train.global_batch_size == 128
+
+
+def test_the_global_batch_is_recorded_and_must_follow_from_its_settings() -> None:
+    config = RunConfig(train=TrainConfig(batch_size=50, world_size=4))
+    raw = json.loads(config.to_json())
+    assert raw["train"]["global_batch_size"] == 200
+    raw["train"]["global_batch_size"] = 100
+    with pytest.raises(ConfigError, match="global_batch_size' is 100 but its settings give 200"):
+        RunConfig.from_json(json.dumps(raw))

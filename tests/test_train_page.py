@@ -60,6 +60,15 @@ def test_bad_values_get_messages_beside_their_fields_and_start_nothing() -> None
     assert jobs.active_jobs() == []
 
 
+def test_more_processes_than_cores_are_refused_next_to_the_field() -> None:
+    app = page(TRAIN_PAGE)
+    app.number_input(key="train_processes").set_value(999)
+    app.button[0].click().run()
+    assert following(app, "Processes") == "error"
+    assert "999 processes on" in app.error[0].value
+    assert jobs.active_jobs() == []
+
+
 def test_an_existing_name_is_refused_next_to_the_name(trained: Run) -> None:
     app = page(TRAIN_PAGE)
     app.text_input(key="train_name").set_value("trained")
