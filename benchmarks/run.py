@@ -8,6 +8,10 @@ explore_timings.py for how each is taken):
 - per architecture (`mlp` latent 20, `conv` latent 2): train_img_per_s (vaeapp's Trainer),
   plain_img_per_s (a tutorial's loop, same modules, batch and data), train_speed_ratio, and
   roofline_img_per_s (this machine's matrix-multiply FLOP/s over the training FLOPs per image);
+- precision (precision.py): per architecture, bf16 autocast against fp32 in the Trainer:
+  images/s, bf16_speedup, and the test ELBO after the same epochs;
+- distributed (distributed.py): one process against two under torchrun (gloo) with the same
+  global batch: images/s, wall time and the test ELBO of each;
 - first_map_s, click_ms_p50, click_ms_p95 in Chromium, on the shipped default model;
 - umap_first_s, umap_cached_s, inverse_ms for a 16-D model of Fashion-MNIST's 10,000 test images
   (Debian's dataset-fashion-mnist; left out, with the reason, where it is not installed);
@@ -15,8 +19,9 @@ explore_timings.py for how each is taken):
   (1,000; --quick takes 100 and says so in loglik_images);
 - the machine: cores, CPU, torch and its threads, the load average before and after.
 
---quick (under 3 minutes here) runs one training round instead of three, one cold start instead
-of three, and leaves out the slower UMAP variants.
+--quick (about 4 minutes here) runs one training round instead of three (in each of training,
+precision and distributed), one cold start instead of three, and leaves out the slower UMAP
+variants.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ sys.path.insert(0, str(REPO))  # run as a script: `python benchmarks/run.py`
 import torch  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from benchmarks.distributed import distributed_figures  # noqa: E402
 from benchmarks.explore_timings import click_timings, first_map_seconds, umap_timings  # noqa: E402
+from benchmarks.precision import precision_figures  # noqa: E402
 from benchmarks.training import training_figures  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from vaeapp.data import load_dataset  # noqa: E402
@@ -137,7 +144,10 @@ def main() -> None:
         workdir = Path(tmp)
         sample_dir = workdir / "sample"
         sample = load_dataset("sample", data_dir=sample_dir)
-        result["training"] = training_figures(sample, rounds=1 if args.quick else 3)
+        rounds = 1 if args.quick else 3
+        result["training"] = training_figures(sample, rounds=rounds)
+        result["precision"] = precision_figures(sample, rounds=rounds)
+        result["distributed"] = distributed_figures(rounds=rounds)
         result.update(loglik_figures(sample_dir, images=100 if args.quick else 1000))
         result.update(app_figures(sample_dir, workdir, args.quick))
     result["load_average_after"] = os.getloadavg()

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from vaeapp.errors import ConfigError
-from vaeapp.umap_embedding import BackgroundUmap, EmbeddingStatus, embedding_key
+from vaeapp.umap_embedding import (
+    GRAPH,
+    LAYOUT,
+    NEIGHBOURS,
+    BackgroundUmap,
+    EmbeddingStatus,
+    UmapProgress,
+    embedding_key,
+)
 
 
 def two_blobs(n: int = 40, dim: int = 6) -> tuple[np.ndarray, np.ndarray]:
@@ -84,3 +92,33 @@ def test_prepare_starts_the_worker_only_when_the_embedding_is_not_on_disk(tmp_pa
     finally:
         service.stop()
     assert not service.worker_alive
+
+
+def test_progress_says_the_stage_and_the_share_of_layout_epochs_done() -> None:
+    assert UmapProgress(NEIGHBOURS).fraction is None
+    assert UmapProgress(NEIGHBOURS).describe() == NEIGHBOURS
+    assert UmapProgress(LAYOUT, 50, 200).fraction == 0.25
+    assert UmapProgress(LAYOUT, 50, 200).describe() == f"{LAYOUT}, epoch 50 of 200"
+
+
+@pytest.mark.slow
+def test_the_background_worker_reports_its_progress_on_a_large_fit(tmp_path: Path) -> None:
+    codes, _ = two_blobs(n=6000, dim=16)
+    service = BackgroundUmap(tmp_path)
+    seen: list[UmapProgress] = []
+    try:
+        deadline = time.monotonic() + 300
+        status = service.request(codes)
+        while status.running_since is not None and time.monotonic() < deadline:
+            if status.progress is not None:
+                seen.append(status.progress)
+            time.sleep(0.1)
+            status = service.request(codes)
+    finally:
+        service.stop()
+    assert status.embedding is not None and status.embedding.shape == (6000, 2)
+    stages = [NEIGHBOURS, GRAPH, LAYOUT]
+    order = [stages.index(p.stage) for p in seen]
+    assert order == sorted(order) and LAYOUT in {p.stage for p in seen}, seen
+    epochs = [p.done for p in seen if p.stage == LAYOUT]
+    assert epochs == sorted(epochs) and all(p.total == 200 for p in seen if p.stage == LAYOUT)

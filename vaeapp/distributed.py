@@ -5,8 +5,9 @@ torchrun (`python -m torch.distributed.run`) starts N copies of `vaeapp train`, 
 or several (its usual rendezvous flags), and tells each its place in environment variables
 (RANK, WORLD_SIZE, LOCAL_RANK). Every process holds the same model and trains on its own rows of
 each global batch; DistributedDataParallel averages their gradients; process 0 alone writes the
-run directory. A `World` of one process (plain `vaeapp train`) communicates nothing, so the
-trainer reads the same either way.
+run directory. Outside torchrun (plain `vaeapp train`) the `World` is one process that
+communicates nothing, so the trainer reads the same either way; under torchrun even a single
+process joins the process group (a cheap check of the distributed path on one GPU).
 
 What the processes must agree on goes through here: whether to stop, the sums of a step or of an
 evaluation, and the outcome of work that process 0 does for all (its error ends every process
@@ -41,15 +42,19 @@ class World:
     rank: int = 0
     size: int = 1
     local_rank: int = 0
+    launched: bool = False  # by torchrun (or another launcher that sets RANK and WORLD_SIZE)
 
     @classmethod
     def from_env(cls) -> World:
         """The place torchrun's variables give; a World of one outside torchrun."""
         env = os.environ
+        if "RANK" not in env or "WORLD_SIZE" not in env:
+            return cls()
         return cls(
-            rank=int(env.get("RANK", "0")),
-            size=int(env.get("WORLD_SIZE", "1")),
+            rank=int(env["RANK"]),
+            size=int(env["WORLD_SIZE"]),
             local_rank=int(env.get("LOCAL_RANK", "0")),
+            launched=True,
         )
 
     @property
@@ -70,7 +75,7 @@ class World:
     def device(self, device: torch.device) -> torch.device:
         """The device of this process: under torchrun each process on a machine has a GPU of its
         own, number LOCAL_RANK."""
-        if device.type != "cuda" or self.size == 1:
+        if device.type != "cuda" or not self.launched:
             return device
         if self.local_rank >= torch.cuda.device_count():
             raise ConfigError(
@@ -81,7 +86,7 @@ class World:
 
     def wrap(self, module: nn.Module, device: torch.device) -> nn.Module:
         """`module` with its gradients averaged over the processes after each backward pass."""
-        if self.size == 1:
+        if not self.launched:
             return module
         with self.together():
             return DistributedDataParallel(
@@ -90,21 +95,21 @@ class World:
 
     def any(self, flag: bool) -> bool:
         """Whether `flag` holds on any process: a stop asked of one stops all at the same step."""
-        if self.size == 1:
+        if not self.launched:
             return flag
         return bool(self.sum(torch.tensor([float(flag)])).item() > 0)
 
     def sum(self, values: torch.Tensor) -> torch.Tensor:
         """`values` added up over the processes, as float64 on the CPU (counts stay exact)."""
         values = values.to("cpu", torch.float64)
-        if self.size > 1:
+        if self.launched:
             with self.together():
                 dist.all_reduce(values)
         return values
 
     def barrier(self) -> None:
         """Wait until every process is here (after process 0 has written, say)."""
-        if self.size > 1:
+        if self.launched:
             with self.together():
                 dist.barrier()
 
@@ -112,7 +117,7 @@ class World:
         """`work` done by process 0 alone, its result handed to every process; its
         VaeappError too, so that a refusal ends every process with the same message rather
         than leaving the others waiting."""
-        if self.size == 1:
+        if not self.launched:
             return work()
         outcome: list[object] = [None]
         if self.is_main:
@@ -151,9 +156,9 @@ class World:
 
 @contextmanager
 def joined(world: World) -> Iterator[None]:
-    """Join torchrun's process group for the block (nothing to join for a World of one):
-    gloo carries CPU tensors, NCCL CUDA ones where there are GPUs."""
-    if world.size == 1:
+    """Join torchrun's process group for the block (nothing to join outside torchrun): gloo
+    carries CPU tensors, NCCL CUDA ones where there are GPUs."""
+    if not world.launched:
         yield
         return
     backend = "gloo"

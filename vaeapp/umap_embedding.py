@@ -1,12 +1,17 @@
 """UMAP embeddings of latent codes, computed in a background process and cached on disk.
 
-In a fresh process umap-learn's numba code compiles for about a minute before the first fit,
-so the app never fits in its own process: one worker process, started when a view may need
-UMAP, compiles on a small warm-up fit and then serves every request. Each result is saved under
-the cache folder, named by a hash of the codes and the settings (so per model and data set),
-and a second visit reads the file. Neighbours come from scikit-learn's exact search, which
-spares pynndescent's compile as well, and the worker lets numba keep umap-learn's compiled
-functions on disk (as pynndescent's are), so only the first worker on a machine compiles.
+umap-learn's numba code takes about a minute to compile, and even loaded from numba's disk
+cache it takes seconds, so the app never fits in its own process: one worker process, started
+when a view may need UMAP, warms up on a small fit and then serves every request. Each result
+is saved under the cache folder, named by a hash of the codes and the settings (so per model
+and data set), and a second visit reads the file. Neighbours come from scikit-learn's exact
+search, which spares pynndescent's compile as well, and numba keeps umap-learn's compiled
+functions on disk (as pynndescent's are). The install compiles them once
+(`python -m vaeapp.umap_embedding`, which scripts/setup.sh runs), so that even the first view
+on a fresh machine only loads them.
+
+While it fits, the worker reports what it is doing in its scratch folder (the stage, and during
+the layout the epochs done), which `BackgroundUmap.status` hands to the page.
 
 This module imports only numpy at the top, so the worker starts without torch.
 """
@@ -17,10 +22,12 @@ import hashlib
 import io
 import json
 import multiprocessing
+import re
 import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,6 +41,32 @@ SETTINGS = {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200, "random_state":
 MIN_CODES = 5
 WARM_UP_CODES = 300
 CACHE_LIMIT = 1 << 27  # bytes: an embedding of 8 million points
+PROGRESS_LIMIT = 1 << 12
+NEIGHBOURS, GRAPH, LAYOUT = (
+    "finding each point's neighbours",
+    "building the neighbour graph and a first layout",
+    "laying out the points",
+)
+Report = Callable[[str, int, int], None]  # stage, epochs done, epochs in all
+
+
+@dataclass(frozen=True)
+class UmapProgress:
+    """What the worker says it is doing for one embedding; during the layout, its epochs."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of the layout's epochs done, once the layout has begun."""
+        return min(1.0, self.done / self.total) if self.total > 0 else None
+
+    def describe(self) -> str:
+        if self.total > 0:
+            return f"{self.stage}, epoch {self.done} of {self.total}"
+        return self.stage
 
 
 def embedding_key(codes: np.ndarray) -> str:
@@ -44,26 +77,55 @@ def embedding_key(codes: np.ndarray) -> str:
     return digest.hexdigest()[:32]
 
 
-def umap_embedding(codes: np.ndarray) -> np.ndarray:
-    """UMAP of the codes [N, D] into the plane: [N, 2]. Slow the first time in a process."""
+def umap_embedding(codes: np.ndarray, report: Report | None = None) -> np.ndarray:
+    """UMAP of the codes [N, D] into the plane: [N, 2]. Slow the first time in a process.
+    `report`, if given, hears each stage and, during the layout, the epochs done."""
     import umap
     from sklearn.neighbors import NearestNeighbors
 
     codes = np.asarray(codes, dtype=np.float32)
     if len(codes) < MIN_CODES:
         raise ConfigError(f"UMAP needs at least {MIN_CODES} codes, got {len(codes)}")
+    report = report or (lambda stage, done, total: None)
+    report(NEIGHBOURS, 0, 0)
     neighbours = min(SETTINGS["n_neighbors"], len(codes) - 1)
     distances, indices = NearestNeighbors(n_neighbors=neighbours).fit(codes).kneighbors(codes)
+    report(GRAPH, 0, 0)
     reducer = umap.UMAP(
         n_neighbors=neighbours,
         min_dist=SETTINGS["min_dist"],
         n_epochs=SETTINGS["n_epochs"],
         random_state=SETTINGS["random_state"],
         precomputed_knn=(indices, distances.astype(np.float32)),
+        tqdm_kwds=_epoch_bar(report),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return reducer.fit_transform(codes).astype(np.float64)
+
+
+def _epoch_bar(report: Report) -> dict[str, object]:
+    """Settings for umap-learn's tqdm bar over the layout epochs: shown (it is off unless
+    verbose), at most twice a second, as "done/total" to a file that reports each line."""
+    return {
+        "disable": False,
+        "file": _EpochLines(report),
+        "bar_format": "{n}/{total}",
+        "mininterval": 0.5,
+    }
+
+
+class _EpochLines(io.TextIOBase):
+    """Where the epoch bar writes: each "done/total" it writes becomes a report."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def write(self, text: str) -> int:
+        found = re.search(r"(\d+)/(\d+)", text)
+        if found:
+            self.report(LAYOUT, int(found[1]), int(found[2]))
+        return len(text)
 
 
 @dataclass(frozen=True)
@@ -73,6 +135,7 @@ class EmbeddingStatus:
     embedding: np.ndarray | None = None
     running_since: float | None = None
     error: str | None = None
+    progress: UmapProgress | None = None  # while running: None until the worker begins it
 
 
 class BackgroundUmap:
@@ -118,8 +181,14 @@ class BackgroundUmap:
                 # the worker, busy compiling or fitting, reads it.
                 codes_path = self._work / f"{key}.npy"
                 np.save(codes_path, np.asarray(codes, dtype=np.float32))
-                self._requests.send((codes_path, self.path(key), self._error_path(key)))
-            return EmbeddingStatus(running_since=self._started[key])
+                paths = (
+                    codes_path,
+                    self.path(key),
+                    self._error_path(key),
+                    self._progress_path(key),
+                )
+                self._requests.send(paths)
+        return self.status(key)
 
     def status(self, key: str) -> EmbeddingStatus:
         embedding = _read(self.path(key))
@@ -133,7 +202,9 @@ class BackgroundUmap:
             if since is not None and not self.worker_alive:
                 del self._started[key]
                 return EmbeddingStatus(error="the UMAP worker process stopped unexpectedly")
-        return EmbeddingStatus(running_since=since)
+        return EmbeddingStatus(
+            running_since=since, progress=_read_progress(self._progress_path(key))
+        )
 
     @property
     def worker_alive(self) -> bool:
@@ -151,6 +222,10 @@ class BackgroundUmap:
     def _error_path(self, key: str) -> Path | None:
         """Failures are kept for this process only: a later start tries again."""
         return None if self._work is None else self._work / f"{key}.error.txt"
+
+    def _progress_path(self, key: str) -> Path | None:
+        """Where the worker reports how one embedding goes (in this process's scratch folder)."""
+        return None if self._work is None else self._work / f"{key}.progress.json"
 
     def _ensure_worker(self) -> None:
         if self.worker_alive:
@@ -183,22 +258,50 @@ def _keep_compiled_umap() -> None:
                 function.enable_caching()
 
 
-def _serve(requests: Connection) -> None:
-    """The worker: compile on a warm-up fit, then fit each request until the app goes away."""
+def compile_umap() -> None:
+    """A small fit that compiles umap-learn's numba functions into numba's disk cache (or, when
+    they are there, loads them): run once at install, and by each worker before it serves."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _keep_compiled_umap()
     warm_up = np.random.default_rng(0).normal(size=(WARM_UP_CODES, 8)).astype(np.float32)
     umap_embedding(warm_up)
+
+
+def _serve(requests: Connection) -> None:
+    """The worker: warm up, then fit each request until the app goes away."""
+    compile_umap()
     while True:
         try:
-            codes_path, path, error_path = requests.recv()
+            codes_path, path, error_path, progress_path = requests.recv()
         except (EOFError, OSError):
             return
+
         try:
-            _save(path, umap_embedding(np.load(codes_path)))
+            _save(path, umap_embedding(np.load(codes_path), _reporter(progress_path)))
         except Exception as exc:
             error_path.write_text(f"UMAP failed: {exc}", encoding="utf-8")
+
+
+def _reporter(path: Path) -> Report:
+    """Reports the worker writes where `BackgroundUmap.status` reads them."""
+
+    def report(stage: str, done: int, total: int) -> None:
+        progress = {"stage": stage, "done": done, "total": total}
+        files.write_atomically(path, json.dumps(progress).encode())
+
+    return report
+
+
+def _read_progress(path: Path | None) -> UmapProgress | None:
+    """The worker's last report on one embedding, if it has made one (and it reads well)."""
+    if path is None:
+        return None
+    try:
+        raw = json.loads(files.read_text(path, PROGRESS_LIMIT))
+        return UmapProgress(str(raw["stage"]), int(raw["done"]), int(raw["total"]))
+    except (OSError, ValueError, TypeError, KeyError, VaeappError):
+        return None
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -217,3 +320,7 @@ def _save(path: Path, embedding: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.save(buffer, embedding)
     files.write_atomically(path, buffer.getvalue())
+
+
+if __name__ == "__main__":
+    compile_umap()  # `python -m vaeapp.umap_embedding`: the install's step (scripts/setup.sh)

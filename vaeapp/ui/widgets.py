@@ -185,8 +185,16 @@ def _umap_progress(key: str, since: float) -> None:
     if status.running_since is None:
         st.rerun()
     began = status.running_since or since
+    progress = status.progress
+    doing = (
+        progress.describe()
+        if progress is not None
+        else "waiting for the UMAP worker, which starts once per app (or finishes another map)"
+    )
     st.info(
-        f"Computing UMAP in the background ({time.time() - began:.0f} s so far; the first one "
-        "in a fresh app also compiles UMAP's code). The map shows PCA until it is ready.",
+        f"Computing UMAP in the background ({time.time() - began:.0f} s so far): {doing}. "
+        "The map shows PCA until it is ready.",
         icon="⏳",
     )
+    if progress is not None and progress.fraction is not None:
+        st.progress(progress.fraction)
