@@ -18,3 +18,6 @@ fi
 # torch first, pinned: these builds lie on this machine's disk; anything looser pulls gigabytes.
 .venv/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
 .venv/bin/pip install -q --disable-pip-version-check -e ".${extra}"
+# umap-learn's numba code compiles here, once, into numba's cache beside it (a minute on a fresh
+# machine, seconds when it is there), so that the app's first UMAP view only loads it.
+.venv/bin/python -m vaeapp.umap_embedding

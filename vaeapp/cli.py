@@ -31,7 +31,7 @@ from vaeapp.config import (
     TrainConfig,
 )
 from vaeapp.data import Dataset, load_dataset
-from vaeapp.distributed import World, check_world_size, joined
+from vaeapp.distributed import World, check_world_size, joined, torchrun_flags
 from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
 from vaeapp.evaluate import evaluate, evaluation_images
 from vaeapp.paths import runs_dir
@@ -215,7 +215,7 @@ def _resume_command(run: Run, world: World) -> str:
     path = shlex.quote(str(run.path))
     if world.size == 1:
         return f"vaeapp train --resume {path}"
-    return f"torchrun --nproc_per_node {world.size} -m vaeapp train --resume {path}"
+    return f"torchrun {torchrun_flags(world)} -m vaeapp train --resume {path}"
 
 
 def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:

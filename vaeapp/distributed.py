@@ -42,6 +42,7 @@ class World:
     rank: int = 0
     size: int = 1
     local_rank: int = 0
+    local_size: int = 1  # the processes on this machine
     launched: bool = False  # by torchrun (or another launcher that sets RANK and WORLD_SIZE)
 
     @classmethod
@@ -54,6 +55,7 @@ class World:
             rank=int(env["RANK"]),
             size=int(env["WORLD_SIZE"]),
             local_rank=int(env.get("LOCAL_RANK", "0")),
+            local_size=int(env.get("LOCAL_WORLD_SIZE", env["WORLD_SIZE"])),
             launched=True,
         )
 
@@ -171,6 +173,14 @@ def joined(world: World) -> Iterator[None]:
         yield
     finally:
         dist.destroy_process_group()
+
+
+def torchrun_flags(world: World) -> str:
+    """The layout of `world` in torchrun's flags (the rendezvous flags are the user's), for a
+    message that says how to resume."""
+    nodes = max(1, world.size // max(1, world.local_size))
+    flags = f"--nproc_per_node {world.local_size}"
+    return flags if nodes == 1 else f"--nnodes {nodes} {flags}"
 
 
 def launcher(processes: int) -> list[str]:
