@@ -1,10 +1,15 @@
 """Mixed precision on this machine: the Trainer in bf16 autocast against fp32.
 
 Both train the same model on the same data with the same seed for the same epochs, in this
-process; rounds alternate which precision goes first (and use seeds 0, 1, ...), so that noise
-on a shared machine hits both alike. Per architecture: images/s (the epoch events' rate over
-the step loop, median over the epochs after the first, then over rounds), their ratio, and the
-test ELBO after the last epoch (median over rounds, and bf16 minus fp32 in each round).
+process, on one thread; rounds alternate which precision goes first (and use seeds 0, 1, ...),
+so that noise on a shared machine hits both alike. Per architecture and precision: images/s
+(the step events' rates after the first epoch, median, then median over rounds), images per
+CPU second of the whole run (evaluations included; unlike wall time, hardly moved by other
+processes on the machine), the speed-ups, and the test ELBO after the last epoch (median over
+rounds, and bf16 minus fp32 in each round).
+
+One thread, because on a shared two-core machine a process of two threads stalls whenever
+another process takes a core (a run took five times as long), which buries the difference.
 
     python -m benchmarks.precision [--quick]    # from the repository root; one JSON object
 """
@@ -15,7 +20,11 @@ import argparse
 import json
 import statistics
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+import torch
 
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import Dataset, load_dataset
@@ -23,16 +32,21 @@ from vaeapp.precision import native_cpu_bf16
 from vaeapp.runs import Run
 from vaeapp.train import Trainer
 
-ARCHITECTURES = {
+ARCHITECTURES = {  # each with its epochs
     "mlp": (ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256)), 10),
     "conv": (ModelConfig(arch="conv", latent_dim=2), 4),
-}  # each with its epochs
+}
 PRECISIONS = ("fp32", "bf16")
 BATCH_SIZE = 128
+THREADS = 1
+Result = tuple[float, float, float]  # images/s, images per CPU second, test ELBO
 
 
-def train_once(model: ModelConfig, dataset: Dataset, precision: str, epochs: int, seed: int):
-    """Images/s (median over epochs after the first) and the last epoch's test ELBO."""
+def train_once(
+    model: ModelConfig, dataset: Dataset, precision: str, epochs: int, seed: int
+) -> Result:
+    """Images/s (median step rate after the first epoch), images per CPU second (the whole
+    run), and the last epoch's test ELBO."""
     config = RunConfig(
         model=model,
         train=TrainConfig(
@@ -42,38 +56,58 @@ def train_once(model: ModelConfig, dataset: Dataset, precision: str, epochs: int
     )
     with tempfile.TemporaryDirectory() as tmp:
         run = Run.create(Path(tmp) / "run", config)
+        cpu = time.process_time()
         Trainer(run, dataset).fit()
-        epochs_seen = [e for e in run.read_metrics() if e["kind"] == "epoch"]
-    rate = statistics.median(e["img_per_s"] for e in epochs_seen[1:])
-    return rate, epochs_seen[-1]["test_elbo"]
+        cpu = time.process_time() - cpu
+        events = run.read_metrics()
+    steps = [e for e in events if e["kind"] == "step" and e["epoch"] > 1]
+    last = [e for e in events if e["kind"] == "epoch"][-1]
+    images = epochs * len(dataset.train.images)
+    return statistics.median(e["img_per_s"] for e in steps), images / cpu, last["test_elbo"]
 
 
 def precision_figures(dataset: Dataset, rounds: int) -> dict[str, object]:
     if not native_cpu_bf16():
         return {"skipped": "this CPU has no native bf16 (AVX-512 BF16 or AMX)"}
-    figures: dict[str, object] = {"data": dataset.source, "batch_size": BATCH_SIZE}
-    for name, (model, epochs) in ARCHITECTURES.items():
-        rates: dict[str, list[float]] = {p: [] for p in PRECISIONS}
-        elbos: dict[str, list[float]] = {p: [] for p in PRECISIONS}
-        for r in range(rounds):
-            for precision in PRECISIONS if r % 2 == 0 else reversed(PRECISIONS):
-                rate, elbo = train_once(model, dataset, precision, epochs, seed=r)
-                rates[precision].append(rate)
-                elbos[precision].append(elbo)
-        median = {p: statistics.median(rates[p]) for p in PRECISIONS}
-        figures[name] = {
-            "epochs": epochs,
-            **{f"{p}_img_per_s": median[p] for p in PRECISIONS},
-            "bf16_speedup": median["bf16"] / median["fp32"],
-            "speedup_each_round": [
-                b / f for f, b in zip(rates["fp32"], rates["bf16"], strict=True)
-            ],
-            **{f"{p}_test_elbo": statistics.median(elbos[p]) for p in PRECISIONS},
-            "elbo_bf16_minus_fp32_each_round": [
-                b - f for f, b in zip(elbos["fp32"], elbos["bf16"], strict=True)
-            ],
-        }
+    figures: dict[str, object] = {
+        "data": dataset.source,
+        "batch_size": BATCH_SIZE,
+        "threads": THREADS,
+    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        for name, (model, epochs) in ARCHITECTURES.items():
+            figures[name] = _compare(model, dataset, epochs, rounds)
+    finally:
+        torch.set_num_threads(threads)
     return figures
+
+
+def _compare(model: ModelConfig, dataset: Dataset, epochs: int, rounds: int) -> dict[str, object]:
+    results: dict[str, list[Result]] = {p: [] for p in PRECISIONS}
+    for r in range(rounds):
+        for precision in PRECISIONS if r % 2 == 0 else reversed(PRECISIONS):
+            results[precision].append(train_once(model, dataset, precision, epochs, seed=r))
+
+    def median(precision: str, index: int) -> float:
+        return statistics.median(result[index] for result in results[precision])
+
+    def each_round(index: int, combine: Callable[[float, float], float]) -> list[float]:
+        pairs = zip(results["fp32"], results["bf16"], strict=True)
+        return [combine(fp32[index], bf16[index]) for fp32, bf16 in pairs]
+
+    return {
+        "epochs": epochs,
+        **{f"{p}_img_per_s": median(p, 0) for p in PRECISIONS},
+        **{f"{p}_img_per_cpu_s": median(p, 1) for p in PRECISIONS},
+        "bf16_speedup": median("bf16", 0) / median("fp32", 0),
+        "bf16_speedup_each_round": each_round(0, lambda f, b: b / f),
+        "bf16_speedup_cpu": median("bf16", 1) / median("fp32", 1),
+        "bf16_speedup_cpu_each_round": each_round(1, lambda f, b: b / f),
+        **{f"{p}_test_elbo": median(p, 2) for p in PRECISIONS},
+        "elbo_bf16_minus_fp32_each_round": each_round(2, lambda f, b: b - f),
+    }
 
 
 def main() -> None:
