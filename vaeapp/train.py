@@ -23,8 +23,10 @@ from vaeapp.config import RunConfig
 from vaeapp.data import Dataset
 from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
 from vaeapp.evaluate import dataset_elbo, evaluation_images
+from vaeapp.latent import encode_dataset
 from vaeapp.model import IMAGE_SHAPE, VAE, build_model
 from vaeapp.objective import elbo_terms
+from vaeapp.posterior import active_units, kl_per_dim, unit_activity
 from vaeapp.runs import Run
 from vaeapp.snapshots import write_snapshots
 
@@ -278,12 +280,18 @@ class Trainer:
         )
 
     def _finish_epoch(self, test_x: torch.Tensor, img_per_s: float) -> None:
+        """Score the test set, save, and keep what the app replays: the pictures, and the test
+        images' posterior means (of the images as shown, grey, for the map)."""
         self.model.eval()
         test = dataset_elbo(self.model, test_x, seed=self.config.train.seed)
+        mu, logvar = encode_dataset(self.model, test_x)
+        binary = self.config.train.binarize
+        shown = encode_dataset(self.model, self.dataset.test.images)[0] if binary else mu
         means = self.progress.epoch_means()
         self.progress.next_epoch()
         self._save()
         write_snapshots(self.run, self.model, test_x, self.config.train.seed)
+        self.run.save_replay(self.progress.epoch, shown.numpy())
         self._emit(
             kind="epoch",
             epoch=self.progress.epoch,
@@ -291,6 +299,9 @@ class Trainer:
             test_elbo=test.elbo,
             test_recon=test.recon,
             test_kl=test.kl,
+            test_kl_per_dim=kl_per_dim(mu, logvar).tolist(),
+            test_activity_per_dim=unit_activity(mu).tolist(),
+            active_units=active_units(mu),
             img_per_s=img_per_s,
         )
 

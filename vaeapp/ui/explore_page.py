@@ -18,12 +18,14 @@ import streamlit as st
 import torch
 from PIL import Image
 
+from vaeapp.catalog import EXPLORE
 from vaeapp.data import Dataset
 from vaeapp.errors import VaeappError
 from vaeapp.images import enlarged, grid, png_bytes
 from vaeapp.latent import decode, manifold_grid, padded_range, prior_codes, reconstruct
 from vaeapp.model import VAE
 from vaeapp.runs import CHECKPOINT_FILE
+from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.explore_state import Click, ExploreState
 from vaeapp.ui.latent_map import clicked, latent_map_figure
 from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
@@ -61,8 +63,9 @@ class Mark:
 
 
 def render() -> None:
-    run = model_picker()
+    run = model_picker(EXPLORE)
     st.title("Explore the latent space")
+    what_am_i_looking_at("Explore")
     st.session_state[FULL_RUNS] = st.session_state.get(FULL_RUNS, 0) + 1
     try:
         model, config = load_model(run)

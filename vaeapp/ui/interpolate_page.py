@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 
+from vaeapp.catalog import INTERPOLATE
 from vaeapp.errors import VaeappError
 from vaeapp.images import (
     UPLOAD_TYPES,
@@ -27,6 +28,7 @@ from vaeapp.images import (
 from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, interpolate_images
 from vaeapp.latent import padded_range
 from vaeapp.runs import CHECKPOINT_FILE, Run
+from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.latent_map import latent_map_figure
 from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
 from vaeapp.ui.widgets import model_picker, show_error, shown_view
@@ -38,8 +40,9 @@ CANVAS_SIDE = 224
 
 
 def render() -> None:
-    run = model_picker()
+    run = model_picker(INTERPOLATE)
     st.title("Interpolate between two images")
+    what_am_i_looking_at("Interpolate")
     try:
         model, config = load_model(run)
     except VaeappError as error:
@@ -151,7 +154,19 @@ def _drawn(side: str) -> torch.Tensor | None:
 def _show_strip(result: Interpolation) -> None:
     st.subheader("From A to B")
     picture = strip(result.images)
-    st.image(picture, caption=f"{len(result.images)} images decoded along the path")
+    ends, middle = st.columns([1, 5], vertical_alignment="center")
+    ends.image(strip(result.images[[0, -1]], scale=4), caption="A and B as the model rebuilds them")
+    middle.image(picture, caption=f"{len(result.images)} images decoded along the path")
+    st.caption(
+        f"The codes of A and B lie {result.distance:.2f} apart in latent space; each posterior "
+        f"q(z|x) spreads about {result.spread:.2f} around its mean."
+    )
+    if not result.morphs:
+        st.warning(
+            f"A and B are too close to morph visibly: the model decodes both codes to nearly "
+            f"the same image (they differ by {result.change * 255:.0f} grey levels on average). "
+            "A model with more latent dimensions keeps them apart."
+        )
     png_column, gif_column = st.columns(2)
     png_column.download_button(
         "Download the strip (PNG)",
