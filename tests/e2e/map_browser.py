@@ -22,9 +22,8 @@ from tests.e2e.map_scene import Scene
 APP = "tests/e2e/map_component_app.py"
 MAP = "window.__vaeappMap.maps.map"
 VIEWPORT = {"width": 1280, "height": 720}
-READY = (
-    "() => window.__vaeappMap?.maps.map?.ready() && window.__vaeappMap.maps.map.decoder() !== null"
-)
+DRAWN = "() => window.__vaeappMap?.maps.map?.ready()"
+READY = f"() => ({DRAWN})() && {MAP}.decoder() !== null"
 
 
 @contextmanager

@@ -108,7 +108,7 @@ def content(scene: Scene) -> MapContent:
         labels,
         DIGITS,
         codes.numpy(),
-        images(scene) / 255.0,
+        images(scene),
         decoder,
         describe_inverse(projection),
         axis_titles=titles,

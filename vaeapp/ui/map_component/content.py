@@ -56,10 +56,11 @@ class MapContent:
 
     `points` [N, 2] are the dots on the map, `labels` [N] their class numbers (names in
     `classes`), `codes` [N, D] their latent codes, `images` [N, 28, 28] (or [N, 1, 28, 28]) in
-    [0, 1] their test images, `decoder` the ONNX decoder (`vaeapp.onnx_decoder.decoder_onnx`),
-    `inverse` the view's way back (`vaeapp.inverse_description.describe_inverse`),
-    `covariances` [N, 3] (var_x, cov_xy, var_y) optional posterior spreads in map coordinates
-    (each dot's 1-sigma ellipse shows on hover). The ranges are the map's initial view.
+    [0, 1], or uint8 0-255, their test images, `decoder` the ONNX decoder
+    (`vaeapp.onnx_decoder.decoder_onnx`), `inverse` the view's way back
+    (`vaeapp.inverse_description.describe_inverse`), `covariances` [N, 3] (var_x, cov_xy, var_y)
+    optional posterior spreads in map coordinates (each dot's 1-sigma ellipse shows on hover).
+    The ranges are the map's initial view.
     """
 
     points: np.ndarray
@@ -94,7 +95,7 @@ class MapContent:
             "points": np.asarray(self.points, dtype=np.float64),
             "labels": np.asarray(self.labels, dtype=np.int32),
             "codes": np.asarray(self.codes, dtype=np.float32),
-            "images": np.round(np.asarray(self.images, dtype=np.float32) * 255).astype(np.uint8),
+            "images": _grey_levels(np.asarray(self.images)),
             "decoder": np.frombuffer(self.decoder, dtype=np.uint8),
         }
         if self.covariances is not None:
@@ -190,6 +191,12 @@ def pack(light: Mapping[str, Any], content: MapContent | None) -> bytes:
     start = len(MAGIC) + 4 + len(encoded)
     padding = bytes(_padded(start) - start)
     return MAGIC + len(encoded).to_bytes(4, "little") + encoded + padding + body
+
+
+def _grey_levels(images: np.ndarray) -> np.ndarray:
+    if images.dtype == np.uint8:
+        return images
+    return np.round(images.astype(np.float32) * 255).astype(np.uint8)
 
 
 def _padded(length: int) -> int:

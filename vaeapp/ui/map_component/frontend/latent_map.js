@@ -9,7 +9,7 @@ import { metrics, record } from "./metrics.js";
 import { drawOverlay, MARGIN } from "./overlay.js";
 import { Panel } from "./panel.js";
 import { contentById, forgetContents } from "./payload.js";
-import createScatterplot from "./vendor/regl-scatterplot.min.mjs";
+import createScatterplot, { createRenderer } from "./vendor/regl-scatterplot.min.mjs";
 import { View } from "./view.js";
 
 // Plotly's default colours, which the Plotly map gave the classes.
@@ -96,6 +96,7 @@ export class LatentMap {
   destroy() {
     this.resizing.disconnect();
     this.scatterplot?.destroy();
+    this.renderer?.destroy();
     this.root.remove();
     if (metrics.maps[this.light?.key]?.owner === this) delete metrics.maps[this.light.key];
   }
@@ -177,6 +178,7 @@ export class LatentMap {
     if (!this.view) return;
     this.view.width = width;
     this.view.height = height;
+    this.renderer?.resize(width, height);
     this.scatterplot?.set({ aspectRatio: width / height, width, height });
     this.#applyView();
   }
@@ -185,7 +187,12 @@ export class LatentMap {
     const { content, view } = this;
     const background = this.#themeColour("--st-background-color", "#ffffff");
     this.scatterplot?.destroy();
+    // A renderer of the plot's size: by default one of the window's size draws every frame
+    // (offscreen, then copied), which costs 2.5 times as much where WebGL runs in software.
+    this.renderer ??= createRenderer({ canvas: document.createElement("canvas") });
+    this.renderer.resize(view.width, view.height);
     this.scatterplot = createScatterplot({
+      renderer: this.renderer,
       canvas: this.canvas,
       width: view.width,
       height: view.height,
