@@ -274,6 +274,22 @@ def test_without_a_decoder_the_map_says_so_and_clicks_still_send_codes(
     assert np.abs(np.array(pin["code"]) - python_inverse(scene, [pin["point"]])[0]).max() < 1e-6
 
 
+def test_the_wheel_zooms_about_the_pointer_and_a_drag_pans(map_page: Page, app_url: str) -> None:
+    open_scene(map_page, app_url, AXES)
+    spot = plot_spot(map_page, 0.3, 0.6)
+    under = hook(map_page, "toMap(arg)", spot)
+    map_page.mouse.move(*spot)
+    map_page.mouse.wheel(0, -300)
+    wait_for(lambda: hook(map_page, "view()")["scale"] > 1.2, "the wheel zooms in")
+    assert np.allclose(hook(map_page, "toMap(arg)", spot), under, atol=1e-9)
+    end = (spot[0] + 120, spot[1] + 50)
+    map_page.mouse.down()
+    map_page.mouse.move(*end, steps=6)
+    map_page.mouse.up()
+    assert np.allclose(hook(map_page, "toMap(arg)", end), under, atol=1e-9)  # it came along
+    assert hook(map_page, "clicks()") == 0  # and a drag pins nothing
+
+
 def test_a_pin_from_python_shows_without_resetting_the_zoom(map_page: Page, app_url: str) -> None:
     open_scene(map_page, app_url, AXES)
     map_page.mouse.move(*plot_spot(map_page, 0.3, 0.3))

@@ -133,8 +133,15 @@ export class LatentMap {
     }
     this.memory.contentId = content.id;
     this.dots = new PointGrid(content.points);
-    const classes = Math.max(content.classes.length, ...content.labels) + 1;
-    this.colors = Array.from({ length: classes }, (_, label) => PALETTE[label % PALETTE.length]);
+    const classes = content.labels.reduce((most, label) => Math.max(most, label + 1), 0);
+    const count = Math.max(classes, content.classes.length);
+    this.colors = Array.from({ length: count }, (_, label) => PALETTE[label % PALETTE.length]);
+    this.ink = {
+      background: this.#themeColour("--st-background-color", "#ffffff"),
+      text: this.#themeColour("--st-text-color", "#31333f"),
+      border: this.#themeColour("--st-border-color", "#d5d5d9"),
+      selection: this.#themeColour("--st-primary-color", "#ff4b4b"),
+    };
     this.panel.setClasses(content.classes, this.colors, this.memory.hidden);
     this.inverseKey = null;
     this.#refreshInverse();
@@ -185,7 +192,6 @@ export class LatentMap {
 
   async #drawDots() {
     const { content, view } = this;
-    const background = this.#themeColour("--st-background-color", "#ffffff");
     this.scatterplot?.destroy();
     // A renderer of the plot's size: by default one of the window's size draws every frame
     // (offscreen, then copied), which costs 2.5 times as much where WebGL runs in software.
@@ -197,7 +203,7 @@ export class LatentMap {
       width: view.width,
       height: view.height,
       aspectRatio: view.width / view.height,
-      backgroundColor: background,
+      backgroundColor: this.ink.background,
       pointColor: this.colors,
       pointColorActive: this.colors,
       pointColorHover: this.colors,
@@ -262,15 +268,14 @@ export class LatentMap {
         pin: this.pin?.point ?? null,
         hover: dot !== null ? this.#dotPoint(dot) : null,
         ellipse: spread
-          ? { centre: this.#dotPoint(dot), covariance: content.covariances.subarray(3 * dot, 3 * dot + 3) }
+          ? {
+              centre: this.#dotPoint(dot),
+              covariance: content.covariances.subarray(3 * dot, 3 * dot + 3),
+            }
           : null,
         drawing: this.drawing,
       },
-      {
-        text: this.#themeColour("--st-text-color", "#31333f"),
-        border: this.#themeColour("--st-border-color", "#d5d5d9"),
-        selection: this.#themeColour("--st-primary-color", "#ff4b4b"),
-      },
+      this.ink,
     );
   }
 
@@ -315,7 +320,7 @@ export class LatentMap {
       },
       reset: () => this.#resetView(),
       drawing: (kind, pixels) => {
-        this.drawing = kind === "lasso" || kind === "box" ? pixels : null;
+        this.drawing = pixels;
         this.#drawOverlay();
       },
       drawn: (kind, pixels) => this.#drawn(kind, pixels),
@@ -443,7 +448,7 @@ export class LatentMap {
 
   #showPinned() {
     if (this.hovered) return;
-    if (this.pinnedImage) this.panel.showDecoded(this.pinnedImage, "pinned (click to pin)");
+    if (this.pinnedImage) this.panel.showDecoded(this.pinnedImage, "pinned code");
   }
 
   // --- selection ----------------------------------------------------------------------------
@@ -460,7 +465,8 @@ export class LatentMap {
     const ys = polygon.map((p) => p[1]);
     const { points, labels } = this.content;
     const found = [];
-    this.dots.forEachNear(Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys), (i) => {
+    const box = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    this.dots.forEachNear(...box, (i) => {
       if (this.memory.hidden.has(labels[i])) return;
       const x = points[2 * i];
       const y = points[2 * i + 1];
@@ -505,8 +511,9 @@ export class LatentMap {
       },
       (error) => {
         if (this.content !== content) return;
-        this.panel.setStatus(`Decoding in the browser failed (${error.message ?? error}); clicks decode on the server.`);
-        this.#report({ ok: false, error: String(error.message ?? error) });
+        const reason = String(error.message ?? error);
+        this.panel.setStatus(`The browser cannot decode (${reason}): the page decodes clicks.`);
+        this.#report({ ok: false, error: reason });
       },
     );
   }
@@ -523,28 +530,24 @@ export class LatentMap {
   async #decode({ hover, pin }) {
     const { decoder, content } = this;
     if (!decoder) return;
-    const rows = [];
-    if (hover) rows.push(this.#codeAt(...hover.point));
-    if (hover?.dot !== null && hover?.dot !== undefined) rows.push(this.#dotCode(hover.dot));
-    if (pin) rows.push(pin.code);
+    const onDot = Boolean(hover) && hover.dot !== null;
+    const rows = [
+      ...(hover ? [this.#codeAt(...hover.point)] : []),
+      ...(onDot ? [this.#dotCode(hover.dot)] : []),
+      ...(pin ? [pin.code] : []),
+    ];
     const codes = new Float32Array(rows.length * content.dim);
     rows.forEach((row, k) => codes.set(row, k * content.dim));
     const images = await decoder.decode(codes, rows.length);
     if (this.content !== content) return;
-    let row = 0;
-    if (hover) {
-      const image = images.subarray(row * PIXELS, ++row * PIXELS);
-      if (this.hovered) {
-        this.panel.showDecoded(image, "under the pointer");
-        record("hoverDecodeMs", performance.now() - hover.time);
-      }
-      if (hover.dot !== null && this.hovered?.dot === hover.dot) {
-        this.panel.showReconstruction(images.subarray(row * PIXELS, (row + 1) * PIXELS));
-      }
-      if (hover.dot !== null) row++;
+    const image = (k) => images.subarray(k * PIXELS, (k + 1) * PIXELS);
+    if (hover && this.hovered) {
+      this.panel.showDecoded(image(0), "under the pointer");
+      record("hoverDecodeMs", performance.now() - hover.time);
     }
+    if (onDot && this.hovered?.dot === hover.dot) this.panel.showReconstruction(image(1));
     if (pin && pin === this.pin) {
-      this.pinnedImage = images.slice(row * PIXELS, (row + 1) * PIXELS);
+      this.pinnedImage = image(rows.length - 1).slice();
       this.#showPinned();
     }
   }

@@ -2,7 +2,12 @@
 // (uint32, little endian), the JSON header, then arrays at multiples of 8 bytes. The header's
 // `light` part comes every run; its `content` part (points, codes, images, decoder...) comes
 // once per browser session and is kept here, by content id, for as long as the page lives.
-const TYPES = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
+const TYPES = {
+  float64: Float64Array,
+  float32: Float32Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+};
 const KEPT = 2; // contents kept: a 70,000-point content holds about 70 MB
 const contents = new Map(); // content id -> Promise of the unpacked content, oldest first
 

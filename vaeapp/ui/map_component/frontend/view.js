@@ -78,7 +78,8 @@ export class View {
   cameraView() {
     const aspect = this.width / this.height;
     const s = this.scale;
-    return new Float32Array([s, 0, 0, 0, 0, s, 0, 0, 0, 0, 1, 0, this.shiftX * aspect, this.shiftY, 0, 1]);
+    const [x, y] = [this.shiftX * aspect, this.shiftY];
+    return new Float32Array([s, 0, 0, 0, 0, s, 0, 0, 0, 0, 1, 0, x, y, 0, 1]);
   }
 
   visibleX() {
