@@ -12,14 +12,17 @@ Everything it loads ships in frontend/ (vendored by scripts/vendor_js.sh): nothi
 
 Data transfer. Components v2 sends an element's whole `data` in every run that renders it, and
 the browser hands it to the component again; Streamlit's message cache spares only messages
-that are byte for byte the same as one from the last two runs, and a pin or a slider changes
-the message. So the heavy part (`MapContent`: points, codes, images, the decoder; about 3 MB
-for 10,000 MNIST digits) goes once per browser session and key: session state (SENT) remembers
-which content each key's browser got, and later runs send only its id with the per-run values
-(a few hundred bytes; measured: see benchmarks/map_timings.py). The browser keeps contents by id
-for the page's life; a map that finds its content missing (a message lost, a remount of an old
-page) sends the `missing` trigger, whose callback forgets what was sent, so that run sends it
-again. A page reload is a new session, so it gets the content anew.
+byte for byte the same as one of the last two runs' (measured: 1.5 KB for such a rerun), and a
+pin, a slider or an overlay changes the message. Sending the content every run cost 6.7 MB per
+click's rerun for 10,000 points (benchmarks/map_timings.py, rerun_bytes_resending). So the heavy
+part (`MapContent`: points, codes, images, the decoder; about 3 MB for 10,000 MNIST digits,
+5.7 MB for Fashion-MNIST's) goes
+once per browser session and key: session state (SENT) remembers which content each key's
+browser got, and later runs send its id with the per-run values, about 200 bytes (the test
+app's whole rerun after a click: 2.2 KB on the websocket, rerun_bytes). The browser keeps
+contents by id for the page's life; a map that lacks its content (a lost message) sends the
+`missing` trigger, whose callback forgets what was sent, so that run sends it again. A page
+reload is a new session, so it gets the content anew.
 """
 
 from __future__ import annotations
