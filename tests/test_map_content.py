@@ -24,7 +24,12 @@ def content(codes_offset: float = 0.0):
         codes=codes,
         images=rng.uniform(size=(N, 1, 28, 28)),
         decoder=b"onnx bytes",
-        inverse={"kind": "delaunay", "vertices": codes[:, :2].astype(np.float64), "x": 1},
+        inverse={
+            "kind": "delaunay",
+            "vertices": codes[:, :2].astype(np.float64),  # the dots' own positions
+            "triangles": np.array([[0, 1, 2]], dtype=np.int32),
+            "x": 1,
+        },
     )
 
 
@@ -59,12 +64,12 @@ def test_the_content_travels_as_aligned_arrays_and_compressed_images() -> None:
     assert section("decoder") == b"onnx bytes"
     assert header["content"]["inverse"] == {
         "kind": "delaunay",
-        "vertices": {"section": "inverse.vertices"},
+        "vertices": {"section": "points"},  # sent once
+        "triangles": {"section": "inverse.triangles"},
         "x": 1,
     }
-    assert np.array_equal(
-        np.frombuffer(section("inverse.vertices")), sent.inverse["vertices"].ravel()
-    )
+    assert "inverse.vertices" not in layout
+    assert np.frombuffer(section("inverse.triangles"), np.int32).tolist() == [0, 1, 2]
 
 
 def test_the_content_id_names_the_data() -> None:
