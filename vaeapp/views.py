@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -86,6 +86,11 @@ class Projection(Protocol):
         var_y), or None where the view is not linear and no ellipse is honest."""
         ...
 
+    def describe_inverse(self) -> dict[str, Any]:
+        """What `inverse` computes, as JSON values and numpy arrays, so that the browser's map
+        computes it too (vaeapp/ui/map_component/frontend/inverse.js)."""
+        ...
+
 
 class _LinearView(ABC):
     """A view whose inverse holds everywhere on the map: no outline, every point inside."""
@@ -123,6 +128,15 @@ class AxesProjection(_LinearView):
         y = z[:, self.y_dim] if self.y_dim is not None else torch.zeros_like(x)
         return torch.stack([x, y], dim=1).numpy(force=True).astype(np.float64)
 
+    def describe_inverse(self) -> dict[str, Any]:
+        """The code is `base` with the map's x (and y) written into those dimensions."""
+        return {
+            "kind": "axes",
+            "x_dim": self.x_dim,
+            "y_dim": self.y_dim,
+            "base": self.base.tolist(),
+        }
+
     def linear_map(self) -> np.ndarray:
         a = np.zeros((2, len(self.base)))
         a[0, self.x_dim] = 1.0
@@ -154,6 +168,14 @@ class PCAProjection(_LinearView):
 
     def project(self, z: torch.Tensor) -> np.ndarray:
         return self.pca.transform(z.numpy(force=True).astype(np.float64))
+
+    def describe_inverse(self) -> dict[str, Any]:
+        """The code is mean + x * components[0] + y * components[1] (the PCA is not whitened)."""
+        return {
+            "kind": "linear",
+            "mean": self.pca.mean_.tolist(),
+            "components": self.pca.components_.tolist(),
+        }
 
     def linear_map(self) -> np.ndarray:
         return np.asarray(self.pca.components_, dtype=np.float64)
@@ -213,3 +235,13 @@ class EmbeddingProjection:
 
     def covariances(self, variances: torch.Tensor) -> None:
         return None
+
+    def describe_inverse(self) -> dict[str, Any]:
+        """Inside a triangle, the barycentric mix of its corners' codes; outside every triangle,
+        the code of the nearest vertex."""
+        return {
+            "kind": "delaunay",
+            "vertices": np.ascontiguousarray(self.embedding, dtype=np.float64),
+            "triangles": self.triangulation.simplices.astype(np.int32),
+            "codes": self.inside.values.astype(np.float32),  # the interpolator's copy
+        }
