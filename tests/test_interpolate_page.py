@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import small_config
 from tests.photo_digits import photos_of_test_digits
+from vaeapp.catalog import INTERPOLATE, default_for
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.images import preprocess, read_image
@@ -23,6 +24,7 @@ from vaeapp.train import Trainer
 
 INTERPOLATE_PAGE = "from vaeapp.ui import interpolate_page\ninterpolate_page.render()"
 PREVIEW = "What the model sees (28x28)"
+ENDS = "A and B as the model rebuilds them"
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +34,19 @@ def photos() -> tuple[bytes, bytes]:
 
 
 def page() -> AppTest:
+    """The page with the shipped 2-D model, whose map shows the codes themselves (the page's
+    own default is the 16-D one: `test_the_page_opens_the_16_dimensional_model`)."""
     app = AppTest.from_string(INTERPOLATE_PAGE, default_timeout=120)
     app.run()
+    app.sidebar.selectbox(key="model_path").select(str(DEFAULT_MODEL_DIR)).run()
     assert not app.exception
     return app
+
+
+def test_the_page_opens_the_16_dimensional_model() -> None:
+    app = AppTest.from_string(INTERPOLATE_PAGE, default_timeout=120).run()
+    assert app.sidebar.selectbox(key="model_path").value == str(default_for(INTERPOLATE).path)
+    assert "16-D latent" in app.sidebar.caption[0].value
 
 
 def upload(app: AppTest, side: str, name: str, data: bytes) -> None:
@@ -72,7 +83,8 @@ def test_two_uploads_give_previews_strip_downloads_and_the_path(
     assert app.info and not app.get("plotly_chart")
     upload(app, "B", "eight.jpg", photos[1])
     assert not app.info and not app.error
-    assert captions(app) == [PREVIEW, PREVIEW, "10 images decoded along the path"]
+    assert captions(app) == [PREVIEW, PREVIEW, ENDS, "10 images decoded along the path"]
+    assert "apart in latent space" in " ".join(c.value for c in app.caption)
     assert [b.label for b in app.get("download_button")] == [
         "Download the strip (PNG)",
         "Download the animation (GIF, there and back)",
@@ -123,7 +135,8 @@ def test_test_images_need_no_upload() -> None:
     assert not app.exception and not app.error
     labels = load_dataset("sample").test.labels
     assert f"Label {int(labels[5])} in sample's test split" in [c.value for c in app.caption]
-    assert captions(app) == [PREVIEW, PREVIEW, "10 images decoded along the path"]
+    assert captions(app) == [PREVIEW, PREVIEW, ENDS, "10 images decoded along the path"]
+    assert "apart in latent space" in " ".join(c.value for c in app.caption)
 
 
 def test_an_empty_canvas_asks_for_a_drawing() -> None:

@@ -118,7 +118,6 @@ def test_umap_shows_as_pca_until_its_embedding_is_ready_or_if_it_failed() -> Non
     assert choose_view(16, PCA, None).shown == PCA
 
 
-
 def codes(n: int = 200, dim: int = 4) -> torch.Tensor:
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(0))
 

@@ -16,6 +16,7 @@ from the prior that fall there look wrong.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -96,3 +97,59 @@ def traversal_codes(base: torch.Tensor, dims: list[int], steps: int) -> torch.Te
         codes[:, dim] = base[dim] + offsets
         rows.append(codes)
     return torch.cat(rows)
+
+
+def ellipse_outline(centre: np.ndarray, covariance: np.ndarray, points: int = 40) -> np.ndarray:
+    """The one-standard-deviation ellipse of N(centre, [[a, b], [b, c]]) given as (a, b, c):
+    a closed polyline [points + 1, 2] (the unit circle through the covariance's square root)."""
+    a, b, c = (float(v) for v in covariance)
+    values, vectors = np.linalg.eigh(np.array([[a, b], [b, c]]))
+    root = vectors @ np.diag(np.sqrt(np.clip(values, 0, None)))
+    angles = np.linspace(0, 2 * math.pi, points + 1)
+    return (
+        np.asarray(centre, dtype=np.float64)
+        + np.stack([np.cos(angles), np.sin(angles)], 1) @ root.T
+    )
+
+
+HOLE_PRIOR = 0.1  # the prior's density there at least this fraction of its peak (within ~2.1 sd)
+HOLE_DATA = 0.02  # the aggregate posterior's below this fraction of its peak
+
+
+def in_hole(point: np.ndarray, mu: np.ndarray, var: np.ndarray, peak: float) -> bool:
+    """Whether a 2-D point lies where the prior has mass and the data none: p(z) within its
+    typical range, q(z) under 2% of its peak `peak` (log density, over the map)."""
+    point = np.asarray(point, dtype=np.float64).reshape(1, 2)
+    prior = log_prior_density(point)[0] - log_prior_density(np.zeros((1, 2)))[0]
+    data = log_aggregate_density(point, mu, var)[0] - peak
+    return bool(prior > math.log(HOLE_PRIOR) and data < math.log(HOLE_DATA))
+
+
+@dataclass(frozen=True)
+class DensityMap:
+    """The prior's and the aggregate posterior's contours over a 2-D map, and the latter's
+    peak (log density) for `in_hole`."""
+
+    prior: list[np.ndarray]
+    aggregate: list[np.ndarray]
+    aggregate_peak: float
+
+
+def density_map(
+    mu: np.ndarray,
+    var: np.ndarray,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    side: int = 80,
+) -> DensityMap:
+    """p(z) and q(z) = (1/N) sum_i q(z|x_i) of a 2-D latent space on a side x side grid over the
+    map, as contour lines."""
+    xs, ys = np.linspace(*x_range, side), np.linspace(*y_range, side)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    aggregate = log_aggregate_density(grid, mu, var).reshape(side, side)
+    prior = log_prior_density(grid).reshape(side, side)
+    return DensityMap(
+        prior=density_contours(prior, xs, ys),
+        aggregate=density_contours(aggregate, xs, ys),
+        aggregate_peak=float(aggregate.max()),
+    )

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.reliability.hard_uploads import MAKERS, HardUpload, Photos
-from tests.test_interpolate_page import PREVIEW, captions, page, path_on_map, upload
+from tests.test_interpolate_page import ENDS, PREVIEW, captions, page, path_on_map, upload
 from vaeapp.cli import main
 from vaeapp.images import preprocess, read_image
 from vaeapp.paths import DEFAULT_MODEL_DIR
@@ -55,7 +55,7 @@ def test_every_hard_upload_in_the_interpolate_page(photos: Photos, codes: torch.
             assert "Give both images" in app.info[0].value, kind
         else:
             assert not app.error, kind
-            assert captions(app) == [PREVIEW, PREVIEW, STRIP], kind
+            assert captions(app) == [PREVIEW, PREVIEW, ENDS, STRIP], kind
             assert_is_the_seven(torch.from_numpy(path_on_map(app)[-1]), codes, kind)
     upload(app, "B", "seven.jpg", photos.seven_jpeg)
     assert not app.error and captions(app)[-1] == STRIP

@@ -5,13 +5,20 @@ this module's `main`. Explore is the home page: "/" opens it at "/explore", keep
 (`?run=NAME`), so both addresses work and a link names the page it shows.
 """
 
+from pathlib import Path
+
 import streamlit as st
+from PIL import Image
 
 from vaeapp.ui.chart_warmup import load_chart_library_early
 
+ICON = Path(__file__).with_name("icon.png")  # a test digit: a favicon that needs no network
+
 
 def main() -> None:
-    st.set_page_config(page_title="vaeapp: VAE latent-space explorer", layout="wide")
+    st.set_page_config(
+        page_title="vaeapp: VAE latent-space explorer", page_icon=Image.open(ICON), layout="wide"
+    )
     with load_chart_library_early():
         import torch
 
@@ -20,12 +27,28 @@ def main() -> None:
     # The app decodes a few images at a time: a pool of op threads only adds latency, worse on
     # a small machine shared with a training process.
     torch.set_num_threads(1)
-    explore = st.Page(explore_page.render, title="Explore", icon="🗺️", url_path="explore")
+    # Material icons come with Streamlit's own font; the favicon is the page icon above, since
+    # a page's material icon as favicon would be fetched from a font CDN, and fail offline.
+    explore = st.Page(
+        explore_page.render, title="Explore", icon=":material/scatter_plot:", url_path="explore"
+    )
     pages = [
         explore,
-        st.Page(train_page.render, title="Train", icon="🏋️", url_path="train"),
-        st.Page(compare_page.render, title="Compare", icon="📈", url_path="compare"),
-        st.Page(interpolate_page.render, title="Interpolate", icon="🔀", url_path="interpolate"),
+        st.Page(
+            train_page.render, title="Train", icon=":material/model_training:", url_path="train"
+        ),
+        st.Page(
+            compare_page.render,
+            title="Compare",
+            icon=":material/stacked_line_chart:",
+            url_path="compare",
+        ),
+        st.Page(
+            interpolate_page.render,
+            title="Interpolate",
+            icon=":material/linear_scale:",
+            url_path="interpolate",
+        ),
     ]
 
     def home() -> None:

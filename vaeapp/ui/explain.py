@@ -61,6 +61,6 @@ PAGES = {
 
 def what_am_i_looking_at(page: str) -> None:
     """The panel for `page`, folded away until asked for."""
-    with st.expander("What am I looking at?", icon="🎓"):
+    with st.expander("What am I looking at?", icon=":material/school:"):
         st.markdown(MODEL)
         st.markdown(PAGES[page])

@@ -265,7 +265,7 @@ def _units(health: UnitHealth | None) -> None:
             f"{health.died} latent unit(s) died since epoch {health.most_active_epoch}: their "
             "posterior fell onto the prior and carries no information (posterior collapse). "
             "KL warm-up or a smaller beta keeps units alive.",
-            icon="🪫",
+            icon=":material/battery_alert:",
         )
 
 

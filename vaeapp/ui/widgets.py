@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import streamlit as st
@@ -123,7 +124,7 @@ def _details(summary: RunSummary) -> str:
 def show_error(error: VaeappError) -> NoReturn:
     """A user-facing error, then stop this rerun; the rest of the app keeps working. A model
     whose data set is missing comes with a button back to the shipped one, which works offline."""
-    st.error(str(error), icon="⚠️")
+    st.error(str(error), icon=":material/warning:")
     if isinstance(error, DataError) and st.session_state.get(MODEL_KEY) != str(DEFAULT_MODEL_DIR):
         st.button(
             "Open the shipped default model (offline sample data)",
@@ -160,6 +161,11 @@ class ShownView:
         return f"on the latent axes {' and '.join(filter(None, self.axis_titles))}"
 
     @property
+    def identity(self) -> str:
+        """Names the view: the same identity, the same map."""
+        return f"{self.choice.shown}:{self.axes}"
+
+    @property
     def axis_titles(self) -> tuple[str, str]:
         if self.choice.shown != AXES:
             return f"{self.choice.shown} 1", f"{self.choice.shown} 2"
@@ -176,7 +182,8 @@ def shown_view(run: Run, spec: str, codes: torch.Tensor) -> ShownView:
     umap_status = None
     if len(offered) > 1:
         umap_worker().prepare(codes.numpy())
-        asked = st.sidebar.radio(
+        asked = kept(
+            st.sidebar.radio,
             "2-D view of the latent space",
             offered,
             key=VIEW_KEY,
@@ -206,10 +213,31 @@ def shown_view(run: Run, spec: str, codes: torch.Tensor) -> ShownView:
 
 
 def _axis_picker(dim: int) -> tuple[int, int | None]:
-    x_dim = st.sidebar.selectbox("Horizontal axis", range(dim), 0, _axis_name, key="explore_x")
+    x_dim = kept(
+        st.sidebar.selectbox, "Horizontal axis", range(dim), format_func=_axis_name, key="explore_x"
+    )
     others = [i for i in range(dim) if i != x_dim]
-    y_dim = st.sidebar.selectbox("Vertical axis", others, 0, _axis_name, key="explore_y")
+    if st.session_state.get("explore_y") not in others:
+        st.session_state.pop("explore_y", None)
+        st.session_state.pop(f"{KEPT}explore_y", None)
+    y_dim = kept(
+        st.sidebar.selectbox, "Vertical axis", others, format_func=_axis_name, key="explore_y"
+    )
     return x_dim, y_dim
+
+
+T = TypeVar("T")
+KEPT = "kept:"
+
+
+def kept(widget: Callable[..., T], *args: Any, key: str, **kwargs: Any) -> T:
+    """A widget whose value survives a visit to another page: Streamlit drops the state of a
+    widget its page no longer shows, so the value is kept under a second key and given back."""
+    if key not in st.session_state and KEPT + key in st.session_state:
+        st.session_state[key] = st.session_state[KEPT + key]
+    value = widget(*args, key=key, **kwargs)
+    st.session_state[KEPT + key] = value
+    return value
 
 
 def _axis_name(i: int) -> str:
@@ -225,5 +253,5 @@ def _umap_progress(key: str, since: float) -> None:
     st.info(
         f"Computing UMAP in the background ({time.time() - began:.0f} s so far; the first one "
         "in a fresh app also compiles UMAP's code). The map shows PCA until it is ready.",
-        icon="⏳",
+        icon=":material/hourglass_top:",
     )
