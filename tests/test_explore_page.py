@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import EXPLORE_PAGE, chart, choose_model, numbers, open_page, saved_run
 from tests.conftest import small_config
-from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
 from vaeapp.model import build_model
@@ -21,29 +18,6 @@ from vaeapp.runs import Run
 from vaeapp.ui import loaders
 from vaeapp.ui.latent_map import LATTICE_SIDE, MapClick, clicked, latent_map_figure
 from vaeapp.umap_embedding import BackgroundUmap, embedding_key
-
-EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
-
-
-def page() -> AppTest:
-    app = AppTest.from_string(EXPLORE_PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception
-    return app
-
-
-def saved_run(name: str, latent_dim: int, data: str = "sample") -> Run:
-    """A run with an untrained MLP checkpoint: enough for the page, instant to make."""
-    config = RunConfig(
-        model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(32,)),
-        train=TrainConfig(data=data, epochs=3),
-        data_source=data,
-    )
-    run = Run.create(runs_dir() / name, config)
-    torch.manual_seed(0)
-    run.save_checkpoint({"model": build_model(config.model).state_dict()})
-    run.append_metrics({"kind": "epoch", "epoch": 1, "test_elbo": -321.5, "time": 1.0})
-    return run
 
 
 def latent_labels(app: AppTest) -> list[str]:
@@ -59,19 +33,8 @@ def decoded_image(app: AppTest) -> str:
     return app.image[0].value[0]
 
 
-def map_spec(app: AppTest) -> dict:
-    return json.loads(app.get("plotly_chart")[0].proto.spec)
-
-
-def numbers(values: list | dict) -> list[float]:
-    """A trace's coordinates from the figure's JSON, where numpy arrays travel as binary."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return values
-
-
 def axis_titles(app: AppTest) -> tuple[str, str]:
-    layout = map_spec(app)["layout"]
+    layout = chart(app)["layout"]
     return layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]
 
 
@@ -83,9 +46,9 @@ def no_umap_worker() -> Iterator[None]:
 
 
 def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension() -> None:
-    app = page()
+    app = open_page(EXPLORE_PAGE)
     assert latent_labels(app) == ["z1", "z2"]
-    spec = map_spec(app)
+    spec = chart(app)
     names = [trace.get("name") for trace in spec["data"]]
     assert names[:10] == [str(d) for d in range(10)]
     assert "decoded here" not in names  # no cross until the sliders or buttons set a code
@@ -95,18 +58,18 @@ def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension(
 
 
 def test_a_slider_decodes_a_new_image_marks_it_and_moving_it_back_restores_it() -> None:
-    app = page()
+    app = open_page(EXPLORE_PAGE)
     at_origin = decoded_image(app)
     latent_slider(app, 0).set_value(1.5).run()
     assert decoded_image(app) != at_origin
-    cross = next(t for t in map_spec(app)["data"] if t.get("name") == "decoded here")
+    cross = next(t for t in chart(app)["data"] if t.get("name") == "decoded here")
     assert (numbers(cross["x"]), numbers(cross["y"])) == ([1.5], [0.0])
     latent_slider(app, 0).set_value(0.0).run()
     assert decoded_image(app) == at_origin
 
 
 def test_prior_button_draws_a_code_and_reset_returns_to_the_origin() -> None:
-    app = page()
+    app = open_page(EXPLORE_PAGE)
     app.button[0].click().run()
     drawn = [latent_slider(app, i).value for i in range(2)]
     assert any(abs(v) > 1e-3 for v in drawn)
@@ -115,17 +78,17 @@ def test_prior_button_draws_a_code_and_reset_returns_to_the_origin() -> None:
 
 
 def test_manifold_grid_lays_decoded_tiles_under_the_map() -> None:
-    app = page()
-    assert not map_spec(app)["layout"].get("images")
+    app = open_page(EXPLORE_PAGE)
+    assert not chart(app)["layout"].get("images")
     app.toggle(key="explore_manifold").set_value(True).run()
     app.slider(key="explore_grid_side").set_value(6).run()
-    (image,) = map_spec(app)["layout"]["images"]
+    (image,) = chart(app)["layout"]["images"]
     assert image["source"].startswith("data:image/png;base64,")
     assert image["layer"] == "below"
 
 
 def test_prior_samples_change_with_the_seed_and_the_temperature() -> None:
-    app = page()
+    app = open_page(EXPLORE_PAGE)
     samples = app.image[-1].value[0]
     app.button[2].click().run()
     reseeded = app.image[-1].value[0]
@@ -137,7 +100,7 @@ def test_prior_samples_change_with_the_seed_and_the_temperature() -> None:
 
 def test_model_picker_switches_to_a_saved_run_with_its_own_dimensions(no_umap_worker) -> None:
     run = saved_run("three", latent_dim=3)
-    app = page()
+    app = open_page(EXPLORE_PAGE)
     picker = app.sidebar.selectbox(key="model_path")
     assert picker.options == [
         picker.options[0],
@@ -152,8 +115,8 @@ def test_model_picker_switches_to_a_saved_run_with_its_own_dimensions(no_umap_wo
 
 def test_views_of_a_higher_dimensional_model(no_umap_worker) -> None:
     run = saved_run("four", latent_dim=4)
-    app = page()
-    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    app = open_page(EXPLORE_PAGE)
+    choose_model(app, run)
     assert axis_titles(app) == ("PCA 1", "PCA 2")  # two axes alone would ignore the others
     app.sidebar.radio(key="explore_view").set_value("Latent axes").run()
     assert axis_titles(app) == ("z1", "z2")
@@ -165,8 +128,8 @@ def test_views_of_a_higher_dimensional_model(no_umap_worker) -> None:
 
 def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_worker) -> None:
     run = saved_run("umap", latent_dim=3)
-    app = page()
-    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    app = open_page(EXPLORE_PAGE)
+    choose_model(app, run)
     app.sidebar.radio(key="explore_view").set_value("UMAP").run()
     assert axis_titles(app) == ("PCA 1", "PCA 2")
     assert any("Computing UMAP in the background" in info.value for info in app.info)
@@ -179,15 +142,15 @@ def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_w
     app.run()
     assert not app.exception
     assert axis_titles(app) == ("UMAP 1", "UMAP 2")
-    names = [trace.get("name") for trace in map_spec(app)["data"]]
+    names = [trace.get("name") for trace in chart(app)["data"]]
     assert "UMAP hull" in names
 
 
 def test_a_model_whose_data_is_missing_gets_a_message_not_a_traceback() -> None:
     run = Run.create(runs_dir() / "toy", small_config())
     run.save_checkpoint({"model": build_model(small_config().model).state_dict()})
-    app = page()
-    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    app = open_page(EXPLORE_PAGE)
+    choose_model(app, run)
     assert not app.exception
     assert "unknown data source 'toy'" in app.error[0].value
     assert app.sidebar.selectbox(key="model_path").value == str(run.path)

@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from tests.photo_digits import photo_of_digit
+from testkit.image_files import encoded, exif_rotated
+from testkit.photo_digits import photo_of_digit
 from vaeapp.data import load_dataset
 from vaeapp.errors import ImageError
 from vaeapp.images import (
@@ -28,18 +29,10 @@ from vaeapp.images import (
     there_and_back_gif,
 )
 
-EXIF_ORIENTATION = 0x0112
-
 
 @pytest.fixture(scope="module")
 def digits() -> torch.Tensor:
     return load_dataset("sample").test.images[:12]
-
-
-def encoded(picture: Image.Image, fmt: str, **options: object) -> bytes:
-    out = io.BytesIO()
-    picture.save(out, format=fmt, **options)
-    return out.getvalue()
 
 
 def ink_on_paper(digit: torch.Tensor, side: int = 200) -> Image.Image:
@@ -90,11 +83,10 @@ def test_light_ink_on_dark_is_kept_not_inverted(digits: torch.Tensor) -> None:
 
 def test_exif_orientation_is_applied(digits: torch.Tensor) -> None:
     upright = ink_on_paper(digits[2]).convert("RGB")
-    stored = upright.transpose(Image.Transpose.ROTATE_90)
-    exif = Image.Exif()
-    exif[EXIF_ORIENTATION] = 6
-    with_tag = preprocess(read_image(encoded(stored, "JPEG", exif=exif)))
-    without_tag = preprocess(read_image(encoded(stored, "JPEG")))
+    with_tag = preprocess(read_image(exif_rotated(upright)))
+    without_tag = preprocess(
+        read_image(encoded(upright.transpose(Image.Transpose.ROTATE_90), "JPEG"))
+    )
     assert_like(with_tag, digits[2], 0.85)
     assert correlation(without_tag, digits[2]) < 0.6
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests.conftest import small_config
+from tests.reliability.damaged_runs import Payload
 from vaeapp.errors import CheckpointError, ConfigError, RunError, WriteError
 from vaeapp.model import build_model
 from vaeapp.runs import Run, list_runs, run_path
@@ -33,16 +34,6 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(tensor, state["model"][name])
     assert not any(p.name.endswith(".tmp") for p in run.path.iterdir())
-
-
-class Payload:
-    """Unpickling this writes a marker file: what an attacker's checkpoint would do."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.write_text, (self.marker, "pwned"))
 
 
 def test_checkpoint_that_runs_code_is_refused(tmp_path: Path) -> None:
