@@ -21,11 +21,13 @@ COMPARE_PAGE = "from vaeapp.ui import compare_page\ncompare_page.render()"
 PREVIEW = "What the model sees (28x28)"  # the caption under each Interpolate input
 
 
-def open_page(script: str) -> AppTest:
-    """A page after its first run, which must not have raised."""
+def open_page(script: str, model: Run | None = None) -> AppTest:
+    """A page after its first run, which must not have raised; then on `model`, if given."""
     app = AppTest.from_string(script, default_timeout=120)
     app.run()
     assert not app.exception
+    if model is not None:
+        choose_model(app, model)
     return app
 
 

@@ -116,6 +116,12 @@ def small_config(**train: object) -> RunConfig:
     )
 
 
+def events(run: Run | Path, kind: str) -> list[dict]:
+    """The events of one kind ("start", "step", "epoch", "end") in a run's metrics, in order."""
+    metrics = (run if isinstance(run, Run) else Run(run)).read_metrics()
+    return [event for event in metrics if event["kind"] == kind]
+
+
 @pytest.fixture
 def new_run(tmp_path: Path):
     """A factory of fresh run directories with the small config."""

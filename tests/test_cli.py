@@ -13,6 +13,7 @@ from PIL import Image
 
 from testkit.waiting import wait_for
 from tests.command_line import VAEAPP, process_error, run_vaeapp
+from tests.conftest import events
 from vaeapp.data import load_dataset
 from vaeapp.paths import DEFAULT_MODEL_DIR
 from vaeapp.runs import Run
@@ -58,8 +59,7 @@ def test_train_evaluate_on_a_folder_then_resume(tmp_path: Path) -> None:
 
     resumed = run_vaeapp("train", "--resume", str(run), "--epochs", "4")
     assert resumed.returncode == 0, resumed.stderr
-    epochs = [e["epoch"] for e in Run(run).read_metrics() if e["kind"] == "epoch"]
-    assert epochs == [1, 2, 3, 4]
+    assert [e["epoch"] for e in events(run, "epoch")] == [1, 2, 3, 4]
 
 
 def test_evaluate_human_readable_output() -> None:
@@ -124,5 +124,4 @@ def test_signal_stops_cleanly_and_resume_finishes(tmp_path: Path, signum: int) -
     target = progress["epoch"] + 1
     finished = run_vaeapp("train", "--resume", str(run), "--epochs", str(target), "--quiet")
     assert finished.returncode == 0 and finished.stdout.startswith("finished"), finished.stderr
-    epochs = [e["epoch"] for e in Run(run).read_metrics() if e["kind"] == "epoch"]
-    assert epochs == list(range(1, target + 1))
+    assert [e["epoch"] for e in events(run, "epoch")] == list(range(1, target + 1))

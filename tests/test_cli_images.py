@@ -20,15 +20,19 @@ RUN = str(DEFAULT_MODEL_DIR)
 NEIGHBOURS = 10
 
 
-def test_encode_puts_each_photo_among_its_own_digits_on_the_map(
-    photos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def photo_rows(photos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    """`vaeapp encode` of both photos: a row each, in the order given."""
     rows = encode_with_cli(RUN, photos, capsys)
     assert [row["image"] for row in rows] == [str(p) for p in photos]
+    return rows
+
+
+def test_encode_puts_each_photo_among_its_own_digits_on_the_map(photo_rows: list[dict]) -> None:
     model, _ = Run(RUN).load_model()
     test = load_dataset("sample").test
     points, _ = encode_dataset(model, test.images)  # the test points the Explore map shows
-    for index, row in enumerate(rows):  # the photos are of test digits 0 (a 7) and 1 (an 8)
+    for index, row in enumerate(photo_rows):  # the photos are of test digits 0 (a 7) and 1 (an 8)
         distances = (points - torch.tensor(row["mean"])).norm(dim=1)
         distances[index] = float("inf")  # leave out the very digit the photo was made from
         neighbours = test.labels[distances.argsort()[:NEIGHBOURS]]
@@ -38,10 +42,9 @@ def test_encode_puts_each_photo_among_its_own_digits_on_the_map(
 
 
 def test_encode_gives_an_image_the_same_code_alone_or_with_others(
-    photos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    photos: tuple[Path, Path], photo_rows: list[dict], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    together = encode_with_cli(RUN, photos, capsys)
-    for path, row in zip(photos, together, strict=True):
+    for path, row in zip(photos, photo_rows, strict=True):
         (alone,) = encode_with_cli(RUN, [path], capsys)
         assert alone["mean"] == pytest.approx(row["mean"], abs=1e-5)
         assert alone["std"] == pytest.approx(row["std"], abs=1e-5)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import EXPLORE_PAGE, chart, choose_model, numbers, open_page, saved_run
+from tests.app_pages import EXPLORE_PAGE, chart, numbers, open_page, saved_run
 from tests.conftest import small_config
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
@@ -114,9 +114,7 @@ def test_model_picker_switches_to_a_saved_run_with_its_own_dimensions(no_umap_wo
 
 
 def test_views_of_a_higher_dimensional_model(no_umap_worker) -> None:
-    run = saved_run("four", latent_dim=4)
-    app = open_page(EXPLORE_PAGE)
-    choose_model(app, run)
+    app = open_page(EXPLORE_PAGE, saved_run("four", latent_dim=4))
     assert axis_titles(app) == ("PCA 1", "PCA 2")  # two axes alone would ignore the others
     app.sidebar.radio(key="explore_view").set_value("Latent axes").run()
     assert axis_titles(app) == ("z1", "z2")
@@ -128,8 +126,7 @@ def test_views_of_a_higher_dimensional_model(no_umap_worker) -> None:
 
 def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_worker) -> None:
     run = saved_run("umap", latent_dim=3)
-    app = open_page(EXPLORE_PAGE)
-    choose_model(app, run)
+    app = open_page(EXPLORE_PAGE, run)
     app.sidebar.radio(key="explore_view").set_value("UMAP").run()
     assert axis_titles(app) == ("PCA 1", "PCA 2")
     assert any("Computing UMAP in the background" in info.value for info in app.info)
@@ -149,8 +146,7 @@ def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_w
 def test_a_model_whose_data_is_missing_gets_a_message_not_a_traceback() -> None:
     run = Run.create(runs_dir() / "toy", small_config())
     run.save_checkpoint({"model": build_model(small_config().model).state_dict()})
-    app = open_page(EXPLORE_PAGE)
-    choose_model(app, run)
+    app = open_page(EXPLORE_PAGE, run)
     assert not app.exception
     assert "unknown data source 'toy'" in app.error[0].value
     assert app.sidebar.selectbox(key="model_path").value == str(run.path)

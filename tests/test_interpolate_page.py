@@ -13,7 +13,6 @@ from tests.app_pages import (
     INTERPOLATE_PAGE,
     PREVIEW,
     captions,
-    choose_model,
     open_page,
     path_on_map,
     upload,
@@ -109,8 +108,7 @@ def test_a_model_with_more_dimensions_shows_the_path_on_the_pca_plane(
     )
     run = Run.create(runs_dir() / "four-d", config)
     Trainer(run, tiny_dataset).fit()
-    app = open_page(INTERPOLATE_PAGE)
-    choose_model(app, run)
+    app = open_page(INTERPOLATE_PAGE, run)
     app.radio(key="interpolate_source_A").set_value("Test set")
     app.radio(key="interpolate_source_B").set_value("Test set").run()
     assert not app.exception and not app.error
@@ -123,8 +121,7 @@ def test_without_the_models_data_the_strip_still_works(
 ) -> None:
     run = Run.create(runs_dir() / "toy", small_config(epochs=1))
     Trainer(run, tiny_dataset).fit()
-    app = open_page(INTERPOLATE_PAGE)
-    choose_model(app, run)
+    app = open_page(INTERPOLATE_PAGE, run)
     upload(app, "A", "seven.jpg", photo_bytes[0])
     upload(app, "B", "eight.jpg", photo_bytes[1])
     assert captions(app)[-1] == "10 images decoded along the path"

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from testkit.waiting import wait_for
-from tests.conftest import small_config
+from tests.conftest import events, small_config
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import ConfigError, RunError
@@ -74,8 +74,7 @@ def test_start_follow_stop_and_resume_two_jobs_at_once(cleanup: None) -> None:
     jobs.resume(first, epochs=300)
     wait_for(lambda: steps_seen(first) >= saved_step + 2, "the resumed job trains")
     assert first.read_config().train.epochs == 300
-    restarts = [e for e in first.read_metrics() if e["kind"] == "start"]
-    assert [e["step"] for e in restarts] == [0, saved_step]
+    assert [e["step"] for e in events(first, "start")] == [0, saved_step]
 
 
 @pytest.mark.slow

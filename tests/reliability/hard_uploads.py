@@ -17,10 +17,6 @@ from PIL import Image
 
 from testkit.image_files import decoded, encoded, exif_rotated
 
-BOMB_SIDE = 40_000
-PALETTE_GREYS = 16
-PAPER_LEVEL = 128
-
 
 @dataclass(frozen=True)
 class HardUpload:
@@ -63,6 +59,10 @@ def sixteen_bit_png(photo: Image.Image) -> bytes:
     return encoded(Image.fromarray(grey), "PNG")
 
 
+PALETTE_GREYS = 16
+PAPER_LEVEL = 128
+
+
 def palette_with_transparent_paper(photo: Image.Image) -> bytes:
     """The picture in 16 palette greys, those of the paper fully transparent (a PNG tRNS)."""
     palette = photo.convert("L").point(lambda level: level // PALETTE_GREYS).convert("P")
@@ -76,6 +76,7 @@ def animated_gif(first: Image.Image, then: Image.Image) -> bytes:
     return encoded(first.convert("P"), "GIF", save_all=True, append_images=[then.convert("P")])
 
 
+BOMB_SIDE = 40_000
 HTML_PAGE = b"<!doctype html><html><body><script>alert(1)</script></body></html>\n"
 
 MAKERS: dict[str, Callable[[Photos], HardUpload]] = {

@@ -10,6 +10,7 @@ import pytest
 
 from testkit.waiting import wait_for
 from tests.command_line import VAEAPP, cli_error, one_line_error
+from tests.conftest import events
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import load_dataset
@@ -29,10 +30,6 @@ def job_config(latent_dim: int, epochs: int = LONG) -> RunConfig:
         model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(64,)),
         train=TrainConfig(data="sample", epochs=epochs, batch_size=128, seed=latent_dim),
     )
-
-
-def events(run: Run, kind: str) -> list[dict]:
-    return [event for event in run.read_metrics() if event["kind"] == kind]
 
 
 def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(

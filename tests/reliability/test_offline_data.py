@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from testkit.waiting import wait_for
-from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, choose_model, open_page, saved_run
+from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, open_page, saved_run
 from tests.command_line import cli_error
 from vaeapp import jobs
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
@@ -64,8 +64,7 @@ def test_explore_page_says_how_to_get_missing_data(
     no_network: list[object], tmp_path: Path
 ) -> None:
     run = saved_run("on-mnist", latent_dim=2, data="mnist")
-    app = open_page(EXPLORE_PAGE)
-    choose_model(app, run)
+    app = open_page(EXPLORE_PAGE, run)
     assert not app.exception and no_network
     assert len(app.error) == 1
     says_how_to_get_mnist(app.error[0].value, tmp_path / "data")

@@ -16,7 +16,8 @@ import pytest
 
 from testkit.waiting import wait_for
 from tests.command_line import VAEAPP, process_error, run_vaeapp
-from tests.reliability.damaged_runs import (
+from tests.conftest import events
+from tests.damaged_runs import (
     MARKER,
     hostile_pickle,
     missing_key,
@@ -29,10 +30,6 @@ from vaeapp.runs import Run
 pytestmark = pytest.mark.slow  # every test here trains, or runs the CLI, in processes of its own
 
 FAST = ["--data", "sample", "--arch", "mlp", "--hidden", "64", "--batch-size", "128", "--quiet"]
-
-
-def events(run: Path, kind: str) -> list[dict]:
-    return [e for e in Run(run).read_metrics() if e["kind"] == kind]
 
 
 def test_kill_9_mid_epoch_leaves_a_loadable_run_that_resumes(tmp_path: Path) -> None:

@@ -26,7 +26,13 @@ class Payload:
 
 
 def hostile_pickle(run: Path) -> None:
+    """A plain pickle in place of the checkpoint."""
     (run / "checkpoint.pt").write_bytes(pickle.dumps({"model": Payload(run / MARKER)}))
+
+
+def hostile_torch_checkpoint(run: Path) -> None:
+    """A checkpoint saved by torch.save, as a real one is, with the payload among its weights."""
+    torch.save({"model": {"w": Payload(run / MARKER)}}, run / "checkpoint.pt")
 
 
 def truncated(run: Path) -> None:
