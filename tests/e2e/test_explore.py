@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 from testkit.app_server import AppServer
 from testkit.explore_page import IMAGES, MAP, after, click_map, decoded, open_explore
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DOT_POSITION = """() => {
     const plot = document.querySelector('.js-plotly-plot');
