@@ -37,8 +37,8 @@ def test_encode_puts_each_photo_among_its_own_digits_on_the_map(photo_rows: list
         distances[index] = float("inf")  # leave out the very digit the photo was made from
         neighbours = test.labels[distances.argsort()[:NEIGHBOURS]]
         assert neighbours.bincount().argmax() == test.labels[index], neighbours
-        assert len(row["std"]) == 2  # q(z|x) far narrower than the prior N(0, I), as trained
-        assert all(0 < s < 0.5 for s in row["std"]), row
+        assert len(row["std"]) == 2
+        assert all(0 < s < 0.5 for s in row["std"]), row  # q(z|x) far narrower than N(0, I)
 
 
 def test_encode_gives_an_image_the_same_code_alone_or_with_others(

@@ -9,14 +9,7 @@ import pytest
 from PIL import Image
 
 from testkit.image_files import encoded
-from tests.app_pages import (
-    INTERPOLATE_PAGE,
-    PREVIEW,
-    captions,
-    open_page,
-    path_on_map,
-    upload,
-)
+from tests.app_pages import INTERPOLATE_PAGE, PREVIEW, captions, open_page, path_on_map, upload
 from tests.command_line import encode_with_cli
 from tests.conftest import small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
