@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Browser, Page
 
-from tests.browser import AppServer, start_app, stop_app
-from tests.e2e.test_explore import IMAGES, PLOT_AREA, decoded, open_explore
+from testkit.app_server import AppServer, running_app
+from testkit.chromium import VIEWPORT, wait_until_idle
+from testkit.explore_page import IMAGE_CHANGED, IMAGES, PLOT_AREA, decoded, open_explore
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
 from vaeapp.runs import Run
@@ -35,23 +36,16 @@ DRAWN = """() => {
     const plot = document.querySelector('.js-plotly-plot');
     return plot && plot._fullData && plot._fullData.length > 10;
 }"""
-LOADED = """([selector, before]) => {
-    const image = document.querySelector(selector);
-    return image && image.src !== before && image.complete;
-}"""
 DOUBLE_CLICK_MS = 350  # two clicks closer than Plotly's 300 ms are a double click (zoom reset)
 X_TITLE = "() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.title.text"
 
 
 def first_map_seconds(browser: Browser, data: Path) -> float:
-    server = start_app(Path(tempfile.mkdtemp()), data)
-    try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with running_app(Path(tempfile.mkdtemp()), data) as server:
+        page = browser.new_page(viewport=VIEWPORT)
         page.goto(server.url)
         page.wait_for_function(DRAWN, timeout=180_000)
         return time.monotonic() - server.started_at
-    finally:
-        stop_app(server)
 
 
 def click_seconds(page: Page, clicks: int, seed: int = 0) -> list[float]:
@@ -63,9 +57,9 @@ def click_seconds(page: Page, clicks: int, seed: int = 0) -> list[float]:
         before = decoded(page)
         started = time.monotonic()
         page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.wait_for_function(LOADED, arg=[IMAGES, before], timeout=60_000, polling=10)
+        page.wait_for_function(IMAGE_CHANGED, arg=[IMAGES, before], timeout=60_000, polling=10)
         latencies.append(time.monotonic() - started)
-        page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+        wait_until_idle(page)
         page.wait_for_timeout(DOUBLE_CLICK_MS)
     return latencies
 
@@ -89,18 +83,15 @@ def umap_seconds(page: Page) -> float:
 
 def umap_sessions(browser: Browser, runs: Path, data: Path, name: str, waits: list[float]) -> list:
     """One server; one session after another opens the model, waits, then asks for UMAP."""
-    server = start_app(runs, data)
-    try:
-        seconds = []
+    seconds = []
+    with running_app(runs, data) as server:
         for wait in waits:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             open_model(page, server, name)
             time.sleep(wait)
             seconds.append(umap_seconds(page))
             page.close()
-        return seconds
-    finally:
-        stop_app(server)
+    return seconds
 
 
 def umap_timings(
@@ -120,13 +111,10 @@ def umap_timings(
 
 
 def click_timings(browser: Browser, sample: Path, clicks: int) -> dict[str, float]:
-    server = start_app(Path(tempfile.mkdtemp()), sample)
-    try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with running_app(Path(tempfile.mkdtemp()), sample) as server:
+        page = browser.new_page(viewport=VIEWPORT)
         open_explore(page, server)
         latencies = click_seconds(page, clicks)
-    finally:
-        stop_app(server)
     return {
         "click_ms_p50": 1000 * float(np.percentile(latencies, 50)),
         "click_ms_p95": 1000 * float(np.percentile(latencies, 95)),

@@ -1,6 +1,6 @@
 """Do photos of digits land among their own digit's test points? The issue's "done means" check.
 
-Each test digit of `sample` is made into a phone-photo-like JPEG (tests/photo_digits.py: dark ink
+Each test digit of `sample` is made into a phone-photo-like JPEG (testkit/photo_digits.py: dark ink
 on unevenly lit, textured, noisy paper, large, off-centre, slightly rotated), preprocessed as an
 upload is, and encoded to the posterior mean. Its label is then voted by its k nearest test
 points in latent space, leaving out the clean digit it was made from. The same vote for the
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from tests.photo_digits import photo_of_digit
+from testkit.photo_digits import photo_of_digit
 from vaeapp.data import load_dataset
 from vaeapp.images import preprocess, read_image
 from vaeapp.latent import encode_dataset

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import run_vaeapp, small_config
-from tests.test_cli_images import photos  # noqa: F401  (a fixture: two photos of digits)
+from tests.command_line import run_vaeapp
+from tests.conftest import small_config
 from vaeapp.catalog import EXPLORE, INTERPOLATE, SHIPPED
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run
@@ -64,7 +64,7 @@ def test_a_shipped_model_is_never_trained_further() -> None:
 
 
 def test_interpolate_writes_each_frame_as_a_28x28_png(
-    photos: tuple[Path, Path],  # noqa: F811
+    photos: tuple[Path, Path],
     tmp_path: Path,
 ) -> None:
     frames = tmp_path / "frames"

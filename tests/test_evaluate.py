@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from tests.conftest import run_vaeapp, small_config
+from tests.command_line import run_vaeapp
+from tests.conftest import small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.evaluate import LEVELS, evaluate, evaluation_images
 from vaeapp.likelihoods import NOT_NORMALISED, Gaussian

@@ -11,7 +11,8 @@ import torch
 from scipy.stats import multivariate_normal
 from torch import nn
 
-from tests.conftest import run_vaeapp, small_config
+from tests.command_line import run_vaeapp
+from tests.conftest import small_config
 from vaeapp.evaluate import evaluate, evaluation_images
 from vaeapp.likelihoods import Bernoulli
 from vaeapp.model import VAE

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from testkit.waiting import wait_for
 from vaeapp.errors import ConfigError
 from vaeapp.umap_embedding import BackgroundUmap, EmbeddingStatus, embedding_key
 
@@ -36,13 +36,13 @@ def test_too_few_codes_are_refused_before_any_work(tmp_path: Path) -> None:
 
 
 def wait_until_done(service: BackgroundUmap, codes: np.ndarray) -> EmbeddingStatus:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
+    """The status of the embedding of `codes` once no fit of them is running."""
+
+    def status_when_done() -> EmbeddingStatus | None:
         status = service.request(codes)
-        if status.running_since is None:
-            return status
-        time.sleep(0.5)
-    raise AssertionError("UMAP did not finish in 5 minutes")
+        return status if status.running_since is None else None
+
+    return wait_for(status_when_done, "UMAP has finished", timeout_s=300, interval_s=0.5)
 
 
 @pytest.mark.slow

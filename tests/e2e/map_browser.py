@@ -15,8 +15,8 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page
 
-from tests.browser import REPO, free_port
-from tests.conftest import wait_for
+from testkit.app_server import REPO, free_port
+from testkit.waiting import wait_for
 from tests.e2e.map_scene import Scene
 
 APP = "tests/e2e/map_component_app.py"

@@ -7,17 +7,11 @@ import re
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser import AppServer, wait_for_app
+from testkit.app_server import AppServer
+from testkit.explore_page import IMAGES, MAP, after, click_map, decoded, open_explore
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MAP = ".st-key-explore_map .js-plotly-plot"  # not the empty chart that warms up Plotly
-PLOT_AREA = f"{MAP} .nsewdrag"
-IMAGES = '[data-testid="stImage"] img'
-CHANGED = """([selector, before]) => {
-    const image = document.querySelector(selector);
-    return image && image.src !== before && image.complete;
-}"""
 DOT_POSITION = """() => {
     const plot = document.querySelector('.js-plotly-plot');
     const dots = plot._fullData[0];
@@ -32,55 +26,12 @@ PICKED_POSITION = """() => {
     return [picked.x[i], picked.y[i]];
 }"""
 
-PLOT_READY = """() => {
-    const plots = document.querySelectorAll('.js-plotly-plot');
-    const area = plots.length === 1 && plots[0]._fullLayout && plots[0].querySelector('.nsewdrag');
-    return area && area.getBoundingClientRect().width > 0 && !plots[0]._transitioning;
-}"""
-SETTLE_MS = 700
-
-
-def open_explore(page: Page, server: AppServer) -> None:
-    page.goto(server.url)
-    page.wait_for_selector(PLOT_AREA, timeout=90_000)
-    wait_for_app(page)
-
-
-def decoded(page: Page) -> str:
-    return page.locator(IMAGES).first.get_attribute("src") or ""
-
 
 def latent_sliders(page: Page) -> list[float]:
     """The values the latent sliders z1, z2, ... show."""
     latent = page.get_by_test_id("stSlider").filter(has=page.get_by_text(re.compile(r"^z\d+$")))
     values = latent.get_by_test_id("stSliderThumbValue")
     return [float(text) for text in values.all_inner_texts()]
-
-
-def after(page: Page, action) -> str:
-    """Do `action`, wait for the decoded image to change, and return it."""
-    before = decoded(page)
-    action()
-    page.wait_for_function(CHANGED, arg=[IMAGES, before], timeout=30_000)
-    wait_for_app(page)
-    return decoded(page)
-
-
-def click_map(page: Page, x: float, y: float) -> str:
-    """Click at a fraction (x, y) of the plot area, from its top left, once the map is drawn.
-
-    A map just redrawn (another figure after a rerun) ignores clicks for a moment: Plotly
-    reports them, but Streamlit sends nothing for about half a second here.
-    """
-    page.wait_for_function(PLOT_READY)
-    page.wait_for_timeout(SETTLE_MS)
-    area = page.locator(PLOT_AREA).first
-    area.scroll_into_view_if_needed()
-    box = area.bounding_box()
-    assert box is not None
-    return after(
-        page, lambda: page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
-    )
 
 
 def test_map_renders_and_clicks_at_two_spots_decode_two_images(

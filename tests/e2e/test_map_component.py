@@ -14,7 +14,7 @@ import torch
 from matplotlib.path import Path
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import wait_for
+from testkit.waiting import wait_for
 from tests.e2e.map_browser import (
     events,
     hook,

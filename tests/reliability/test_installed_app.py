@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import REPO, free_port
+from testkit.app_server import REPO, free_port
 from tests.reliability.test_exposure import non_loopback_address
 
 pytestmark = pytest.mark.slow

@@ -122,8 +122,15 @@ def render() -> None:
     view = shown_view(run, data.spec, mu)
     epoch = _replay_choice(run)
     points = view.points
-    if epoch is not None:  # where the test codes lay then; decoding is the trained model's
-        mu = _replayed(run, epoch)
+    replayed = None if epoch is None else _replayed(run, epoch)
+    if replayed is not None and replayed.shape != mu.shape:
+        st.sidebar.warning(
+            f"The codes kept after epoch {epoch} are of {len(replayed):,} images, not of this "
+            f"data set's {len(mu):,}: no replay."
+        )
+        epoch = replayed = None
+    if replayed is not None:  # where the test codes lay then; decoding is the trained model's
+        mu = replayed
         points = view.projection.project(mu)
     elif kept(
         st.sidebar.toggle,
@@ -415,7 +422,7 @@ def _encode_your_own(explorer: Explorer, state: ExploreState) -> None:
     drawn = {"ellipse": ellipse.tolist()}
     if st.session_state.get("explore_own_code") != drawn:  # the map above must draw it too
         st.session_state["explore_own_code"] = drawn
-        st.rerun(scope="fragment")
+        st.rerun()
     with right:
         st.image(
             _inline(enlarged(reconstruct(explorer.model, image[None])[0], 5)),
