@@ -4,8 +4,8 @@ Used by benchmarks/run.py. The figures:
 
 - first_map_s: `streamlit run app.py` started to the map drawn in the page (a fresh server; the
   offline sample data already converted, as after the first ever start);
-- click_ms_p50, click_ms_p95: mouse click on the map to the new decoded image loaded (clicks
-  at random spots, 350 ms apart at least);
+- click_ms_p50, click_ms_p95: mouse click on the map to the page showing the pinned code (its
+  sliders; the browser decodes and marks the pin at once), clicks at random spots;
 - umap_first_s: a fresh server and cache, UMAP chosen as soon as the 16-D model shows (worker
   start, umap's compile, the fit); umap_cached_s: then a second session on that server;
   with `thorough`, also umap_warm_s (the worker had `warm_wait` seconds to compile first) and
@@ -25,42 +25,32 @@ from playwright.sync_api import Browser, Page
 
 from testkit.app_server import AppServer, running_app
 from testkit.chromium import VIEWPORT, wait_until_idle
-from testkit.explore_page import IMAGE_CHANGED, IMAGES, PLOT_AREA, decoded, open_explore
+from testkit.explore_page import MAP, READY, click_map, open_explore
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
 from vaeapp.runs import Run
 from vaeapp.umap_embedding import BackgroundUmap, embedding_key
 from vaeapp.views import EmbeddingProjection
 
-DRAWN = """() => {
-    const plot = document.querySelector('.js-plotly-plot');
-    return plot && plot._fullData && plot._fullData.length > 10;
-}"""
-DOUBLE_CLICK_MS = 350  # two clicks closer than Plotly's 300 ms are a double click (zoom reset)
-X_TITLE = "() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.title.text"
+DELAUNAY = f"() => {MAP}?.ready() && {MAP}.owner.content.inverse.kind === 'delaunay'"
 
 
 def first_map_seconds(browser: Browser, data: Path) -> float:
     with running_app(Path(tempfile.mkdtemp()), data) as server:
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(server.url)
-        page.wait_for_function(DRAWN, timeout=180_000)
+        page.wait_for_function(READY, timeout=180_000)
         return time.monotonic() - server.started_at
 
 
 def click_seconds(page: Page, clicks: int, seed: int = 0) -> list[float]:
-    box = page.locator(PLOT_AREA).first.bounding_box()
-    assert box is not None
     rng = np.random.default_rng(seed)
     latencies = []
     for x, y in rng.uniform(0.1, 0.9, size=(clicks, 2)):
-        before = decoded(page)
         started = time.monotonic()
-        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.wait_for_function(IMAGE_CHANGED, arg=[IMAGES, before], timeout=60_000, polling=10)
+        click_map(page, x, y)
         latencies.append(time.monotonic() - started)
         wait_until_idle(page)
-        page.wait_for_timeout(DOUBLE_CLICK_MS)
     return latencies
 
 
@@ -69,15 +59,15 @@ def open_model(page: Page, server: AppServer, name: str) -> None:
     page.locator(".st-key-model_path input").click()
     page.get_by_role("option").filter(has_text=name).click()
     page.wait_for_function(
-        "() => document.body.innerText.includes('16-D latent space')", timeout=180_000
+        "() => document.body.innerText.includes('16-D latent')", timeout=180_000
     )
-    page.wait_for_function(DRAWN, timeout=180_000)
+    page.wait_for_function(READY, timeout=180_000)
 
 
 def umap_seconds(page: Page) -> float:
     started = time.monotonic()
     page.get_by_test_id("stSidebar").get_by_text("UMAP", exact=True).click()
-    page.wait_for_function(f"() => ({X_TITLE})() === 'UMAP 1'", timeout=600_000, polling=50)
+    page.wait_for_function(DELAUNAY, timeout=600_000, polling=50)
     return time.monotonic() - started
 
 

@@ -1,7 +1,7 @@
 """Click latency on the Explore page while a training job runs, against no job at all.
 
 Chromium opens the Explore page on the shipped model; each click on the latent map, at a random
-spot, is timed from the mouse event until the new decoded image has loaded (the measure of
+spot, is timed from the mouse event until the page shows the pinned code (the measure of
 benchmarks/run.py's click_ms). Rounds of clicks
 alternate between an idle machine (as far as this app goes) and one where a job started from
 the app trains (`vaeapp.jobs`, the same process the Train page launches).

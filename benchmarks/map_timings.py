@@ -37,9 +37,9 @@ sys.path.insert(0, str(REPO))  # run as a script: `python benchmarks/map_timings
 import numpy as np  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.e2e.map_browser import DRAWN, READY, hook, map_app, new_page, open_scene  # noqa: E402
-from tests.e2e.map_scene import Scene, content, model  # noqa: E402
+from testkit.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from testkit.map_browser import DRAWN, READY, hook, map_app, new_page, open_scene  # noqa: E402
+from testkit.map_scene import Scene, content, model  # noqa: E402
 from vaeapp.onnx_decoder import decoder_onnx  # noqa: E402
 
 MOVE_S = 5.0

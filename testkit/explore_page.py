@@ -1,61 +1,66 @@
-"""The Explore page in Chromium: open it, click its latent map, read the decoded image."""
+"""The Explore page in Chromium: open it, hover and click its latent map (the in-browser
+component, through its hooks `window.__vaeappMap.maps.explore_map`), read what it decoded and
+what the page shows after a pin."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from typing import Any
 
 from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
 
-MAP = ".st-key-explore_map .js-plotly-plot"  # not the empty chart that warms up Plotly
-PLOT_AREA = f"{MAP} .nsewdrag"
-IMAGES = '[data-testid="stImage"] img'
-IMAGE_CHANGED = """([selector, before]) => {
-    const image = document.querySelector(selector);
-    return image && image.src !== before && image.complete;
-}"""
-PLOT_READY = """() => {
-    const plots = document.querySelectorAll('.js-plotly-plot');
-    const area = plots.length === 1 && plots[0]._fullLayout && plots[0].querySelector('.nsewdrag');
-    return area && area.getBoundingClientRect().width > 0 && !plots[0]._transitioning;
-}"""
-SETTLE_MS = 700
+MAP = "window.__vaeappMap?.maps?.explore_map"  # undefined while the map mounts
+READY = f"() => {MAP}?.ready() && {MAP}.decoder() !== null"
 
 
-def open_explore(page: Page, server: AppServer) -> None:
-    page.goto(server.url)
-    page.wait_for_selector(PLOT_AREA, timeout=90_000)
+def open_explore(page: Page, server: AppServer, query: str = "") -> None:
+    """Open Explore; return once its map is drawn, its decoder loaded (or failed), and no
+    script runs."""
+    page.goto(f"{server.url}/explore{query}")
+    page.wait_for_function(READY, timeout=120_000)
     wait_for_app(page)
 
 
-def decoded(page: Page) -> str:
-    """The decoded image's src (a data URL); empty before there is one."""
-    return page.locator(IMAGES).first.get_attribute("src") or ""
+def hook(page: Page, call: str, arg: Any = None) -> Any:
+    """`call` on the Explore map's hooks, e.g. hook(page, "toClient(arg)", [[0, 0]])."""
+    return page.evaluate(f"async (arg) => await {MAP}.{call}", arg)
 
 
-def after(page: Page, action: Callable[[], object]) -> str:
-    """Do `action`, wait for the decoded image to change, and return it."""
-    before = decoded(page)
-    action()
-    page.wait_for_function(IMAGE_CHANGED, arg=[IMAGES, before], timeout=30_000)
-    wait_for_app(page)
-    return decoded(page)
+def plot_spot(page: Page, x: float, y: float) -> tuple[float, float]:
+    """The screen position at a fraction (x, y) of the plot area, from its top left."""
+    box = hook(page, "plotBox()")
+    return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
 
-def click_map(page: Page, x: float, y: float) -> str:
-    """Click at a fraction (x, y) of the plot area, from its top left, once the map is drawn.
+def decoded(page: Page) -> list[int]:
+    """The grey levels of the picture decoded beside the map (28 x 28, row by row)."""
+    return hook(page, "pixels('decoded')")
 
-    A map just redrawn (another figure after a rerun) ignores clicks for a moment: Plotly
-    reports them, but Streamlit sends nothing for about half a second here.
-    """
-    page.wait_for_function(PLOT_READY)
-    page.wait_for_timeout(SETTLE_MS)
-    area = page.locator(PLOT_AREA).first
-    area.scroll_into_view_if_needed()
-    box = area.bounding_box()
-    assert box is not None
-    return after(
-        page, lambda: page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+
+def latent_sliders(page: Page) -> list[float]:
+    """The values the latent sliders z1, z2, ... show."""
+    latent = page.get_by_test_id("stSlider").filter(has=page.get_by_text(re.compile(r"^z\d+$")))
+    return [float(text) for text in latent.get_by_test_id("stSliderThumbValue").all_inner_texts()]
+
+
+def click_map(page: Page, x: float, y: float) -> list[float]:
+    """Click at a fraction (x, y) of the plot area; wait until the page has the pin (its
+    sliders show the pinned code); return the pinned code."""
+    before = hook(page, "clicks()")
+    page.mouse.click(*plot_spot(page, x, y))
+    page.wait_for_function(f"() => {MAP}.clicks() > {before}")
+    pinned = [round(v, 2) for v in hook(page, "pin()")["code"]]
+    page.wait_for_function(
+        """(code) => {
+            const values = [...document.querySelectorAll('[data-testid="stSliderThumbValue"]')]
+                .map(e => parseFloat(e.textContent));
+            return code.every(v => values.some(w => Math.abs(w - v) < 0.011));
+        }""",
+        arg=pinned,
+        timeout=30_000,
     )
+    wait_for_app(page)
+    return hook(page, "pin()")["code"]

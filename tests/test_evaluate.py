@@ -63,8 +63,8 @@ def test_elbo_is_below_the_iwae_bound_and_both_are_a_likelihood(
     assert "discrete_log_likelihood" not in result.as_dict()
 
 
-def test_a_grey_level_bernoulli_is_flagged_in_the_cli(tmp_path) -> None:
-    run = tmp_path / "grey"
+def test_a_grey_level_bernoulli_is_flagged_in_the_cli() -> None:
+    run = runs_dir() / "grey"
     trained = run_vaeapp(
         "train", "--arch", "mlp", "--hidden", "32", "--epochs", "1", "--no-binarize",
         "--out", str(run), "--quiet",

@@ -14,8 +14,7 @@ import torch
 from matplotlib.path import Path
 from playwright.sync_api import Browser, Page
 
-from testkit.waiting import wait_for
-from tests.e2e.map_browser import (
+from testkit.map_browser import (
     events,
     hook,
     lasso,
@@ -24,7 +23,8 @@ from tests.e2e.map_browser import (
     open_scene,
     wait_for_events,
 )
-from tests.e2e.map_scene import Scene, codes_and_labels, content, images, model, view
+from testkit.map_scene import Scene, codes_and_labels, content, images, model, view
+from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 

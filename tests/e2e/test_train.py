@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import VIEWPORT, wait_for_app
-from testkit.explore_page import PLOT_AREA, click_map, open_explore
+from testkit.explore_page import READY, click_map, decoded, open_explore
 from testkit.train_page import open_train_page, start_from_form, wait_for_progress
 from testkit.waiting import wait_for
 from vaeapp import jobs
@@ -84,10 +84,11 @@ def test_train_watch_reattach_resume_stop_and_pick(
     explorer.locator(".st-key-model_path input").click()
     explorer.get_by_role("option", name=re.compile("^e2e-run")).click()
     explorer.get_by_text(re.compile("^mlp network")).wait_for(timeout=WAIT_MS)  # its details
-    explorer.wait_for_selector(PLOT_AREA, timeout=WAIT_MS)
+    explorer.wait_for_function(READY, timeout=WAIT_MS)
     wait_for_app(explorer)
-    first, second_click = click_map(explorer, 0.3, 0.35), click_map(explorer, 0.7, 0.75)
-    assert first != second_click and first.startswith("data:image/png")
+    first, first_image = click_map(explorer, 0.3, 0.35), decoded(explorer)
+    second_click, second_image = click_map(explorer, 0.7, 0.75), decoded(explorer)
+    assert first != second_click and first_image != second_image and len(first) == 2
     run = Run(own_server.runs / "e2e-run")
     assert jobs.state(run).status == jobs.RUNNING  # both clicks decoded while it trained
     explorer.close()

@@ -1,4 +1,4 @@
-"""Driving the latent map's test app (tests/e2e/map_component_app.py) in Chromium: start it,
+"""Driving the latent map's test app (testkit/map_component_app.py) in Chromium: start it,
 open a scene, call the map's hooks (window.__vaeappMap, see frontend/metrics.js), read the
 events the app shows. Used by tests/e2e/test_map_component.py and benchmarks/map_timings.py.
 """
@@ -16,10 +16,10 @@ from typing import Any
 from playwright.sync_api import Browser, Page
 
 from testkit.app_server import REPO, free_port
+from testkit.map_scene import Scene
 from testkit.waiting import wait_for
-from tests.e2e.map_scene import Scene
 
-APP = "tests/e2e/map_component_app.py"
+APP = "testkit/map_component_app.py"
 MAP = "window.__vaeappMap.maps.map"
 VIEWPORT = {"width": 1280, "height": 720}
 DRAWN = "() => window.__vaeappMap?.maps.map?.ready()"

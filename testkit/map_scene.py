@@ -1,5 +1,5 @@
 """The test map's data: a seeded model and made-up codes and images, built the same way by the
-test app (tests/e2e/map_component_app.py) and by the tests that check what it shows.
+test app (testkit/map_component_app.py) and by the tests that check what it shows.
 
 A scene is named by a few URL query parameters (see `Scene.from_query`), so one server serves
 every test its own map.

@@ -1,6 +1,6 @@
 """A small Streamlit app around the latent map component, for its browser tests and benchmark.
 
-Run: streamlit run tests/e2e/map_component_app.py, then open /?view=umap&n=2000&dim=16 (the
+Run: streamlit run testkit/map_component_app.py, then open /?view=umap&n=2000&dim=16 (the
 parameters of tests/e2e/map_scene.Scene). It shows the map's events as JSON (key "events"), the
 number of script runs (key "runs"), a button that pins the origin from Python (sliders do the
 same in the Explore page), and an open sidebar, as the app has. With ?resend=1 it sends the
@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from tests.e2e.map_scene import Scene, content, overlays
+from testkit.map_scene import Scene, content, overlays
 from vaeapp.ui.map_component import forget_sent, latent_map
 
 MAP_KEY = "map"
