@@ -6,7 +6,7 @@ upload is, and encoded to the posterior mean. Its label is then voted by its k n
 points in latent space, leaving out the clean digit it was made from. The same vote for the
 clean test digits themselves (leave-one-out) is the ceiling: the model's own separation.
 
-    python -m benchmarks.photo_knn [--run RUN] [--n 1000] [--k 10]
+    python -m benchmarks.photo_knn [--run RUN] [--n 1000] [--k 10]   # RUN: digits-16d
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from testkit.photo_digits import photo_of_digit
+from vaeapp.catalog import find
 from vaeapp.data import load_dataset
 from vaeapp.images import preprocess, read_image
 from vaeapp.latent import encode_dataset
-from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
 
 
 def knn_labels(
@@ -39,12 +38,12 @@ def knn_labels(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", default=str(DEFAULT_MODEL_DIR))
+    parser.add_argument("--run", default="digits-16d", help="a run folder or a model name")
     parser.add_argument("--n", type=int, default=1000, help="test digits to photograph")
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
 
-    model, _ = Run(args.run).load_model()
+    model, _ = find(args.run).load_model()
     test = load_dataset("sample").test
     codes = encode_dataset(model, test.images)[0].numpy()
     labels = test.labels.numpy()

@@ -34,7 +34,7 @@ BATCH_SIZE = 128
 
 def plain_img_per_s(config: ModelConfig, images: torch.Tensor, epochs: int, seed: int) -> float:
     """The plain loop's images/s: median over its epochs after the first (warm-up)."""
-    seconds = plain_training(config, images, epochs, BATCH_SIZE, seed)
+    _, seconds = plain_training(config, images, epochs, BATCH_SIZE, seed)
     return statistics.median(len(images) / s for s in seconds[1:])
 
 

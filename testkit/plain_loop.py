@@ -28,9 +28,15 @@ def plain_loss(model: VAE, x: torch.Tensor) -> torch.Tensor:
 
 
 def plain_training(
-    config: ModelConfig, images: torch.Tensor, epochs: int, batch_size: int, seed: int
-) -> list[float]:
-    """Train a fresh `config` model on `images` the tutorial's way; the seconds of each epoch."""
+    config: ModelConfig,
+    images: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    binarize: bool = False,
+) -> tuple[VAE, list[float]]:
+    """Train a fresh `config` model on `images` the tutorial's way (with `binarize`, each batch
+    drawn anew as 0s and 1s, as vaeapp does); the model, and the seconds of each epoch."""
     torch.manual_seed(seed)
     model = build_model(config).to(memory_format=torch.contiguous_format)  # PyTorch's default
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -40,9 +46,11 @@ def plain_training(
     for _ in range(epochs):
         start = time.perf_counter()
         for (x,) in loader:
+            if binarize:
+                x = torch.bernoulli(x)
             optimizer.zero_grad()
             loss = plain_loss(model, x)
             loss.backward()
             optimizer.step()
         seconds.append(time.perf_counter() - start)
-    return seconds
+    return model.eval(), seconds
