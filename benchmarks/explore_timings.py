@@ -4,8 +4,8 @@ Used by benchmarks/run.py. The figures:
 
 - first_map_s: `streamlit run app.py` started to the map drawn in the page (a fresh server; the
   offline sample data already converted, as after the first ever start);
-- click_ms_p50, click_ms_p95: mouse click on the map to the new decoded image loaded (clicks
-  at random spots, 350 ms apart at least);
+- click_ms_p50, click_ms_p95: mouse click on the map to the page showing the pinned code (its
+  sliders; the browser decodes and marks the pin at once), clicks at random spots;
 - umap_first_s: a fresh server and cache, UMAP chosen as soon as the 16-D model shows (worker
   start, umap's compile, the fit); umap_cached_s: then a second session on that server;
   with `thorough`, also umap_warm_s (the worker had `warm_wait` seconds to compile first) and
@@ -23,50 +23,34 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Browser, Page
 
-from tests.browser import AppServer, start_app, stop_app
-from tests.e2e.test_explore import IMAGES, PLOT_AREA, decoded, open_explore
+from testkit.app_server import AppServer, running_app
+from testkit.chromium import VIEWPORT, wait_until_idle
+from testkit.explore_page import MAP, READY, click_map, open_explore
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
 from vaeapp.runs import Run
 from vaeapp.umap_embedding import BackgroundUmap, embedding_key
 from vaeapp.views import EmbeddingProjection
 
-DRAWN = """() => {
-    const plot = document.querySelector('.js-plotly-plot');
-    return plot && plot._fullData && plot._fullData.length > 10;
-}"""
-LOADED = """([selector, before]) => {
-    const image = document.querySelector(selector);
-    return image && image.src !== before && image.complete;
-}"""
-DOUBLE_CLICK_MS = 350  # two clicks closer than Plotly's 300 ms are a double click (zoom reset)
-X_TITLE = "() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.title.text"
+DELAUNAY = f"() => {MAP}?.ready() && {MAP}.owner.content.inverse.kind === 'delaunay'"
 
 
 def first_map_seconds(browser: Browser, data: Path) -> float:
-    server = start_app(Path(tempfile.mkdtemp()), data)
-    try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with running_app(Path(tempfile.mkdtemp()), data) as server:
+        page = browser.new_page(viewport=VIEWPORT)
         page.goto(server.url)
-        page.wait_for_function(DRAWN, timeout=180_000)
+        page.wait_for_function(READY, timeout=180_000)
         return time.monotonic() - server.started_at
-    finally:
-        stop_app(server)
 
 
 def click_seconds(page: Page, clicks: int, seed: int = 0) -> list[float]:
-    box = page.locator(PLOT_AREA).first.bounding_box()
-    assert box is not None
     rng = np.random.default_rng(seed)
     latencies = []
     for x, y in rng.uniform(0.1, 0.9, size=(clicks, 2)):
-        before = decoded(page)
         started = time.monotonic()
-        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.wait_for_function(LOADED, arg=[IMAGES, before], timeout=60_000, polling=10)
+        click_map(page, x, y)
         latencies.append(time.monotonic() - started)
-        page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
-        page.wait_for_timeout(DOUBLE_CLICK_MS)
+        wait_until_idle(page)
     return latencies
 
 
@@ -74,33 +58,28 @@ def open_model(page: Page, server: AppServer, name: str) -> None:
     open_explore(page, server)
     page.locator(".st-key-model_path input").click()
     page.get_by_role("option").filter(has_text=name).click()
-    page.wait_for_function(
-        "() => document.body.innerText.includes('16-D latent space')", timeout=180_000
-    )
-    page.wait_for_function(DRAWN, timeout=180_000)
+    page.wait_for_function("() => document.body.innerText.includes('16-D latent')", timeout=180_000)
+    page.wait_for_function(READY, timeout=180_000)
 
 
 def umap_seconds(page: Page) -> float:
     started = time.monotonic()
     page.get_by_test_id("stSidebar").get_by_text("UMAP", exact=True).click()
-    page.wait_for_function(f"() => ({X_TITLE})() === 'UMAP 1'", timeout=600_000, polling=50)
+    page.wait_for_function(DELAUNAY, timeout=600_000, polling=50)
     return time.monotonic() - started
 
 
 def umap_sessions(browser: Browser, runs: Path, data: Path, name: str, waits: list[float]) -> list:
     """One server; one session after another opens the model, waits, then asks for UMAP."""
-    server = start_app(runs, data)
-    try:
-        seconds = []
+    seconds = []
+    with running_app(runs, data) as server:
         for wait in waits:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             open_model(page, server, name)
             time.sleep(wait)
             seconds.append(umap_seconds(page))
             page.close()
-        return seconds
-    finally:
-        stop_app(server)
+    return seconds
 
 
 def umap_timings(
@@ -120,13 +99,10 @@ def umap_timings(
 
 
 def click_timings(browser: Browser, sample: Path, clicks: int) -> dict[str, float]:
-    server = start_app(Path(tempfile.mkdtemp()), sample)
-    try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with running_app(Path(tempfile.mkdtemp()), sample) as server:
+        page = browser.new_page(viewport=VIEWPORT)
         open_explore(page, server)
         latencies = click_seconds(page, clicks)
-    finally:
-        stop_app(server)
     return {
         "click_ms_p50": 1000 * float(np.percentile(latencies, 50)),
         "click_ms_p95": 1000 * float(np.percentile(latencies, 95)),

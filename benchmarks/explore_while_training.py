@@ -1,7 +1,7 @@
 """Click latency on the Explore page while a training job runs, against no job at all.
 
 Chromium opens the Explore page on the shipped model; each click on the latent map, at a random
-spot, is timed from the mouse event until the new decoded image has loaded (the measure of
+spot, is timed from the mouse event until the page shows the pinned code (the measure of
 benchmarks/run.py's click_ms). Rounds of clicks
 alternate between an idle machine (as far as this app goes) and one where a job started from
 the app trains (`vaeapp.jobs`, the same process the Train page launches).
@@ -15,14 +15,16 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from benchmarks.explore_timings import click_seconds
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
-from tests.e2e.test_explore import click_map, open_explore
+from testkit.app_server import running_app
+from testkit.chromium import VIEWPORT, launch_chromium
+from testkit.explore_page import click_map, open_explore
+from testkit.waiting import wait_for
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.paths import data_dir
@@ -31,14 +33,15 @@ from vaeapp.runs import Run
 JOB = RunConfig(model=ModelConfig(arch="mlp"), train=TrainConfig(epochs=1000))
 
 
-def wait_until_training(run: Run) -> None:
-    deadline = time.monotonic() + 600
-    while jobs.state(run).status != jobs.RUNNING or not any(
+def training(run: Run) -> bool:
+    """Whether the job of `run` is running and has logged a training step."""
+    return jobs.state(run).status == jobs.RUNNING and any(
         e.get("kind") == "step" for e in run.read_metrics()
-    ):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{run.path} did not start training")
-        time.sleep(0.5)
+    )
+
+
+def ended(run: Run) -> bool:
+    return not jobs.state(run).active
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
@@ -58,30 +61,21 @@ def main() -> None:
     args = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     idle: list[float] = []
-    training: list[float] = []
-    server = start_app(runs, data_dir().resolve())
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_explore(page, server)
-            click_map(page, 0.5, 0.5)  # warm-up: model, data and map are cached from here on
-            for round_ in range(args.rounds):
-                idle += click_seconds(page, args.clicks, seed=2 * round_)
-                run = jobs.start(JOB, f"job-{round_}", root=runs)
-                wait_until_training(run)
-                training += click_seconds(page, args.clicks, seed=2 * round_ + 1)
-                jobs.stop(run)
-                while jobs.state(run).active:
-                    time.sleep(0.2)
-            browser.close()
-    finally:
-        for job in jobs.active_jobs(runs):  # jobs outlive the app: end them on any failure
-            jobs.stop(job.run)
-        stop_app(server)
-    result = {"no_job": summary(idle), "while_training": summary(training)}
+    busy: list[float] = []
+    with running_app(runs, data_dir().resolve()) as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport=VIEWPORT)
+        open_explore(page, server)
+        click_map(page, 0.5, 0.5)  # warm-up: model, data and map are cached from here on
+        for round_ in range(args.rounds):
+            idle += click_seconds(page, args.clicks, seed=2 * round_)
+            run = jobs.start(JOB, f"job-{round_}", root=runs)
+            wait_for(partial(training, run), f"{run.path} trains", timeout_s=600, interval_s=0.5)
+            busy += click_seconds(page, args.clicks, seed=2 * round_ + 1)
+            jobs.stop(run)
+            wait_for(partial(ended, run), f"{run.path} has stopped", interval_s=0.2)
+        browser.close()
+    result = {"no_job": summary(idle), "while_training": summary(busy)}
     print(json.dumps({"job": "sample, mlp 512-256, 2-D latent, batch 128", **result}, indent=2))
 
 

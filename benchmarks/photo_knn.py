@@ -1,12 +1,12 @@
 """Do photos of digits land among their own digit's test points? The issue's "done means" check.
 
-Each test digit of `sample` is made into a phone-photo-like JPEG (tests/photo_digits.py: dark ink
+Each test digit of `sample` is made into a phone-photo-like JPEG (testkit/photo_digits.py: dark ink
 on unevenly lit, textured, noisy paper, large, off-centre, slightly rotated), preprocessed as an
 upload is, and encoded to the posterior mean. Its label is then voted by its k nearest test
 points in latent space, leaving out the clean digit it was made from. The same vote for the
 clean test digits themselves (leave-one-out) is the ceiling: the model's own separation.
 
-    python -m benchmarks.photo_knn [--run RUN] [--n 1000] [--k 10]
+    python -m benchmarks.photo_knn [--run RUN] [--n 1000] [--k 10]   # RUN: digits-16d
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import numpy as np
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from tests.photo_digits import photo_of_digit
+from testkit.photo_digits import photo_of_digit
+from vaeapp.catalog import find
 from vaeapp.data import load_dataset
 from vaeapp.images import preprocess, read_image
 from vaeapp.latent import encode_dataset
-from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
 
 
 def knn_labels(
@@ -39,12 +38,12 @@ def knn_labels(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", default=str(DEFAULT_MODEL_DIR))
+    parser.add_argument("--run", default="digits-16d", help="a run folder or a model name")
     parser.add_argument("--n", type=int, default=1000, help="test digits to photograph")
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
 
-    model, _ = Run(args.run).load_model()
+    model, _ = find(args.run).load_model()
     test = load_dataset("sample").test
     codes = encode_dataset(model, test.images)[0].numpy()
     labels = test.labels.numpy()

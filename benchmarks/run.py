@@ -47,7 +47,7 @@ from benchmarks.distributed import distributed_figures  # noqa: E402
 from benchmarks.explore_timings import click_timings, first_map_seconds, umap_timings  # noqa: E402
 from benchmarks.precision import precision_figures  # noqa: E402
 from benchmarks.training import training_figures  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from testkit.chromium import launch_chromium  # noqa: E402
 from vaeapp.data import load_dataset  # noqa: E402
 from vaeapp.evaluate import dataset_log_likelihood, evaluation_images  # noqa: E402
 from vaeapp.paths import DEFAULT_MODEL_DIR  # noqa: E402
@@ -107,9 +107,7 @@ def model16(workdir: Path) -> Path:
 def app_figures(sample_dir: Path, workdir: Path, quick: bool) -> dict[str, object]:
     figures: dict[str, object] = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         starts = [first_map_seconds(browser, sample_dir) for _ in range(1 if quick else 3)]
         figures["first_map_s"] = statistics.median(starts)
         figures["first_map_s_each"] = starts

@@ -20,26 +20,22 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    AppServer,
-    start_app,
-    stop_app,
-    wait_for_app,
-)
-from vaeapp import jobs
-from vaeapp.config import ModelConfig, RunConfig, TrainConfig
+from testkit.app_server import AppServer, running_app
+from testkit.chromium import VIEWPORT, launch_chromium
+from testkit.train_page import start_from_form
+from testkit.waiting import wait_for
 from vaeapp.paths import data_dir
 from vaeapp.runs import Run
 
 ARCH = "conv"  # the seed's network: epochs of seconds, long enough to watch live
+VAEAPP_TRAIN = [sys.executable, "-m", "vaeapp", "train"]
 
 
 def throughput(run: Run) -> dict[str, float]:
@@ -85,19 +81,11 @@ def train_from_page(
     page: Page, server: AppServer, name: str, epochs: int, runs: Path
 ) -> tuple[Run, dict[str, float]]:
     """Start a run with the form, follow it to the end; the app's and the job's CPU use."""
-    page.goto(f"{server.url}/train")
-    wait_for_app(page)
-    page.locator(".st-key-train_arch input").click()
-    page.get_by_role("option", name=ARCH, exact=True).click()
-    page.get_by_label("Epochs", exact=True).fill(str(epochs))
-    page.get_by_role("textbox", name="Run name").fill(name)
-    page.get_by_role("button", name="Start training").click()
+    start_from_form(page, server, name, epochs, arch=ARCH)
     watched = "() => document.querySelector('.st-key-train_watch input')?.value"
     page.wait_for_function(f"{watched}?.startsWith('{name} (')", timeout=120_000)
     run = Run(runs / name)
-    deadline = time.monotonic() + 120
-    while not run.is_training() and time.monotonic() < deadline:  # past loading the data
-        time.sleep(0.05)
+    wait_for(run.is_training, "the job trains, past loading the data", 120, interval_s=0.05)
     job, app = run.training_pid() or 0, app_processes(server.process.pid)
     first = last = (time.monotonic(), sum(map(cpu_seconds, app)), cpu_seconds(job))
     while run.is_training():
@@ -112,10 +100,11 @@ def train_from_page(
 
 
 def train_from_cli(name: str, epochs: int, runs: Path) -> Run:
-    config = RunConfig(model=ModelConfig(arch=ARCH), train=TrainConfig(epochs=epochs))
-    command = [arg for arg in jobs.train_command(config, runs / name) if arg != "--quiet"]
-    subprocess.run(command, check=True, capture_output=True)
-    return Run(runs / name)
+    """`vaeapp train` as typed in a terminal, with its progress bar, on the app's defaults."""
+    out = runs / name
+    command = ["--data", "sample", "--arch", ARCH, "--epochs", str(epochs), "--out", str(out)]
+    subprocess.run([*VAEAPP_TRAIN, *command], check=True, capture_output=True)
+    return Run(out)
 
 
 def main() -> None:
@@ -127,25 +116,15 @@ def main() -> None:
     os.environ["VAEAPP_DATA"] = str(args.data_dir.resolve())  # the CLI runs read the same data
     runs = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     results: dict[str, list[dict[str, float]]] = {"app": [], "cli": []}
-    server = start_app(runs, args.data_dir.resolve())
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            for round_ in range(args.rounds):
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                run, cpu = train_from_page(page, server, f"app-{round_}", args.epochs, runs)
-                page.close()
-                results["app"].append({**throughput(run), **cpu})
-                results["cli"].append(
-                    throughput(train_from_cli(f"cli-{round_}", args.epochs, runs))
-                )
-            browser.close()
-    finally:
-        for job in jobs.active_jobs(runs):  # jobs outlive the app: end them on any failure
-            jobs.stop(job.run)
-        stop_app(server)
+    with running_app(runs, args.data_dir.resolve()) as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        for round_ in range(args.rounds):
+            page = browser.new_page(viewport=VIEWPORT)
+            run, cpu = train_from_page(page, server, f"app-{round_}", args.epochs, runs)
+            page.close()
+            results["app"].append({**throughput(run), **cpu})
+            results["cli"].append(throughput(train_from_cli(f"cli-{round_}", args.epochs, runs)))
+        browser.close()
     summary = {
         source: {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
         for source, rounds in results.items()

@@ -1,9 +1,10 @@
 """Training throughput: vaeapp's trainer against a plain PyTorch loop, and the hardware bound.
 
-The plain loop is the one a tutorial writes (pytorch/examples' vae/main.py): a DataLoader over a
-TensorDataset with shuffling, the same architecture (the same nn.Module classes), the same loss,
-Adam with PyTorch's defaults. Both run on the same images with the same batch size; rounds
-alternate so that noise on a shared machine hits both alike, and medians are reported.
+The plain loop is the one a tutorial writes (testkit/plain_loop.py, after pytorch/examples'
+vae/main.py): a DataLoader over a TensorDataset with shuffling, the same architecture (the same
+nn.Module classes), the same loss, Adam with PyTorch's defaults. Both run on the same images with
+the same batch size; rounds alternate so that noise on a shared machine hits both alike, and
+medians are reported.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from testkit.plain_loop import plain_training
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import Dataset
-from vaeapp.model import VAE, build_model
+from vaeapp.model import build_model
 from vaeapp.objective import elbo_terms
 from vaeapp.runs import Run
 from vaeapp.train import Trainer
@@ -32,32 +32,10 @@ ARCHITECTURES = {
 BATCH_SIZE = 128
 
 
-def plain_loss(model: VAE, x: torch.Tensor) -> torch.Tensor:
-    """The tutorial's loss: BCE with logits summed over pixels plus the analytic KL, per image."""
-    mu, logvar = model.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-    bce = F.binary_cross_entropy_with_logits(model.decode(z), x, reduction="sum")
-    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return (bce + kld) / x.shape[0]
-
-
 def plain_img_per_s(config: ModelConfig, images: torch.Tensor, epochs: int, seed: int) -> float:
     """The plain loop's images/s: median over its epochs after the first (warm-up)."""
-    torch.manual_seed(seed)
-    model = build_model(config).to(memory_format=torch.contiguous_format)  # PyTorch's default
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = DataLoader(TensorDataset(images), batch_size=BATCH_SIZE, shuffle=True)
-    model.train()
-    rates = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        for (x,) in loader:
-            optimizer.zero_grad()
-            loss = plain_loss(model, x)
-            loss.backward()
-            optimizer.step()
-        rates.append(len(images) / (time.perf_counter() - start))
-    return statistics.median(rates[1:])
+    _, seconds = plain_training(config, images, epochs, BATCH_SIZE, seed)
+    return statistics.median(len(images) / s for s in seconds[1:])
 
 
 def vaeapp_img_per_s(config: ModelConfig, dataset: Dataset, epochs: int, seed: int) -> float:

@@ -1,42 +1,34 @@
-"""Shared fixtures: small data made here, and runs and caches kept out of the repository."""
+"""Shared fixtures: small data made here, and runs and caches kept out of the repository.
+
+The whole suite, as CI runs it (browser tests included, 6 to 8 minutes on 2 cores):
+
+    python -m pytest
+
+The fast suite while developing (under a minute): no training processes, no app servers, no
+Chromium, nothing that takes more than about 2 s:
+
+    python -m pytest -m "not slow and not browser"
+
+`slow` marks a test that starts a process that trains, starts a Streamlit server, or takes more
+than about 2 s; `browser` one that drives Chromium. Mark a new test accordingly.
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from testkit.photo_digits import write_photos_of_test_digits
+from testkit.waiting import wait_for
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import DIGITS, Dataset, Split
 from vaeapp.runs import Run
 
 pytest_plugins = ["tests.browser"]
-
-VAEAPP = [sys.executable, "-m", "vaeapp"]
-
-
-def run_vaeapp(
-    *args: str, timeout: float = 300, **popen: object
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, in its own process."""
-    return subprocess.run(
-        [*VAEAPP, *args], capture_output=True, text=True, timeout=timeout, check=False, **popen
-    )
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 240) -> None:
-    """Poll until `condition()` holds; fail with `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -54,10 +46,37 @@ def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_paths(
+    tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path
+) -> Iterator[None]:
+    """Data and runs in temporary folders from the session's start, so that module- and
+    session-scoped fixtures (made before any test's own paths) write nothing into ./data or
+    ./runs, and the processes they start neither."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VAEAPP_DATA", str(shared_data_dir))
+        patch.setenv("VAEAPP_RUNS", str(tmp_path_factory.mktemp("session-runs")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_data_dir: Path) -> None:
+    """Each test's runs folder is its own."""
     monkeypatch.setenv("VAEAPP_DATA", str(shared_data_dir))
     monkeypatch.setenv("VAEAPP_RUNS", str(tmp_path / "runs"))
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Phone-photo-like JPEGs of the first two test digits of `sample`: seven.jpg, eight.jpg."""
+    return write_photos_of_test_digits(tmp_path_factory.mktemp("photos"))
+
+
+@pytest.fixture(scope="session")
+def photo_bytes(photos: tuple[Path, Path]) -> tuple[bytes, bytes]:
+    """The bytes of `photos`, as an upload sends them."""
+    seven, eight = (path.read_bytes() for path in photos)
+    return seven, eight
 
 
 def bar_images(labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -95,6 +114,12 @@ def small_config(**train: object) -> RunConfig:
         train=TrainConfig(**settings),  # type: ignore[arg-type]
         data_source="toy",
     )
+
+
+def events(run: Run | Path, kind: str) -> list[dict]:
+    """The events of one kind ("start", "step", "epoch", "end") in a run's metrics, in order."""
+    metrics = (run if isinstance(run, Run) else Run(run)).read_metrics()
+    return [event for event in metrics if event["kind"] == kind]
 
 
 @pytest.fixture

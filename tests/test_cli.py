@@ -6,16 +6,19 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.conftest import VAEAPP, run_vaeapp
+from testkit.waiting import wait_for
+from tests.command_line import VAEAPP, process_error, run_vaeapp
+from tests.conftest import events
 from vaeapp.data import load_dataset
 from vaeapp.paths import DEFAULT_MODEL_DIR
 from vaeapp.runs import Run
+
+pytestmark = pytest.mark.slow  # every test here runs the CLI in processes of its own
 
 
 def digit_folder(root: Path, per_class: int = 5) -> Path:
@@ -56,8 +59,7 @@ def test_train_evaluate_on_a_folder_then_resume(tmp_path: Path) -> None:
 
     resumed = run_vaeapp("train", "--resume", str(run), "--epochs", "4")
     assert resumed.returncode == 0, resumed.stderr
-    epochs = [e["epoch"] for e in Run(run).read_metrics() if e["kind"] == "epoch"]
-    assert epochs == [1, 2, 3, 4]
+    assert [e["epoch"] for e in events(run, "epoch")] == [1, 2, 3, 4]
 
 
 def test_evaluate_human_readable_output() -> None:
@@ -91,10 +93,7 @@ def test_sample_writes_a_grid(tmp_path: Path) -> None:
 )
 def test_bad_arguments_give_one_line_and_no_traceback(args: list[str], tmp_path: Path) -> None:
     out = tmp_path / "r"
-    result = run_vaeapp(*(str(out) if a == "OUT" else a for a in args))
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vaeapp: error:"), result.stderr
+    process_error(run_vaeapp(*(str(out) if a == "OUT" else a for a in args)))
     assert not out.exists()
 
 
@@ -109,11 +108,11 @@ def test_signal_stops_cleanly_and_resume_finishes(tmp_path: Path, signum: int) -
         stderr=subprocess.PIPE,
     )
     metrics = run / "metrics.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (
-        not metrics.exists() or metrics.read_text().count('"step"') < 3
-    ):
-        time.sleep(0.1)
+    wait_for(
+        lambda: metrics.exists() and metrics.read_text().count('"step"') >= 3,
+        "three steps are logged",
+        timeout_s=120,
+    )
     os.kill(process.pid, signum)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
@@ -125,5 +124,4 @@ def test_signal_stops_cleanly_and_resume_finishes(tmp_path: Path, signum: int) -
     target = progress["epoch"] + 1
     finished = run_vaeapp("train", "--resume", str(run), "--epochs", str(target), "--quiet")
     assert finished.returncode == 0 and finished.stdout.startswith("finished"), finished.stderr
-    epochs = [e["epoch"] for e in Run(run).read_metrics() if e["kind"] == "epoch"]
-    assert epochs == list(range(1, target + 1))
+    assert [e["epoch"] for e in events(run, "epoch")] == list(range(1, target + 1))

@@ -2,43 +2,52 @@
 
 from __future__ import annotations
 
-import io
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
-from tests.photo_digits import write_photos_of_test_digits
+from testkit.image_files import encoded
+from tests.command_line import EXIT_ERROR, cli_error, encode_with_cli, process_error, run_vaeapp
 from vaeapp.cli import main
-from vaeapp.images import load_digit
+from vaeapp.data import load_dataset
+from vaeapp.latent import encode_dataset
 from vaeapp.paths import DEFAULT_MODEL_DIR
 from vaeapp.runs import Run
 
 RUN = str(DEFAULT_MODEL_DIR)
+NEIGHBOURS = 10
 
 
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return write_photos_of_test_digits(tmp_path_factory.mktemp("photos"))
+@pytest.fixture
+def photo_rows(photos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    """`vaeapp encode` of both photos: a row each, in the order given."""
+    rows = encode_with_cli(RUN, photos, capsys)
+    assert [row["image"] for row in rows] == [str(p) for p in photos]
+    return rows
 
 
-def test_encode_prints_mean_and_std_per_image_as_json(
-    photos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["encode", RUN, *map(str, photos), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert [row["image"] for row in result["images"]] == [str(p) for p in photos]
+def test_encode_puts_each_photo_among_its_own_digits_on_the_map(photo_rows: list[dict]) -> None:
     model, _ = Run(RUN).load_model()
-    with torch.no_grad():
-        means, logvars = model.encode(torch.stack([load_digit(p) for p in photos]))
-    for row, mean, logvar in zip(result["images"], means, logvars, strict=True):
-        assert row["mean"] == pytest.approx(mean.tolist(), abs=1e-5)
-        assert row["std"] == pytest.approx(torch.exp(0.5 * logvar).tolist(), abs=1e-5)
-        assert all(s > 0 for s in row["std"])
+    test = load_dataset("sample").test
+    points, _ = encode_dataset(model, test.images)  # the test points the Explore map shows
+    for index, row in enumerate(photo_rows):  # the photos are of test digits 0 (a 7) and 1 (an 8)
+        distances = (points - torch.tensor(row["mean"])).norm(dim=1)
+        distances[index] = float("inf")  # leave out the very digit the photo was made from
+        neighbours = test.labels[distances.argsort()[:NEIGHBOURS]]
+        assert neighbours.bincount().argmax() == test.labels[index], neighbours
+        assert len(row["std"]) == 2
+        assert all(0 < s < 0.5 for s in row["std"]), row  # q(z|x) far narrower than N(0, I)
+
+
+def test_encode_gives_an_image_the_same_code_alone_or_with_others(
+    photos: tuple[Path, Path], photo_rows: list[dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for path, row in zip(photos, photo_rows, strict=True):
+        (alone,) = encode_with_cli(RUN, [path], capsys)
+        assert alone["mean"] == pytest.approx(row["mean"], abs=1e-5)
+        assert alone["std"] == pytest.approx(row["std"], abs=1e-5)
 
 
 def test_encode_prints_one_line_per_image(
@@ -66,16 +75,13 @@ def test_interpolate_writes_the_strip_and_the_gif(
 
 
 def bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
-    blank = io.BytesIO()
-    Image.new("L", (100, 100), 255).save(blank, format="PNG")
-    huge = io.BytesIO()
-    Image.new("1", (20000, 20000)).save(huge, format="PNG")
+    blank = encoded(Image.new("L", (100, 100), 255), "PNG")
     contents = {
         "empty.png": (b"", "empty"),
         "notes.png": (b"not an image at all\n", "not an image"),
-        "cut.png": (blank.getvalue()[:70], "damaged"),
-        "blank.png": (blank.getvalue(), "blank"),
-        "huge.png": (huge.getvalue(), "megapixels"),
+        "cut.png": (blank[:70], "damaged"),
+        "blank.png": (blank, "blank"),
+        "huge.png": (encoded(Image.new("1", (20000, 20000)), "PNG"), "megapixels"),
     }
     for name, (data, _) in contents.items():
         (folder / name).write_bytes(data)
@@ -86,15 +92,15 @@ def bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
 def test_bad_images_end_with_one_line_and_a_nonzero_exit(
     photos: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    strip = tmp_path / "s.png"
     for name, (path, says) in bad_files(tmp_path).items():
-        for argv in (["encode", RUN, str(path)], ["interpolate", RUN, str(photos[0]), str(path)]):
-            assert (
-                main([*argv, "-o", str(tmp_path / "s.png")] if argv[0] == "interpolate" else argv)
-                == 1
-            ), name
-            error = capsys.readouterr().err
-            assert error.count("\n") == 1 and error.startswith("vaeapp: error: "), name
+        for argv in (
+            ["encode", RUN, str(path)],
+            ["interpolate", RUN, str(photos[0]), str(path), "-o", str(strip)],
+        ):
+            error = cli_error(argv, capsys, exit_code=EXIT_ERROR)
             assert says in error and str(path) in error, name
+    assert not strip.exists()
 
 
 @pytest.mark.parametrize(
@@ -103,24 +109,15 @@ def test_bad_images_end_with_one_line_and_a_nonzero_exit(
 def test_bad_settings_end_with_one_line(
     photos: tuple[Path, Path], option: list[str], says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["interpolate", RUN, *map(str, photos), *option]) == 1
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and says in error
+    assert says in cli_error(["interpolate", RUN, *map(str, photos), *option], capsys, EXIT_ERROR)
 
 
+@pytest.mark.slow
 def test_the_installed_command_prints_no_traceback(
     photos: tuple[Path, Path], tmp_path: Path
 ) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(photos[1].read_bytes()[:300])
-    done = subprocess.run(
-        [sys.executable, "-m", "vaeapp", "interpolate", RUN, str(photos[0]), str(broken)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 1
-    assert done.stderr.startswith("vaeapp: error: ") and done.stderr.count("\n") == 1
-    assert "Traceback" not in done.stderr and not (tmp_path / "strip.png").exists()
+    done = run_vaeapp("interpolate", RUN, str(photos[0]), str(broken), timeout=120, cwd=tmp_path)
+    process_error(done, exit_code=EXIT_ERROR)
+    assert not (tmp_path / "strip.png").exists()

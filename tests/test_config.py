@@ -15,7 +15,7 @@ from vaeapp.runs import Run
 def test_round_trip_keeps_every_field() -> None:
     config = RunConfig(
         model=ModelConfig(arch="mlp", latent_dim=16, hidden=(300, 100), likelihood="cbernoulli"),
-        train=TrainConfig(epochs=3, beta=4.0, warmup_epochs=1.5, seed=9),
+        train=TrainConfig(epochs=3, beta=4.0, warmup_epochs=1.5, seed=9, binarize=False),
         data_source="sample: …",
         command="vaeapp train",
         versions={"torch": "2"},
@@ -51,8 +51,9 @@ def test_out_of_range_values_are_named(model: dict, train: dict, field: str) -> 
         config.validated()
 
 
-def test_defaults_are_valid() -> None:
+def test_defaults_are_valid_and_binarise_for_the_bernoulli() -> None:
     assert RunConfig().problems() == {}
+    assert RunConfig().model.likelihood == "bernoulli" and RunConfig().train.binarize
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import run_vaeapp, small_config, wait_for
+from testkit.waiting import wait_for
+from tests.command_line import run_vaeapp
+from tests.conftest import events, small_config
 from tests.test_data import write_idx
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
@@ -95,10 +97,6 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def events(run: Run, kind: str) -> list[dict]:
-    return [event for event in run.read_metrics() if event["kind"] == kind]
 
 
 def worker_pid(launcher_pid: int, rank: int) -> int | None:

@@ -1,49 +1,27 @@
-"""The Explore page through streamlit.testing, and the map figure it draws."""
+"""The Explore page through streamlit.testing: what it sends the map, and the panels that follow
+the code it shows (sliders, neighbours, traversals, units, replay, your own image)."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import EXPLORE_PAGE, open_page, saved_run
 from tests.conftest import small_config
-from vaeapp.config import ModelConfig, RunConfig, TrainConfig
+from tests.test_map_content import read
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
 from vaeapp.model import build_model
-from vaeapp.paths import cache_dir, runs_dir
+from vaeapp.paths import DEFAULT_MODEL_DIR, cache_dir, runs_dir
 from vaeapp.runs import Run
+from vaeapp.train import Trainer
 from vaeapp.ui import loaders
-from vaeapp.ui.latent_map import LATTICE_SIDE, MapClick, clicked, latent_map_figure
+from vaeapp.ui.map_component import SENT
 from vaeapp.umap_embedding import BackgroundUmap, embedding_key
-
-EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
-
-
-def page() -> AppTest:
-    app = AppTest.from_string(EXPLORE_PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception
-    return app
-
-
-def saved_run(name: str, latent_dim: int, data: str = "sample") -> Run:
-    """A run with an untrained MLP checkpoint: enough for the page, instant to make."""
-    config = RunConfig(
-        model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(32,)),
-        train=TrainConfig(data=data, epochs=3),
-        data_source=data,
-    )
-    run = Run.create(runs_dir() / name, config)
-    torch.manual_seed(0)
-    run.save_checkpoint({"model": build_model(config.model).state_dict()})
-    run.append_metrics({"kind": "epoch", "epoch": 1, "test_elbo": -321.5, "time": 1.0})
-    return run
 
 
 def latent_labels(app: AppTest) -> list[str]:
@@ -55,24 +33,22 @@ def latent_slider(app: AppTest, i: int):
     return next(s for s in app.slider if s.label == f"z{i + 1}")
 
 
-def decoded_image(app: AppTest) -> str:
-    return app.image[0].value[0]
+def to_map(app: AppTest) -> dict[str, Any]:
+    """What the page sent the map in its last run: the per-run values, and the content (axis
+    titles, inverse, ...) when it sent it."""
+    header, _ = read(app.get("bidi_component")[0].proto.bytes)
+    return header
 
 
-def map_spec(app: AppTest) -> dict:
-    return json.loads(app.get("plotly_chart")[0].proto.spec)
-
-
-def numbers(values: list | dict) -> list[float]:
-    """A trace's coordinates from the figure's JSON, where numpy arrays travel as binary."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return values
+def sent_content(app: AppTest) -> dict[str, Any]:
+    """The map's content, sent again: a rerun may have sent only its id."""
+    app.session_state[SENT] = {}
+    app.run()
+    return to_map(app)["content"]
 
 
 def axis_titles(app: AppTest) -> tuple[str, str]:
-    layout = map_spec(app)["layout"]
-    return layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]
+    return tuple(sent_content(app)["axis_titles"])  # type: ignore[return-value]
 
 
 @pytest.fixture
@@ -82,91 +58,78 @@ def no_umap_worker() -> Iterator[None]:
     loaders.umap_worker().stop()
 
 
-def test_default_model_shows_its_map_a_decoded_image_and_a_slider_per_dimension() -> None:
-    app = page()
+def test_the_default_model_sends_its_map_once_and_a_cross_at_the_codes_mean() -> None:
+    app = open_page(EXPLORE_PAGE)
     assert latent_labels(app) == ["z1", "z2"]
-    spec = map_spec(app)
-    names = [trace.get("name") for trace in spec["data"]]
-    assert names[:10] == [str(d) for d in range(10)]
-    assert "decoded here" not in names  # no cross until the sliders or buttons set a code
-    assert decoded_image(app).startswith("data:image/png;base64,")
+    first = to_map(app)
+    content = first["content"]
+    assert content["classes"] == [str(d) for d in range(10)]
+    assert content["sections"]["points"]["shape"] == [1000, 2]
+    assert content["inverse"]["kind"] == "axes"
+    mean = [latent_slider(app, i).value for i in range(2)]
+    np.testing.assert_allclose(first["light"]["pin"]["point"], mean, atol=0.01)
     assert "1,000 test images" in app.caption[0].value
-    assert "default (shipped)" in app.sidebar.selectbox(key="model_path").options[0]
-
-
-def test_a_slider_decodes_a_new_image_marks_it_and_moving_it_back_restores_it() -> None:
-    app = page()
-    at_origin = decoded_image(app)
     latent_slider(app, 0).set_value(1.5).run()
-    assert decoded_image(app) != at_origin
-    cross = next(t for t in map_spec(app)["data"] if t.get("name") == "decoded here")
-    assert (numbers(cross["x"]), numbers(cross["y"])) == ([1.5], [0.0])
-    latent_slider(app, 0).set_value(0.0).run()
-    assert decoded_image(app) == at_origin
+    again = to_map(app)
+    assert "content" not in again  # sent once per session
+    assert again["light"]["pin"]["point"][0] == pytest.approx(1.5)
+    assert again["light"]["content_id"] == first["light"]["content_id"]
 
 
-def test_prior_button_draws_a_code_and_reset_returns_to_the_origin() -> None:
-    app = page()
-    app.button[0].click().run()
+def test_sliders_span_each_dimensions_test_codes() -> None:
+    """Every test code is within reach of the sliders, and they are not much wider."""
+    app = open_page(EXPLORE_PAGE)
+    model, _ = Run(DEFAULT_MODEL_DIR).load_model()
+    codes, _ = encode_dataset(model, load_dataset("sample").test.images)
+    for i in range(2):
+        slider, low, high = latent_slider(app, i), codes[:, i].min(), codes[:, i].max()
+        assert slider.min <= low and slider.max >= high
+        assert slider.max - slider.min < 1.3 * (high - low)
+
+
+def test_buttons_replace_the_code_and_say_what_set_it() -> None:
+    app = open_page(EXPLORE_PAGE)
+    mean = [latent_slider(app, i).value for i in range(2)]
+    app.button[0].click().run()  # random from the prior
     drawn = [latent_slider(app, i).value for i in range(2)]
-    assert any(abs(v) > 1e-3 for v in drawn)
-    app.button[1].click().run()
+    assert drawn != mean
+    assert "a draw from the prior" in " ".join(c.value for c in app.caption)
+    app.button[2].click().run()  # the origin
     assert [latent_slider(app, i).value for i in range(2)] == [0.0, 0.0]
+    app.button[1].click().run()  # the test codes' mean
+    assert [latent_slider(app, i).value for i in range(2)] == pytest.approx(mean, abs=1e-6)
 
 
-def test_manifold_grid_lays_decoded_tiles_under_the_map() -> None:
-    app = page()
-    assert not map_spec(app)["layout"].get("images")
-    app.toggle(key="explore_manifold").set_value(True).run()
-    app.slider(key="explore_grid_side").set_value(6).run()
-    (image,) = map_spec(app)["layout"]["images"]
-    assert image["source"].startswith("data:image/png;base64,")
-    assert image["layer"] == "below"
-
-
-def test_prior_samples_change_with_the_seed_and_the_temperature() -> None:
-    app = page()
+def test_neighbours_units_and_prior_samples_follow_the_code() -> None:
+    app = open_page(EXPLORE_PAGE)
+    neighbours = next(image for image in app.image if len(image.captions) == 8)
+    assert neighbours.captions == sorted(neighbours.captions, key=float)
+    units = " ".join(m.value for m in app.markdown)
+    assert "of 2 units active" in units
     samples = app.image[-1].value[0]
-    app.button[2].click().run()
-    reseeded = app.image[-1].value[0]
-    assert reseeded != samples
     app.slider(key="explore_temperature").set_value(0.3).run()
-    assert app.image[-1].value[0] != reseeded
+    assert app.image[-1].value[0] != samples
     assert "temperature 0.3" in app.image[-1].captions[0]
 
 
-def test_model_picker_switches_to_a_saved_run_with_its_own_dimensions(no_umap_worker) -> None:
-    run = saved_run("three", latent_dim=3)
-    app = page()
-    picker = app.sidebar.selectbox(key="model_path")
-    assert picker.options == [
-        picker.options[0],
-        "three: sample, 3-D, ELBO -321.5, 1/3 epochs",
-    ]
-    picker.select(str(run.path)).run()
-    assert not app.exception
-    assert latent_labels(app) == ["z1", "z2", "z3"]
-    assert "3-D latent" in app.sidebar.caption[0].value
+def test_a_higher_dimensional_model_opens_on_pca_and_keeps_its_view(no_umap_worker) -> None:
+    app = open_page(EXPLORE_PAGE, saved_run("four", latent_dim=4))
+    assert latent_labels(app) == ["z1", "z2", "z3", "z4"]
     assert app.sidebar.radio(key="explore_view").options == ["PCA", "UMAP", "Latent axes"]
-
-
-def test_views_of_a_higher_dimensional_model(no_umap_worker) -> None:
-    run = saved_run("four", latent_dim=4)
-    app = page()
-    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
-    assert axis_titles(app) == ("PCA 1", "PCA 2")  # two axes alone would ignore the others
+    assert axis_titles(app) == ("PCA 1", "PCA 2")
+    assert sent_content(app)["inverse"]["kind"] == "linear"
     app.sidebar.radio(key="explore_view").set_value("Latent axes").run()
-    assert axis_titles(app) == ("z1", "z2")
     app.sidebar.selectbox(key="explore_x").select(2).run()
     app.sidebar.selectbox(key="explore_y").select(0).run()
-    assert not app.exception
-    assert axis_titles(app) == ("z3", "z1")
+    assert not app.exception and axis_titles(app) == ("z3", "z1")
+    assert "held at the test codes' mean's values" in " ".join(c.value for c in app.caption)
+    base = to_map(app)["light"]["base"]
+    assert base == pytest.approx([latent_slider(app, i).value for i in range(4)], abs=1e-6)
 
 
 def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_worker) -> None:
     run = saved_run("umap", latent_dim=3)
-    app = page()
-    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    app = open_page(EXPLORE_PAGE, run)
     app.sidebar.radio(key="explore_view").set_value("UMAP").run()
     assert axis_titles(app) == ("PCA 1", "PCA 2")
     assert any("Computing UMAP in the background" in info.value for info in app.info)
@@ -179,41 +142,54 @@ def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_w
     app.run()
     assert not app.exception
     assert axis_titles(app) == ("UMAP 1", "UMAP 2")
-    names = [trace.get("name") for trace in map_spec(app)["data"]]
-    assert "UMAP hull" in names
+    assert sent_content(app)["inverse"]["kind"] == "delaunay"
+    assert to_map(app)["light"]["overlays"][0]["dashed"]  # the hull
+    assert "no posterior ellipse" in " ".join(c.value for c in app.caption)
+
+
+def test_ellipses_of_every_dot_and_the_density_contours_go_over_the_map() -> None:
+    app = open_page(EXPLORE_PAGE)
+    assert to_map(app)["light"]["overlays"] == []
+    app.sidebar.toggle(key="explore_all_ellipses").set_value(True).run()
+    ellipses = to_map(app)["light"]["overlays"]
+    assert len(ellipses) == 1000 and len(ellipses[0]["points"]) == 41
+    app.sidebar.toggle(key="explore_all_ellipses").set_value(False)
+    app.sidebar.toggle(key="explore_density").set_value(True).run()
+    contours = to_map(app)["light"]["overlays"]
+    assert any(line["dashed"] for line in contours)  # the prior
+    assert any(not line["dashed"] for line in contours)  # the aggregate posterior
+
+
+def test_training_replay_shows_the_map_after_each_epoch() -> None:
+    run = Run.create(runs_dir() / "replayed", small_config(epochs=3, data="sample"))
+    Trainer(run, load_dataset("sample")).fit()
+    app = open_page(EXPLORE_PAGE, run)
+    slider = app.sidebar.select_slider(key=f"explore_replay:{run.path}")
+    assert slider.options == ["1", "2", "3", "now"]
+    now = to_map(app)["light"]["content_id"]
+    slider.set_value(1).run()
+    assert not app.exception
+    assert "after epoch 1" in app.caption[0].value
+    first = to_map(app)
+    assert first["light"]["content_id"] != now and first["content"]["sections"]["points"]
+
+
+def test_your_own_image_lands_on_the_map_with_its_ellipse_and_neighbours() -> None:
+    app = open_page(EXPLORE_PAGE)
+    app.radio(key="explore_source_yours").set_value("Test set").run()
+    assert not app.exception
+    red = [line for line in to_map(app)["light"]["overlays"] if line["color"] == "#d62728"]
+    assert len(red) == 1 and len(red[0]["points"]) == 41
+    assert "Its reconstruction" in [c for image in app.get("image") for c in image.captions]
+    pin = next(b for b in app.button if b.label == "Pin it on the map")
+    pin.click().run()
+    assert "your image" in " ".join(c.value for c in app.caption)
 
 
 def test_a_model_whose_data_is_missing_gets_a_message_not_a_traceback() -> None:
     run = Run.create(runs_dir() / "toy", small_config())
     run.save_checkpoint({"model": build_model(small_config().model).state_dict()})
-    app = page()
-    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    app = open_page(EXPLORE_PAGE, run)
     assert not app.exception
     assert "unknown data source 'toy'" in app.error[0].value
     assert app.sidebar.selectbox(key="model_path").value == str(run.path)
-
-
-def test_map_figure_has_a_faint_clickable_lattice_and_one_trace_per_class() -> None:
-    points = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
-    path = np.array([[0.0, 0.0], [2.0, 1.0]])
-    figure = latent_map_figure(
-        points, np.array([1, 0, 1]), ("zero", "one"), (-1, 3), (-1, 2), path=path, picked=(2, 5)
-    )
-    zero, one, lattice, line = figure.data
-    assert list(lattice.selectedpoints) == [5] and zero.selectedpoints is None
-    assert lattice.selected.marker.opacity == 1
-    assert len(lattice.x) == LATTICE_SIDE**2 and lattice.marker.opacity == 0.01
-    assert lattice.hoverinfo == "none"
-    assert (zero.name, list(zero.customdata)) == ("zero", [1])
-    assert (one.name, list(one.customdata)) == ("one", [0, 2])
-    assert one.unselected.marker.opacity == one.marker.opacity
-    assert line.mode == "lines+markers" and list(line.x) == [0.0, 2.0]
-
-
-def test_a_click_is_read_from_the_selection_event() -> None:
-    assert clicked(None) is None
-    assert clicked({"points": []}) is None
-    on_lattice = {"points": [{"curve_number": 10, "point_index": 7, "x": 0.5, "y": -1.25}]}
-    assert clicked(on_lattice) == MapClick((0.5, -1.25), None, (10, 7))
-    on_a_dot = {"points": [{"curve_number": 3, "point_index": 2, "x": 1, "y": 2, "customdata": 17}]}
-    assert clicked(on_a_dot) == MapClick((1.0, 2.0), 17, (3, 2))

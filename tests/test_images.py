@@ -1,5 +1,4 @@
-"""Upload preprocessing, as MNIST was made, on pictures made here from real test digits; and the
-strip and GIF writers."""
+"""Upload preprocessing, as MNIST was made, on pictures made here from real test digits."""
 
 from __future__ import annotations
 
@@ -13,33 +12,16 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from tests.photo_digits import photo_of_digit
+from testkit.image_files import encoded, exif_rotated
+from testkit.photo_digits import photo_of_digit
 from vaeapp.data import load_dataset
 from vaeapp.errors import ImageError
-from vaeapp.images import (
-    MAX_PIXELS,
-    enlarged,
-    load_digit,
-    otsu_threshold,
-    png_bytes,
-    preprocess,
-    read_image,
-    strip,
-    there_and_back_gif,
-)
-
-EXIF_ORIENTATION = 0x0112
+from vaeapp.images import MAX_PIXELS, load_digit, otsu_threshold, preprocess, read_image
 
 
 @pytest.fixture(scope="module")
 def digits() -> torch.Tensor:
     return load_dataset("sample").test.images[:12]
-
-
-def encoded(picture: Image.Image, fmt: str, **options: object) -> bytes:
-    out = io.BytesIO()
-    picture.save(out, format=fmt, **options)
-    return out.getvalue()
 
 
 def ink_on_paper(digit: torch.Tensor, side: int = 200) -> Image.Image:
@@ -90,11 +72,10 @@ def test_light_ink_on_dark_is_kept_not_inverted(digits: torch.Tensor) -> None:
 
 def test_exif_orientation_is_applied(digits: torch.Tensor) -> None:
     upright = ink_on_paper(digits[2]).convert("RGB")
-    stored = upright.transpose(Image.Transpose.ROTATE_90)
-    exif = Image.Exif()
-    exif[EXIF_ORIENTATION] = 6
-    with_tag = preprocess(read_image(encoded(stored, "JPEG", exif=exif)))
-    without_tag = preprocess(read_image(encoded(stored, "JPEG")))
+    with_tag = preprocess(read_image(exif_rotated(upright)))
+    without_tag = preprocess(
+        read_image(encoded(upright.transpose(Image.Transpose.ROTATE_90), "JPEG"))
+    )
     assert_like(with_tag, digits[2], 0.85)
     assert correlation(without_tag, digits[2]) < 0.6
 
@@ -189,29 +170,3 @@ def test_otsu_splits_two_groups_between_them() -> None:
     rng = np.random.default_rng(0)
     paper, ink = rng.normal(0.2, 0.03, 900), rng.normal(0.8, 0.03, 100)
     assert paper.max() < otsu_threshold(np.concatenate([paper, ink])) < ink.min()
-
-
-def test_strip_lays_images_side_by_side() -> None:
-    images = torch.linspace(0, 1, 5).reshape(5, 1, 1, 1).expand(5, 1, 28, 28)
-    picture = strip(images, scale=3)
-    assert picture.size == (3 * (5 * 30 + 2), 3 * 32)
-    pixels = np.asarray(picture)
-    assert pixels[3 * 10, 3 * 10] == 0 and pixels[3 * 10, 3 * (4 * 30 + 10)] == 255
-    assert Image.open(io.BytesIO(png_bytes(picture))).size == picture.size
-
-
-def test_enlarged_keeps_pixels_as_blocks() -> None:
-    image = torch.zeros(1, 28, 28)
-    image[0, 0, 0] = 1
-    picture = np.asarray(enlarged(image, 4))
-    assert (
-        picture.shape == (112, 112) and picture[:4, :4].min() == 255 and picture[4:, 4:].max() == 0
-    )
-
-
-@pytest.mark.parametrize("steps", [2, 7, 50])
-def test_the_gif_plays_there_and_back_with_every_frame(steps: int) -> None:
-    same = torch.full((steps, 1, 28, 28), 0.5)
-    gif = Image.open(io.BytesIO(there_and_back_gif(same)))
-    assert gif.format == "GIF" and gif.n_frames == 2 * steps - 2
-    assert gif.info.get("loop") == 0

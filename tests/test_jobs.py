@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from tests.conftest import small_config, wait_for
+from testkit.waiting import wait_for
+from tests.conftest import events, small_config
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import ConfigError, RunError
@@ -32,6 +33,7 @@ def steps_seen(run: Run) -> int:
     return len(MetricsFollower(run.metrics_path).read().steps)
 
 
+@pytest.mark.slow
 def test_a_job_trains_the_run_directory_written_before_it_starts(cleanup: None) -> None:
     config = RunConfig(
         model=ModelConfig(arch="mlp", latent_dim=3, hidden=(64, 16)),
@@ -45,6 +47,7 @@ def test_a_job_trains_the_run_directory_written_before_it_starts(cleanup: None) 
     assert recorded.data_source.startswith("sample:") and "torch" in recorded.versions
 
 
+@pytest.mark.slow
 def test_start_follow_stop_and_resume_two_jobs_at_once(cleanup: None) -> None:
     first = jobs.start(sample_config(), "first")
     second = jobs.start(sample_config(), "second")
@@ -71,10 +74,10 @@ def test_start_follow_stop_and_resume_two_jobs_at_once(cleanup: None) -> None:
     jobs.resume(first, epochs=300)
     wait_for(lambda: steps_seen(first) >= saved_step + 2, "the resumed job trains")
     assert first.read_config().train.epochs == 300
-    restarts = [e for e in first.read_metrics() if e["kind"] == "start"]
-    assert [e["step"] for e in restarts] == [0, saved_step]
+    assert [e["step"] for e in events(first, "start")] == [0, saved_step]
 
 
+@pytest.mark.slow
 def test_a_job_that_fails_before_training_says_why(cleanup: None) -> None:
     broken = RunConfig(train=TrainConfig(data="no-such-source"))
     run = jobs.start(broken, "broken")
@@ -84,6 +87,7 @@ def test_a_job_that_fails_before_training_says_why(cleanup: None) -> None:
     assert not failed.resumable
 
 
+@pytest.mark.slow
 def test_the_lock_allows_one_trainer_and_dies_with_its_holder(tmp_path) -> None:
     run = Run(tmp_path)
     holder = subprocess.Popen(

@@ -42,13 +42,6 @@ def test_encode_dataset_gives_the_posterior_means_whatever_the_batch_size() -> N
     torch.testing.assert_close(logvar, expected_logvar.detach())
 
 
-def embedded_codes() -> tuple[torch.Tensor, np.ndarray]:
-    """Codes and a 2-D embedding of them (a fixed random map stands in for UMAP's)."""
-    codes = gaussian_codes(300, 6)
-    embedding = codes[:, :2].numpy().astype(np.float64) * 3 + codes[:, 2:4].numpy() * 0.2
-    return codes, embedding
-
-
 def test_grid_points_are_cell_centres_from_the_top_left() -> None:
     points = grid_points((0.0, 4.0), (0.0, 2.0), 2)
     np.testing.assert_allclose(points, [[1, 1.5], [3, 1.5], [1, 0.5], [3, 0.5]])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import run_vaeapp
+from tests.command_line import run_vaeapp
 from vaeapp.model import build_model
 from vaeapp.objective import elbo_terms
 from vaeapp.precision import Precision, native_cpu_bf16

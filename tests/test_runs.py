@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import errno
 import os
-import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 
 from tests.conftest import small_config
+from tests.damaged_runs import MARKER, hostile_pickle, hostile_torch_checkpoint
 from vaeapp.errors import CheckpointError, ConfigError, RunError, WriteError
 from vaeapp.model import build_model
 from vaeapp.runs import Run, list_runs, run_path
@@ -35,32 +36,17 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     assert not any(p.name.endswith(".tmp") for p in run.path.iterdir())
 
 
-class Payload:
-    """Unpickling this writes a marker file: what an attacker's checkpoint would do."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.write_text, (self.marker, "pwned"))
-
-
-def test_checkpoint_that_runs_code_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "hostile", [hostile_torch_checkpoint, hostile_pickle], ids=["torch.save", "plain pickle"]
+)
+def test_a_checkpoint_that_would_run_code_is_refused(
+    tmp_path: Path, hostile: Callable[[Path], None]
+) -> None:
     run, _ = saved_run(tmp_path)
-    marker = tmp_path / "marker"
-    torch.save({"model": {"w": Payload(marker)}}, run.checkpoint_path)
+    hostile(run.path)
     with pytest.raises(CheckpointError, match="not a weights-only checkpoint"):
         run.load_model()
-    assert not marker.exists()
-
-
-def test_plain_pickle_file_is_refused(tmp_path: Path) -> None:
-    run, _ = saved_run(tmp_path)
-    marker = tmp_path / "marker"
-    run.checkpoint_path.write_bytes(pickle.dumps({"model": Payload(marker)}))
-    with pytest.raises(CheckpointError):
-        run.load_model()
-    assert not marker.exists()
+    assert not (run.path / MARKER).exists()
 
 
 def test_truncated_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import threading
 import pytest
 import torch
 
+from tests.conftest import events
 from vaeapp.errors import TrainingDiverged
 from vaeapp.train import Trainer, kl_weight
 
@@ -35,14 +36,14 @@ def test_events_and_files(new_run, tiny_dataset) -> None:
 def test_training_improves_the_elbo(new_run, tiny_dataset) -> None:
     run = new_run(epochs=6)
     Trainer(run, tiny_dataset).fit()
-    epochs = [e for e in run.read_metrics() if e["kind"] == "epoch"]
+    epochs = events(run, "epoch")
     assert epochs[-1]["test_elbo"] > epochs[0]["test_elbo"] + 20
 
 
 def test_same_seed_gives_the_same_metrics(new_run, tiny_dataset) -> None:
     def metrics(run) -> list[float]:
         Trainer(run, tiny_dataset).fit()
-        return [e["elbo"] for e in run.read_metrics() if e["kind"] == "step"]
+        return [e["elbo"] for e in events(run, "step")]
 
     assert metrics(new_run(seed=3)) == metrics(new_run(seed=3))
     assert metrics(new_run(seed=3)) != metrics(new_run(seed=4))
@@ -65,8 +66,7 @@ def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(new_run, tiny_da
 
     for name, tensor in final_weights(straight).items():
         torch.testing.assert_close(final_weights(interrupted)[name], tensor)
-    resumed = [e for e in interrupted.read_metrics() if e["kind"] == "start"]
-    assert [e["resumed"] for e in resumed] == [False, True]
+    assert [e["resumed"] for e in events(interrupted, "start")] == [False, True]
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(new_run, tiny_dataset) -> None:

@@ -7,31 +7,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, following, open_page
 from tests.conftest import small_config
 from vaeapp import jobs
 from vaeapp.paths import runs_dir
 from vaeapp.runs import JOB_FILE, LOG_FILE, Run
 from vaeapp.train import Trainer
-
-TRAIN_PAGE = "from vaeapp.ui import train_page\ntrain_page.render()"
-COMPARE_PAGE = "from vaeapp.ui import compare_page\ncompare_page.render()"
-
-
-def page(script: str) -> AppTest:
-    app = AppTest.from_string(script, default_timeout=120)
-    app.run()
-    assert not app.exception
-    return app
-
-
-def following(app: AppTest, label: str) -> str | None:
-    """The type of the element right after the widget labelled `label` in the form."""
-    form = app.get("form")[0]
-    children = list(form.children.values())
-    index = next(i for i, child in enumerate(children) if getattr(child, "label", None) == label)
-    return children[index + 1].type if index + 1 < len(children) else None
 
 
 @pytest.fixture
@@ -42,7 +24,7 @@ def trained(tiny_dataset) -> Iterator[Run]:
 
 
 def test_bad_values_get_messages_beside_their_fields_and_start_nothing() -> None:
-    app = page(TRAIN_PAGE)
+    app = open_page(TRAIN_PAGE)
     app.number_input(key="train_latent").set_value(0)
     app.number_input(key="train_lr").set_value(-0.1)
     app.number_input(key="train_epochs").set_value(0)
@@ -61,7 +43,7 @@ def test_bad_values_get_messages_beside_their_fields_and_start_nothing() -> None
 
 
 def test_more_processes_than_cores_are_refused_next_to_the_field() -> None:
-    app = page(TRAIN_PAGE)
+    app = open_page(TRAIN_PAGE)
     app.number_input(key="train_processes").set_value(999)
     app.button[0].click().run()
     assert following(app, "Processes") == "error"
@@ -70,7 +52,7 @@ def test_more_processes_than_cores_are_refused_next_to_the_field() -> None:
 
 
 def test_an_existing_name_is_refused_next_to_the_name(trained: Run) -> None:
-    app = page(TRAIN_PAGE)
+    app = open_page(TRAIN_PAGE)
     app.text_input(key="train_name").set_value("trained")
     app.button[0].click().run()
     assert following(app, "Run name") == "error"
@@ -78,32 +60,27 @@ def test_an_existing_name_is_refused_next_to_the_name(trained: Run) -> None:
     assert jobs.active_jobs() == []
 
 
-def test_a_valid_form_starts_a_job_and_watches_it() -> None:
-    app = page(TRAIN_PAGE)
+@pytest.mark.slow
+def test_a_valid_form_starts_a_job_and_watches_it(cleanup: None) -> None:
+    app = open_page(TRAIN_PAGE)
     app.selectbox(key="train_arch").set_value("mlp")
     app.number_input(key="train_epochs").set_value(1)
     app.text_input(key="train_name").set_value("from-form")
     app.button[0].click().run()
     assert not app.error
     run = Run(runs_dir() / "from-form")
-    try:
-        assert jobs.state(run).active
-        assert app.session_state["train_watch"] == str(run.path)
-        assert app.selectbox(key="train_watch").value == str(run.path)
-        assert app.text_input(key="train_name").value != "from-form"  # ready for the next run
-    finally:
-        jobs.stop(run)
-        deadline = time.monotonic() + 120
-        while jobs.state(run).active and time.monotonic() < deadline:
-            time.sleep(0.2)
+    assert jobs.state(run).active
+    assert app.session_state["train_watch"] == str(run.path)
+    assert app.selectbox(key="train_watch").value == str(run.path)
+    assert app.text_input(key="train_name").value != "from-form"  # ready for the next run
 
 
 def test_a_finished_run_shows_its_history_pictures_and_resume(trained: Run) -> None:
-    app = page(TRAIN_PAGE)
+    app = open_page(TRAIN_PAGE)
     assert app.selectbox(key="train_watch").value == str(trained.path)
     progress = app.get("progress")[0].proto
     assert progress.value == 100 and "finished · epoch 2/2" in progress.text
-    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    figure = chart(app)
     lengths = {trace["name"]: len(trace["x"]) for trace in figure["data"]}
     assert lengths == {
         "ELBO per step": 8,  # 2 epochs of 4 steps
@@ -127,7 +104,7 @@ def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:
     failed = Run.create(runs_dir() / "failed", small_config()).path
     (failed / JOB_FILE).write_text(json.dumps({"pid": 1, "started": time.time()}))
     (failed / LOG_FILE).write_text("vaeapp: error: no IDX files in /nowhere\n")
-    app = page(TRAIN_PAGE)
+    app = open_page(TRAIN_PAGE)
     app.selectbox(key="train_watch").set_value(str(failed)).run()
     assert any("failed: no IDX files in /nowhere" in error.value for error in app.error)
 
@@ -135,9 +112,9 @@ def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:
 def test_compare_draws_every_chosen_run_on_one_chart(trained: Run, tiny_dataset) -> None:
     other = Run.create(runs_dir() / "other", small_config(epochs=1, lr=1e-2))
     Trainer(other, tiny_dataset).fit()
-    app = page(COMPARE_PAGE)
+    app = open_page(COMPARE_PAGE)
     app.multiselect(key="compare_runs").set_value([str(trained.path), str(other.path)]).run()
-    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    figure = chart(app)
     names = [trace["name"] for trace in figure["data"]]
     assert names == ["trained (test)", "trained (train)", "other (test)", "other (train)"]
     assert [len(trace["x"]) for trace in figure["data"]] == [2, 2, 1, 1]
@@ -146,11 +123,11 @@ def test_compare_draws_every_chosen_run_on_one_chart(trained: Run, tiny_dataset)
 def test_choosing_another_run_shows_its_chart(trained: Run, tiny_dataset) -> None:
     other = Run.create(runs_dir() / "other", small_config(epochs=1))
     Trainer(other, tiny_dataset).fit()
-    app = page(TRAIN_PAGE)
+    app = open_page(TRAIN_PAGE)
     app.selectbox(key="train_watch").set_value(str(trained.path)).run()
     app.selectbox(key="train_watch").set_value(str(other.path)).run()
     assert not app.exception
-    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    figure = chart(app)
     epochs = next(t for t in figure["data"] if t["name"] == "test ELBO per epoch")
     assert epochs["x"] == [1]
     assert "finished · epoch 1/1" in app.get("progress")[0].proto.text

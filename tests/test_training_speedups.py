@@ -1,7 +1,8 @@
 """The trainer's speed-ups change how the numbers are computed, never which numbers.
 
-benchmarks/run.py compares vaeapp's Trainer with a plain PyTorch loop (benchmarks/training.py);
-the comparison means something only if both optimise the same objective the same way.
+benchmarks/run.py compares vaeapp's Trainer with the plain PyTorch loop of the tutorial
+(testkit/plain_loop.py); the comparison means something only if both optimise the same
+objective the same way.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import copy
 
 import torch
 
-from benchmarks.training import plain_loss
+from testkit.plain_loop import plain_loss
 from vaeapp.config import ModelConfig
 from vaeapp.model import build_model
 from vaeapp.objective import elbo_terms

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from testkit.waiting import wait_for
 from vaeapp.errors import ConfigError
 from vaeapp.umap_embedding import (
     GRAPH,
@@ -44,13 +44,13 @@ def test_too_few_codes_are_refused_before_any_work(tmp_path: Path) -> None:
 
 
 def wait_until_done(service: BackgroundUmap, codes: np.ndarray) -> EmbeddingStatus:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
+    """The status of the embedding of `codes` once no fit of them is running."""
+
+    def status_when_done() -> EmbeddingStatus | None:
         status = service.request(codes)
-        if status.running_since is None:
-            return status
-        time.sleep(0.5)
-    raise AssertionError("UMAP did not finish in 5 minutes")
+        return status if status.running_since is None else None
+
+    return wait_for(status_when_done, "UMAP has finished", timeout_s=300, interval_s=0.5)
 
 
 @pytest.mark.slow
@@ -106,14 +106,15 @@ def test_the_background_worker_reports_its_progress_on_a_large_fit(tmp_path: Pat
     codes, _ = two_blobs(n=6000, dim=16)
     service = BackgroundUmap(tmp_path)
     seen: list[UmapProgress] = []
-    try:
-        deadline = time.monotonic() + 300
+
+    def done() -> EmbeddingStatus | None:
         status = service.request(codes)
-        while status.running_since is not None and time.monotonic() < deadline:
-            if status.progress is not None:
-                seen.append(status.progress)
-            time.sleep(0.1)
-            status = service.request(codes)
+        if status.progress is not None:
+            seen.append(status.progress)
+        return status if status.running_since is None else None
+
+    try:
+        status = wait_for(done, "UMAP has finished", timeout_s=300)
     finally:
         service.stop()
     assert status.embedding is not None and status.embedding.shape == (6000, 2)

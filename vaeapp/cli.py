@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shlex
 import signal
@@ -21,6 +22,7 @@ from typing import NoReturn
 import torch
 
 from vaeapp import __version__
+from vaeapp.catalog import SHIPPED, entries, find
 from vaeapp.config import (
     ARCHITECTURES,
     DEVICES,
@@ -29,11 +31,13 @@ from vaeapp.config import (
     ModelConfig,
     RunConfig,
     TrainConfig,
+    parse_sizes,
 )
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.distributed import World, check_world_size, joined, torchrun_flags
 from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
 from vaeapp.evaluate import evaluate, evaluation_images
+from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run
 
@@ -84,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_interpolate(
         commands.add_parser("interpolate", help="a strip of decoded images from image A to B")
     )
+    _add_inspect(
+        commands.add_parser(
+            "inspect", parents=[data], help="KL per latent dimension, active units, replay"
+        )
+    )
+    _add_models(commands.add_parser("models", help="the shipped and saved models, by name"))
+    _add_app(commands.add_parser("app", help="start the app (on this machine only)"))
     return parser
 
 
@@ -101,7 +112,7 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         metavar="RUN",
-        type=Path,
+        type=_model,
         help="train the run directory RUN: continue from its checkpoint (or begin, if it has "
         "none yet)",
     )
@@ -117,7 +128,12 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beta", type=float, help=f"KL weight (default {train.beta})")
     p.add_argument("--warmup-epochs", type=float, help="linear KL warm-up length (default 0)")
     p.add_argument("--mc-samples", type=int, help="reparameterised samples per image (default 1)")
-    p.add_argument("--binarize", action="store_true", default=None, help="dynamic binarisation")
+    p.add_argument(
+        "--binarize",
+        action=argparse.BooleanOptionalAction,
+        help="dynamic binarisation: on by default for the Bernoulli, whose bound is then a "
+        "log-likelihood bound (--no-binarize: grey levels, no normalised likelihood)",
+    )
     p.add_argument("--seed", type=int, help=f"(default {train.seed})")
     p.add_argument("--device", choices=DEVICES, help="(default auto)")
     p.add_argument(
@@ -130,18 +146,21 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_train)
 
 
+RUN_HELP = "a run folder, a saved run's name or a shipped model's (see vaeapp models)"
+
+
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("--importance-samples", "-k", type=int, default=100, metavar="K")
     p.add_argument("--limit", type=int, help="only the first N test images")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="binarisation and sampling seed (default: the run's)")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_evaluate)
 
 
 def _add_sample(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--temperature", type=float, default=1.0, help="prior standard deviation")
     p.add_argument("--seed", type=int, default=0)
@@ -150,30 +169,52 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
 
 
 def _add_encode(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP, …")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_encode)
 
 
 def _add_interpolate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("first", type=Path, metavar="A", help="the image to start from")
     p.add_argument("second", type=Path, metavar="B", help="the image to end on")
     p.add_argument("--steps", type=int, default=10, help="images in the strip, 2-50 (default 10)")
     p.add_argument("--method", default="linear", help="linear or slerp (default linear)")
     p.add_argument("-o", "--output", type=Path, default=Path("strip.png"), help="the strip PNG")
     p.add_argument("--gif", type=Path, help="also write a there-and-back animation here")
+    p.add_argument("--frames", type=Path, metavar="DIR", help="also write each image as a PNG")
     p.set_defaults(handler=cmd_interpolate)
+
+
+def _add_inspect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_inspect)
+
+
+def _add_models(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_models)
+
+
+def _add_app(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8501, help="(default 8501)")
+    p.set_defaults(handler=cmd_app)
+
+
+def _model(text: str) -> Run:
+    try:
+        return find(text)
+    except VaeappError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _int_list(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected integers separated by commas, got {text!r}"
-        ) from None
+        return parse_sizes(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -225,6 +266,7 @@ def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
 
     given = {k: v for k, v in vars(args).items() if v is not None}
     model = _with_overrides(ModelConfig(), given)
+    given.setdefault("binarize", model.likelihood == "bernoulli")
     train = replace(_with_overrides(TrainConfig(), given), world_size=world.size)
     config = RunConfig(model=model, train=train).validated()
     device = world.device(resolve_device(config.train.device))
@@ -259,7 +301,9 @@ def _resumed_run(args: argparse.Namespace, world: World) -> Run:
         raise ConfigError(
             f"a resumed run keeps its settings; drop {flags} (only --epochs may grow)"
         )
-    run = Run(args.resume)
+    run: Run = args.resume
+    if any(run == model.run for model in SHIPPED):
+        raise RunError(f"{run.path} ships with vaeapp and stays as it is; train a new run")
     config = run.read_config()
     check_world_size(run.path, config.train.world_size, world)
     updates = {k: getattr(args, k) for k in resumable if getattr(args, k) is not None}
@@ -313,23 +357,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("--importance-samples must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
-    run = Run(args.run)
+    run = args.run
     model, config = run.load_model(resolve_device(args.device))
+    seed = config.train.seed if args.seed is None else args.seed
     spec = args.data or config.train.data
     dataset = load_dataset(spec, args.data_dir, download=not args.no_download)
-    images = evaluation_images(dataset.test.images, config.train.binarize, args.seed)
+    images = evaluation_images(dataset.test.images, config.train.binarize, seed)
     images = images[: args.limit] if args.limit else images
-    result = evaluate(model, images, k=args.importance_samples, seed=args.seed).as_dict()
+    result = evaluate(model, config, images, k=args.importance_samples, seed=seed)
     if args.json:
-        print(json.dumps({**result, "data_source": dataset.source, "run": str(run.path)}))
+        print(json.dumps({**result.as_dict(), "data_source": dataset.source, "run": str(run.path)}))
         return 0
+    k = f"K={args.importance_samples}"
     print(f"{run.path} on {dataset.source}")
-    print(f"  test images            {result['n']}")
-    print(f"  ELBO                   {result['elbo']:.3f} nats/image")
-    print(f"    reconstruction       {result['recon']:.3f}")
-    print(f"    KL(q(z|x) || p(z))   {result['kl']:.3f}")
-    print(f"  log p(x), K={args.importance_samples:<10} {result['log_likelihood']:.3f} nats/image")
-    print(f"  bits per dimension     {result['bits_per_dim']:.4f}")
+    print(f"  test images            {result.n}")
+    print(f"  ELBO                   {result.elbo:.3f} nats/image")
+    print(f"    reconstruction       {result.recon:.3f}")
+    print(f"    KL(q(z|x) || p(z))   {result.kl:.3f}")
+    if not result.normalised:
+        print(f"  IWAE bound, {k:<10} {result.log_likelihood:.3f} nats/image")
+        print(f"  ({NOT_NORMALISED})")
+        return 0
+    if result.discrete_log_likelihood is None:
+        print(f"  log p(x), {k:<12} {result.log_likelihood:.3f} nats/image")
+    else:
+        print(f"  log density, {k:<9} {result.log_likelihood:.3f} nats/image (on [0, 1]^D)")
+        print(f"  log P(8-bit x) >=      {result.discrete_log_likelihood:.3f} nats/image")
+    print(f"  bits per dimension     {result.bits_per_dim:.4f}")
     return 0
 
 
@@ -341,7 +395,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError("--n must be from 1 to 10000")
     if not args.temperature > 0:
         raise ConfigError("--temperature must be > 0")
-    model, config = Run(args.run).load_model()
+    model, config = args.run.load_model()
     z = prior_codes(args.n, config.model.latent_dim, args.seed, args.temperature)
     picture = grid(decode(model, z), per_row=max(1, round(args.n**0.5)))
     _write_file(args.output, png_bytes(picture))
@@ -353,7 +407,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from vaeapp.images import load_digit
     from vaeapp.latent import encode_dataset
 
-    run = Run(args.run)
+    run = args.run
     model, _ = run.load_model()
     images = torch.stack([load_digit(path) for path in args.images])
     means, logvars = encode_dataset(model, images)
@@ -378,7 +432,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from vaeapp.images import load_digit, png_bytes, strip, there_and_back_gif
     from vaeapp.interpolation import interpolate_images
 
-    model, _ = Run(args.run).load_model()
+    model, _ = args.run.load_model()
     first, second = (load_digit(path) for path in (args.first, args.second))
     result = interpolate_images(model, first, second, args.steps, args.method)
     _write_file(args.output, png_bytes(strip(result.images)))
@@ -386,8 +440,114 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     if args.gif:
         _write_file(args.gif, there_and_back_gif(result.images))
         wrote += f" and an animation to {args.gif}"
+    if args.frames:
+        _write_frames(args.frames, result.images)
+        wrote += f"; each frame as a 28x28 PNG in {args.frames}"
     print(wrote)
     return 0
+
+
+def _write_frames(folder: Path, images: torch.Tensor) -> None:
+    """Each image as `frame-NN.png`, 28x28, for slides and papers."""
+    from vaeapp.images import enlarged, png_bytes
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot make {folder}: {exc.strerror or exc}") from None
+    for i, image in enumerate(images):
+        _write_file(folder / f"frame-{i:02d}.png", png_bytes(enlarged(image, 1)))
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Where the model spends its KL: per latent dimension over the run's own test set (the
+    parts sum to `evaluate`'s KL), and which dimensions are active (Burda et al., 2015)."""
+    from vaeapp.latent import encode_dataset
+    from vaeapp.posterior import active_units, kl_per_dim, unit_activity
+
+    run: Run = args.run
+    model, config = run.load_model()
+    dataset = load_dataset(args.data or config.train.data, args.data_dir, not args.no_download)
+    images = evaluation_images(dataset.test.images, config.train.binarize, config.train.seed)
+    mu, logvar = encode_dataset(model, images)
+    per_dim = kl_per_dim(mu, logvar).tolist()
+    result = {
+        "run": str(run.path),
+        "kl": sum(per_dim),
+        "kl_per_dim": per_dim,
+        "activity_per_dim": unit_activity(mu).tolist(),
+        "active_units": active_units(mu),
+        "latent_dim": config.model.latent_dim,
+        "replay_epochs": run.replay_epochs(),
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{run.path}: {result['active_units']} of {config.model.latent_dim} units active")
+    print(f"  KL(q(z|x) || p(z)) {result['kl']:.3f} nats/image, by dimension:")
+    ranked = sorted(enumerate(per_dim), key=lambda item: -item[1])
+    activity = result["activity_per_dim"]
+    for dim, kl in ranked:
+        state = "active" if activity[dim] > 0.01 else "inactive"
+        print(f"    z{dim + 1:<4} {kl:8.3f}  Var(E[z]) {activity[dim]:.3f}  {state}")
+    epochs = result["replay_epochs"]
+    print(f"  replay: {len(epochs)} epochs kept" if epochs else "  replay: none kept")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """The models a RUN argument can name: shipped ones by name, saved runs by folder name."""
+    listed, unreadable = entries()
+    rows = [
+        {
+            "name": entry.name,
+            "path": str(entry.summary.path),
+            "data": entry.summary.config.train.data,
+            "latent_dim": entry.summary.config.model.latent_dim,
+            "epochs": entry.summary.epochs_done,
+            "test_elbo": entry.summary.test_elbo,
+            "normalised": entry.summary.normalised,
+            "shipped": entry.shipped,
+            "default_for": list(entry.default_for),
+        }
+        for entry in listed
+    ]
+    if args.json:
+        print(json.dumps({"models": rows, "unreadable": unreadable}))
+        return 0
+    print(f"{'name':<24} {'data':<10} {'dim':>4} {'epochs':>6} {'test ELBO':>10}  default for")
+    for row in rows:
+        elbo = "-" if row["test_elbo"] is None else f"{row['test_elbo']:.1f}"
+        elbo += "" if row["normalised"] else "*"
+        pages = ", ".join(row["default_for"])
+        print(
+            f"{row['name']:<24} {row['data']:<10} {row['latent_dim']:>4} {row['epochs']:>6} "
+            f"{elbo:>10}  {pages}"
+        )
+    if any(not row["normalised"] for row in rows):
+        print(f"* {NOT_NORMALISED}")
+    for name, reason in unreadable.items():
+        print(f"not listed: {name}: {one_line(reason)}")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """`streamlit run` on the app inside the package, with the project's safe settings (this
+    machine only, XSRF protection, small uploads) given as flags, so they hold whatever the
+    current folder: Streamlit's own defaults would listen on every interface."""
+    import tomllib
+
+    from vaeapp.ui import app
+
+    ui = Path(app.__file__).parent
+    settings = tomllib.loads((ui / "streamlit_config.toml").read_text(encoding="utf-8"))
+    flags = [
+        f"--{section}.{key}={str(value).lower() if isinstance(value, bool) else value}"
+        for section, values in settings.items()
+        for key, value in values.items()
+    ]
+    command = [sys.executable, "-m", "streamlit", "run", str(ui / "app.py"), *flags]
+    os.execv(sys.executable, [*command, f"--server.port={args.port}"])
 
 
 def _write_file(path: Path, data: bytes) -> None:

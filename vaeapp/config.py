@@ -67,7 +67,7 @@ class TrainConfig:
     beta: float = 1.0
     warmup_epochs: float = 0.0
     mc_samples: int = 1
-    binarize: bool = False
+    binarize: bool = True  # Bernoulli's default: resampled each batch (Burda et al., 2015)
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"
@@ -133,7 +133,9 @@ class RunConfig:
         found = {f"model.{k}": v for k, v in self.model.problems().items()}
         found.update({f"train.{k}": v for k, v in self.train.problems().items()})
         if self.model.likelihood != "bernoulli" and self.train.binarize:
-            found["train.binarize"] = "dynamic binarisation only makes sense with 'bernoulli'"
+            found["train.binarize"] = (
+                "dynamic binarisation only makes sense with 'bernoulli' (use --no-binarize)"
+            )
         return found
 
     def validated(self) -> RunConfig:
@@ -174,6 +176,14 @@ class RunConfig:
             versions=versions,
         )
         return config.validated()
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """Layer sizes written as '512,256' (what the CLI's --hidden and the form's field take)."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"expected integers separated by commas, got {text!r}") from None
 
 
 def _section(kind: type, raw: Any, name: str) -> Any:

@@ -1,17 +1,31 @@
 """Bounds over a whole data split: the ELBO and its terms, and the importance-weighted log p(x).
 
 All figures are nats per image, averaged over the images. Random draws use a seeded generator,
-so the same model and data give the same numbers.
+so the same model and data give the same numbers; by default the run's own seed, so a run's
+evaluation scores the very test set (and binarisation) its training logged.
+
+What the bound means depends on the likelihood (`likelihoods.is_normalised`): for a Bernoulli of
+binarised data it is a bound on the log-likelihood of binary images, and bits per dimension
+follow; for a Bernoulli of grey levels it is no log-likelihood at all, and none is claimed; for
+a density (continuous Bernoulli, Gaussian) it bounds a log-density on [0, 1]^D, and the 8-bit
+images' discrete log-likelihood is bounded through uniform dequantisation:
+    log P(x) >= E_u[log p((x + u) / 256)] - D log 256,   x in {0..255}^D, u ~ U[0, 1)^D
+(Theis, van den Oord & Bethge, 2016), from which bits per dimension follow.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
 
-from vaeapp.model import PIXELS, VAE
+from vaeapp.config import RunConfig
+from vaeapp.likelihoods import is_density, is_normalised
+from vaeapp.model import VAE
 from vaeapp.objective import bits_per_dim, elbo_terms, iwae_bound
+
+LEVELS = 256
 
 
 @dataclass(frozen=True)
@@ -24,23 +38,37 @@ class ElboSummary:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """The figures of one evaluation; `bits_per_dim` (and, for densities, the dequantised
+    `discrete_log_likelihood` it comes from) only where they mean something."""
+
+    normalised: bool
     elbo: float
     recon: float
     kl: float
     log_likelihood: float
-    bits_per_dim: float
     importance_samples: int
     n: int
+    seed: int
+    bits_per_dim: float | None = None
+    discrete_log_likelihood: float | None = None
 
-    def as_dict(self) -> dict[str, float | int]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
-def evaluation_images(images: torch.Tensor, binarize: bool, seed: int = 0) -> torch.Tensor:
-    """The data a model is scored on: one fixed binarisation if it was trained on binary draws."""
+def evaluation_images(images: torch.Tensor, binarize: bool, seed: int) -> torch.Tensor:
+    """The data a model is scored on: one fixed binarisation, drawn with the run's seed, if it
+    was trained on binary draws."""
     if not binarize:
         return images
     return torch.bernoulli(images, generator=torch.Generator().manual_seed(seed))
+
+
+def dequantised(images: torch.Tensor, seed: int) -> torch.Tensor:
+    """8-bit images in [0, 1] moved to (x + u) / 256 with x their levels and u ~ U[0, 1)."""
+    levels = (images * (LEVELS - 1)).round()
+    noise = torch.rand(images.shape, generator=torch.Generator().manual_seed(seed))
+    return (levels + noise) / LEVELS
 
 
 @torch.no_grad()
@@ -94,15 +122,27 @@ def dataset_log_likelihood(
     return total / len(images)
 
 
-def evaluate(model: VAE, images: torch.Tensor, k: int = 100, seed: int = 0) -> Evaluation:
+def evaluate(model: VAE, config: RunConfig, images: torch.Tensor, k: int, seed: int) -> Evaluation:
+    """The run's model scored on `images` (as `evaluation_images` made them) with K importance
+    samples per image."""
+    likelihood, binarize = config.model.likelihood, config.train.binarize
     bound = dataset_elbo(model, images, seed=seed)
     log_likelihood = dataset_log_likelihood(model, images, k=k, seed=seed)
+    normalised = is_normalised(likelihood, binarize)
+    discrete = None
+    if is_density(likelihood):
+        density = dataset_log_likelihood(model, dequantised(images, seed), k=k, seed=seed)
+        discrete = density - images[0].numel() * math.log(LEVELS)
+    scored = discrete if discrete is not None else log_likelihood
     return Evaluation(
+        normalised=normalised,
         elbo=bound.elbo,
         recon=bound.recon,
         kl=bound.kl,
         log_likelihood=log_likelihood,
-        bits_per_dim=bits_per_dim(log_likelihood, PIXELS),
         importance_samples=k,
         n=bound.n,
+        seed=seed,
+        bits_per_dim=bits_per_dim(scored, images[0].numel()) if normalised else None,
+        discrete_log_likelihood=discrete,
     )

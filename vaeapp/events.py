@@ -71,6 +71,7 @@ SCHEMA: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
             **{f"{split}_{term}": _number for split in ("train", "test") for term in TERMS},
             "img_per_s": _number,
             "test_kl_per_dim": _numbers,
+            "test_activity_per_dim": _numbers,
             "active_units": _count,
         },
     ),

@@ -15,8 +15,8 @@ import errno
 import fcntl
 import glob
 import os
+import secrets
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -181,9 +181,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     tmp = None
     try:
         _remove_orphaned_temp_files(path)
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX
-        )
+        name = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(name, flags, 0o666)  # the umask decides, as for any file the user makes
+        tmp = name
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()

@@ -66,6 +66,23 @@ class StepCurve:
 
 
 @dataclass(frozen=True)
+class UnitHealth:
+    """The latent units at the newest epoch that logged them: the KL each spends, how many are
+    active, and how many were at most before (posterior collapse shows as units dying)."""
+
+    epoch: int
+    kl_per_dim: list[float]
+    activity_per_dim: list[float]
+    active: int
+    most_active: int
+    most_active_epoch: int
+
+    @property
+    def died(self) -> int:
+        return max(0, self.most_active - self.active)
+
+
+@dataclass(frozen=True)
 class TrainingHistory:
     """A consistent copy of everything read so far; safe to use while the follower reads on."""
 
@@ -91,6 +108,23 @@ class TrainingHistory:
         without it (a hand-edited or foreign `metrics.jsonl`) are left out, not a crash."""
         numbers = sorted(n for n, event in self.epochs.items() if key in event)
         return numbers, [float(self.epochs[n][key]) for n in numbers]
+
+    def unit_health(self) -> UnitHealth | None:
+        """How the latent units stand after the newest epoch; None before any epoch logs them."""
+        needed = ("active_units", "test_kl_per_dim", "test_activity_per_dim")
+        logged = sorted(n for n, e in self.epochs.items() if all(k in e for k in needed))
+        if not logged:
+            return None
+        newest = self.epochs[logged[-1]]
+        peak = max(logged, key=lambda n: (self.epochs[n]["active_units"], -n))
+        return UnitHealth(
+            epoch=logged[-1],
+            kl_per_dim=[float(v) for v in newest["test_kl_per_dim"]],
+            activity_per_dim=[float(v) for v in newest["test_activity_per_dim"]],
+            active=newest["active_units"],
+            most_active=self.epochs[peak]["active_units"],
+            most_active_epoch=peak,
+        )
 
 
 @dataclass

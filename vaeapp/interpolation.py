@@ -21,12 +21,33 @@ MAX_STEPS = 50
 PARALLEL = 1e-6
 
 
+VISIBLE_CHANGE = 0.03  # mean absolute pixel change between the ends: about 8 grey levels
+
+
 @dataclass(frozen=True)
 class Interpolation:
-    """The latent path [steps, D] and the decoded images [steps, 1, 28, 28] along it."""
+    """The latent path [steps, D] and the decoded images [steps, 1, 28, 28] along it; the first
+    and last images are A's and B's reconstructions."""
 
     codes: torch.Tensor
     images: torch.Tensor
+    spread: float  # the two posteriors' mean standard deviation
+
+    @property
+    def distance(self) -> float:
+        """How far apart the two codes lie in latent space."""
+        return float((self.codes[-1] - self.codes[0]).norm())
+
+    @property
+    def change(self) -> float:
+        """How different the two ends look: mean absolute pixel change in [0, 1]."""
+        return float((self.images[-1] - self.images[0]).abs().mean())
+
+    @property
+    def morphs(self) -> bool:
+        """Whether the path shows a visible change from A to B; codes that lie close (within
+        the posteriors' own spread) decode to nearly the same image."""
+        return self.change >= VISIBLE_CHANGE
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
@@ -84,6 +105,7 @@ def interpolate_images(
 ) -> Interpolation:
     """Encode two images ([1, 28, 28] each) to their posterior means, walk between them and
     decode each point; the first and last images are the two inputs' reconstructions."""
-    means, _ = encode_dataset(model, torch.stack([first, second]))
+    means, logvars = encode_dataset(model, torch.stack([first, second]))
     codes = latent_path(means[0], means[1], steps, method)
-    return Interpolation(codes, decode(model, codes))
+    spread = float(torch.exp(0.5 * logvars).mean())
+    return Interpolation(codes, decode(model, codes), spread)

@@ -83,6 +83,25 @@ class Gaussian:
         return params.clamp(0.0, 1.0)
 
 
+def is_normalised(likelihood: str, binarize: bool) -> bool:
+    """Whether log p(x|z), and so every bound built on it, is a log-likelihood of the data it
+    scores: a Bernoulli is a distribution over binary pixels, so only of binarised data; the
+    continuous Bernoulli and the Gaussian are densities whatever the grey levels."""
+    return likelihood != "bernoulli" or binarize
+
+
+def is_density(likelihood: str) -> bool:
+    """Whether the likelihood is a density over continuous pixels (bits per dimension of 8-bit
+    images then need dequantisation)."""
+    return likelihood != "bernoulli"
+
+
+NOT_NORMALISED = (
+    "not a log-likelihood: a Bernoulli scored on grey levels is no normalised distribution "
+    "(train with binarisation for one)"
+)
+
+
 def make_likelihood(name: str, gaussian_std: float = 0.1) -> Likelihood:
     if name == "bernoulli":
         return Bernoulli()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).parent / "assets" / "default"
+ASSETS_DIR = Path(__file__).parent / "assets"
+DEFAULT_MODEL_DIR = ASSETS_DIR / "default"
 
 
 def data_dir() -> Path:

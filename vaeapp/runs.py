@@ -7,10 +7,11 @@
     job.lock, job.json  a job launched by the app: its lock, and when and how it was launched
     train.log           that job's output
     reconstructions.png, samples.png    the pictures of the last epoch (see `snapshots`)
+    replay/epoch-NNNN.npy   the test set's posterior means after each epoch, float16 [N, D]
 
 Every read and write goes through `vaeapp.files`: no link in a run is followed, no special file
 is opened, no read is unbounded and every write is atomic. What is read is validated before use
-(`RunConfig.from_json`, `events.parse_event`, the checkpoint's entries against its config), so
+(`RunConfig.from_json`, `events.parse_event`, `checkpoints.read_checkpoint`), so
 a damaged or hostile run raises one `VaeappError` that says what is wrong, and nothing else.
 """
 
@@ -18,25 +19,23 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
-import pickle
-import pickletools
 import tempfile
-import warnings
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from vaeapp import files
-from vaeapp.config import ModelConfig, RunConfig
+from vaeapp.checkpoints import read_checkpoint
+from vaeapp.config import RunConfig
 from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError, VaeappError
 from vaeapp.events import MAX_LINE, Event, encode_event, parse_event
+from vaeapp.likelihoods import is_normalised
 from vaeapp.model import VAE, build_model
 
 CONFIG_FILE = "config.json"
@@ -48,6 +47,7 @@ JOB_FILE = "job.json"
 LOG_FILE = "train.log"
 RECONSTRUCTIONS_FILE = "reconstructions.png"
 SAMPLES_FILE = "samples.png"
+REPLAY_DIR = "replay"  # the test set's posterior means after each epoch: epoch-0001.npy, ...
 RUN_FILES = (
     CONFIG_FILE,
     METRICS_FILE,
@@ -62,10 +62,9 @@ RUN_FILES = (
 MAX_RUN_NAME = 100
 SMALL_FILE = 1 << 16  # config.json, job.json, a lock's pid
 PICTURE_LIMIT = 1 << 22
+REPLAY_LIMIT = 1 << 26  # a million test images at 32 dimensions
 TAIL_BYTES = 1 << 14
-CHECKPOINT_SLACK = 1 << 20  # the pickle and the progress, beyond the tensors
 ERROR_PREFIX = "vaeapp: error: "
-CHECKPOINT_KEYS = {"model", "optimizer", "progress", "scaler"}
 
 
 class Run:
@@ -231,17 +230,7 @@ class Run:
         before anything is decompressed or unpickled, so a small file cannot inflate in memory.
         """
         config = config or self.read_config()
-        limit = checkpoint_limit(config.model)
-        try:
-            data = files.read_bytes(self.checkpoint_path, limit)
-        except FileNotFoundError:
-            raise CheckpointError(f"{self.path} has no checkpoint yet") from None
-        except UnsafeFileError as exc:
-            raise CheckpointError(str(exc)) from None
-        _check_entries(self.checkpoint_path, data, limit)
-        state = _weights_only_load(self.checkpoint_path, data)
-        _check_state(self.checkpoint_path, state)
-        return state
+        return read_checkpoint(self.checkpoint_path, config.model)
 
     def load_model(self, device: str | torch.device = "cpu") -> tuple[VAE, RunConfig]:
         """The trained model in eval mode, and the config it was built from."""
@@ -317,7 +306,7 @@ class Run:
         if not isinstance(raw, dict):
             return None
         pid, started = raw.get("pid"), raw.get("started")
-        if not (_positive_int(pid) and isinstance(started, int | float) and started >= 0):
+        if not (_is_pid(pid) and isinstance(started, int | float) and started >= 0):
             return None
         return JobRecord(pid=pid, started=float(started))
 
@@ -346,6 +335,43 @@ class Run:
             )
         except (FileNotFoundError, UnsafeFileError):
             return None
+
+    # --- replay -------------------------------------------------------------------------------
+
+    def save_replay(self, epoch: int, codes: np.ndarray) -> None:
+        """Keep the test set's posterior means after `epoch`, as float16, atomically."""
+        folder = self.file(REPLAY_DIR)
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UnsafeFileError(f"{folder} is not a plain folder; vaeapp does not write there")
+        folder.mkdir(exist_ok=True)
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(codes, dtype=np.float16))
+        files.write_atomically(folder / _replay_name(epoch), buffer.getvalue())
+
+    def replay_epochs(self) -> list[int]:
+        """The epochs whose codes are kept, in order."""
+        folder = self.file(REPLAY_DIR)
+        if folder.is_symlink() or not folder.is_dir():
+            return []
+        try:
+            names = [entry.name for entry in os.scandir(folder)]
+        except OSError:
+            return []
+        stems = (n.removeprefix("epoch-").removesuffix(".npy") for n in names if n.endswith(".npy"))
+        return sorted(int(stem) for stem in stems if stem.isdigit() and len(stem) <= 6)
+
+    def load_replay(self, epoch: int) -> np.ndarray | None:
+        """The codes kept after `epoch` as float32 [N, D], or None if missing or damaged."""
+        folder = self.file(REPLAY_DIR)
+        if folder.is_symlink():
+            return None
+        try:
+            data = files.read_bytes(folder / _replay_name(epoch), REPLAY_LIMIT)
+            codes = np.load(io.BytesIO(data), allow_pickle=False)
+        except (OSError, ValueError, EOFError, UnsafeFileError):
+            return None
+        good = codes.ndim == 2 and codes.dtype == np.float16 and np.isfinite(codes).all()
+        return codes.astype(np.float32) if good else None
 
     # --- summary ------------------------------------------------------------------------------
 
@@ -398,6 +424,11 @@ class RunSummary:
     def epochs_planned(self) -> int:
         return self.config.train.epochs
 
+    @property
+    def normalised(self) -> bool:
+        """Whether its test ELBO bounds a log-likelihood (see `likelihoods.is_normalised`)."""
+        return is_normalised(self.config.model.likelihood, self.config.train.binarize)
+
 
 class _TrainingClock:
     """Wall time spent training: from each start event to the last event before the next."""
@@ -415,6 +446,10 @@ class _TrainingClock:
 
     def seconds(self) -> float:
         return self.total + (max(0.0, self.last - self.began) if self.began is not None else 0.0)
+
+
+def _replay_name(epoch: int) -> str:
+    return f"epoch-{epoch:04d}.npy"
 
 
 def run_path(root: Path, name: str) -> Path:
@@ -451,154 +486,13 @@ def _last_active(run: Run) -> float:
     return run.modified(METRICS_FILE) or run.modified(CONFIG_FILE)
 
 
-def checkpoint_limit(model: ModelConfig) -> int:
-    """The most bytes a checkpoint of this model can need: its weights and Adam's two moments
-    in float32, and a little for the pickle."""
-    return 3 * 4 * parameter_count(model) + CHECKPOINT_SLACK
-
-
-def parameter_count(model: ModelConfig) -> int:
-    """The number of weights of the model `model` describes, counted without allocating them."""
-    with torch.device("meta"):
-        return sum(p.numel() for p in build_model(model).parameters())
-
-
-def _check_entries(path: Path, data: bytes, limit: int) -> None:
-    """Refuse a file that is no PyTorch zip, or whose entries claim more than `limit` bytes or
-    are compressed (torch.save never compresses): either could inflate far past the file."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
-        raise CheckpointError(_not_a_zip(path, data)) from None
-    if any(entry.compress_type != zipfile.ZIP_STORED for entry in entries):
-        raise CheckpointError(f"{path} has compressed entries, which torch.save never writes")
-    declared = sum(entry.file_size for entry in entries)
-    if declared > limit:
-        raise CheckpointError(
-            f"{path} declares {declared:,} bytes of content, more than its config.json's model "
-            f"can need ({limit:,})"
-        )
-
-
-def _not_a_zip(path: Path, data: bytes) -> str:
-    """Why a file that is no zip archive is refused: a bare pickle that asks for code (what an
-    attacker's file does), an old-format checkpoint, a cut-short one, or no checkpoint at all."""
-    if data.startswith(b"PK\x03\x04"):
-        return f"{path} is unreadable or truncated (a zip archive cut short)"
-    asks = _pickled_globals(data)
-    if asks:
-        return (
-            f"{path} is not a weights-only checkpoint and was refused: loading it would run code "
-            f"stored in it (it asks for {', '.join(asks[:3])})"
-        )
-    if asks is not None:
-        return f"{path} is in PyTorch's old format (before 1.6); load and save it again with torch"
-    return f"{path} is not a PyTorch checkpoint (not a zip archive as torch.save writes)"
-
-
-def _pickled_globals(data: bytes) -> list[str] | None:
-    """The importable names a pickle asks for, read from its opcodes without running any; None
-    if `data` is no pickle."""
-    if not data.startswith(b"\x80"):
-        return None
-    names, strings = [], []
-    try:
-        for opcode, argument, _ in pickletools.genops(data):
-            if isinstance(argument, str):
-                strings.append(argument)
-            if opcode.name == "GLOBAL":
-                names.append(str(argument).replace(" ", "."))
-            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
-                names.append(".".join(strings[-2:]))
-    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
-        return names or None
-    return names
-
-
-def _weights_only_load(path: Path, data: bytes) -> Any:
-    try:
-        with warnings.catch_warnings():
-            # torch warns about the pickle protocol of files it then refuses or reads fine;
-            # the outcome is reported below, on one line.
-            warnings.simplefilter("ignore", UserWarning)
-            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path} is not a weights-only checkpoint and was refused: "
-            f"loading it would run code stored in it ({_unpickler_reason(exc)})"
-        ) from None
-    except Exception as exc:  # torch's unpickler fails on damaged bytes in many ways
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise CheckpointError(f"{path} is unreadable or truncated ({reason})") from None
-
-
-def _check_state(path: Path, state: Any) -> None:
-    """The checkpoint's shape: model weights as tensors; progress, if any, as counts."""
-    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-        raise CheckpointError(f"{path} does not hold vaeapp model weights")
-    unknown = set(state) - CHECKPOINT_KEYS
-    if unknown:
-        raise CheckpointError(f"{path} has unknown entries {', '.join(sorted(map(str, unknown)))}")
-    if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
-        raise CheckpointError(f"{path}: its model weights are not all tensors")
-    if "progress" in state and not _valid_progress(state["progress"]):
-        raise CheckpointError(f"{path}: its training progress is damaged (wrong types or ranges)")
-    if "optimizer" in state and not isinstance(state["optimizer"], dict):
-        raise CheckpointError(f"{path}: its optimizer state is damaged")
-    if "scaler" in state and not _valid_scaler(state["scaler"]):
-        raise CheckpointError(f"{path}: its fp16 grad scaler state is damaged")
-
-
-def _valid_progress(progress: Any) -> bool:
-    if not isinstance(progress, dict) or set(progress) != {
-        "epoch",
-        "step_in_epoch",
-        "global_step",
-        "sums",
-    }:
-        return False
-    counts = (progress["epoch"], progress["step_in_epoch"], progress["global_step"])
-    sums = progress["sums"]
-    return (
-        all(_count(c) for c in counts)
-        and isinstance(sums, dict)
-        and set(sums) == {"elbo", "recon", "kl", "n"}
-        and all(isinstance(v, int | float) and math.isfinite(v) for v in sums.values())
-    )
-
-
-def _valid_scaler(scaler: Any) -> bool:
-    """A grad scaler's state: a few named finite numbers (its scale, factors and counters)."""
-    return (
-        isinstance(scaler, dict)
-        and len(scaler) <= 8
-        and all(
-            isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v)
-            for k, v in scaler.items()
-        )
-    )
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62
-
-
-def _positive_int(value: Any) -> bool:
-    return _count(value) and value > 0
+def _is_pid(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
 
 
 def _pid(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isdigit() and len(text) < 10 and int(text) > 0 else None
-
-
-def _unpickler_reason(exc: pickle.UnpicklingError) -> str:
-    """The line of torch's refusal that names what the file asked for, without its advice."""
-    for line in str(exc).splitlines():
-        if "GLOBAL" in line or "WeightsUnpickler error:" in line:
-            return line.split("WeightsUnpickler error:")[-1].strip().rstrip(".")
-    return "content other than tensors and numbers"
 
 
 def readable_summaries(runs: list[Run]) -> tuple[list[RunSummary], dict[str, str]]:

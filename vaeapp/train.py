@@ -30,8 +30,10 @@ from vaeapp.data import Dataset
 from vaeapp.distributed import World, check_world_size
 from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
 from vaeapp.evaluate import elbo_sums, evaluation_images, summary_of
+from vaeapp.latent import encode_dataset
 from vaeapp.model import IMAGE_SHAPE, VAE, build_model
 from vaeapp.objective import ElboTerms, elbo_terms
+from vaeapp.posterior import active_units, kl_per_dim, unit_activity
 from vaeapp.precision import Precision
 from vaeapp.runs import Run
 from vaeapp.snapshots import write_snapshots
@@ -326,7 +328,9 @@ class Trainer:
 
     def _finish_epoch(self, test_x: torch.Tensor, img_per_s: float) -> None:
         """The test bound (each process scores its share of the test batches; their sums and
-        counts are added up), the checkpoint and the pictures, then the epoch's event."""
+        counts are added up) and the checkpoint; then process 0 keeps what the app replays (the
+        pictures, and the test images' posterior means, of the images as shown, grey, for the
+        map) and reports the epoch."""
         self.model.eval()
         seed = self.config.train.seed
         test = summary_of(
@@ -335,8 +339,13 @@ class Trainer:
         means = self.progress.epoch_means()
         self.progress.next_epoch()
         self._save()
-        if self.world.is_main:
-            write_snapshots(self.run, self.model, test_x, seed)
+        if not self.world.is_main:
+            return
+        mu, logvar = encode_dataset(self.model, test_x)
+        binary = self.config.train.binarize
+        shown = encode_dataset(self.model, self.dataset.test.images)[0] if binary else mu
+        write_snapshots(self.run, self.model, test_x, seed)
+        self.run.save_replay(self.progress.epoch, shown.numpy())
         self._emit(
             kind="epoch",
             epoch=self.progress.epoch,
@@ -344,6 +353,9 @@ class Trainer:
             test_elbo=test.elbo,
             test_recon=test.recon,
             test_kl=test.kl,
+            test_kl_per_dim=kl_per_dim(mu, logvar).tolist(),
+            test_activity_per_dim=unit_activity(mu).tolist(),
+            active_units=active_units(mu),
             img_per_s=img_per_s,
         )
 

@@ -11,8 +11,9 @@ seconds to import, and the app's first page (a 2-D model) needs neither.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -53,6 +54,14 @@ def choose_view(dim: int, asked: str | None, umap: EmbeddingStatus | None) -> Vi
     return ViewChoice(PCA, waiting_for_umap=True, note="The map shows PCA until UMAP is ready.")
 
 
+def default_points(codes: torch.Tensor) -> np.ndarray:
+    """Codes [N, D] on the map a page shows first: their own axes up to 2-D (a line at y = 0
+    for one), else the plane of their two main directions of variance."""
+    dim = codes.shape[1]
+    view = AxesProjection(0, 1 if dim > 1 else None, codes[0]) if dim <= 2 else PCAProjection(codes)
+    return view.project(codes)
+
+
 class Projection(Protocol):
     """A 2-D view of the latent space and its way back."""
 
@@ -72,8 +81,18 @@ class Projection(Protocol):
         """The closed polygon [K + 1, 2] within which `inverse` is trusted; None if everywhere."""
         ...
 
+    def covariances(self, variances: torch.Tensor) -> np.ndarray | None:
+        """Diagonal posterior covariances [N, D] as seen on the map: [N, 3] (var_x, cov_xy,
+        var_y), or None where the view is not linear and no ellipse is honest."""
+        ...
 
-class _LinearView:
+    def describe_inverse(self) -> dict[str, Any]:
+        """What `inverse` computes, as JSON values and numpy arrays, so that the browser's map
+        computes it too (vaeapp/ui/map_component/frontend/inverse.js)."""
+        ...
+
+
+class _LinearView(ABC):
     """A view whose inverse holds everywhere on the map: no outline, every point inside."""
 
     def contains(self, points: np.ndarray) -> np.ndarray:
@@ -81,6 +100,17 @@ class _LinearView:
 
     def outline(self) -> None:
         return None
+
+    def covariances(self, variances: torch.Tensor) -> np.ndarray:
+        """A diag(v) A^T for the view's linear map A [2, D]: the map of N(mu, diag v) is
+        N(A mu + c, A diag(v) A^T)."""
+        a = self.linear_map()
+        v = np.asarray(variances.numpy(force=True), dtype=np.float64)
+        return np.stack([v @ a[0] ** 2, v @ (a[0] * a[1]), v @ a[1] ** 2], axis=1)
+
+    @abstractmethod
+    def linear_map(self) -> np.ndarray:
+        """A [2, D]: how a latent step moves on the map."""
 
 
 class AxesProjection(_LinearView):
@@ -97,6 +127,22 @@ class AxesProjection(_LinearView):
         x = z[:, self.x_dim]
         y = z[:, self.y_dim] if self.y_dim is not None else torch.zeros_like(x)
         return torch.stack([x, y], dim=1).numpy(force=True).astype(np.float64)
+
+    def describe_inverse(self) -> dict[str, Any]:
+        """The code is `base` with the map's x (and y) written into those dimensions."""
+        return {
+            "kind": "axes",
+            "x_dim": self.x_dim,
+            "y_dim": self.y_dim,
+            "base": self.base.tolist(),
+        }
+
+    def linear_map(self) -> np.ndarray:
+        a = np.zeros((2, len(self.base)))
+        a[0, self.x_dim] = 1.0
+        if self.y_dim is not None:
+            a[1, self.y_dim] = 1.0
+        return a
 
     def inverse(self, points: np.ndarray) -> torch.Tensor:
         points = torch.as_tensor(np.asarray(points), dtype=torch.float32).reshape(-1, 2)
@@ -122,6 +168,17 @@ class PCAProjection(_LinearView):
 
     def project(self, z: torch.Tensor) -> np.ndarray:
         return self.pca.transform(z.numpy(force=True).astype(np.float64))
+
+    def describe_inverse(self) -> dict[str, Any]:
+        """The code is mean + x * components[0] + y * components[1] (the PCA is not whitened)."""
+        return {
+            "kind": "linear",
+            "mean": self.pca.mean_.tolist(),
+            "components": self.pca.components_.tolist(),
+        }
+
+    def linear_map(self) -> np.ndarray:
+        return np.asarray(self.pca.components_, dtype=np.float64)
 
     def inverse(self, points: np.ndarray) -> torch.Tensor:
         codes = self.pca.inverse_transform(np.asarray(points, dtype=np.float64).reshape(-1, 2))
@@ -175,3 +232,16 @@ class EmbeddingProjection:
     def outline(self) -> np.ndarray:
         corners = self.embedding[self.hull.vertices]
         return np.vstack([corners, corners[:1]])
+
+    def covariances(self, variances: torch.Tensor) -> None:
+        return None
+
+    def describe_inverse(self) -> dict[str, Any]:
+        """Inside a triangle, the barycentric mix of its corners' codes; outside every triangle,
+        the code of the nearest vertex."""
+        return {
+            "kind": "delaunay",
+            "vertices": np.ascontiguousarray(self.embedding, dtype=np.float64),
+            "triangles": self.triangulation.simplices.astype(np.int32),
+            "codes": self.inside.values.astype(np.float32),  # the interpolator's copy
+        }

@@ -1,125 +1,200 @@
-"""The Explore page in Chromium: the map renders, clicks anywhere decode, sliders decode."""
+"""The Explore page in Chromium, on the shipped models: the map decodes under the pointer, a
+click pins (a dot: that dot), sliders and map agree, the page fits a laptop screen, the model
+choice holds across pages and links; and the VAE's own views: ellipses, your own image, KL per
+dimension, the training replay, the UMAP view's inverse."""
 
 from __future__ import annotations
 
-import re
-
+import numpy as np
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser import AppServer, wait_for_app
+from testkit.app_server import AppServer
+from testkit.chromium import wait_for_app
+from testkit.explore_page import (
+    MAP,
+    click_map,
+    decoded,
+    hook,
+    latent_sliders,
+    open_explore,
+    plot_spot,
+)
+from testkit.waiting import wait_for
+from vaeapp.catalog import find
+from vaeapp.data import load_dataset
+from vaeapp.latent import encode_dataset
+from vaeapp.paths import DEFAULT_MODEL_DIR, cache_dir
+from vaeapp.runs import Run
+from vaeapp.umap_embedding import BackgroundUmap, embedding_key
+from vaeapp.views import EmbeddingProjection
 
-pytestmark = pytest.mark.browser
-
-MAP = ".st-key-explore_map .js-plotly-plot"  # not the empty chart that warms up Plotly
-PLOT_AREA = f"{MAP} .nsewdrag"
-IMAGES = '[data-testid="stImage"] img'
-CHANGED = """([selector, before]) => {
-    const image = document.querySelector(selector);
-    return image && image.src !== before && image.complete;
-}"""
-DOT_POSITION = """() => {
-    const plot = document.querySelector('.js-plotly-plot');
-    const dots = plot._fullData[0];
-    const {xaxis, yaxis} = plot._fullLayout;
-    return [xaxis._offset + xaxis.l2p(dots.x[0]), yaxis._offset + yaxis.l2p(dots.y[0])];
-}"""
-
-PICKED_POSITION = """() => {
-    const picked = document.querySelector('.js-plotly-plot')._fullData
-        .find(t => t.selectedpoints && t.selectedpoints.length);
-    const i = picked.selectedpoints[0];
-    return [picked.x[i], picked.y[i]];
-}"""
-
-PLOT_READY = """() => {
-    const plots = document.querySelectorAll('.js-plotly-plot');
-    const area = plots.length === 1 && plots[0]._fullLayout && plots[0].querySelector('.nsewdrag');
-    return area && area.getBoundingClientRect().width > 0 && !plots[0]._transitioning;
-}"""
-SETTLE_MS = 700
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def open_explore(page: Page, server: AppServer) -> None:
-    page.goto(server.url)
-    page.wait_for_selector(PLOT_AREA, timeout=90_000)
+@pytest.fixture(scope="module")
+def test_codes() -> np.ndarray:
+    """The shipped 2-D model's test codes: where the map's dots are."""
+    model, _ = Run(DEFAULT_MODEL_DIR).load_model()
+    return encode_dataset(model, load_dataset("sample").test.images)[0].numpy()
+
+
+def test_hover_shows_a_dots_image_and_the_pointer_decodes_as_it_moves(
+    page: Page, app_server: AppServer, test_codes: np.ndarray
+) -> None:
+    open_explore(page, app_server)
+    sample = load_dataset("sample").test
+    (spot,) = hook(page, "toClient(arg)", [test_codes[5].tolist()])
+    page.mouse.move(*spot)
+    page.wait_for_function(f"() => {MAP}.pixels('test').some(v => v > 0)")
+    shown = np.array(hook(page, "pixels('test')")).reshape(28, 28) / 255
+    nearest = int(np.argmin(np.abs(sample.images[:, 0].numpy() - shown).sum((1, 2))))
+    assert np.linalg.norm(test_codes[nearest] - test_codes[5]) < 0.05  # that dot, or its twin
+    pictures = []
+    for x in (0.2, 0.5, 0.8):
+        page.mouse.move(*plot_spot(page, x, 0.5), steps=4)
+        page.wait_for_timeout(300)
+        pictures.append(decoded(page))
+    assert pictures[0] != pictures[1] != pictures[2]
+
+
+def test_a_click_on_a_dot_pins_that_dot_and_the_sliders_follow(
+    page: Page, app_server: AppServer, test_codes: np.ndarray
+) -> None:
+    open_explore(page, app_server)
+    for index in (11, 250, 777):
+        (spot,) = hook(page, "toClient(arg)", [test_codes[index].tolist()])
+        page.mouse.click(*spot)
+        page.wait_for_function(f"() => {MAP}.pin()?.index === {index}")
+    wait_for(lambda: latent_sliders(page) == [round(float(v), 2) for v in test_codes[777]], "z")
+    assert hook(page, "pin()")["code"] == pytest.approx(test_codes[777].tolist(), abs=1e-5)
+    anywhere = click_map(page, 0.1, 0.1)
+    assert anywhere == pytest.approx(hook(page, "inverse(arg)", [hook(page, "pin()")["point"]])[0])
+
+
+def test_a_slider_moves_the_cross_and_keeps_the_zoom(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    page.mouse.move(*plot_spot(page, 0.5, 0.5))
+    page.mouse.wheel(0, -400)  # zoom in
+    page.wait_for_timeout(500)
+    zoomed = hook(page, "view()")
+    slider = page.get_by_test_id("stSlider").filter(has_text="z1").get_by_role("slider")
+    slider.focus()
+    for _ in range(30):
+        page.keyboard.press("ArrowRight")
     wait_for_app(page)
+    page.wait_for_function(
+        f"() => {MAP}.pin() && Math.abs({MAP}.pin().code[0] - {latent_sliders(page)[0]}) < 0.011"
+    )
+    assert hook(page, "view()") == zoomed
 
 
-def decoded(page: Page) -> str:
-    return page.locator(IMAGES).first.get_attribute("src") or ""
+def test_the_map_and_the_decoded_image_fit_a_1280_by_720_screen(browser, app_server) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        open_explore(page, app_server)
+        box = hook(page, "plotBox()")
+        assert box["y"] + box["height"] <= 720
+        decoded_box = page.evaluate(
+            f"() => {MAP}.owner.panel.decoded.getBoundingClientRect().toJSON()"
+        )
+        assert decoded_box["y"] + decoded_box["height"] <= 720 and decoded_box["x"] < 1280
+    finally:
+        context.close()
 
 
-def latent_sliders(page: Page) -> list[float]:
-    """The values the latent sliders z1, z2, ... show."""
-    latent = page.get_by_test_id("stSlider").filter(has=page.get_by_text(re.compile(r"^z\d+$")))
-    values = latent.get_by_test_id("stSliderThumbValue")
-    return [float(text) for text in values.all_inner_texts()]
+def test_the_model_choice_holds_across_pages_and_in_the_url(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server, "?run=digits-16d")
+    assert "16-D" in page.get_by_test_id("stSidebar").inner_text()
+    assert "run=digits-16d" in page.url
+    page.get_by_test_id("stSidebarNav").get_by_text("Interpolate").click()
+    page.wait_for_selector("text=Interpolate between two images")
+    wait_for_app(page)
+    assert "16-D latent" in page.get_by_test_id("stSidebar").inner_text()
+    assert "run=digits-16d" in page.url
+    page.get_by_test_id("stSidebarNav").get_by_text("Explore").click()
+    page.wait_for_function(f"() => {MAP}?.ready()")
+    wait_for_app(page)
+    assert "16-D latent" in page.get_by_test_id("stSidebar").inner_text()
+    page.reload()
+    page.wait_for_function(f"() => {MAP}?.ready()")
+    assert "16-D latent" in page.get_by_test_id("stSidebar").inner_text()
 
 
-def after(page: Page, action) -> str:
-    """Do `action`, wait for the decoded image to change, and return it."""
+def test_interpolate_opens_the_16_dimensional_model_and_shows_the_ends(
+    page: Page, app_server: AppServer
+) -> None:
+    page.goto(f"{app_server.url}/interpolate")
+    wait_for_app(page)
+    assert "16-D latent" in page.get_by_test_id("stSidebar").inner_text()
+    for side in ("A", "B"):
+        page.locator(f".st-key-interpolate_source_{side}").get_by_text("Test set").click()
+        wait_for_app(page)
+    page.wait_for_selector("text=A and B as the model rebuilds them")
+    assert page.get_by_text("apart in latent space").count() == 1
+
+
+def test_ellipses_your_own_image_and_the_kl_per_dimension(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    sidebar = page.get_by_test_id("stSidebarUserContent")
+    sidebar.get_by_text("Posterior ellipses of every dot").click()
+    wait_for_app(page)
+    page.wait_for_function(f"() => {MAP}?.owner.light.overlays.length === 1000")
+    sidebar.get_by_text("Posterior ellipses of every dot").click()
+    wait_for_app(page)
+    page.get_by_role("tab", name="Encode your own").click()
+    page.locator(".st-key-explore_source_yours").get_by_text("Test set").click()
+    wait_for_app(page)
+    page.wait_for_function(
+        f"() => {MAP}?.owner.light.overlays.some(line => line.color === '#d62728')"
+    )
+    assert page.get_by_text("Its nearest test images").count() == 1
+    page.get_by_role("tab", name="KL per dimension").click()
+    page.wait_for_selector("text=of 2 units active")
+    bars = page.locator(".st-key-explore_kl .bars .point path")
+    wait_for(lambda: bars.count() == 2, "two KL bars")
+
+
+def test_training_replay_moves_the_dots(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    first = hook(page, "owner.content.id")
+    sidebar = page.get_by_test_id("stSidebarUserContent")
+    slider = sidebar.get_by_role("slider")
+    slider.first.focus()
+    page.keyboard.press("Home")  # epoch 1
+    wait_for_app(page)
+    page.wait_for_function(f"() => {MAP}?.ready() && {MAP}.owner.content.id !== '{first}'")
+    assert page.get_by_text("after epoch 1").count() >= 1
+
+
+def test_the_umap_view_decodes_under_the_pointer_and_on_click(
+    page: Page, app_server: AppServer
+) -> None:
+    """With an embedding in the app's cache (any embedding: the inverse is what is tested), the
+    map's inverse is the page's: barycentric inside the hull, the nearest code outside."""
+    model, _ = find("digits-16d").load_model()
+    codes = encode_dataset(model, load_dataset("sample").test.images)[0]
+    embedding = np.random.default_rng(0).normal(size=(len(codes), 2))
+    cache = BackgroundUmap(cache_dir()).path(embedding_key(codes.numpy()))  # the app's too
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, embedding)
+    open_explore(page, app_server, "?run=digits-16d")
+    page.get_by_test_id("stSidebarUserContent").get_by_text("UMAP").click()
+    page.wait_for_function(
+        f"() => {MAP}.ready() && {MAP}.owner.content.inverse.kind === 'delaunay'"
+    )
+    view = EmbeddingProjection(codes, embedding)
+    points = [[0.1, -0.2], [1.5, 0.3], [9.0, 9.0]]
+    browser = np.array(hook(page, "inverse(arg)", points))
+    np.testing.assert_allclose(browser, view.inverse(np.array(points)).numpy(), atol=1e-4)
     before = decoded(page)
-    action()
-    page.wait_for_function(CHANGED, arg=[IMAGES, before], timeout=30_000)
-    wait_for_app(page)
-    return decoded(page)
-
-
-def click_map(page: Page, x: float, y: float) -> str:
-    """Click at a fraction (x, y) of the plot area, from its top left, once the map is drawn.
-
-    A map just redrawn (another figure after a rerun) ignores clicks for a moment: Plotly
-    reports them, but Streamlit sends nothing for about half a second here.
-    """
-    page.wait_for_function(PLOT_READY)
-    page.wait_for_timeout(SETTLE_MS)
-    area = page.locator(PLOT_AREA).first
-    area.scroll_into_view_if_needed()
-    box = area.bounding_box()
-    assert box is not None
-    return after(
-        page, lambda: page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
-    )
-
-
-def test_map_renders_and_clicks_at_two_spots_decode_two_images(
-    page: Page, app_server: AppServer
-) -> None:
-    open_explore(page, app_server)
-    legend = page.locator(f"{MAP} .legendtext").all_text_contents()
-    assert legend[:10] == [str(d) for d in range(10)]
-    assert page.locator(f"{MAP} canvas").count() > 0
-    first = click_map(page, 0.3, 0.35)
-    second = click_map(page, 0.7, 0.75)
-    assert first != second
-    assert first.startswith("data:image/png;base64,")
-    picked = page.evaluate(
-        "() => document.querySelector('.js-plotly-plot').data"
-        ".filter(t => t.selectedpoints && t.selectedpoints.length).map(t => t.name)"
-    )
-    assert picked == ["anywhere"]
-    assert latent_sliders(page) == [round(v, 2) for v in page.evaluate(PICKED_POSITION)]
-
-
-def test_clicking_a_dot_shows_that_test_image_and_its_reconstruction(
-    page: Page, app_server: AppServer
-) -> None:
-    open_explore(page, app_server)
-    x, y = page.evaluate(DOT_POSITION)
-    plot = page.locator(".js-plotly-plot").first.bounding_box()
-    assert plot is not None
-    after(page, lambda: page.mouse.click(plot["x"] + x, plot["y"] + y))
-    page.get_by_text("Test image #").wait_for(timeout=30_000)
-    assert page.get_by_text("Reconstructed").is_visible()
-    assert page.locator(IMAGES).count() >= 4
-
-
-def test_a_slider_move_changes_the_decoded_image(page: Page, app_server: AppServer) -> None:
-    open_explore(page, app_server)
-    slider = page.get_by_test_id("stSlider").filter(has_text="z1")
-    slider.get_by_role("slider").focus()
-    origin = decoded(page)
-    moved = after(page, lambda: page.keyboard.press("End"))
-    assert moved != origin
-    assert float(slider.get_by_test_id("stSliderThumbValue").inner_text()) >= 3
+    page.mouse.move(*plot_spot(page, 0.4, 0.6), steps=3)
+    page.wait_for_timeout(300)
+    assert decoded(page) != before
+    pinned = click_map(page, 0.6, 0.4)
+    assert len(pinned) == 16

@@ -9,38 +9,20 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page
 
-from tests.browser import AppServer, wait_for_app
-from tests.photo_digits import write_photos_of_test_digits
+from testkit.app_server import AppServer
+from testkit.chromium import wait_for_app
+from testkit.interpolate_page import (
+    PREVIEW,
+    WAIT_MS,
+    open_interpolate_page,
+    upload,
+    wait_for_strip,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WAIT_MS = 120_000
-PREVIEW = "What the model sees (28x28)"
 PATH_POINTS = """() => document.querySelectorAll(
     '.st-key-interpolate_map .scatterlayer .trace .points .point').length"""
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return write_photos_of_test_digits(tmp_path_factory.mktemp("photos"))
-
-
-def open_interpolate_page(page: Page, server: AppServer) -> None:
-    page.goto(f"{server.url}/interpolate")
-    wait_for_app(page)
-    page.locator(".st-key-interpolate_upload_B").wait_for(timeout=WAIT_MS)
-
-
-def upload(page: Page, side: str, path: Path, previews: int) -> None:
-    """Give image `side` a file, then wait until `previews` previews show and the run is over."""
-    page.locator(f".st-key-interpolate_upload_{side} input[type=file]").set_input_files(path)
-    page.get_by_text(PREVIEW).nth(previews - 1).wait_for(timeout=WAIT_MS)
-    wait_for_app(page)
-
-
-def wait_for_strip(page: Page, steps: int) -> None:
-    page.get_by_text(f"{steps} images decoded along the path").wait_for(timeout=WAIT_MS)
-    wait_for_app(page)
 
 
 def test_two_uploads_give_a_strip_and_an_animation_with_the_steps_asked(

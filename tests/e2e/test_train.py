@@ -4,15 +4,15 @@ while it trains, resume, stop."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser import AppServer, app_with_own_runs, wait_for_app
-from tests.e2e.test_explore import PLOT_AREA, click_map, open_explore
+from testkit.app_server import AppServer
+from testkit.chromium import VIEWPORT, wait_for_app
+from testkit.explore_page import READY, click_map, decoded, open_explore
+from testkit.train_page import open_train_page, start_from_form, wait_for_progress
+from testkit.waiting import wait_for
 from vaeapp import jobs
 from vaeapp.runs import Run, list_runs
 
@@ -25,35 +25,6 @@ CHART_POINTS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path) -> Iterator[AppServer]:
-    with app_with_own_runs(tmp_path_factory, shared_data_dir, "train-runs") as app:
-        yield app
-
-
-def start_from_form(page: Page, server: AppServer, name: str, epochs: int) -> None:
-    """Open the Train page and start a small MLP run from its form."""
-    open_train_page(page, server)
-    choose(page, "train_arch", "mlp")
-    page.get_by_label("Epochs", exact=True).fill(str(epochs))
-    page.get_by_role("textbox", name="Run name").fill(name)
-    page.get_by_role("button", name="Start training").click()
-
-
-def open_train_page(page: Page, server: AppServer) -> None:
-    page.goto(f"{server.url}/train")
-    wait_for_app(page)
-
-
-def choose(page: Page, key: str, option: str) -> None:
-    page.locator(f".st-key-{key} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def wait_for_progress(page: Page, words: str) -> None:
-    page.get_by_test_id("stProgress").filter(has_text=words).wait_for(timeout=WAIT_MS)
-
-
 def picker_options(page: Page) -> list[str]:
     page.locator(".st-key-model_path input").click()
     options = page.get_by_role("option").all_inner_texts()
@@ -61,33 +32,37 @@ def picker_options(page: Page) -> list[str]:
     return options
 
 
-def test_an_unknown_data_source_is_refused_beside_its_field(page: Page, server: AppServer) -> None:
-    open_train_page(page, server)
+def test_an_unknown_data_source_is_refused_beside_its_field(
+    page: Page, own_server: AppServer
+) -> None:
+    open_train_page(page, own_server)
     page.locator(".st-key-train_data input").fill("idx:/no/such/folder")
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Start training").click()
     error = page.locator('[data-testid="stForm"] [data-testid="stAlert"]')
     error.filter(has_text="/no/such/folder").wait_for(timeout=WAIT_MS)
     assert error.count() == 1
-    assert list_runs(server.runs) == []
+    assert list_runs(own_server.runs) == []
 
 
 def test_train_watch_reattach_resume_stop_and_pick(
-    page: Page, browser: Browser, server: AppServer
+    page: Page, browser: Browser, own_server: AppServer
 ) -> None:
-    start_from_form(page, server, "e2e-run", epochs=2)
+    start_from_form(page, own_server, "e2e-run", epochs=2)
 
     counts = [0]
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while len(counts) < 3 and time.monotonic() < deadline:
+
+    def grew_twice() -> bool:
+        """Note each growth of the live chart; true once it has gained points twice."""
         points = page.evaluate(CHART_POINTS)
         if points > counts[-1]:
             counts.append(points)
-        time.sleep(0.5)
-    assert len(counts) >= 3, f"the chart grew only {counts}"  # it gained points at least twice
+        return len(counts) >= 3
+
+    wait_for(grew_twice, "the live chart gains points twice", WAIT_MS / 1000, interval_s=0.5)
 
     second = browser.new_page()  # a second tab re-attaches to the job with its whole history
-    open_train_page(second, server)
+    open_train_page(second, own_server)
     assert second.locator(".st-key-train_watch input").input_value().startswith("e2e-run")
     second.wait_for_function(f"() => ({CHART_POINTS})() >= {counts[-1]}", timeout=WAIT_MS)
     second.close()
@@ -104,16 +79,17 @@ def test_train_watch_reattach_resume_stop_and_pick(
     page.get_by_role("button", name="Resume").click()
     wait_for_progress(page, "running")
 
-    explorer = browser.new_page(viewport={"width": 1400, "height": 1000})
-    open_explore(explorer, server)  # the explorer, on the checkpoint of the job still training
+    explorer = browser.new_page(viewport=VIEWPORT)
+    open_explore(explorer, own_server)  # the explorer, on the checkpoint of the job still training
     explorer.locator(".st-key-model_path input").click()
     explorer.get_by_role("option", name=re.compile("^e2e-run")).click()
     explorer.get_by_text(re.compile("^mlp network")).wait_for(timeout=WAIT_MS)  # its details
-    explorer.wait_for_selector(PLOT_AREA, timeout=WAIT_MS)
+    explorer.wait_for_function(READY, timeout=WAIT_MS)
     wait_for_app(explorer)
-    first, second_click = click_map(explorer, 0.3, 0.35), click_map(explorer, 0.7, 0.75)
-    assert first != second_click and first.startswith("data:image/png")
-    run = Run(server.runs / "e2e-run")
+    first, first_image = click_map(explorer, 0.3, 0.35), decoded(explorer)
+    second_click, second_image = click_map(explorer, 0.7, 0.75), decoded(explorer)
+    assert first != second_click and first_image != second_image and len(first) == 2
+    run = Run(own_server.runs / "e2e-run")
     assert jobs.state(run).status == jobs.RUNNING  # both clicks decoded while it trained
     explorer.close()
 

@@ -1,5 +1,5 @@
 """Awkward files a user may give as a picture of a digit, made from phone photos of real test
-digits (`tests.photo_digits`): the first test digit of `sample` (a 7) and the second (an 8).
+digits (`testkit.photo_digits`): the first test digit of `sample` (a 7) and the second (an 8).
 
 Each kind of file is a `HardUpload`: a file name, its bytes, and either the words of the message
 that refuses it, or None when the right answer is the digit of the plain photo of the 7.
@@ -7,7 +7,6 @@ that refuses it, or None when the right answer is the digit of the plain photo o
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 from collections.abc import Callable
@@ -16,13 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from tests.photo_digits import photos_of_test_digits
-
-EXIF_ORIENTATION = 0x0112
-ROTATED_90_CLOCKWISE = 6
-BOMB_SIDE = 40_000
-PALETTE_GREYS = 16
-PAPER_LEVEL = 128
+from testkit.image_files import decoded, encoded, exif_rotated
 
 
 @dataclass(frozen=True)
@@ -39,10 +32,6 @@ class Photos:
     seven_jpeg: bytes
     eight_jpeg: bytes
 
-    @classmethod
-    def of_test_digits(cls) -> Photos:
-        return cls(*photos_of_test_digits(2))
-
     @property
     def seven(self) -> Image.Image:
         return decoded(self.seven_jpeg)
@@ -50,18 +39,6 @@ class Photos:
     @property
     def eight(self) -> Image.Image:
         return decoded(self.eight_jpeg)
-
-
-def encoded(picture: Image.Image, fmt: str, **options: object) -> bytes:
-    out = io.BytesIO()
-    picture.save(out, format=fmt, **options)
-    return out.getvalue()
-
-
-def decoded(data: bytes) -> Image.Image:
-    picture = Image.open(io.BytesIO(data))
-    picture.load()
-    return picture
 
 
 def declared_size_png(width: int, height: int) -> bytes:
@@ -82,6 +59,10 @@ def sixteen_bit_png(photo: Image.Image) -> bytes:
     return encoded(Image.fromarray(grey), "PNG")
 
 
+PALETTE_GREYS = 16
+PAPER_LEVEL = 128
+
+
 def palette_with_transparent_paper(photo: Image.Image) -> bytes:
     """The picture in 16 palette greys, those of the paper fully transparent (a PNG tRNS)."""
     palette = photo.convert("L").point(lambda level: level // PALETTE_GREYS).convert("P")
@@ -95,12 +76,7 @@ def animated_gif(first: Image.Image, then: Image.Image) -> bytes:
     return encoded(first.convert("P"), "GIF", save_all=True, append_images=[then.convert("P")])
 
 
-def exif_rotated(photo: Image.Image) -> bytes:
-    """The photo stored turned a quarter left, with the EXIF tag that tells viewers to turn it
-    back, as a phone held sideways saves it."""
-    exif = Image.Exif()
-    exif[EXIF_ORIENTATION] = ROTATED_90_CLOCKWISE
-    return encoded(photo.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif)
+BOMB_SIDE = 40_000
 
 
 def float_tiff_with(photo: Image.Image, value: float) -> bytes:

@@ -1,7 +1,7 @@
 """Broken and hostile runs in the app (streamlit.testing): the model picker and the pages that
 load a model say what is wrong with each, run no code from a checkpoint, and keep working.
 
-The damage is done by the same functions as the CLI's tests in test_run_faults.py.
+The damage is done by the same functions as the CLI's tests (tests/damaged_runs.py).
 """
 
 from __future__ import annotations
@@ -10,39 +10,37 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
-from streamlit.testing.v1 import AppTest
 
-from tests.reliability.test_run_faults import (
-    _hostile_pickle,
-    _missing_key,
-    _other_shapes,
-    _truncated,
-    _unknown_key,
+from tests.app_pages import (
+    COMPARE_PAGE,
+    EXPLORE_PAGE,
+    INTERPOLATE_PAGE,
+    TRAIN_PAGE,
+    choose_model,
+    open_page,
+    saved_run,
 )
-from tests.test_explore_page import EXPLORE_PAGE, saved_run
-from tests.test_interpolate_page import INTERPOLATE_PAGE
-from tests.test_train_page import COMPARE_PAGE, TRAIN_PAGE
+from tests.damaged_runs import (
+    MARKER,
+    hostile_pickle,
+    missing_key,
+    non_finite_weights,
+    other_shapes,
+    truncated,
+    unknown_key,
+)
 from vaeapp.runs import Run
 
 MODEL_PAGES = {"Explore": EXPLORE_PAGE, "Interpolate": INTERPOLATE_PAGE}
-
-
-def _non_finite_weights(run: Path) -> None:
-    state = Run(run).load_checkpoint()
-    state["model"] = {name: torch.full_like(w, float("nan")) for name, w in state["model"].items()}
-    Run(run).save_checkpoint(state)
-
-
 LISTED: dict[str, tuple[Callable[[Path], None], str]] = {
-    "hostile": (_hostile_pickle, "not a weights-only checkpoint and was refused"),
-    "truncated": (_truncated, "unreadable or truncated"),
-    "other-shapes": (_other_shapes, "does not match its config.json"),
-    "non-finite": (_non_finite_weights, "holds non-finite weights"),
+    "hostile": (hostile_pickle, "not a weights-only checkpoint and was refused"),
+    "truncated": (truncated, "unreadable or truncated"),
+    "other-shapes": (other_shapes, "does not match its config.json"),
+    "non-finite": (non_finite_weights, "holds non-finite weights"),
 }
 UNLISTED: dict[str, tuple[Callable[[Path], None], str]] = {
-    "unknown-key": (_unknown_key, "unknown keys momentum"),
-    "missing-key": (_missing_key, "missing latent_dim"),
+    "unknown-key": (unknown_key, "unknown keys momentum"),
+    "missing-key": (missing_key, "missing latent_dim"),
 }
 
 
@@ -56,14 +54,9 @@ def broken_runs() -> dict[str, Run]:
     return runs
 
 
-def open_page(script: str) -> AppTest:
-    app = AppTest.from_string(script, default_timeout=120)
-    app.run()
-    assert not app.exception
-    return app
-
-
-@pytest.mark.parametrize("page_name", list(MODEL_PAGES))
+@pytest.mark.parametrize(
+    "page_name", [pytest.param("Explore", marks=pytest.mark.slow), "Interpolate"]
+)  # Explore maps the test set of every run it switches to: about 2 s here
 def test_each_broken_run_gets_its_message_and_the_page_keeps_working(
     broken_runs: dict[str, Run], page_name: str
 ) -> None:
@@ -71,11 +64,11 @@ def test_each_broken_run_gets_its_message_and_the_page_keeps_working(
     listed = {label.partition(":")[0] for label in app.sidebar.selectbox(key="model_path").options}
     assert {*LISTED, "good"} < listed
     for name, (_, says) in LISTED.items():
-        app.sidebar.selectbox(key="model_path").select(str(broken_runs[name].path)).run()
+        choose_model(app, broken_runs[name])
         assert not app.exception, name
         assert len(app.error) == 1 and says in app.error[0].value, name
-        assert not (broken_runs[name].path / "marker").exists()
-        app.sidebar.selectbox(key="model_path").select(str(broken_runs["good"].path)).run()
+        assert not (broken_runs[name].path / MARKER).exists()
+        choose_model(app, broken_runs["good"])
         assert not app.exception and not app.error, name
     for name, (_, says) in UNLISTED.items():
         assert name not in listed, name
@@ -99,7 +92,7 @@ def test_the_train_page_watches_every_broken_run_without_failing(
         app.selectbox(key="train_watch").set_value(str(run.path)).run()
         assert not app.exception, run.name
         assert app.get("plotly_chart"), run.name
-    assert not any((run.path / "marker").exists() for run in broken_runs.values())
+    assert not any((run.path / MARKER).exists() for run in broken_runs.values())
 
 
 def test_the_compare_page_names_the_runs_it_cannot_read(broken_runs: dict[str, Run]) -> None:

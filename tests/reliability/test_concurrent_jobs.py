@@ -8,8 +8,9 @@ import subprocess
 
 import pytest
 
-from tests.conftest import VAEAPP, wait_for
-from tests.reliability.test_settings import cli_error
+from testkit.waiting import wait_for
+from tests.command_line import VAEAPP, cli_error, one_line_error
+from tests.conftest import events
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import load_dataset
@@ -21,16 +22,14 @@ from vaeapp.train import Trainer
 WAIT_S = 240
 LONG = 500  # epochs: more than any test waits for; every job here is stopped
 
+pytestmark = pytest.mark.slow  # every test here trains in processes of its own
+
 
 def job_config(latent_dim: int, epochs: int = LONG) -> RunConfig:
     return RunConfig(
         model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(64,)),
         train=TrainConfig(data="sample", epochs=epochs, batch_size=128, seed=latent_dim),
     )
-
-
-def events(run: Run, kind: str) -> list[dict]:
-    return [event for event in run.read_metrics() if event["kind"] == kind]
 
 
 def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(
@@ -81,7 +80,8 @@ def test_two_cli_resumes_of_one_run_started_together_train_it_once(
         loser = next(p for p in both if p.poll() is not None)
         winner = next(p for p in both if p is not loser)
         _, error = loser.communicate()
-        assert loser.returncode == 1 and error.count("\n") == 1, error
+        assert loser.returncode == 1, error
+        one_line_error(error)
         assert "is training right now" in error or "being trained by another job" in error
         wait_for(lambda: len(events(run, "start")) == 2 and run.is_training(), "the winner trains")
         assert winner.poll() is None

@@ -5,10 +5,9 @@ it stops with a clear message, and the last good checkpoint is kept, loadable an
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import TRAIN_PAGE, open_page
 from tests.conftest import small_config
-from tests.test_train_page import TRAIN_PAGE
 from vaeapp import jobs
 from vaeapp.data import Dataset
 from vaeapp.errors import TrainingDiverged
@@ -41,8 +40,6 @@ def test_a_run_that_diverges_keeps_its_last_good_checkpoint(tiny_dataset: Datase
     assert model.latent_dim == 2 and run.load_checkpoint()["progress"]["epoch"] == 1
     assert jobs.state(run).status == jobs.DIVERGED and jobs.state(run).resumable
 
-    app = AppTest.from_string(TRAIN_PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception
+    app = open_page(TRAIN_PAGE)
     assert any(e.value.startswith("Training diverged: the ") for e in app.error)
     assert app.get("progress")[0].proto.text.startswith("diverged · epoch 1/5")

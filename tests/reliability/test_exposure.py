@@ -10,13 +10,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser import REPO, free_port
+from testkit.app_server import REPO, free_port, wait_until_serving
 
 CONFIG_LINES = {
     "server.address": 'address = "localhost"',
@@ -55,6 +53,7 @@ def non_loopback_address() -> str | None:
     return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
+@pytest.mark.slow
 def test_app_started_as_readme_says_answers_on_localhost_only(tmp_path: Path) -> None:
     outside = non_loopback_address()
     if outside is None:
@@ -68,14 +67,7 @@ def test_app_started_as_readme_says_answers_on_localhost_only(tmp_path: Path) ->
         env={**os.environ, "VAEAPP_RUNS": str(tmp_path)},
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "app did not start"
-                time.sleep(0.2)
+        wait_until_serving(server, f"http://localhost:{port}")
         with pytest.raises(OSError):
             socket.create_connection((outside, port), timeout=2).close()
     finally:

@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import TRAIN_PAGE
+from tests.command_line import cli_error
 from tests.reliability.test_hostile_runs import finishes
-from tests.reliability.test_settings import cli_error
 from tests.test_data import save_digit_pngs, write_idx, write_idx_set
-from tests.test_train_page import TRAIN_PAGE
 from vaeapp import data as data_module
 from vaeapp import jobs
 from vaeapp.data import load_dataset

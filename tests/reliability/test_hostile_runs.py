@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import run_vaeapp, small_config
-from tests.reliability.test_settings import cli_error
+from tests.command_line import cli_error, run_vaeapp
+from tests.conftest import small_config
 from vaeapp import files, jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import CheckpointError, ConfigError, RunError, VaeappError

@@ -8,15 +8,13 @@ job the app starts, through a proxy that refuses: no test here can download anyt
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.reliability.test_settings import cli_error
-from tests.test_explore_page import EXPLORE_PAGE, saved_run
-from tests.test_train_page import TRAIN_PAGE
+from testkit.waiting import wait_for
+from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, open_page, saved_run
+from tests.command_line import cli_error
 from vaeapp import jobs
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
 from vaeapp.runs import Run
@@ -66,9 +64,7 @@ def test_explore_page_says_how_to_get_missing_data(
     no_network: list[object], tmp_path: Path
 ) -> None:
     run = saved_run("on-mnist", latent_dim=2, data="mnist")
-    app = AppTest.from_string(EXPLORE_PAGE, default_timeout=120)
-    app.run()
-    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+    app = open_page(EXPLORE_PAGE, run)
     assert not app.exception and no_network
     assert len(app.error) == 1
     says_how_to_get_mnist(app.error[0].value, tmp_path / "data")
@@ -77,20 +73,17 @@ def test_explore_page_says_how_to_get_missing_data(
     assert app.sidebar.selectbox(key="model_path").value == str(DEFAULT_MODEL_DIR)
 
 
+@pytest.mark.slow
 def test_a_job_on_missing_data_fails_with_how_to_get_it_on_the_train_page(
     no_network: list[object], tmp_path: Path
 ) -> None:
-    app = AppTest.from_string(TRAIN_PAGE, default_timeout=120)
-    app.run()
+    app = open_page(TRAIN_PAGE)
     app.selectbox(key="train_data").set_value("mnist")
     app.selectbox(key="train_arch").set_value("mlp")
     app.text_input(key="train_name").set_value("on-mnist")
     app.button[0].click().run()
     run = Run(runs_dir() / "on-mnist")
-    deadline = time.monotonic() + 240
-    while jobs.state(run).active:
-        assert time.monotonic() < deadline, "the job did not end"
-        time.sleep(0.2)
+    wait_for(lambda: not jobs.state(run).active, "the job has ended", interval_s=0.2)
     app.run()
     assert not app.exception
     failed = [error.value for error in app.error if error.value.startswith("Training failed")]

@@ -6,40 +6,30 @@ are hostile or broken: each ends with a clear one-line message, and nothing save
 
 from __future__ import annotations
 
-import json
-import pickle
 import resource
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import VAEAPP, run_vaeapp
+from testkit.waiting import wait_for
+from tests.command_line import VAEAPP, process_error, run_vaeapp
+from tests.conftest import events
+from tests.damaged_runs import (
+    MARKER,
+    hostile_pickle,
+    missing_key,
+    other_shapes,
+    truncated,
+    unknown_key,
+)
 from vaeapp.runs import Run
 
+pytestmark = pytest.mark.slow  # every test here trains, or runs the CLI, in processes of its own
+
 FAST = ["--data", "sample", "--arch", "mlp", "--hidden", "64", "--batch-size", "128", "--quiet"]
-
-
-def one_line_error(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vaeapp: error:"), result.stderr
-    return lines[0]
-
-
-def events(run: Path, kind: str) -> list[dict]:
-    return [e for e in Run(run).read_metrics() if e["kind"] == kind]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_kill_9_mid_epoch_leaves_a_loadable_run_that_resumes(tmp_path: Path) -> None:
@@ -49,9 +39,19 @@ def test_kill_9_mid_epoch_leaves_a_loadable_run_that_resumes(tmp_path: Path) -> 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(lambda: run.joinpath("metrics.jsonl").exists() and len(events(run, "epoch")) >= 1)
+    wait_for(
+        lambda: run.joinpath("metrics.jsonl").exists() and len(events(run, "epoch")) >= 1,
+        "the first epoch is saved",
+        timeout_s=120,
+        interval_s=0.05,
+    )
     saved_steps = len(events(run, "step"))
-    wait_for(lambda: len(events(run, "step")) >= saved_steps + 3)
+    wait_for(
+        lambda: len(events(run, "step")) >= saved_steps + 3,
+        "three more steps are logged",
+        timeout_s=120,
+        interval_s=0.05,
+    )
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     with run.joinpath("metrics.jsonl").open("a") as torn:
@@ -98,7 +98,7 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path: Path) -
         "--quiet",
         preexec_fn=_limit_file_size(limit),
     )
-    message = one_line_error(failed)
+    message = process_error(failed)
     assert "could not write" in message and "previous version is intact" in message
     assert Run(run).checkpoint_path.read_bytes() == before
     assert Run(run).load_checkpoint()["progress"]["epoch"] == 1
@@ -108,46 +108,9 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path: Path) -
 
 def test_diverging_run_stops_with_a_clear_message(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    message = one_line_error(run_vaeapp("train", *FAST, "--lr", "50", "--out", str(run)))
+    message = process_error(run_vaeapp("train", *FAST, "--lr", "50", "--out", str(run)))
     assert "training stopped" in message and "lower learning rate" in message
     assert Run(run).read_metrics()[-1]["status"] == "diverged"
-
-
-class Payload:
-    """Unpickling this writes a marker file: what a hostile checkpoint would do."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (Path.write_text, (self.marker, "code ran"))
-
-
-def _hostile_pickle(run: Path) -> None:
-    (run / "checkpoint.pt").write_bytes(pickle.dumps({"model": Payload(run / "marker")}))
-
-
-def _truncated(run: Path) -> None:
-    data = (run / "checkpoint.pt").read_bytes()
-    (run / "checkpoint.pt").write_bytes(data[: len(data) // 3])
-
-
-def _other_shapes(run: Path) -> None:
-    config = json.loads((run / "config.json").read_text())
-    config["model"]["hidden"] = [65]
-    (run / "config.json").write_text(json.dumps(config))
-
-
-def _unknown_key(run: Path) -> None:
-    config = json.loads((run / "config.json").read_text())
-    config["train"]["momentum"] = 0.9
-    (run / "config.json").write_text(json.dumps(config))
-
-
-def _missing_key(run: Path) -> None:
-    config = json.loads((run / "config.json").read_text())
-    del config["model"]["latent_dim"]
-    (run / "config.json").write_text(json.dumps(config))
 
 
 @pytest.fixture(scope="module")
@@ -160,11 +123,11 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        (_hostile_pickle, "not a weights-only checkpoint"),
-        (_truncated, "unreadable or truncated"),
-        (_other_shapes, "does not match its config.json"),
-        (_unknown_key, "unknown keys momentum"),
-        (_missing_key, "missing latent_dim"),
+        (hostile_pickle, "not a weights-only checkpoint"),
+        (truncated, "unreadable or truncated"),
+        (other_shapes, "does not match its config.json"),
+        (unknown_key, "unknown keys momentum"),
+        (missing_key, "missing latent_dim"),
     ],
 )
 @pytest.mark.parametrize("command", ["evaluate", "sample"])
@@ -179,5 +142,5 @@ def test_broken_checkpoints_are_refused_clearly(
     extra = (
         ["--limit", "10", "-k", "2"] if command == "evaluate" else ["-o", str(tmp_path / "g.png")]
     )
-    assert expected in one_line_error(run_vaeapp(command, str(run), *extra))
-    assert not (run / "marker").exists()
+    assert expected in process_error(run_vaeapp(command, str(run), *extra))
+    assert not (run / MARKER).exists()

@@ -6,16 +6,15 @@ file written outside the runs folder.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_train_page import TRAIN_PAGE, following
+from testkit.waiting import wait_for
+from tests.app_pages import TRAIN_PAGE, following, open_page
+from tests.command_line import cli_error
 from vaeapp import jobs
-from vaeapp.cli import main
 from vaeapp.paths import runs_dir
 from vaeapp.runs import CONFIG_FILE, Run
 from vaeapp.train import Trainer
@@ -56,22 +55,15 @@ def files_under(folder: Path) -> set[Path]:
 
 
 @pytest.fixture
-def around(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def around(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cleanup: None) -> Path:
     """The folder around the runs folder, also the working directory: whatever a test writes
-    where it should not lands here, where it is seen."""
+    where it should not lands here, where it is seen. Any job a test started is stopped."""
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
-    for job in jobs.active_jobs():
-        jobs.stop(job.run)
-    deadline = time.monotonic() + 120
-    while jobs.active_jobs() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    return tmp_path
 
 
 def train_form() -> AppTest:
-    app = AppTest.from_string(TRAIN_PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception
+    app = open_page(TRAIN_PAGE)
     app.selectbox(key="train_arch").set_value("mlp")
     app.number_input(key="train_epochs").set_value(1)
     return app
@@ -111,6 +103,7 @@ REFUSED = {
 }
 
 
+@pytest.mark.slow
 def test_hostile_run_names_in_the_form_write_nothing_outside_the_runs_folder(
     around: Path,
 ) -> None:
@@ -132,22 +125,9 @@ def test_hostile_run_names_in_the_form_write_nothing_outside_the_runs_folder(
     run = Run(runs_dir() / ALLOWED)
     assert jobs.state(run).active
     jobs.stop(run)
-    while jobs.state(run).active:
-        time.sleep(0.2)
+    wait_for(lambda: not jobs.state(run).active, "the job has ended")
     new = files_under(around) - before
     assert new and all(path.is_relative_to(run.path) for path in new - {runs_dir()}), new
-
-
-def cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """Run the CLI in this process; it must end non-zero with one line on stderr."""
-    try:
-        code = main(argv)
-    except SystemExit as ended:  # argparse's own checks (a choice, a number)
-        code = ended.code
-    captured = capsys.readouterr()
-    assert code not in (0, None) and "Traceback" not in captured.err
-    assert captured.err.startswith("vaeapp: error: ") and captured.err.count("\n") == 1
-    return captured.err
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.app_pages import (
+    ENDS,
+    INTERPOLATE_PAGE,
+    PREVIEW,
+    SHIPPED_2D,
+    captions,
+    open_page,
+    path_on_map,
+    upload,
+)
+from tests.command_line import EXIT_ERROR, cli_error
 from tests.reliability.hard_uploads import MAKERS, HardUpload, Photos
-from tests.test_interpolate_page import PREVIEW, captions, page, path_on_map, upload
 from vaeapp.cli import main
 from vaeapp.images import preprocess, read_image
 from vaeapp.paths import DEFAULT_MODEL_DIR
@@ -22,17 +32,17 @@ STRIP = "10 images decoded along the path"
 
 
 @pytest.fixture(scope="module")
-def photos(shared_data_dir: Path) -> Photos:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("VAEAPP_DATA", str(shared_data_dir))
-        return Photos.of_test_digits()
+def phone_photos(photo_bytes: tuple[bytes, bytes]) -> Photos:
+    return Photos(*photo_bytes)
 
 
 @pytest.fixture(scope="module")
-def codes(photos: Photos) -> torch.Tensor:
+def codes(phone_photos: Photos) -> torch.Tensor:
     """The shipped model's posterior means of the plain photos of the 7 and the 8: [2, 2]."""
     model, _ = Run(RUN).load_model()
-    images = [preprocess(read_image(jpeg)) for jpeg in (photos.seven_jpeg, photos.eight_jpeg)]
+    images = [
+        preprocess(read_image(jpeg)) for jpeg in (phone_photos.seven_jpeg, phone_photos.eight_jpeg)
+    ]
     with torch.no_grad():
         return model.encode(torch.stack(images))[0]
 
@@ -43,11 +53,13 @@ def assert_is_the_seven(code: torch.Tensor, codes: torch.Tensor, kind: str) -> N
     assert float((code - seven).norm()) < float((eight - seven).norm()) / 3, kind
 
 
-def test_every_hard_upload_in_the_interpolate_page(photos: Photos, codes: torch.Tensor) -> None:
-    app = page()
-    upload(app, "A", "eight.jpg", photos.eight_jpeg)
+def test_every_hard_upload_in_the_interpolate_page(
+    phone_photos: Photos, codes: torch.Tensor
+) -> None:
+    app = open_page(INTERPOLATE_PAGE, SHIPPED_2D)
+    upload(app, "A", "eight.jpg", phone_photos.eight_jpeg)
     for kind, make in MAKERS.items():
-        case = make(photos)
+        case = make(phone_photos)
         upload(app, "B", case.name, case.data)  # asserts no exception reached the page
         if case.refused_with:
             assert len(app.error) == 1 and case.refused_with in app.error[0].value, kind
@@ -55,9 +67,9 @@ def test_every_hard_upload_in_the_interpolate_page(photos: Photos, codes: torch.
             assert "Give both images" in app.info[0].value, kind
         else:
             assert not app.error, kind
-            assert captions(app) == [PREVIEW, PREVIEW, STRIP], kind
+            assert captions(app) == [PREVIEW, PREVIEW, ENDS, STRIP], kind
             assert_is_the_seven(torch.from_numpy(path_on_map(app)[-1]), codes, kind)
-    upload(app, "B", "seven.jpg", photos.seven_jpeg)
+    upload(app, "B", "seven.jpg", phone_photos.seven_jpeg)
     assert not app.error and captions(app)[-1] == STRIP
     assert_is_the_seven(torch.from_numpy(path_on_map(app)[-1]), codes, "the plain photo")
 
@@ -68,38 +80,27 @@ def written(folder: Path, case: HardUpload) -> Path:
     return path
 
 
-def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    captured = capsys.readouterr()
-    assert captured.out == "" and "Traceback" not in captured.err
-    assert captured.err.startswith("vaeapp: error: ") and captured.err.count("\n") == 1
-    return captured.err
-
-
 @pytest.mark.parametrize("kind", list(MAKERS))
 def test_cli_encode_and_interpolate_give_the_digit_or_one_line(
     kind: str,
-    photos: Photos,
+    phone_photos: Photos,
     codes: torch.Tensor,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    case = MAKERS[kind](photos)
+    case = MAKERS[kind](phone_photos)
     given = written(tmp_path, case)
     eight = tmp_path / "eight.jpg"
-    eight.write_bytes(photos.eight_jpeg)
+    eight.write_bytes(phone_photos.eight_jpeg)
     strip = tmp_path / "strip.png"
-    encoded = main(["encode", RUN, str(given), "--json"])
+    encode = ["encode", RUN, str(given), "--json"]
+    interpolate = ["interpolate", RUN, str(eight), str(given), "-o", str(strip)]
     if case.refused_with:
-        assert encoded == 1
-        assert case.refused_with in one_line_error(capsys)
-    else:
-        assert encoded == 0
-        (row,) = json.loads(capsys.readouterr().out)["images"]
-        assert_is_the_seven(torch.tensor(row["mean"]), codes, kind)
-    interpolated = main(["interpolate", RUN, str(eight), str(given), "-o", str(strip)])
-    if case.refused_with:
-        assert interpolated == 1
-        assert case.refused_with in one_line_error(capsys)
+        assert case.refused_with in cli_error(encode, capsys, exit_code=EXIT_ERROR)
+        assert case.refused_with in cli_error(interpolate, capsys, exit_code=EXIT_ERROR)
         assert not strip.exists()
     else:
-        assert interpolated == 0 and strip.stat().st_size > 0
+        assert main(encode) == 0
+        (row,) = json.loads(capsys.readouterr().out)["images"]
+        assert_is_the_seven(torch.tensor(row["mean"]), codes, kind)
+        assert main(interpolate) == 0 and strip.stat().st_size > 0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import streamlit as st
 
+from vaeapp.catalog import SHIPPED, name_of
 from vaeapp.errors import VaeappError
-from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
-from vaeapp.runs import Run, list_runs
+from vaeapp.paths import runs_dir
+from vaeapp.runs import Run, RunSummary, list_runs
+from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import run_history, run_summary
 from vaeapp.ui.training_charts import comparison_figure
 from vaeapp.ui.widgets import model_picker
@@ -17,42 +21,67 @@ SHOWN_AT_FIRST = 4
 def render() -> None:
     model_picker()
     st.title("Compare runs")
+    what_am_i_looking_at("Compare")
     runs = {
         str(run.path): run
-        for run in [*list_runs(runs_dir()), Run(DEFAULT_MODEL_DIR)]
+        for run in [*list_runs(runs_dir()), *(model.run for model in SHIPPED)]
         if run.exists()
     }
     chosen = st.multiselect(
         "Runs",
         list(runs),
         default=list(runs)[:SHOWN_AT_FIRST],
-        format_func=lambda path: runs[path].name,
+        format_func=lambda path: name_of(runs[path]),
         key="compare_runs",
-        help="Every run under the runs folder, and the shipped default model.",
+        help="Every run under the runs folder, and the shipped models.",
     )
     if not chosen:
         st.info("Choose one or more runs to see their ELBO per epoch.")
         return
     st.plotly_chart(
-        comparison_figure({runs[path].name: run_history(runs[path]) for path in chosen}),
+        comparison_figure({name_of(runs[path]): run_history(runs[path]) for path in chosen}),
         key="compare_chart",
     )
     rows = []
     for path in chosen:
         try:
-            summary = run_summary(runs[path])
+            rows.append(_row(run_summary(runs[path])))
         except VaeappError as exc:
             st.warning(f"{runs[path].name}: {exc}")
-            continue
-        rows.append(
-            {
-                "run": summary.name,
-                "data": summary.config.train.data,
-                "architecture": summary.config.model.arch,
-                "latent dim": summary.config.model.latent_dim,
-                "likelihood": summary.config.model.likelihood,
-                "epochs": f"{summary.epochs_done}/{summary.epochs_planned}",
-                "test ELBO": summary.test_elbo,
-            }
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "open": st.column_config.LinkColumn("open", display_text="Explore", width="small"),
+            "test ELBO": st.column_config.NumberColumn(format="%.1f"),
+            "learning rate": st.column_config.NumberColumn(format="%g"),
+        },
+    )
+    if any(not row["normalised"] for row in rows):
+        st.caption(
+            "normalised: whether the test ELBO bounds a log-likelihood. A Bernoulli trained on "
+            "grey levels (no binarisation) is no normalised distribution, so its ELBO compares "
+            "with no published figure, nor with the other runs'."
         )
-    st.dataframe(rows, hide_index=True)
+
+
+def _row(summary: RunSummary) -> dict[str, object]:
+    model, train = summary.config.model, summary.config.train
+    name = name_of(Run(summary.path))
+    minutes, seconds = divmod(round(summary.trained_s), 60)
+    return {
+        "run": name,
+        "test ELBO": summary.test_elbo,
+        "normalised": summary.normalised,
+        "epochs": f"{summary.epochs_done}/{summary.epochs_planned}",
+        "data": train.data,
+        "architecture": model.arch if model.arch == "conv" else f"mlp {model.hidden}",
+        "latent dim": model.latent_dim,
+        "likelihood": model.likelihood,
+        "binarised": train.binarize,
+        "beta": train.beta,
+        "learning rate": train.lr,
+        "batch": train.batch_size,
+        "training time": f"{minutes}:{seconds:02d}",
+        "open": f"./explore?run={quote(name)}",
+    }

@@ -1,207 +1,353 @@
-"""The Explore page: the test set on a latent map; click anywhere to decode; sliders; grids.
+"""The Explore page: the test set on a latent map that decodes under the pointer, and what makes
+the model a VAE: posteriors, KL per dimension, neighbours, traversals, the training's replay.
 
-The map, the decoded image and the sliders form one fragment, so a click or a slider move reruns
-only them. What the page remembers between reruns (the code shown, the last click, the sliders'
-generation) is one `ExploreState`; which 2-D view is drawn is the core's choice (`views`).
+The map is a component that decodes in the browser (`map_component`): moving the pointer
+decodes there, a click pins a code and reruns this page's fragment, which shows what depends on
+that code (sliders, neighbours, traversals). What the page remembers is one `ExploreState`;
+which 2-D view is drawn is the core's choice (`views`).
 """
 
 from __future__ import annotations
 
 import base64
-import math
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 from PIL import Image
 
+from vaeapp.catalog import EXPLORE
 from vaeapp.data import Dataset
 from vaeapp.errors import VaeappError
 from vaeapp.images import enlarged, grid, png_bytes
 from vaeapp.latent import decode, manifold_grid, padded_range, prior_codes, reconstruct
 from vaeapp.model import VAE
-from vaeapp.runs import CHECKPOINT_FILE
-from vaeapp.ui.explore_state import Click, ExploreState
-from vaeapp.ui.latent_map import clicked, latent_map_figure
-from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
-from vaeapp.ui.widgets import ShownView, model_picker, show_error, shown_view
-from vaeapp.views import AXES, Projection
+from vaeapp.posterior import (
+    ACTIVE_VARIANCE,
+    DensityMap,
+    active_units,
+    density_map,
+    ellipse_outline,
+    in_hole,
+    kl_per_dim,
+    nearest,
+    traversal_codes,
+    unit_activity,
+)
+from vaeapp.runs import CHECKPOINT_FILE, Run
+from vaeapp.ui.digit_input import digit_input
+from vaeapp.ui.explain import what_am_i_looking_at
+from vaeapp.ui.explore_state import MEAN, ExploreState
+from vaeapp.ui.loaders import (
+    browser_decoder,
+    load_data,
+    load_model,
+    test_posteriors,
+    train_posteriors,
+)
+from vaeapp.ui.map_component import MapContent, Polyline, latent_map, map_content, map_events
+from vaeapp.ui.training_charts import kl_per_dim_figure
+from vaeapp.ui.widgets import ShownView, kept, model_picker, show_error, shown_view
+from vaeapp.views import AXES, UMAP
 
-SLIDERS_SHOWN = 16
 MAP_KEY = "explore_map"
-FULL_RUNS = "explore_full_runs"
-DECODED_SCALE = 9
+SLIDERS_SHOWN = 16
+NEIGHBOURS = 8
+TRAVERSAL_STEPS = 9
+ALL_ELLIPSES_LIMIT = 3000  # more ellipses than this crowd the map and slow its overlay
+PRIOR_INK, DATA_INK, OWN_INK = "#7f7f7f", "#6f33b8", "#d62728"
+TABS = (
+    "Latent code",
+    "Neighbours",
+    "Traversals",
+    "KL per dimension",
+    "Encode your own",
+    "Selection",
+    "Manifold grid",
+    "Prior samples",
+)
 
 
 @dataclass(frozen=True)
 class Explorer:
     """What the fragment needs, fixed for one full run of the page."""
 
+    run: Run
     model: VAE
     data: Dataset
-    codes: torch.Tensor
+    mu: torch.Tensor  # the posteriors of the images on the map: the test set's, then the
+    logvar: torch.Tensor  # training set's when those are shown too
     view: ShownView
-    view_id: str
-    points: np.ndarray
-    x_range: tuple[float, float]
-    y_range: tuple[float, float]
-    limit: float
+    content: MapContent
+    epoch: int | None  # a replayed epoch, or None for the model's own codes
+    density: DensityMap | None
 
+    @property
+    def dim(self) -> int:
+        return self.mu.shape[1]
 
-@dataclass(frozen=True)
-class Mark:
-    """The decoded spot as the figure shows it: a cross, or a marker shown as picked."""
+    @property
+    def n_test(self) -> int:
+        return len(self.data.test)
 
-    figure: str
-    cross: tuple[float, float] | None = None
-    picked: tuple[int, int] | None = None
+    @property
+    def images(self) -> torch.Tensor:
+        """The images of the dots, in the dots' order."""
+        shown = [self.data.test.images, self.data.train.images][: 1 + (len(self.mu) > self.n_test)]
+        return torch.cat(shown)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        shown = [self.data.test.labels, self.data.train.labels][: 1 + (len(self.mu) > self.n_test)]
+        return torch.cat(shown)
 
 
 def render() -> None:
-    run = model_picker()
+    run = model_picker(EXPLORE)
     st.title("Explore the latent space")
-    st.session_state[FULL_RUNS] = st.session_state.get(FULL_RUNS, 0) + 1
+    caption, explained = st.columns([3, 1], vertical_alignment="center")
+    with explained:
+        what_am_i_looking_at("Explore")
     try:
         model, config = load_model(run)
         data = load_data(config.train.data)
-        codes = encoded_test_set(run, config.train.data)
+        mu, logvar = test_posteriors(run, config.train.data)
     except VaeappError as error:
         show_error(error)
-    dim = codes.shape[1]
-    st.caption(
-        f"{data.source}. Each dot is one of the {len(codes):,} test images, placed at the mean "
-        f"of q(z|x) in the model's {dim}-D latent space."
-    )
-    ExploreState.of_session().start_over_if_new(f"{run.path}:{dim}", dim)
-    view = shown_view(run, data.spec, codes)
+    dim = mu.shape[1]
+    ExploreState.of_session().start_over_if_new(f"{run.path}:{dim}", mu.mean(dim=0))
+    view = shown_view(run, data.spec, mu)
+    epoch = _replay_choice(run)
     points = view.points
+    replayed = None if epoch is None else _replayed(run, epoch)
+    if replayed is not None and replayed.shape != mu.shape:
+        st.sidebar.warning(
+            f"The codes kept after epoch {epoch} are of {len(replayed):,} images, not of this "
+            f"data set's {len(mu):,}: no replay."
+        )
+        epoch = replayed = None
+    if replayed is not None:  # where the test codes lay then; decoding is the trained model's
+        mu = replayed
+        points = view.projection.project(mu)
+    elif kept(
+        st.sidebar.toggle,
+        f"Training images too ({len(data.train) + len(data.test):,} dots)",
+        key="explore_all_images",
+        help="The map shows the test images; this adds the training images, each at the mean "
+        "of its posterior.",
+    ):
+        train_mu, train_logvar = train_posteriors(run, config.train.data)
+        mu, logvar = torch.cat([mu, train_mu]), torch.cat([logvar, train_logvar])
+        points = np.vstack([points, view.projection.project(train_mu)])
+    caption.caption(
+        f"Each dot: one of {len(mu):,} {'test ' if len(mu) == len(data.test) else ''}images of "
+        f"{data.spec} at the mean of its posterior q(z|x)"
+        + ("" if epoch is None else f" after epoch {epoch}")
+        + f", {view.describe(dim)}. Point to decode; click to pin.",
+        help=data.source,
+    )
+    if view.projection.covariances(logvar[:1].exp()) is not None and epoch is None:
+        kept(
+            st.sidebar.toggle,
+            "Posterior ellipses of every dot",
+            key="explore_all_ellipses",
+            help="Each test image's q(z|x) as its one-standard-deviation ellipse (hover a dot "
+            f"for its own; at most {ALL_ELLIPSES_LIMIT:,} are drawn).",
+        )
+    density = None
+    if (
+        dim == 2
+        and view.choice.shown == AXES
+        and kept(
+            st.sidebar.toggle,
+            "Prior and aggregate posterior",
+            key="explore_density",
+            help="Contours of p(z) (grey, dashed) and of q(z), the mixture of every test image's "
+            "q(z|x) (purple): where the prior has mass and the data none, the decoder never "
+            "learned.",
+        )
+    ):
+        density = _density(run, config.train.data, view.points)
     explorer = Explorer(
+        run=run,
         model=model,
         data=data,
-        codes=codes,
+        mu=mu,
+        logvar=logvar,
         view=view,
-        view_id=f"{run.path}@{run.modified(CHECKPOINT_FILE)}:{view.choice.shown}:{view.axes}",
-        points=points,
-        x_range=padded_range(points[:, 0]),
-        y_range=padded_range(points[:, 1]),
-        limit=float(max(3, math.ceil(codes.abs().max()))),
+        content=_content(run, data, mu, logvar, view, points, epoch),
+        epoch=epoch,
+        density=density,
     )
-    _latent_panel(explorer)
-    _prior_panel(model)
+    _explorer(explorer)
 
 
 @st.fragment
-def _latent_panel(explorer: Explorer) -> None:
-    """Map, decoded image and sliders: what a click or a slider move changes."""
+def _explorer(explorer: Explorer) -> None:
+    """The map and everything that follows the code it pins."""
     state = ExploreState.of_session()
-    model, dim = explorer.model, explorer.codes.shape[1]
     z = state.latent()
-    view = explorer.view.at(z)
-    controls = st.columns([1, 2, 3])
-    show_grid = controls[0].toggle("Manifold grid", key="explore_manifold")
-    side = controls[1].slider("Grid size", 5, 30, 15, key="explore_grid_side")
-    click = state.click_in(explorer.view_id)
-    grid_side = side if show_grid else None
-    depends_on_z = show_grid and explorer.view.choice.shown == AXES and dim > 2
-    rest = (explorer.view_id, st.session_state[FULL_RUNS], grid_side)
-    mark = _mark(state, repr((*rest, z.tolist() if depends_on_z else None)), view, z, click)
-    figure = _figure(state, explorer, view, mark, grid_side)
-    outline = view.outline()
-    on_map, beside = st.columns([5, 2])
-    with on_map:
-        st.plotly_chart(
-            figure,
-            key=MAP_KEY,
-            on_select=partial(_on_click, explorer, view),
-            selection_mode="points",
-            config={"displaylogo": False, "scrollZoom": True},
-        )
-        st.caption(
-            "Click anywhere to decode that spot (a dot marks it); click a data point to see its "
-            "test image too. A cross marks a code set by the sliders. Click legend entries to "
-            "hide or show classes; double-click to reset the zoom."
-        )
-        if click and outline is not None and not view.contains(np.array([click.point]))[0]:
-            st.warning(
-                "That click is outside the UMAP hull (dashed): it decodes the code of the "
-                "nearest embedded point, since there is nothing to interpolate from there."
-            )
-    with beside:
-        _decoded(model, z, explorer, click)
-    _sliders(state, dim, explorer.limit)
-
-
-def _figure(
-    state: ExploreState, explorer: Explorer, view: Projection, mark: Mark, grid_side: int | None
-) -> go.Figure:
-    """The map showing `mark`, with a manifold grid of that size under it; built again only when
-    the mark changes (clicks that follow clicks keep it)."""
-    kept = state.kept.get("figure")
-    if kept is not None and kept[0] == mark:
-        return kept[1]
-    background = None
-    if grid_side is not None:
-        tiles = manifold_grid(explorer.model, view, explorer.x_range, explorer.y_range, grid_side)
-        background = grid(tiles, per_row=grid_side, padding=0)
-    figure = latent_map_figure(
-        explorer.points,
-        explorer.data.test.labels.numpy(),
-        explorer.data.classes,
-        explorer.x_range,
-        explorer.y_range,
-        axis_titles=explorer.view.axis_titles,
-        marker=mark.cross,
-        picked=mark.picked,
-        outline=view.outline(),
-        background=background,
-        revision=explorer.view_id,
+    own = st.session_state.get("explore_own_code")
+    events = latent_map(
+        explorer.content,
+        key=MAP_KEY,
+        base=state.code if explorer.view.choice.shown == AXES else None,
+        pin_point=_cross(explorer, z) if state.chosen_here else None,
+        pin_code=state.code if state.chosen_here else None,
+        overlays=_overlays(explorer, own),
+        on_pin=_on_pin,
     )
-    state.kept["figure"] = (mark, figure)
-    return figure
+    _notes(explorer, z, events.browser_decodes)
+    tabs = st.tabs(TABS)
+    with tabs[0]:
+        _code_panel(state, explorer)
+    with tabs[1]:
+        _neighbours(explorer, z)
+    with tabs[2]:
+        _traversals(explorer, z)
+    with tabs[3]:
+        _units(explorer)
+    with tabs[4]:
+        _encode_your_own(explorer, state)
+    with tabs[5]:
+        _selection(explorer, events.selection.indices if events.selection else ())
+    with tabs[6]:
+        _manifold(explorer, z)
+    with tabs[7]:
+        _prior_samples(explorer.model, state)
 
 
-def _decoded(model: VAE, z: torch.Tensor, explorer: Explorer, click: Click | None) -> None:
-    image = decode(model, z[None])[0]
-    st.image(_inline(enlarged(image, DECODED_SCALE)), caption="Decoded here: E[x | z]")
-    if click is None or click.index is None:
-        return
-    test = explorer.data.test
-    original = test.images[click.index : click.index + 1]
-    label = int(test.labels[click.index])
-    name = explorer.data.classes[label] if label < len(explorer.data.classes) else str(label)
-    left, right = st.columns(2)
-    left.image(_inline(enlarged(original[0], 4)), caption=f"Test image #{click.index} ({name})")
-    right.image(_inline(enlarged(reconstruct(model, original)[0], 4)), caption="Reconstructed")
+def _on_pin() -> None:
+    pin = map_events(MAP_KEY).pin
+    if pin is not None:
+        ExploreState.of_session().pinned(pin.code, pin.index)
 
 
-def _sliders(state: ExploreState, dim: int, limit: float) -> None:
-    st.subheader("Latent code")
-    buttons = st.columns([1, 1, 4])
+def _cross(explorer: Explorer, z: torch.Tensor) -> tuple[float, float]:
+    x, y = explorer.view.at(z).project(z[None])[0]
+    return float(x), float(y)
+
+
+def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) -> None:
+    """What the map alone does not say: the decoded image where the browser cannot decode, the
+    view's limits, a code in a hole of the aggregate posterior."""
+    state = ExploreState.of_session()
+    if browser_decodes is False:
+        st.image(
+            _inline(enlarged(decode(explorer.model, z[None])[0], 6)),
+            caption="Decoded here by the server: E[x | z] (this browser cannot decode itself)",
+        )
+    if explorer.view.choice.shown == AXES and explorer.dim > 2:
+        x_dim, y_dim = explorer.view.axes
+        hidden = explorer.dim - 2
+        st.caption(
+            f"The map varies z{x_dim + 1} and z{y_dim + 1}; the other {hidden} dimensions are "
+            f"held at {state.source}'s values (see the sliders)."
+        )
+    if explorer.view.choice.shown == UMAP:
+        st.caption(
+            "UMAP bends distances, so no posterior ellipse is drawn on it; a point outside the "
+            "dashed hull decodes the code of the nearest test image."
+        )
+    density = explorer.density
+    if density is not None:
+        variances = explorer.logvar.exp().numpy()
+        if in_hole(z.numpy(), explorer.mu.numpy(), variances, density.aggregate_peak):
+            st.warning(
+                "This code lies in a hole: the prior has mass here but no test image's "
+                "posterior does. The decoder was never trained on such codes, which is why "
+                "samples from the prior that land here look wrong.",
+                icon=":material/blur_circular:",
+            )
+
+
+def _overlays(explorer: Explorer, own: dict | None) -> list[Polyline]:
+    """Lines over the dots: the UMAP hull, the density contours, the posterior ellipses asked
+    for (all, or the selected dots'), and your own image's."""
+    view = explorer.view
+    lines: list[Polyline] = []
+    outline = view.projection.outline()
+    if outline is not None:
+        lines.append(Polyline(outline, color="grey", width=1, dashed=True))
+    if explorer.density is not None:
+        lines += [Polyline(c, color=PRIOR_INK, dashed=True) for c in explorer.density.prior]
+        lines += [Polyline(c, color=DATA_INK) for c in explorer.density.aggregate]
+    covariances = explorer.content.covariances
+    if covariances is not None and explorer.epoch is None:
+        chosen = _ellipse_dots(explorer)
+        points = explorer.content.points
+        lines += [Polyline(ellipse_outline(points[i], covariances[i]), width=1) for i in chosen]
+    if own is not None:
+        lines.append(Polyline(np.asarray(own["ellipse"]), color=OWN_INK, width=2))
+    return lines
+
+
+def _ellipse_dots(explorer: Explorer) -> list[int]:
+    """The dots whose posterior ellipses are drawn: all (when asked, and not too many), else
+    the selected ones (hovering draws any dot's by itself)."""
+    if st.session_state.get("explore_all_ellipses"):
+        return list(range(min(len(explorer.mu), ALL_ELLIPSES_LIMIT)))
+    selection = map_events(MAP_KEY).selection
+    if selection is None or not st.session_state.get("explore_selected_ellipses", True):
+        return []
+    return list(selection.indices[:ALL_ELLIPSES_LIMIT])
+
+
+def _code_panel(state: ExploreState, explorer: Explorer) -> None:
+    """The code shown, as sliders, and the buttons that replace it."""
+    dim = explorer.dim
+    buttons = st.columns(4)
     buttons[0].button("Random from prior", on_click=_draw_from_prior, args=(state, dim))
-    buttons[1].button("Reset to origin", on_click=state.set_code, args=(torch.zeros(dim),))
+    buttons[1].button("Test codes' mean", on_click=state.set_code, args=(explorer.mu.mean(0), MEAN))
+    buttons[2].button("Origin", on_click=state.set_code, args=(torch.zeros(dim), "the origin"))
+    z = state.latent()
+    buttons[3].download_button(
+        "Decoded image (PNG)",
+        png_bytes(enlarged(decode(explorer.model, z[None])[0], 8)),
+        file_name="decoded.png",
+        mime="image/png",
+        on_click="ignore",
+    )
     shown = min(dim, SLIDERS_SHOWN)
+    ranges = [padded_range(explorer.mu[:, i].numpy(), 0.1) for i in range(dim)]
     columns = st.columns(4)
     for i in range(shown):
-        _slider(state, columns[i % 4], i, limit)
+        _slider(state, columns[i % 4], i, ranges[i])
     if dim > shown:
         with st.expander(f"Dimensions {shown + 1} to {dim}"):
             rest = st.columns(4)
             for i in range(shown, dim):
-                _slider(state, rest[i % 4], i, limit)
+                _slider(state, rest[i % 4], i, ranges[i])
+    st.caption(
+        "Each slider spans its dimension's test codes (a tenth more on each side). "
+        f"The code shown was set by {state.source}."
+    )
+    st.download_button(
+        "Encoded test set (CSV: label and posterior mean of each image)",
+        _codes_csv(explorer, range(len(explorer.mu))),
+        file_name="test_codes.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
 
 
 def _slider(
-    state: ExploreState, column: st.delta_generator.DeltaGenerator, i: int, limit: float
+    state: ExploreState,
+    column: st.delta_generator.DeltaGenerator,
+    i: int,
+    limits: tuple[float, float],
 ) -> None:
     key = state.slider_key(i)
+    low, high = (round(v, 2) for v in limits)
+    low, high = min(low, state.code[i]), max(high, state.code[i])
     column.slider(
         f"z{i + 1}",
-        -limit,
-        limit,
-        float(np.clip(state.code[i], -limit, limit)),
+        low,
+        high,
+        float(state.code[i]),
         step=0.01,
         key=key,
         format="%.2f",
@@ -209,12 +355,128 @@ def _slider(
     )
 
 
-@st.fragment
-def _prior_panel(model: VAE) -> None:
+def _neighbours(explorer: Explorer, z: torch.Tensor) -> None:
+    """The test and training images whose codes lie nearest the code shown: does the model
+    interpolate between what it saw, or copy it?"""
+    spec = explorer.data.spec
+    near_test, test_far = nearest(explorer.mu[: explorer.n_test], z, NEIGHBOURS)
+    st.markdown(f"**The {NEIGHBOURS} test images nearest this code** (latent distance)")
+    _image_row(explorer.data.test.images[near_test], [f"{d:.2f}" for d in test_far])
+    if st.toggle("Also the nearest training images", key="explore_train_neighbours"):
+        codes = train_posteriors(explorer.run, spec)[0]
+        near_train, train_far = nearest(codes, z, NEIGHBOURS)
+        _image_row(explorer.data.train.images[near_train], [f"{d:.2f}" for d in train_far])
+        st.caption(
+            "If the decoded image copies one training image, the model memorised; if it blends "
+            "its neighbours, it interpolates."
+        )
+
+
+def _traversals(explorer: Explorer, z: torch.Tensor) -> None:
+    """Each dimension swept from -3 to +3 around the code, one row each, by KL spent."""
+    if explorer.dim <= 2:
+        st.info("With two dimensions or fewer the map itself is the traversal: move the pointer.")
+        return
+    kl = kl_per_dim(explorer.mu[: explorer.n_test], explorer.logvar[: explorer.n_test])
+    order = torch.argsort(kl, descending=True).tolist()
+    rows = st.slider("Dimensions shown", 1, explorer.dim, min(8, explorer.dim), key="explore_rows")
+    dims = order[:rows]
+    images = decode(explorer.model, traversal_codes(z, dims, TRAVERSAL_STEPS))
+    st.image(
+        grid(images, per_row=TRAVERSAL_STEPS, scale=2),
+        caption="Rows, top to bottom: "
+        + ", ".join(f"z{d + 1} ({kl[d]:.2f} nats)" for d in dims)
+        + "; columns: the dimension at code - 3 ... code + 3.",
+    )
+
+
+def _units(explorer: Explorer) -> None:
+    mu, logvar = explorer.mu[: explorer.n_test], explorer.logvar[: explorer.n_test]
+    kl = kl_per_dim(mu, logvar)
+    active = (unit_activity(mu) > ACTIVE_VARIANCE).tolist()
+    st.markdown(
+        f"**{active_units(mu)} of {explorer.dim} units active**; KL(q(z|x) || p(z)) "
+        f"= {kl.sum():.2f} nats per test image, by dimension:"
+    )
+    st.plotly_chart(kl_per_dim_figure(kl.tolist(), active), key="explore_kl", theme=None)
+    st.caption(
+        "Grey bars: inactive units (the variance of their posterior mean over the test set is "
+        "below 0.01): their posterior is the prior, and they carry nothing."
+    )
+
+
+def _encode_your_own(explorer: Explorer, state: ExploreState) -> None:
+    """Upload or draw a digit: where it lands, its ellipse, its reconstruction, its neighbours."""
+    left, right = st.columns([1, 2])
+    with left:
+        image = digit_input("explore", "yours", explorer.data.spec)
+    if image is None:
+        st.session_state.pop("explore_own_code", None)
+        return
+    mu, logvar = (t[0] for t in explorer.model.encode(image[None].to(explorer.model.device)))
+    mu, logvar = mu.detach().cpu(), logvar.detach().cpu()
+    view = explorer.view.at(mu)
+    point = view.project(mu[None])[0]
+    covariance = view.covariances(logvar.exp()[None])
+    ellipse = ellipse_outline(point, covariance[0]) if covariance is not None else np.empty((0, 2))
+    drawn = {"ellipse": ellipse.tolist()}
+    if st.session_state.get("explore_own_code") != drawn:  # the map above must draw it too
+        st.session_state["explore_own_code"] = drawn
+        st.rerun()
+    with right:
+        st.image(
+            _inline(enlarged(reconstruct(explorer.model, image[None])[0], 5)),
+            caption="Its reconstruction",
+        )
+        spread = ", ".join(f"{s:.2f}" for s in logvar.mul(0.5).exp()[:8].tolist())
+        st.caption(
+            f"Posterior mean at ({point[0]:.2f}, {point[1]:.2f}) on the map (red ellipse: one "
+            f"standard deviation); sigma = {spread}{'…' if explorer.dim > 8 else ''}."
+        )
+        st.button("Pin it on the map", on_click=state.set_code, args=(mu, "your image"))
+        near, far = nearest(explorer.mu[: explorer.n_test], mu, NEIGHBOURS)
+        st.markdown("**Its nearest test images**")
+        _image_row(explorer.data.test.images[near], [f"{d:.2f}" for d in far])
+
+
+def _selection(explorer: Explorer, indices: tuple[int, ...]) -> None:
+    """The dots chosen with the lasso or the box: their images, their codes to download."""
+    if not indices:
+        st.info("Choose Lasso or Box beside the map and draw round some dots.")
+        return
+    shown = explorer.images[list(indices[:200])]
+    st.image(
+        grid(shown, per_row=20, scale=1),
+        caption=f"{len(indices)} selected"
+        + (" (the first 200 shown)" if len(indices) > 200 else ""),
+    )
+    st.toggle("Their posterior ellipses on the map", key="explore_selected_ellipses", value=True)
+    st.download_button(
+        "Their codes and labels (CSV)",
+        _codes_csv(explorer, indices),
+        file_name="selection.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+
+
+def _manifold(explorer: Explorer, z: torch.Tensor) -> None:
+    """The decoder's images tiled over the map's box (Kingma & Welling's figure 4)."""
+    side = st.slider("Grid size", 5, 30, 15, key="explore_grid_side")
+    content = explorer.content
+    images = manifold_grid(
+        explorer.model, explorer.view.at(z), content.x_range, content.y_range, side
+    )
+    picture = grid(images, per_row=side, padding=0, scale=1)
+    st.image(picture, caption=f"{side} x {side} decoded over the map's box", width=420)
+    st.download_button(
+        "Manifold grid (PNG)", png_bytes(picture), file_name="manifold.png", on_click="ignore"
+    )
+
+
+def _prior_samples(model: VAE, state: ExploreState) -> None:
     """Samples from the prior: the decoder's mean at z ~ N(0, T^2 I)."""
-    state = ExploreState.of_session()
-    st.subheader("Samples from the prior")
-    controls = st.columns([2, 1, 1, 2])
+    controls = st.columns([2, 1, 1])
     temperature = controls[0].slider(
         "Temperature",
         0.1,
@@ -226,53 +488,39 @@ def _prior_panel(model: VAE) -> None:
     )
     count = controls[1].selectbox("How many", (16, 32, 64), 1, key="explore_sample_count")
     controls[2].button("Reseed", on_click=_reseed, args=(state,))
-    codes = prior_codes(count, model.latent_dim, state.sample_seed, temperature)
-    st.image(
-        grid(decode(model, codes), per_row=16, scale=2),
-        caption=f"Seed {state.sample_seed}, temperature {temperature:.1f}",
-        output_format="PNG",
+    picture = grid(
+        decode(model, prior_codes(count, model.latent_dim, state.sample_seed, temperature)),
+        16,
+        scale=2,
+    )
+    st.image(picture, caption=f"Seed {state.sample_seed}, temperature {temperature:.1f}")
+    st.download_button(
+        "Prior samples (PNG)", png_bytes(picture), file_name="prior_samples.png", on_click="ignore"
     )
 
 
-def _on_click(explorer: Explorer, view: Projection) -> None:
-    """A click on the map: decode where it landed (a dot: that test image's own code)."""
-    state = ExploreState.of_session()
-    click = clicked(st.session_state[MAP_KEY]["selection"])
-    if click is None:  # a double click clears the pick in the browser: draw it again
-        state.kept.pop("mark", None)
-        return
-    if click.index is not None:
-        z = explorer.codes[click.index]
-    else:
-        z = view.inverse(np.array([click.point]))[0]
-    state.clicked(Click(explorer.view_id, click.point, click.index, click.marker), z)
+def _image_row(images: torch.Tensor, captions: list[str]) -> None:
+    st.image([_inline(enlarged(image, 3)) for image in images], caption=captions)
 
 
-def _mark(
-    state: ExploreState, figure: str, view: Projection, z: torch.Tensor, click: Click | None
-) -> Mark:
-    """How the figure shows the decoded spot; `figure` names everything else the figure shows.
-
-    After a click the browser shows the clicked marker as picked by itself. So while nothing
-    else in the figure changes and it shows no cross, a click leaves it exactly as it was (with
-    an earlier pick, or none), and the browser neither redraws it nor loses its zoom. When it
-    changes anyway, it shows the latest pick, or a cross at a code the sliders or buttons set.
-    """
-    previous = state.kept.get("mark")
-    if click is None:
-        cross = tuple(view.project(z[None])[0]) if state.crossed else None
-        mark = Mark(figure, cross=cross)
-    elif previous is not None and previous.cross is None and previous.figure == figure:
-        mark = previous
-    else:
-        mark = Mark(figure, picked=click.marker)
-    state.kept["mark"] = mark
-    return mark
+def _codes_csv(explorer: Explorer, indices: Iterable[int]) -> bytes:
+    """Index, label and posterior mean (and standard deviation) of each chosen test image."""
+    dim = explorer.dim
+    out = io.StringIO()
+    header = ["index", "label", *(f"mu{i + 1}" for i in range(dim))]
+    header += [f"sigma{i + 1}" for i in range(dim)]
+    out.write(",".join(header) + "\n")
+    sigma = explorer.logvar.mul(0.5).exp()
+    labels = explorer.labels
+    for i in indices:
+        values = [*explorer.mu[i].tolist(), *sigma[i].tolist()]
+        out.write(f"{i},{int(labels[i])}," + ",".join(f"{v:.6g}" for v in values) + "\n")
+    return out.getvalue().encode()
 
 
 def _draw_from_prior(state: ExploreState, dim: int) -> None:
     state.prior_draws += 1
-    state.set_code(prior_codes(1, dim, seed=state.prior_draws)[0])
+    state.set_code(prior_codes(1, dim, seed=state.prior_draws)[0], "a draw from the prior")
 
 
 def _reseed(state: ExploreState) -> None:
@@ -282,3 +530,90 @@ def _reseed(state: ExploreState) -> None:
 def _inline(picture: Image.Image) -> str:
     """A PNG as a data URL: it arrives with the page update, without a second request."""
     return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
+
+
+def _replay_choice(run: Run) -> int | None:
+    """The sidebar's training replay: the map as it was after an epoch (None: the model's)."""
+    epochs = run.replay_epochs()
+    if len(epochs) < 2:
+        return None
+    chosen = st.sidebar.select_slider(
+        "Training replay: the map after epoch",
+        options=[*epochs, "now"],
+        value="now",
+        key=f"explore_replay:{run.path}",
+        help="Where the test codes lay after each epoch of training: watch the latent space "
+        "organise. Decoding always uses the trained model.",
+    )
+    return None if chosen == "now" else int(chosen)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _replayed_cached(run_path: str, stamp: float, epoch: int) -> torch.Tensor:
+    codes = Run(run_path).load_replay(epoch)
+    if codes is None:
+        raise VaeappError(f"the codes of epoch {epoch} are missing or damaged")
+    return torch.from_numpy(codes)
+
+
+def _replayed(run: Run, epoch: int) -> torch.Tensor:
+    return _replayed_cached(str(run.path), run.modified(CHECKPOINT_FILE), epoch)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Preparing the map…")
+def _content_cached(
+    key: str,
+    _data: Dataset,
+    _codes: torch.Tensor,
+    _logvar: torch.Tensor,
+    _view: ShownView,
+    _points: np.ndarray,
+    _decoder: bytes,
+    ellipses: bool,
+) -> MapContent:
+    covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
+    shown = [_data.test, _data.train][: 1 + (len(_codes) > len(_data.test))]
+    images = torch.cat([part.images[:, 0] for part in shown]).mul(255).round().to(torch.uint8)
+    return map_content(
+        _points,
+        torch.cat([part.labels for part in shown]).numpy(),
+        _data.classes,
+        _codes.numpy(),
+        images.numpy(),
+        _decoder,
+        _view.projection.describe_inverse(),
+        axis_titles=_view.axis_titles,
+        covariances=covariances,
+    )
+
+
+def _content(
+    run: Run,
+    data: Dataset,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    view: ShownView,
+    points: np.ndarray,
+    epoch: int | None,
+) -> MapContent:
+    """The map's heavy part, built once per model, view and replayed epoch."""
+    key = f"{run.path}@{run.modified(CHECKPOINT_FILE)}|{data.spec}|{view.identity}|{epoch}"
+    key += f"|{len(mu)}"
+    decoder = browser_decoder(run)
+    return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Drawing the prior and aggregate posterior…")
+def _density_cached(key: str, _mu: np.ndarray, _var: np.ndarray, _points: np.ndarray) -> DensityMap:
+    x_range, y_range = padded_range(_points[:, 0]), padded_range(_points[:, 1])
+    wide = (
+        (min(x_range[0], -3.0), max(x_range[1], 3.0)),
+        (min(y_range[0], -3.0), max(y_range[1], 3.0)),
+    )
+    return density_map(_mu, _var, *wide)
+
+
+def _density(run: Run, spec: str, points: np.ndarray) -> DensityMap:
+    mu, logvar = test_posteriors(run, spec)
+    key = f"{run.path}@{run.modified(CHECKPOINT_FILE)}|{spec}"
+    return _density_cached(key, mu.numpy(), logvar.exp().numpy(), points)

@@ -1,42 +1,33 @@
-"""What the Explore page remembers between reruns, as one object in the session.
+"""What the Explore page remembers between reruns and pages, as one object in the session.
 
-The latent code shown (`code`) is replaced by a click, the prior button or the reset button, and
-changed one entry at a time by a slider. Replacing it renews the sliders (new widget keys), so a
-browser still holding the old sliders cannot send their values back over it. A click is kept
-for as long as the code is the one it set: any other change forgets it.
+The latent code shown (`code`) is replaced by a click on the map, a button or an encoded image,
+and changed one entry at a time by a slider. A code chosen here (not by a click) is marked on the
+map with a cross; a click's pin the browser marks itself. Replacing the code renews the sliders
+(new widget keys), so a browser still holding the old sliders cannot send their values back over
+it. Being plain session state, not widgets, all of it survives a visit to another page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import streamlit as st
 import torch
 
 STATE_KEY = "explore_state"
-
-
-@dataclass
-class Click:
-    """A click on the map: the view it was made in, where it landed, the test image it hit."""
-
-    view_id: str
-    point: tuple[float, float]
-    index: int | None
-    marker: Any = None
+MEAN, CLICK, SLIDER = "the test codes' mean", "your click", "the sliders"
 
 
 @dataclass
 class ExploreState:
     model: str | None = None
     code: list[float] = field(default_factory=list)
-    crossed: bool = False  # the map marks the code with a cross: set by a slider or a button
+    source: str = MEAN  # what set the code, in words
+    chosen_here: bool = False  # set by the page (not a click): the map marks it with a cross
+    pinned_index: int | None = None  # the test image a click hit
     slider_version: int = 0
-    click: Click | None = None
     prior_draws: int = 0
     sample_seed: int = 0
-    kept: dict[str, Any] = field(default_factory=dict)  # drawings worth not rebuilding
 
     @classmethod
     def of_session(cls) -> ExploreState:
@@ -44,35 +35,35 @@ class ExploreState:
             st.session_state[STATE_KEY] = cls()
         return st.session_state[STATE_KEY]
 
-    def start_over_if_new(self, model: str, dim: int) -> None:
-        """A different model starts at the origin with no click (a newer checkpoint of the same
-        run keeps the code)."""
+    def start_over_if_new(self, model: str, start: torch.Tensor) -> None:
+        """A different model starts at `start` (the test codes' mean); a newer checkpoint of
+        the same run keeps the code."""
         if self.model != model:
             self.model = model
-            self.set_code(torch.zeros(dim), crossed=False)
+            self.set_code(start, MEAN)
 
-    def set_code(self, z: torch.Tensor, crossed: bool = True) -> None:
-        """Replace the code; `crossed`: the map marks it with a cross (set by a button)."""
-        self.code = z.tolist()
-        self.crossed = crossed
+    def set_code(self, z: torch.Tensor, source: str) -> None:
+        """Replace the code from the page: a button, an encoded image."""
+        self.code = [float(v) for v in z]
+        self.source = source
+        self.chosen_here = True
+        self.pinned_index = None
         self.slider_version += 1
-        self.click = None
 
-    def clicked(self, click: Click, z: torch.Tensor) -> None:
-        self.set_code(z, crossed=False)
-        self.click = click
+    def pinned(self, code: tuple[float, ...], index: int | None) -> None:
+        """A click on the map pinned `code` (on the test image `index`, if it hit a dot)."""
+        self.set_code(torch.tensor(code), CLICK)
+        self.chosen_here = False
+        self.pinned_index = index
 
     def move_slider(self, i: int, value: float) -> None:
         self.code[i] = value
-        self.crossed = True
-        self.click = None
+        self.source = SLIDER
+        self.chosen_here = True
+        self.pinned_index = None
 
     def latent(self) -> torch.Tensor:
         return torch.tensor(self.code)
-
-    def click_in(self, view_id: str) -> Click | None:
-        """The click that set the current code, if it was made in this view."""
-        return self.click if self.click is not None and self.click.view_id == view_id else None
 
     def slider_key(self, i: int) -> str:
         return f"explore_z{i}_v{self.slider_version}"

@@ -11,35 +11,26 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 import torch
-from PIL import Image
-from streamlit.delta_generator import DeltaGenerator
 
+from vaeapp.catalog import INTERPOLATE
 from vaeapp.errors import VaeappError
-from vaeapp.images import (
-    UPLOAD_TYPES,
-    enlarged,
-    png_bytes,
-    preprocess,
-    read_image,
-    strip,
-    there_and_back_gif,
-)
+from vaeapp.images import png_bytes, strip, there_and_back_gif
 from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, interpolate_images
 from vaeapp.latent import padded_range
 from vaeapp.runs import CHECKPOINT_FILE, Run
-from vaeapp.ui.latent_map import latent_map_figure
+from vaeapp.ui.digit_input import digit_input
+from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
+from vaeapp.ui.path_map import path_map_figure
 from vaeapp.ui.widgets import model_picker, show_error, shown_view
 
-UPLOAD, TEST_SET, DRAW = "Upload", "Test set", "Draw"
 METHOD_NAMES = {"linear": "Linear", "slerp": "Spherical (slerp)"}
-PREVIEW_SCALE = 5
-CANVAS_SIDE = 224
 
 
 def render() -> None:
-    run = model_picker()
+    run = model_picker(INTERPOLATE)
     st.title("Interpolate between two images")
+    what_am_i_looking_at("Interpolate")
     try:
         model, config = load_model(run)
     except VaeappError as error:
@@ -50,7 +41,11 @@ def render() -> None:
         "codes is decoded step by step."
     )
     spec = config.train.data
-    inputs = [_input(column, side, spec) for column, side in zip(st.columns(2), "AB", strict=True)]
+    inputs = []
+    for column, side in zip(st.columns(2), "AB", strict=True):
+        with column:
+            st.subheader(f"Image {side}")
+            inputs.append(digit_input("interpolate", side, spec, test_index="AB".index(side)))
     steps_column, method_column = st.columns(2)
     steps = steps_column.slider("Steps", MIN_STEPS, MAX_STEPS, 10, key="interpolate_steps")
     method = method_column.radio(
@@ -71,87 +66,22 @@ def render() -> None:
     _show_path(run, spec, result.codes)
 
 
-def _input(column: DeltaGenerator, side: str, spec: str) -> torch.Tensor | None:
-    """One input, chosen by its source, with its 28x28 preview; None until it is usable."""
-    with column:
-        st.subheader(f"Image {side}")
-        source = st.radio(
-            f"Image {side} from",
-            (UPLOAD, TEST_SET, DRAW),
-            horizontal=True,
-            key=f"interpolate_source_{side}",
-            label_visibility="collapsed",
-        )
-        try:
-            if source == UPLOAD:
-                image = _uploaded(side)
-            elif source == TEST_SET:
-                image = _test_image(side, spec)
-            else:
-                image = _drawn(side)
-        except VaeappError as error:
-            st.error(str(error), icon="⚠️")
-            return None
-        if image is not None:
-            st.image(enlarged(image, PREVIEW_SCALE), caption="What the model sees (28x28)")
-        return image
-
-
-def _uploaded(side: str) -> torch.Tensor | None:
-    upload = st.file_uploader(
-        f"Picture for image {side}",
-        type=list(UPLOAD_TYPES),
-        key=f"interpolate_upload_{side}",
-        help="PNG, JPEG, BMP, WebP, GIF (its first frame) or TIFF: one digit, any size up to the "
-        "upload limit, dark on light or light on dark.",
-    )
-    if upload is None:
-        return None
-    return _digit_from_bytes(upload.getvalue(), upload.name)
-
-
-@st.cache_data(max_entries=16, show_spinner="Reading the picture…")
-def _digit_from_bytes(data: bytes, name: str) -> torch.Tensor:
-    return preprocess(read_image(data, name), name)
-
-
-def _test_image(side: str, spec: str) -> torch.Tensor:
-    test = load_data(spec).test
-    index = st.number_input(
-        f"Test image for {side} (0-{len(test) - 1})",
-        min_value=0,
-        max_value=len(test) - 1,
-        value=0 if side == "A" else 1,
-        key=f"interpolate_test_{side}",
-    )
-    st.caption(f"Label {int(test.labels[index])} in {spec}'s test split")
-    return test.images[index]
-
-
-def _drawn(side: str) -> torch.Tensor | None:
-    # Imported here: the canvas registers a Streamlit component, which needs a running app.
-    from streamlit_drawable_canvas import st_canvas
-
-    st.caption("Draw one digit, large, in the box.")
-    canvas = st_canvas(
-        stroke_width=16,
-        stroke_color="#000000",
-        background_color="#ffffff",
-        width=CANVAS_SIDE,
-        height=CANVAS_SIDE,
-        return_image_data=True,
-        key=f"interpolate_canvas_{side}",
-    )
-    drawn = (canvas.json_data or {}).get("objects")
-    if not drawn or canvas.image_data is None:
-        return None
-    return preprocess(Image.fromarray(np.asarray(canvas.image_data, dtype=np.uint8)), "the drawing")
-
-
 def _show_strip(result: Interpolation) -> None:
     st.subheader("From A to B")
     picture = strip(result.images)
-    st.image(picture, caption=f"{len(result.images)} images decoded along the path")
+    ends, middle = st.columns([1, 5], vertical_alignment="center")
+    ends.image(strip(result.images[[0, -1]], scale=4), caption="A and B as the model rebuilds them")
+    middle.image(picture, caption=f"{len(result.images)} images decoded along the path")
+    st.caption(
+        f"The codes of A and B lie {result.distance:.2f} apart in latent space; each posterior "
+        f"q(z|x) spreads about {result.spread:.2f} around its mean."
+    )
+    if not result.morphs:
+        st.warning(
+            f"A and B are too close to morph visibly: the model decodes both codes to nearly "
+            f"the same image (they differ by {result.change * 255:.0f} grey levels on average). "
+            "A model with more latent dimensions keeps them apart."
+        )
     png_column, gif_column = st.columns(2)
     png_column.download_button(
         "Download the strip (PNG)",
@@ -188,14 +118,14 @@ def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
         f"Dots: the {len(points):,} test images of {spec} at their codes, "
         f"{view.describe(dim)}. Black: the path from A to B."
     )
-    figure = latent_map_figure(
+    figure = path_map_figure(
         points,
         data.test.labels.numpy(),
         data.classes,
         padded_range(both[:, 0]),
         padded_range(both[:, 1]),
+        path,
         axis_titles=view.axis_titles,
-        path=path,
         revision=f"{run.path}@{run.modified(CHECKPOINT_FILE)}",
     )
     st.plotly_chart(figure, key="interpolate_map")

@@ -17,6 +17,7 @@ from vaeapp.data import Dataset, load_dataset
 from vaeapp.history import MetricsFollower, TrainingHistory
 from vaeapp.latent import encode_dataset
 from vaeapp.model import VAE
+from vaeapp.onnx_decoder import decoder_onnx
 from vaeapp.paths import cache_dir
 from vaeapp.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run, RunSummary
 from vaeapp.umap_embedding import BackgroundUmap
@@ -49,19 +50,49 @@ def run_summary(run: Run) -> RunSummary:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Encoding the test set…")
-def _encoded_test_set(run_path: str, checkpoint_stamp: float, spec: str) -> torch.Tensor:
+def _test_posteriors(
+    run_path: str, checkpoint_stamp: float, spec: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     model, _ = _model(run_path, checkpoint_stamp)
-    return encode_dataset(model, load_data(spec).test.images)[0]
+    return encode_dataset(model, load_data(spec).test.images)
+
+
+def test_posteriors(run: Run, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and log-variance of q(z|x) for the test images of `spec`: [N, D] each, read-only."""
+    return _test_posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec)
 
 
 def encoded_test_set(run: Run, spec: str) -> torch.Tensor:
     """Posterior means of the test images of `spec` under the run's model: [N, D], read-only."""
-    return _encoded_test_set(str(run.path), run.modified(CHECKPOINT_FILE), spec)
+    return test_posteriors(run, spec)[0]
+
+
+@st.cache_resource(max_entries=4, show_spinner="Encoding the training set…")
+def _train_posteriors(
+    run_path: str, checkpoint_stamp: float, spec: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    model, _ = _model(run_path, checkpoint_stamp)
+    return encode_dataset(model, load_data(spec).train.images)
+
+
+def train_posteriors(run: Run, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """q(z|x) of the training images: what the model saw (nearest neighbours, the full map)."""
+    return _train_posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _decoder(run_path: str, checkpoint_stamp: float) -> bytes:
+    return decoder_onnx(_model(run_path, checkpoint_stamp)[0])
+
+
+def browser_decoder(run: Run) -> bytes:
+    """The run's decoder as ONNX, for the map to decode in the browser; exported once."""
+    return _decoder(str(run.path), run.modified(CHECKPOINT_FILE))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _pca_view(run_path: str, checkpoint_stamp: float, spec: str) -> PCAProjection:
-    return PCAProjection(_encoded_test_set(run_path, checkpoint_stamp, spec))
+    return PCAProjection(_test_posteriors(run_path, checkpoint_stamp, spec)[0])
 
 
 def pca_view(run: Run, spec: str) -> PCAProjection:

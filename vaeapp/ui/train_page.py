@@ -12,19 +12,31 @@ import time
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from vaeapp import jobs
-from vaeapp.config import ARCHITECTURES, LIKELIHOODS, ModelConfig, RunConfig, TrainConfig
+from vaeapp.config import (
+    ARCHITECTURES,
+    LIKELIHOODS,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    parse_sizes,
+)
 from vaeapp.data import check_spec, source_names
 from vaeapp.distributed import check_processes
 from vaeapp.errors import VaeappError
-from vaeapp.history import TrainingHistory, TrainingProgress
+from vaeapp.history import TrainingHistory, TrainingProgress, UnitHealth
+from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
+from vaeapp.posterior import ACTIVE_VARIANCE
 from vaeapp.runs import Run, list_runs, run_path
 from vaeapp.train import check_memory, resolve_device
-from vaeapp.ui.loaders import run_history
-from vaeapp.ui.training_charts import training_figure
+from vaeapp.ui.explain import what_am_i_looking_at
+from vaeapp.ui.loaders import load_data, run_history, run_summary
+from vaeapp.ui.training_charts import codes_figure, kl_per_dim_figure, training_figure
 from vaeapp.ui.widgets import model_picker
+from vaeapp.views import default_points
 
 REFRESH_S = 1.0
 CHART_REFRESH_S = 2.0
@@ -38,6 +50,7 @@ NAMED_SOURCES = [name for name in source_names() if ":" not in name]
 def render() -> None:
     model_picker()
     st.title("Train a VAE")
+    what_am_i_looking_at("Train")
     form, live = st.columns([1, 2], gap="large")
     with form:
         _form()
@@ -65,10 +78,26 @@ def _form() -> None:
         _problem("train.data")
         st.selectbox("Architecture", ARCHITECTURES, key="train_arch")
         _problem("model.arch")
+        st.text_input(
+            "Hidden sizes (mlp)",
+            value=",".join(map(str, model.hidden)),
+            key="train_hidden",
+            help="The mlp's hidden layers, from the image inwards; the decoder mirrors them.",
+        )
+        _problem("model.hidden")
         st.number_input("Latent dimension", value=model.latent_dim, step=1, key="train_latent")
         _problem("model.latent_dim")
         st.selectbox("Likelihood p(x|z)", LIKELIHOODS, key="train_likelihood")
         _problem("model.likelihood")
+        st.checkbox(
+            "Binarise the data (Bernoulli only)",
+            value=train.binarize,
+            key="train_binarize",
+            help="Each batch's pixels drawn as 0 or 1 with their grey level as probability, the "
+            "test set once with the run's seed: the Bernoulli's bound is then a bound on the "
+            "log-likelihood. Off, a Bernoulli on grey levels is no normalised likelihood.",
+        )
+        _problem("train.binarize")
         st.number_input(
             "Beta (KL weight)", value=train.beta, step=0.1, format="%g", key="train_beta"
         )
@@ -85,6 +114,14 @@ def _form() -> None:
         _problem("train.epochs")
         st.number_input("Batch size", value=train.batch_size, step=32, key="train_batch")
         _problem("train.batch_size")
+        st.number_input(
+            "Monte-Carlo samples",
+            value=train.mc_samples,
+            step=1,
+            key="train_mc",
+            help="Draws of z per image for the reconstruction term.",
+        )
+        _problem("train.mc_samples")
         st.number_input(
             "Processes",
             value=train.world_size,
@@ -112,9 +149,17 @@ def _problem(field: str) -> None:
 def _start_from_form() -> None:
     """Validate everything with the core's own rules; start the job only if nothing is wrong."""
     state = st.session_state
+    problems: dict[str, str] = {}
+    try:
+        hidden = parse_sizes(state.train_hidden)
+    except VaeappError as exc:
+        hidden, problems["model.hidden"] = (), str(exc)
     config = RunConfig(
         model=ModelConfig(
-            arch=state.train_arch, latent_dim=state.train_latent, likelihood=state.train_likelihood
+            arch=state.train_arch,
+            latent_dim=state.train_latent,
+            hidden=hidden,
+            likelihood=state.train_likelihood,
         ),
         train=TrainConfig(
             data=state.train_data or "",
@@ -123,11 +168,13 @@ def _start_from_form() -> None:
             lr=state.train_lr,
             beta=state.train_beta,
             warmup_epochs=state.train_warmup,
+            mc_samples=state.train_mc,
+            binarize=state.train_binarize and state.train_likelihood == "bernoulli",
             seed=state.train_seed,
             world_size=state.train_processes,
         ),
     )
-    problems = config.problems()
+    problems = {**config.problems(), **problems}
     try:
         run_path(runs_dir(), state[NAME_KEY])
     except VaeappError as exc:
@@ -209,8 +256,50 @@ def _live_chart(watched: Run) -> None:
     second: each redraw of the Plotly chart costs the browser about 0.3 s of CPU, which a
     training job on the same machine would lose."""
     history = run_history(watched)
+    try:
+        normalised = run_summary(watched).normalised
+    except VaeappError:
+        normalised = True  # an unreadable config: the status above says why
+    if not normalised:
+        st.caption(f"These ELBO figures are {NOT_NORMALISED}.")
     st.plotly_chart(training_figure(history), key="train_chart", theme=None)
+    _units(history.unit_health())
     _snapshots(watched, history)
+    _epoch_map(watched, history)
+
+
+def _units(health: UnitHealth | None) -> None:
+    """The KL each latent unit spends at the newest epoch, and an alert when units die."""
+    if health is None:
+        return
+    dims = len(health.kl_per_dim)
+    st.markdown(f"**Latent units, epoch {health.epoch}: {health.active} of {dims} active**")
+    active = [v > ACTIVE_VARIANCE for v in health.activity_per_dim]
+    st.plotly_chart(kl_per_dim_figure(health.kl_per_dim, active), key="train_kl", theme=None)
+    if health.died:
+        st.warning(
+            f"{health.died} latent unit(s) died since epoch {health.most_active_epoch}: their "
+            "posterior fell onto the prior and carries no information (posterior collapse). "
+            "KL warm-up or a smaller beta keeps units alive.",
+            icon=":material/battery_alert:",
+        )
+
+
+def _epoch_map(run: Run, history: TrainingHistory) -> None:
+    """The test set's codes after the newest epoch: the latent space as it organises."""
+    epochs = run.replay_epochs()
+    codes = run.load_replay(epochs[-1]) if epochs else None
+    if codes is None:
+        return
+    try:
+        data = load_data(run.read_config().train.data)
+    except VaeappError:
+        return
+    points = default_points(torch.from_numpy(codes))
+    st.markdown(f"**The test set's codes after epoch {epochs[-1]}**")
+    st.plotly_chart(
+        codes_figure(points, data.test.labels.numpy(), data.classes), key="train_map", theme=None
+    )
 
 
 def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
@@ -98,6 +99,52 @@ def comparison_figure(histories: dict[str, TrainingHistory]) -> go.Figure:
         yaxis_title="ELBO (nats per image, higher is better)",
         height=520,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        uirevision="keep",
+    )
+    return figure
+
+
+def kl_per_dim_figure(kl_per_dim: list[float], active: list[bool]) -> go.Figure:
+    """The KL each latent dimension spends, as bars: active units in colour, inactive grey."""
+    colours = [KL_COLOUR if on else "#c8c8c8" for on in active]
+    figure = go.Figure(
+        go.Bar(
+            x=[f"z{i + 1}" for i in range(len(kl_per_dim))],
+            y=kl_per_dim,
+            marker={"color": colours},
+            hovertemplate="%{x}: %{y:.2f} nats<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        template="none",
+        height=220,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={**AXIS, "title": {"text": "KL (nats)"}},
+        xaxis={"automargin": True},
+    )
+    return figure
+
+
+def codes_figure(points: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> go.Figure:
+    """A small map of codes [N, 2] coloured by label (the Train page's live view of an epoch)."""
+    figure = go.Figure()
+    for label in np.unique(labels):
+        members = labels == label
+        name = classes[label] if label < len(classes) else str(label)
+        figure.add_trace(
+            go.Scattergl(
+                x=points[members, 0],
+                y=points[members, 1],
+                mode="markers",
+                name=name,
+                marker={"size": 4, "color": qualitative.Plotly[int(label) % 10]},
+            )
+        )
+    figure.update_layout(
+        template="none",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        legend={"itemsizing": "constant"},
         uirevision="keep",
     )
     return figure

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import streamlit as st
 import torch
 
+from vaeapp.catalog import SHIPPED, default_for, find, name_of
 from vaeapp.errors import DataError, VaeappError
+from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
 from vaeapp.runs import Run, RunSummary, list_runs
 from vaeapp.ui.loaders import embedding_view, pca_view, run_summary, umap_worker
@@ -27,47 +30,80 @@ from vaeapp.views import (
 )
 
 MODEL_KEY = "model_path"
+CHOSEN_KEY = "chosen_model"  # the model the user (or a link) chose: kept across pages
 VIEW_KEY = "explore_view"
 
 
 def available_models() -> tuple[dict[str, RunSummary], dict[str, str]]:
-    """The shipped default first, then every readable saved run, most recent first; and the
-    saved runs that cannot be read, by name, each with why (a config.json edited by hand)."""
-    found: dict[str, RunSummary] = {str(DEFAULT_MODEL_DIR): run_summary(Run(DEFAULT_MODEL_DIR))}
+    """The shipped models first, then every readable saved run, most recent first, by folder;
+    and the saved runs that cannot be read, by name, each with why."""
+    found: dict[str, RunSummary] = {}
     unreadable: dict[str, str] = {}
-    for run in list_runs(runs_dir()):
-        if not run.has_checkpoint():
-            continue
+    shipped = [model.run for model in SHIPPED]
+    saved = [run for run in list_runs(runs_dir()) if run.has_checkpoint()]
+    for run in [*shipped, *saved]:
         try:
             found[str(run.path)] = run_summary(run)
         except VaeappError as error:
-            unreadable[run.name] = str(error)
+            unreadable[name_of(run)] = str(error)
     return found, unreadable
 
 
-def model_picker() -> Run:
-    """Sidebar select box over the available models; remembers the choice across pages. Runs
-    that cannot be read are named under it with the reason, rather than left out silently."""
+def model_picker(page: str | None = None) -> Run:
+    """The sidebar's model choice. A model chosen here, or named in the URL (`?run=NAME`),
+    holds across pages and reloads, and the URL always names it, so a link opens the same
+    model; until one is chosen each page opens its own default. Runs that cannot be read are
+    named under the box with the reason, rather than left out silently."""
     models, unreadable = available_models()
-    if st.session_state.get(MODEL_KEY) not in models:
-        st.session_state[MODEL_KEY] = str(DEFAULT_MODEL_DIR)
-    chosen = st.sidebar.selectbox(
+    _take_choice_from_url(models)
+    chosen = st.session_state.get(CHOSEN_KEY)
+    if chosen not in models:
+        chosen = str((default_for(page) if page else Run(DEFAULT_MODEL_DIR)).path)
+    if chosen not in models:  # a damaged installation: any model that can be read
+        chosen = next(iter(models))
+    st.session_state[MODEL_KEY] = chosen  # the box shows the choice, on every page
+    picked = st.sidebar.selectbox(
         "Model",
         options=list(models),
         key=MODEL_KEY,
         format_func=lambda path: _label(path, models[path]),
-        help="The shipped default model, and every run saved under the runs folder.",
+        on_change=_remember_choice,
+        help="The shipped models, and every run saved under the runs folder.",
     )
-    st.sidebar.caption(_details(models[chosen]))
+    st.query_params["run"] = name_of(Run(picked))
+    st.sidebar.caption(_details(models[picked]))
     for name, reason in unreadable.items():
         st.sidebar.warning(f"Run {name} is not listed: {reason}")
-    return Run(chosen)
+    return Run(picked)
+
+
+def _take_choice_from_url(models: dict[str, RunSummary]) -> None:
+    """A `?run=NAME` in the URL the session opened with (a link, a reload) becomes the choice."""
+    if st.session_state.get("url_read"):
+        return
+    st.session_state["url_read"] = True
+    named = st.query_params.get("run")
+    if not named:
+        return
+    try:
+        path = str(find(named).path)
+    except VaeappError:
+        st.sidebar.warning(f"No model called {named!r}; showing the default.")
+        return
+    if path in models:
+        st.session_state[CHOSEN_KEY] = st.session_state[MODEL_KEY] = path
+
+
+def _remember_choice() -> None:
+    st.session_state[CHOSEN_KEY] = st.session_state[MODEL_KEY]
 
 
 def _label(path: str, summary: RunSummary) -> str:
     """Name, data set, latent dimension, epochs and test ELBO, briefly."""
-    name = "default (shipped)" if path == str(DEFAULT_MODEL_DIR) else summary.name
+    name = name_of(Run(path))
+    name = f"{name} (shipped)" if any(path == str(m.run.path) for m in SHIPPED) else name
     elbo = "" if summary.test_elbo is None else f", ELBO {summary.test_elbo:.1f}"
+    elbo += "" if summary.normalised or not elbo else " (not normalised)"
     epochs = f"{summary.epochs_done}/{summary.epochs_planned} epochs"
     dim = summary.config.model.latent_dim
     return f"{name}: {summary.config.train.data}, {dim}-D{elbo}, {epochs}"
@@ -76,17 +112,19 @@ def _label(path: str, summary: RunSummary) -> str:
 def _details(summary: RunSummary) -> str:
     model, train = summary.config.model, summary.config.train
     elbo = "no epoch yet" if summary.test_elbo is None else f"{summary.test_elbo:.1f} nats"
-    return (
+    data = f"{train.data}{', binarised' if train.binarize else ''}"
+    details = (
         f"{model.arch} network, {model.likelihood} likelihood, {model.latent_dim}-D latent; "
-        f"trained on {train.data} for {summary.epochs_done}/{summary.epochs_planned} epochs; "
+        f"trained on {data} for {summary.epochs_done}/{summary.epochs_planned} epochs; "
         f"test ELBO {elbo}"
     )
+    return details if summary.normalised else f"{details} ({NOT_NORMALISED})"
 
 
 def show_error(error: VaeappError) -> NoReturn:
     """A user-facing error, then stop this rerun; the rest of the app keeps working. A model
     whose data set is missing comes with a button back to the shipped one, which works offline."""
-    st.error(str(error), icon="⚠️")
+    st.error(str(error), icon=":material/warning:")
     if isinstance(error, DataError) and st.session_state.get(MODEL_KEY) != str(DEFAULT_MODEL_DIR):
         st.button(
             "Open the shipped default model (offline sample data)",
@@ -97,7 +135,7 @@ def show_error(error: VaeappError) -> NoReturn:
 
 
 def _choose_default_model() -> None:
-    st.session_state[MODEL_KEY] = str(DEFAULT_MODEL_DIR)
+    st.session_state[MODEL_KEY] = st.session_state[CHOSEN_KEY] = str(DEFAULT_MODEL_DIR)
 
 
 @dataclass(frozen=True)
@@ -123,6 +161,11 @@ class ShownView:
         return f"on the latent axes {' and '.join(filter(None, self.axis_titles))}"
 
     @property
+    def identity(self) -> str:
+        """Names the view: the same identity, the same map."""
+        return f"{self.choice.shown}:{self.axes}"
+
+    @property
     def axis_titles(self) -> tuple[str, str]:
         if self.choice.shown != AXES:
             return f"{self.choice.shown} 1", f"{self.choice.shown} 2"
@@ -139,7 +182,8 @@ def shown_view(run: Run, spec: str, codes: torch.Tensor) -> ShownView:
     umap_status = None
     if len(offered) > 1:
         umap_worker().prepare(codes.numpy())
-        asked = st.sidebar.radio(
+        asked = kept(
+            st.sidebar.radio,
             "2-D view of the latent space",
             offered,
             key=VIEW_KEY,
@@ -169,10 +213,31 @@ def shown_view(run: Run, spec: str, codes: torch.Tensor) -> ShownView:
 
 
 def _axis_picker(dim: int) -> tuple[int, int | None]:
-    x_dim = st.sidebar.selectbox("Horizontal axis", range(dim), 0, _axis_name, key="explore_x")
+    x_dim = kept(
+        st.sidebar.selectbox, "Horizontal axis", range(dim), format_func=_axis_name, key="explore_x"
+    )
     others = [i for i in range(dim) if i != x_dim]
-    y_dim = st.sidebar.selectbox("Vertical axis", others, 0, _axis_name, key="explore_y")
+    if st.session_state.get("explore_y") not in others:
+        st.session_state.pop("explore_y", None)
+        st.session_state.pop(f"{KEPT}explore_y", None)
+    y_dim = kept(
+        st.sidebar.selectbox, "Vertical axis", others, format_func=_axis_name, key="explore_y"
+    )
     return x_dim, y_dim
+
+
+T = TypeVar("T")
+KEPT = "kept:"
+
+
+def kept(widget: Callable[..., T], *args: Any, key: str, **kwargs: Any) -> T:
+    """A widget whose value survives a visit to another page: Streamlit drops the state of a
+    widget its page no longer shows, so the value is kept under a second key and given back."""
+    if key not in st.session_state and KEPT + key in st.session_state:
+        st.session_state[key] = st.session_state[KEPT + key]
+    value = widget(*args, key=key, **kwargs)
+    st.session_state[KEPT + key] = value
+    return value
 
 
 def _axis_name(i: int) -> str:
@@ -194,7 +259,7 @@ def _umap_progress(key: str, since: float) -> None:
     st.info(
         f"Computing UMAP in the background ({time.time() - began:.0f} s so far): {doing}. "
         "The map shows PCA until it is ready.",
-        icon="⏳",
+        icon=":material/hourglass_top:",
     )
     if progress is not None and progress.fraction is not None:
         st.progress(progress.fraction)

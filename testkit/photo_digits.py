@@ -3,7 +3,6 @@ large, off-centre and slightly rotated, saved as JPEG; what a phone photo of a d
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
+from testkit.image_files import encoded
 from vaeapp.data import load_dataset
 
 
@@ -35,9 +35,7 @@ def photo_of_digit(digit: torch.Tensor, seed: int, size: tuple[int, int] = (640,
     gray = paper * (1 - layer) + tone * layer
     tint = np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.85, 0.95)])
     rgb = np.clip(gray[..., None] * tint * 255, 0, 255).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="JPEG", quality=int(rng.integers(60, 90)))
-    return out.getvalue()
+    return encoded(Image.fromarray(rgb), "JPEG", quality=int(rng.integers(60, 90)))
 
 
 def photos_of_test_digits(count: int = 2) -> list[bytes]:

@@ -1,0 +1,66 @@
+"""The Explore page in Chromium: open it, hover and click its latent map (the in-browser
+component, through its hooks `window.__vaeappMap.maps.explore_map`), read what it decoded and
+what the page shows after a pin."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import Page
+
+from testkit.app_server import AppServer
+from testkit.chromium import wait_for_app
+
+MAP = "window.__vaeappMap?.maps?.explore_map"  # undefined while the map mounts
+READY = f"() => {MAP}?.ready() && {MAP}.decoder() !== null"
+
+
+def open_explore(page: Page, server: AppServer, query: str = "") -> None:
+    """Open Explore; return once its map is drawn, its decoder loaded (or failed), and no
+    script runs."""
+    page.goto(f"{server.url}/explore{query}")
+    page.wait_for_function(READY, timeout=120_000)
+    wait_for_app(page)
+
+
+def hook(page: Page, call: str, arg: Any = None) -> Any:
+    """`call` on the Explore map's hooks, e.g. hook(page, "toClient(arg)", [[0, 0]])."""
+    return page.evaluate(f"async (arg) => await {MAP}.{call}", arg)
+
+
+def plot_spot(page: Page, x: float, y: float) -> tuple[float, float]:
+    """The screen position at a fraction (x, y) of the plot area, from its top left."""
+    box = hook(page, "plotBox()")
+    return box["x"] + x * box["width"], box["y"] + y * box["height"]
+
+
+def decoded(page: Page) -> list[int]:
+    """The grey levels of the picture decoded beside the map (28 x 28, row by row)."""
+    return hook(page, "pixels('decoded')")
+
+
+def latent_sliders(page: Page) -> list[float]:
+    """The values the latent sliders z1, z2, ... show."""
+    latent = page.get_by_test_id("stSlider").filter(has=page.get_by_text(re.compile(r"^z\d+$")))
+    return [float(text) for text in latent.get_by_test_id("stSliderThumbValue").all_inner_texts()]
+
+
+def click_map(page: Page, x: float, y: float) -> list[float]:
+    """Click at a fraction (x, y) of the plot area; wait until the page has the pin (its
+    sliders show the pinned code); return the pinned code."""
+    before = hook(page, "clicks()")
+    page.mouse.click(*plot_spot(page, x, y))
+    page.wait_for_function(f"() => {MAP}.clicks() > {before}")
+    pinned = [round(v, 2) for v in hook(page, "pin()")["code"]]
+    page.wait_for_function(
+        """(code) => {
+            const values = [...document.querySelectorAll('[data-testid="stSliderThumbValue"]')]
+                .map(e => parseFloat(e.textContent));
+            return code.every(v => values.some(w => Math.abs(w - v) < 0.011));
+        }""",
+        arg=pinned,
+        timeout=30_000,
+    )
+    wait_for_app(page)
+    return hook(page, "pin()")["code"]

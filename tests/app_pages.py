@@ -1,0 +1,92 @@
+"""The app's pages run headless through streamlit.testing, and what the tests read from them."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import torch
+from streamlit.testing.v1 import AppTest
+
+from vaeapp.config import ModelConfig, RunConfig, TrainConfig
+from vaeapp.model import build_model
+from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
+from vaeapp.runs import Run
+
+EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
+INTERPOLATE_PAGE = "from vaeapp.ui import interpolate_page\ninterpolate_page.render()"
+TRAIN_PAGE = "from vaeapp.ui import train_page\ntrain_page.render()"
+COMPARE_PAGE = "from vaeapp.ui import compare_page\ncompare_page.render()"
+PREVIEW = "What the model sees (28x28)"  # the caption under each Interpolate input
+ENDS = "A and B as the model rebuilds them"  # the caption of Interpolate's two ends
+SHIPPED_2D = Run(DEFAULT_MODEL_DIR)  # the shipped model whose map shows the codes themselves
+
+
+def open_page(script: str, model: Run | None = None) -> AppTest:
+    """A page after its first run, which must not have raised; then on `model`, if given."""
+    app = AppTest.from_string(script, default_timeout=120)
+    app.run()
+    assert not app.exception
+    if model is not None:
+        choose_model(app, model)
+    return app
+
+
+def choose_model(app: AppTest, run: Run) -> None:
+    """Pick `run` in the sidebar's model picker, and rerun the page."""
+    app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+
+
+def saved_run(name: str, latent_dim: int, data: str = "sample") -> Run:
+    """A run with an untrained MLP checkpoint under the runs folder: enough for the pages,
+    instant to make."""
+    config = RunConfig(
+        model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(32,)),
+        train=TrainConfig(data=data, epochs=3),
+        data_source=data,
+    )
+    run = Run.create(runs_dir() / name, config)
+    torch.manual_seed(0)
+    run.save_checkpoint({"model": build_model(config.model).state_dict()})
+    run.append_metrics({"kind": "epoch", "epoch": 1, "test_elbo": -321.5, "time": 1.0})
+    return run
+
+
+def chart(app: AppTest, index: int = 0) -> dict:
+    """The Plotly figure of the page's `index`-th chart, as the JSON the browser gets."""
+    return json.loads(app.get("plotly_chart")[index].proto.spec)
+
+
+def numbers(values: list | dict) -> list[float]:
+    """A trace's coordinates from the figure's JSON, where numpy arrays travel as binary."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return values
+
+
+def upload(app: AppTest, side: str, name: str, data: bytes) -> None:
+    """Give Interpolate's image `side` ("A" or "B") the file `name`; the page must not raise."""
+    app.file_uploader(key=f"interpolate_upload_{side}").set_value((name, data, "image/jpeg"))
+    app.run()
+    assert not app.exception
+
+
+def captions(app: AppTest) -> list[str]:
+    """Every image caption on the page, in order."""
+    return [caption for image in app.get("image") for caption in image.captions]
+
+
+def path_on_map(app: AppTest) -> np.ndarray:
+    """Interpolate's path on the latent map, [M, 2]."""
+    path = next(trace for trace in chart(app)["data"] if trace.get("name") == "path")
+    return np.stack([numbers(path["x"]), numbers(path["y"])], axis=1)
+
+
+def following(app: AppTest, label: str) -> str | None:
+    """The type of the element right after the widget labelled `label` in the form: "error"
+    where the form put its message beside that field."""
+    form = app.get("form")[0]
+    children = list(form.children.values())
+    index = next(i for i, child in enumerate(children) if getattr(child, "label", None) == label)
+    return children[index + 1].type if index + 1 < len(children) else None

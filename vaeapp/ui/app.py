@@ -1,0 +1,62 @@
+"""vaeapp's Streamlit app: the pages and their navigation.
+
+`streamlit run app.py` in the repository and `vaeapp app` from an installed package both run
+this module's `main`. Explore is the home page: "/" opens it at "/explore", keeping the query
+(`?run=NAME`), so both addresses work and a link names the page it shows.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image
+
+from vaeapp.ui.chart_warmup import load_chart_library_early
+
+ICON = Path(__file__).with_name("icon.png")  # a test digit: a favicon that needs no network
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="vaeapp: VAE latent-space explorer", page_icon=Image.open(ICON), layout="wide"
+    )
+    with load_chart_library_early():
+        import torch
+
+        from vaeapp.ui import compare_page, explore_page, interpolate_page, train_page
+
+    # The app decodes a few images at a time: a pool of op threads only adds latency, worse on
+    # a small machine shared with a training process.
+    torch.set_num_threads(1)
+    # Material icons come with Streamlit's own font; the favicon is the page icon above, since
+    # a page's material icon as favicon would be fetched from a font CDN, and fail offline.
+    explore = st.Page(
+        explore_page.render, title="Explore", icon=":material/scatter_plot:", url_path="explore"
+    )
+    pages = [
+        explore,
+        st.Page(
+            train_page.render, title="Train", icon=":material/model_training:", url_path="train"
+        ),
+        st.Page(
+            compare_page.render,
+            title="Compare",
+            icon=":material/stacked_line_chart:",
+            url_path="compare",
+        ),
+        st.Page(
+            interpolate_page.render,
+            title="Interpolate",
+            icon=":material/linear_scale:",
+            url_path="interpolate",
+        ),
+    ]
+
+    def home() -> None:
+        st.switch_page(explore, query_params=st.query_params.to_dict())
+
+    home_page = st.Page(home, title="Home", url_path="home", default=True, visibility="hidden")
+    st.navigation([home_page, *pages]).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""A digit to encode, from an upload, the test set or a drawing, with what the model will see.
+
+The Interpolate page takes two (A and B) and the Explore page one (yours); each gets its widgets'
+keys from `prefix` and `name`. A bad picture gets its message under the input; the page goes on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image
+
+from vaeapp.errors import VaeappError
+from vaeapp.images import UPLOAD_TYPES, enlarged, preprocess, read_image
+from vaeapp.ui.loaders import load_data
+
+UPLOAD, TEST_SET, DRAW = "Upload", "Test set", "Draw"
+PREVIEW_SCALE = 5
+CANVAS_SIDE = 224
+
+
+def digit_input(prefix: str, name: str, spec: str, test_index: int = 0) -> torch.Tensor | None:
+    """One input, chosen by its source, with its 28x28 preview; None until it is usable."""
+    source = st.radio(
+        f"Image {name} from",
+        (UPLOAD, TEST_SET, DRAW),
+        horizontal=True,
+        key=f"{prefix}_source_{name}",
+        label_visibility="collapsed",
+    )
+    try:
+        if source == UPLOAD:
+            image = _uploaded(prefix, name)
+        elif source == TEST_SET:
+            image = _test_image(prefix, name, spec, test_index)
+        else:
+            image = _drawn(prefix, name)
+    except VaeappError as error:
+        st.error(str(error), icon=":material/warning:")
+        return None
+    if image is not None:
+        st.image(enlarged(image, PREVIEW_SCALE), caption="What the model sees (28x28)")
+    return image
+
+
+def _uploaded(prefix: str, name: str) -> torch.Tensor | None:
+    upload = st.file_uploader(
+        f"Picture for image {name}",
+        type=list(UPLOAD_TYPES),
+        key=f"{prefix}_upload_{name}",
+        help="PNG, JPEG, BMP, WebP, GIF (its first frame) or TIFF: one digit, any size up to the "
+        "upload limit, dark on light or light on dark; a phone photo of one on paper works.",
+    )
+    if upload is None:
+        return None
+    return _digit_from_bytes(upload.getvalue(), upload.name)
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the picture…")
+def _digit_from_bytes(data: bytes, name: str) -> torch.Tensor:
+    return preprocess(read_image(data, name), name)
+
+
+def _test_image(prefix: str, name: str, spec: str, index: int) -> torch.Tensor:
+    test = load_data(spec).test
+    chosen = st.number_input(
+        f"Test image for {name} (0-{len(test) - 1})",
+        min_value=0,
+        max_value=len(test) - 1,
+        value=min(index, len(test) - 1),
+        key=f"{prefix}_test_{name}",
+    )
+    st.caption(f"Label {int(test.labels[chosen])} in {spec}'s test split")
+    return test.images[chosen]
+
+
+def _drawn(prefix: str, name: str) -> torch.Tensor | None:
+    # Imported here: the canvas registers a Streamlit component, which needs a running app.
+    from streamlit_drawable_canvas import st_canvas
+
+    st.caption("Draw one digit, large, in the box.")
+    canvas = st_canvas(
+        stroke_width=16,
+        stroke_color="#000000",
+        background_color="#ffffff",
+        width=CANVAS_SIDE,
+        height=CANVAS_SIDE,
+        return_image_data=True,
+        key=f"{prefix}_canvas_{name}",
+    )
+    drawn = (canvas.json_data or {}).get("objects")
+    if not drawn or canvas.image_data is None:
+        return None
+    return preprocess(Image.fromarray(np.asarray(canvas.image_data, dtype=np.uint8)), "the drawing")

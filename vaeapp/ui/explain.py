@@ -1,0 +1,66 @@
+""" "What am I looking at?": a short panel per page with the maths behind what it shows, each
+term tied to the place on the page that shows it (Kingma & Welling, 2013)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+MODEL = r"""
+A VAE is two networks and a prior. The **encoder** is the approximate *posterior*
+$q_\phi(z \mid x) = \mathcal{N}\big(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x)\big)$;
+the **decoder** is the *likelihood* $p_\theta(x \mid z)$ of the pixels; the **prior** is
+$p(z) = \mathcal{N}(0, I)$. Training maximises the evidence lower bound
+
+$$\mathrm{ELBO}(x) = \mathbb{E}_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big]
+- \mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big) \;\le\; \log p_\theta(x),$$
+
+with $z = \mu + \sigma \odot \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$ (the
+reparameterisation trick) and the KL in closed form:
+$\mathrm{KL} = -\tfrac12 \sum_d \big(1 + \log\sigma_d^2 - \mu_d^2 - \sigma_d^2\big)$.
+"""
+
+PAGES = {
+    "Explore": r"""
+- **The dots** are the test images at $\mu_\phi(x)$, the *mean* of each posterior
+  $q_\phi(z \mid x)$; the ellipses, where drawn, are one standard deviation of it (on PCA, its
+  covariance $A\,\Sigma\,A^\top$ seen through the projection $A$; UMAP bends space, so no
+  ellipse there is honest).
+- **The decoded image** is $\mathbb{E}[x \mid z]$ under the likelihood $p_\theta(x \mid z)$ at
+  the code under the pointer or the sliders: what the decoder expects there, not a sample.
+- **KL per dimension** splits the ELBO's KL term over $z_1 \dots z_D$; a dimension is *active*
+  when $\operatorname{Var}_x \mathbb{E}_q[z_d] > 0.01$ (Burda et al., 2015). An inactive one
+  has collapsed onto the prior and carries no information.
+- **Prior and aggregate posterior**: the contours of $p(z)$ and of
+  $q(z) = \tfrac1N \sum_i q_\phi(z \mid x_i)$. Where $p(z)$ has mass and $q(z)$ none, the
+  decoder was never trained: samples from the prior that land there look wrong.
+- **Samples from the prior** decode $z \sim \mathcal{N}(0, T^2 I)$.
+""",
+    "Train": r"""
+- **The ELBO curve** is the objective above, per step (smoothed) and per epoch on the test set;
+  its two terms, the **reconstruction** $\mathbb{E}_q[\log p_\theta(x \mid z)]$ and the
+  **KL** $\mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z))$, are drawn apart. With $\beta \ne 1$ the loss
+  weighs the KL by $\beta$; the ELBO shown is always the unweighted bound.
+- **KL per dimension and active units** update each epoch; when units die (posterior collapse)
+  the page says so.
+- With a Bernoulli likelihood the ELBO bounds a log-likelihood only of *binary* pixels, so
+  binarisation is on by default; on grey levels it is no normalised likelihood.
+""",
+    "Interpolate": r"""
+- Each image is encoded to the mean $\mu_\phi(x)$ of its posterior $q_\phi(z \mid x)$; the
+  path between the two means is decoded step by step, each image $\mathbb{E}[x \mid z]$.
+- **Spherical** interpolation keeps every point as typical under $p(z) = \mathcal{N}(0, I)$ as
+  its ends; **linear** cuts through the prior's low-probability centre in many dimensions.
+""",
+    "Compare": r"""
+- The curves are each run's **test ELBO** per epoch (solid) and training ELBO (dotted), in
+  nats per image: higher is better, and only runs whose likelihood is normalised compare with
+  each other and with published figures.
+""",
+}
+
+
+def what_am_i_looking_at(page: str) -> None:
+    """The panel for `page`, folded away until asked for."""
+    with st.expander("What am I looking at?", icon=":material/school:"):
+        st.markdown(MODEL)
+        st.markdown(PAGES[page])

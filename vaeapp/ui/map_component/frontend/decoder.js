@@ -1,0 +1,86 @@
+// The ONNX decoder in the browser: ONNX Runtime Web's WASM build, one thread (a Streamlit page is
+// not cross-origin isolated, so there is no SharedArrayBuffer for more), loaded from the vendored
+// files beside this one: nothing comes from the network.
+import { metrics, record } from "./metrics.js";
+
+const WASM = new URL("./vendor/ort-wasm-simd-threaded.wasm", import.meta.url).href;
+const PIXELS = 28 * 28;
+let runtime = null;
+const sessions = new Map(); // content id -> Promise of a Decoder, one per page
+
+function onnxRuntime() {
+  runtime ??= import("./vendor/ort.wasm.bundle.min.mjs").then((ort) => {
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.wasmPaths = { wasm: WASM };
+    return ort;
+  });
+  return runtime;
+}
+
+export class Decoder {
+  /** The decoder of a content (shared by every map showing it); rejects where ORT cannot run. */
+  static forContent(content) {
+    if (!sessions.has(content.id)) sessions.set(content.id, Decoder.#create(content));
+    return sessions.get(content.id);
+  }
+
+  static async #create(content) {
+    if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
+    const ort = await onnxRuntime();
+    const session = await ort.InferenceSession.create(content.decoder, {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+    });
+    return new Decoder(ort, session, content.dim);
+  }
+
+  constructor(ort, session, dim) {
+    this.ort = ort;
+    this.session = session;
+    this.dim = dim;
+  }
+
+  /** Images [count, 784] in [0, 1] for codes [count, dim]. */
+  async decode(codes, count) {
+    const started = performance.now();
+    const z = new this.ort.Tensor("float32", codes, [count, this.dim]);
+    const outputs = await this.session.run({ [this.session.inputNames[0]]: z });
+    const images = outputs[this.session.outputNames[0]].data;
+    metrics.decodes += 1;
+    record("decodeMs", performance.now() - started);
+    return images.subarray(0, count * PIXELS);
+  }
+}
+
+/**
+ * Runs one job at a time. A job asked for while another runs waits, merged into the job already
+ * waiting (by default replacing it): under a moving pointer the latest position is decoded next
+ * and stale ones never are.
+ */
+export class LatestOnly {
+  constructor(run, merge = (waiting, job) => job) {
+    this.run = run;
+    this.merge = merge;
+    this.waiting = null;
+    this.busy = false;
+  }
+
+  request(job) {
+    this.waiting = this.waiting ? this.merge(this.waiting, job) : job;
+    if (!this.busy) this.#drain();
+  }
+
+  async #drain() {
+    this.busy = true;
+    while (this.waiting) {
+      const job = this.waiting;
+      this.waiting = null;
+      try {
+        await this.run(job);
+      } catch (error) {
+        console.error("latent map: decoding failed", error);
+      }
+    }
+    this.busy = false;
+  }
+}

@@ -1,0 +1,602 @@
+// One latent map: the WebGL dots (regl-scatterplot, drawing only), the overlay, the side panel,
+// and what ties them: hover decodes the code under the pointer, a click pins it, a lasso or box
+// selects dots; pins, selections and the decoder's state go to Python as state values.
+import { Decoder, LatestOnly } from "./decoder.js";
+import { PointGrid } from "./grid_index.js";
+import { attachPointer } from "./interaction.js";
+import { inverseOf } from "./inverse.js";
+import { metrics, record } from "./metrics.js";
+import { drawOverlay, MARGIN } from "./overlay.js";
+import { Panel } from "./panel.js";
+import { contentById, forgetContents } from "./payload.js";
+import createScatterplot, { createRenderer } from "./vendor/regl-scatterplot.min.mjs";
+import { View } from "./view.js";
+
+// Plotly's default colours, which the Plotly map gave the classes.
+const PALETTE = [
+  "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A",
+  "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52",
+];
+const PIXELS = 28 * 28;
+const HOVER_RADIUS = 6; // pixels from a dot's centre that count as on it
+const ASK_AGAIN_MS = 3000; // a content asked for and not received is asked for again after this
+// What outlives a remount of the same map (same Streamlit key): zoom, hidden classes, mode,
+// and how many clicks and selections were sent, so their sequence numbers keep growing.
+const memory = new Map();
+
+export class LatentMap {
+  constructor(parent) {
+    this.root = document.createElement("div");
+    this.root.className = "vaeapp-map";
+    this.plot = document.createElement("div");
+    this.plot.className = "plot";
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "points";
+    this.overlay = document.createElement("canvas");
+    this.overlay.className = "overlay";
+    this.layer = document.createElement("div");
+    this.layer.className = "layer";
+    for (const part of [this.canvas, this.layer]) {
+      Object.assign(part.style, { left: `${MARGIN.left}px`, top: `${MARGIN.top}px` });
+    }
+    this.plot.append(this.canvas, this.overlay, this.layer);
+    this.root.append(this.plot);
+    parent.appendChild(this.root);
+    this.panel = new Panel(this.root, {
+      mode: (name) => this.#setMode(name),
+      resetView: () => this.#resetView(),
+      clearSelection: () => this.#select("none", [], []),
+      toggleClass: (label) => this.#toggleClass(label),
+    });
+    attachPointer(this.layer, this.#pointerHandlers(), () => this.memory.mode);
+    this.decodes = new LatestOnly(
+      (job) => this.#decode(job),
+      (waiting, job) => ({ hover: job.hover ?? waiting.hover, pin: job.pin ?? waiting.pin }),
+    );
+    this.resizing = new ResizeObserver(() => this.#resize());
+    this.resizing.observe(this.plot);
+    this.content = null;
+    this.contentId = null;
+    this.scatterplot = null;
+    this.decoder = null;
+    this.pin = null; // {point: [x, y], code: Float32Array | null, index: dot | null, fixed}
+    this.pinnedImage = null;
+    this.hovered = null; // {point: [x, y], dot: index | null}
+    this.drawing = null;
+    this.inverseKey = null;
+  }
+
+  /** A render from Streamlit: the per-run values; the content is looked up by its id. */
+  update(light, send) {
+    this.send = send;
+    this.light = light;
+    this.memory = memory.get(light.key) ?? {
+      contentId: null,
+      view: null,
+      hidden: new Set(),
+      mode: "pan",
+      clicks: 0,
+      selections: 0,
+      reported: null,
+    };
+    memory.set(light.key, this.memory);
+    this.memory.clicks = Math.max(this.memory.clicks, light.pin_seq);
+    this.memory.selections = Math.max(this.memory.selections, light.selection_seq);
+    this.root.style.height = `${light.height}px`;
+    this.panel.setMode(this.memory.mode);
+    metrics.maps[light.key] = this.hooks();
+    this.#usePythonPin(light);
+    this.#useContent(light.content_id);
+    if (this.content) {
+      this.#refreshInverse();
+      this.#drawOverlay();
+    }
+  }
+
+  destroy() {
+    this.resizing.disconnect();
+    this.scatterplot?.destroy();
+    this.renderer?.destroy();
+    this.root.remove();
+    if (metrics.maps[this.light?.key]?.owner === this) delete metrics.maps[this.light.key];
+  }
+
+  #useContent(id) {
+    if (this.contentId === id) return;
+    const found = contentById(id);
+    if (!found) {
+      this.#askFor(id);
+      return;
+    }
+    this.contentId = id;
+    found.then((content) => {
+      if (this.contentId === id) this.#show(content);
+    });
+  }
+
+  /** This page never got that content (a remount after a reload, a lost message): ask again. */
+  #askFor(id) {
+    const now = performance.now();
+    if (this.asked?.id === id && now - this.asked.at < ASK_AGAIN_MS) return;
+    this.asked = { id, at: now };
+    this.panel.setStatus("Loading the map…");
+    this.send.setTriggerValue("missing", id);
+  }
+
+  #show(content) {
+    this.content = content;
+    this.view = new View(content.xRange, content.yRange);
+    if (this.memory.contentId === content.id && this.memory.view) {
+      this.view.state = this.memory.view;
+    } else {
+      this.memory.hidden = new Set();
+    }
+    this.memory.contentId = content.id;
+    this.dots = new PointGrid(content.points);
+    const classes = content.labels.reduce((most, label) => Math.max(most, label + 1), 0);
+    const count = Math.max(classes, content.classes.length);
+    this.colors = Array.from({ length: count }, (_, label) => PALETTE[label % PALETTE.length]);
+    this.ink = {
+      background: this.#themeColour("--st-background-color", "#ffffff"),
+      text: this.#themeColour("--st-text-color", "#31333f"),
+      border: this.#themeColour("--st-border-color", "#d5d5d9"),
+      selection: this.#themeColour("--st-primary-color", "#ff4b4b"),
+    };
+    this.panel.setClasses(content.classes, this.colors, this.memory.hidden);
+    this.inverseKey = null;
+    this.#refreshInverse();
+    this.#resize();
+    this.#drawDots();
+    this.#startDecoder();
+  }
+
+  #refreshInverse() {
+    const key = JSON.stringify(this.light.base);
+    if (this.inverseKey === key) return;
+    this.inverseKey = key;
+    this.inverse = inverseOf(this.content.inverse, this.light.base);
+    if (this.pin && !this.pin.fixed) this.pin.code = null; // a spot's code follows the base
+    this.#requestPinDecode();
+  }
+
+  #codeAt(x, y) {
+    const code = new Float32Array(this.content.dim);
+    this.inverse(x, y, code);
+    return code;
+  }
+
+  #dotCode(index) {
+    const { codes, dim } = this.content;
+    return codes.slice(index * dim, (index + 1) * dim);
+  }
+
+  // --- drawing ------------------------------------------------------------------------------
+
+  #themeColour(name, fallback) {
+    return getComputedStyle(this.root).getPropertyValue(name).trim() || fallback;
+  }
+
+  #resize() {
+    const width = Math.max(1, this.plot.clientWidth - MARGIN.left - MARGIN.right);
+    const height = Math.max(1, this.plot.clientHeight - MARGIN.top - MARGIN.bottom);
+    for (const part of [this.canvas, this.layer]) {
+      Object.assign(part.style, { width: `${width}px`, height: `${height}px` });
+    }
+    if (!this.view) return;
+    this.view.width = width;
+    this.view.height = height;
+    this.renderer?.resize(width, height);
+    this.scatterplot?.set({ aspectRatio: width / height, width, height });
+    this.#applyView();
+  }
+
+  async #drawDots() {
+    const { content, view } = this;
+    this.scatterplot?.destroy();
+    // A renderer of the plot's size: by default one of the window's size draws every frame
+    // (offscreen, then copied), which costs 2.5 times as much where WebGL runs in software.
+    this.renderer ??= createRenderer({ canvas: document.createElement("canvas") });
+    this.renderer.resize(view.width, view.height);
+    this.scatterplot = createScatterplot({
+      renderer: this.renderer,
+      canvas: this.canvas,
+      width: view.width,
+      height: view.height,
+      aspectRatio: view.width / view.height,
+      backgroundColor: this.ink.background,
+      pointColor: this.colors,
+      pointColorActive: this.colors,
+      pointColorHover: this.colors,
+      colorBy: "valueA",
+      pointSize: content.n > 20000 ? 3 : 5,
+      pointScaleMode: "constant",
+      pointSizeSelected: 2,
+      pointOutlineWidth: 1,
+      opacity: 0.85,
+      opacityInactiveScale: 0.3,
+      cameraIsFixed: true,
+      deselectOnDblClick: false,
+      deselectOnEscape: false,
+      actionKeyMap: {},
+    });
+    const x = new Float32Array(content.n);
+    const y = new Float32Array(content.n);
+    for (let i = 0; i < content.n; i++) {
+      x[i] = view.normalisedX(content.points[2 * i]);
+      y[i] = view.normalisedY(content.points[2 * i + 1]);
+    }
+    this.#applyView();
+    await this.scatterplot.draw({ x, y, valueA: content.labels }, { zDataType: "categorical" });
+    this.#applyFilter();
+    metrics.firstDrawMs ??= performance.now();
+    this.drawn = true;
+    this.#drawOverlay();
+  }
+
+  #applyView() {
+    if (!this.view) return;
+    this.memory.view = this.view.state;
+    this.scatterplot?.view(this.view.cameraView(), { preventEvent: true });
+    this.#drawOverlay();
+  }
+
+  #applyFilter() {
+    const { hidden } = this.memory;
+    if (!this.scatterplot) return;
+    if (hidden.size === 0) {
+      this.scatterplot.unfilter({ preventEvent: true });
+      return;
+    }
+    const shown = [];
+    this.content.labels.forEach((label, i) => {
+      if (!hidden.has(label)) shown.push(i);
+    });
+    this.scatterplot.filter(shown, { preventEvent: true });
+  }
+
+  #drawOverlay() {
+    if (!this.content || !this.view) return;
+    const { hovered, content } = this;
+    const dot = hovered?.dot ?? null;
+    const spread = dot !== null && content.covariances;
+    drawOverlay(
+      this.overlay,
+      {
+        view: this.view,
+        axisTitles: content.axisTitles,
+        polylines: this.light.overlays,
+        pin: this.pin?.point ?? null,
+        hover: dot !== null ? this.#dotPoint(dot) : null,
+        ellipse: spread
+          ? {
+              centre: this.#dotPoint(dot),
+              covariance: content.covariances.subarray(3 * dot, 3 * dot + 3),
+            }
+          : null,
+        drawing: this.drawing,
+      },
+      this.ink,
+    );
+  }
+
+  #dotPoint(index) {
+    return [this.content.points[2 * index], this.content.points[2 * index + 1]];
+  }
+
+  /** The shown dot nearest to pixel (px, py) within HOVER_RADIUS, or null. */
+  #dotAt(px, py) {
+    const [x, y] = this.view.toMap(px, py);
+    const [perX, perY] = this.view.pixelsPerUnit();
+    const { points, labels } = this.content;
+    let best = null;
+    let bestSquared = HOVER_RADIUS * HOVER_RADIUS;
+    const rx = HOVER_RADIUS / perX;
+    const ry = HOVER_RADIUS / perY;
+    this.dots.forEachNear(x - rx, x + rx, y - ry, y + ry, (i) => {
+      if (this.memory.hidden.has(labels[i])) return;
+      const dx = (points[2 * i] - x) * perX;
+      const dy = (points[2 * i + 1] - y) * perY;
+      const squared = dx * dx + dy * dy;
+      if (squared <= bestSquared) {
+        bestSquared = squared;
+        best = i;
+      }
+    });
+    return best;
+  }
+
+  // --- pointer ------------------------------------------------------------------------------
+
+  #pointerHandlers() {
+    return {
+      hover: (px, py, time) => this.#hover(px, py, time),
+      leave: () => this.#leave(),
+      click: (px, py) => this.#click(px, py),
+      pan: (dx, dy, done) => this.#pan(dx, dy, done),
+      zoom: (px, py, factor) => {
+        if (!this.view) return;
+        this.view.zoom(px, py, factor);
+        this.#applyView();
+      },
+      reset: () => this.#resetView(),
+      drawing: (kind, pixels) => {
+        this.drawing = pixels;
+        this.#drawOverlay();
+      },
+      drawn: (kind, pixels) => this.#drawn(kind, pixels),
+    };
+  }
+
+  #hover(px, py, time) {
+    if (!this.content || !this.view) return;
+    const point = this.view.toMap(px, py);
+    const dot = this.#dotAt(px, py);
+    const shownBefore = this.hovered?.dot ?? null;
+    this.hovered = { point, dot };
+    if (dot !== null && dot !== shownBefore) {
+      const { images, labels, classes } = this.content;
+      const name = classes[labels[dot]] ?? String(labels[dot]);
+      this.panel.showDot(dot, name, images.subarray(dot * PIXELS, (dot + 1) * PIXELS));
+      record("hoverMs", performance.now() - time);
+    }
+    this.#drawOverlay();
+    this.decodes.request({ hover: { point, dot, time }, pin: null });
+  }
+
+  #leave() {
+    this.hovered = null;
+    this.#drawOverlay();
+    this.#showPinned();
+  }
+
+  #pan(dx, dy, done) {
+    if (!this.view) return;
+    this.view.pan(dx, dy);
+    this.pendingPan = true;
+    this.#watchFrames(!done);
+    requestAnimationFrame(() => {
+      if (!this.pendingPan) return;
+      this.pendingPan = false;
+      this.#applyView();
+    });
+  }
+
+  /** While a pan goes on, record the intervals between animation frames (the pan's smoothness). */
+  #watchFrames(panning) {
+    this.panning = panning;
+    if (!panning || this.watching) return;
+    this.watching = true;
+    let last = performance.now();
+    const frame = (now) => {
+      if (!this.panning) {
+        this.watching = false;
+        return;
+      }
+      record("frameMs", now - last);
+      last = now;
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame((now) => {
+      last = now;
+      requestAnimationFrame(frame);
+    });
+  }
+
+  #resetView() {
+    if (!this.view) return;
+    this.view.reset();
+    this.#applyView();
+  }
+
+  #setMode(name) {
+    this.memory.mode = name;
+    this.panel.setMode(name);
+  }
+
+  #toggleClass(label) {
+    const { hidden } = this.memory;
+    if (hidden.has(label)) hidden.delete(label);
+    else hidden.add(label);
+    this.panel.setClasses(this.content.classes, this.colors, hidden);
+    this.#applyFilter();
+  }
+
+  /** A click pins the code under the pointer, or a dot's own code, and tells Python. */
+  #click(px, py) {
+    if (!this.content || !this.view) return;
+    const dot = this.#dotAt(px, py);
+    const point = dot !== null ? this.#dotPoint(dot) : this.view.toMap(px, py);
+    const code = dot !== null ? this.#dotCode(dot) : this.#codeAt(...point);
+    this.pin = { point, code, index: dot, fixed: dot !== null };
+    this.memory.clicks += 1;
+    this.send.setStateValue("pin", {
+      seq: this.memory.clicks,
+      code: Array.from(code),
+      point,
+      index: dot,
+    });
+    this.#drawOverlay();
+    this.#requestPinDecode();
+  }
+
+  /**
+   * A pin Python sets (sliders, buttons) shows once Python has seen every click made here: an
+   * older run's pin would undo a newer click. Without a pin from Python the user's stays.
+   */
+  #usePythonPin(light) {
+    if (!light.pin || light.pin_seq < this.memory.clicks) return;
+    const { point, code } = light.pin;
+    const shown = this.pin;
+    const same =
+      shown &&
+      shown.point[0] === point[0] &&
+      shown.point[1] === point[1] &&
+      (!code || (shown.code && code.every((v, d) => Math.fround(v) === shown.code[d])));
+    if (same) return;
+    this.pin = { point, code: code && Float32Array.from(code), index: null, fixed: Boolean(code) };
+    this.pinnedImage = null;
+    this.#drawOverlay();
+    this.#requestPinDecode();
+  }
+
+  #requestPinDecode() {
+    if (!this.pin || !this.content) return;
+    this.pin.code ??= this.#codeAt(...this.pin.point);
+    this.pinnedImage = null;
+    this.decodes.request({ hover: null, pin: this.pin });
+  }
+
+  #showPinned() {
+    if (this.hovered) return;
+    if (this.pinnedImage) this.panel.showDecoded(this.pinnedImage, "pinned code");
+  }
+
+  // --- selection ----------------------------------------------------------------------------
+
+  #drawn(kind, pixels) {
+    this.drawing = null;
+    const polygon = pixels.map(([px, py]) => this.view.toMap(px, py));
+    this.#select(kind, polygon, this.#inside(polygon));
+  }
+
+  /** The shown dots inside a polygon in map coordinates (even-odd rule). */
+  #inside(polygon) {
+    const xs = polygon.map((p) => p[0]);
+    const ys = polygon.map((p) => p[1]);
+    const { points, labels } = this.content;
+    const found = [];
+    const box = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    this.dots.forEachNear(...box, (i) => {
+      if (this.memory.hidden.has(labels[i])) return;
+      const x = points[2 * i];
+      const y = points[2 * i + 1];
+      let inside = false;
+      for (let a = 0, b = polygon.length - 1; a < polygon.length; b = a++) {
+        const [xa, ya] = polygon[a];
+        const [xb, yb] = polygon[b];
+        if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) inside = !inside;
+      }
+      if (inside) found.push(i);
+    });
+    return found.sort((a, b) => a - b);
+  }
+
+  #select(kind, polygon, indices) {
+    if (!this.scatterplot) return;
+    if (indices.length) this.scatterplot.select(indices, { preventEvent: true });
+    else this.scatterplot.deselect({ preventEvent: true });
+    this.memory.selections += 1;
+    this.send.setStateValue("selection", {
+      seq: this.memory.selections,
+      kind,
+      indices,
+      polygon,
+    });
+    this.#drawOverlay();
+  }
+
+  // --- decoding -----------------------------------------------------------------------------
+
+  #startDecoder() {
+    const { content } = this;
+    this.decoder = null;
+    this.panel.setStatus("Loading the decoder…");
+    Decoder.forContent(content).then(
+      (decoder) => {
+        if (this.content !== content) return;
+        this.decoder = decoder;
+        this.panel.setStatus("");
+        this.#report({ ok: true, error: null });
+        this.#requestPinDecode();
+      },
+      (error) => {
+        if (this.content !== content) return;
+        const reason = String(error.message ?? error);
+        this.panel.setStatus(`The browser cannot decode (${reason}): the page decodes clicks.`);
+        this.#report({ ok: false, error: reason });
+      },
+    );
+  }
+
+  /** Tell Python once per content whether the browser decodes. */
+  #report(state) {
+    const said = JSON.stringify([this.content.id, state]);
+    if (this.memory.reported === said) return;
+    this.memory.reported = said;
+    this.send.setStateValue("decoder", state);
+  }
+
+  /** One decoder run for the latest hover (its point, and its dot's code) and any new pin. */
+  async #decode({ hover, pin }) {
+    const { decoder, content } = this;
+    if (!decoder) return;
+    const onDot = Boolean(hover) && hover.dot !== null;
+    const rows = [
+      ...(hover ? [this.#codeAt(...hover.point)] : []),
+      ...(onDot ? [this.#dotCode(hover.dot)] : []),
+      ...(pin ? [pin.code] : []),
+    ];
+    const codes = new Float32Array(rows.length * content.dim);
+    rows.forEach((row, k) => codes.set(row, k * content.dim));
+    const images = await decoder.decode(codes, rows.length);
+    if (this.content !== content) return;
+    const image = (k) => images.subarray(k * PIXELS, (k + 1) * PIXELS);
+    if (hover && this.hovered) {
+      this.panel.showDecoded(image(0), "under the pointer");
+      record("hoverDecodeMs", performance.now() - hover.time);
+    }
+    if (onDot && this.hovered?.dot === hover.dot) this.panel.showReconstruction(image(1));
+    if (pin && pin === this.pin) {
+      this.pinnedImage = image(rows.length - 1).slice();
+      this.#showPinned();
+    }
+  }
+
+  // --- hooks for tests and benchmarks ---------------------------------------------------------
+
+  hooks() {
+    const canvases = {
+      decoded: this.panel.decoded,
+      test: this.panel.test,
+      reconstruction: this.panel.reconstruction,
+    };
+    const plotBox = () => this.layer.getBoundingClientRect();
+    return {
+      owner: this,
+      ready: () => Boolean(this.drawn && this.content?.id === this.light.content_id),
+      decoder: () => (this.decoder ? "ready" : this.memory.reported),
+      decode: async (codes) => {
+        const decoder = await Decoder.forContent(this.content);
+        const images = await decoder.decode(Float32Array.from(codes.flat()), codes.length);
+        return codes.map((_, k) => Array.from(images.subarray(k * PIXELS, (k + 1) * PIXELS)));
+      },
+      inverse: (points) => points.map(([x, y]) => Array.from(this.#codeAt(x, y))),
+      toClient: (points) => {
+        const box = plotBox();
+        return points.map(([x, y]) => {
+          const [px, py] = this.view.toPixel(x, y);
+          return [box.left + px, box.top + py];
+        });
+      },
+      toMap: ([clientX, clientY]) => {
+        const box = plotBox();
+        return this.view.toMap(clientX - box.left, clientY - box.top);
+      },
+      pixels: (name) => {
+        const data = canvases[name].getContext("2d").getImageData(0, 0, 28, 28).data;
+        return Array.from({ length: PIXELS }, (_, i) => data[4 * i]);
+      },
+      pin: () => this.pin && { ...this.pin, code: Array.from(this.pin.code ?? []) },
+      clicks: () => this.memory.clicks,
+      view: () => this.view.state,
+      plotBox: () => plotBox().toJSON(),
+      /** Drop this page's copy of the content, as a lost message would: the map asks again. */
+      forgetContent: () => {
+        forgetContents();
+        this.contentId = null;
+        this.drawn = false;
+        this.#useContent(this.light.content_id);
+      },
+    };
+  }
+}

@@ -1,0 +1,83 @@
+// Messages from Python (vaeapp/ui/map_component/content.py): "VMAP", the JSON header's length
+// (uint32, little endian), the JSON header, then arrays at multiples of 8 bytes. The header's
+// `light` part comes every run; its `content` part (points, codes, images, decoder...) comes
+// once per browser session and is kept here, by content id, for as long as the page lives.
+const TYPES = {
+  float64: Float64Array,
+  float32: Float32Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+};
+const KEPT = 2; // contents kept: a 70,000-point content holds about 70 MB
+const contents = new Map(); // content id -> Promise of the unpacked content, oldest first
+
+/** The per-run values of a message; its content, if it holds one, is unpacked and kept. */
+export function readMessage(bytes) {
+  // A copy: the bytes arrive as a view at any offset, and typed arrays need aligned offsets.
+  const buffer = bytes.slice().buffer;
+  if (new TextDecoder().decode(new Uint8Array(buffer, 0, 4)) !== "VMAP") {
+    throw new Error("not a latent map message");
+  }
+  const length = new DataView(buffer).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, length)));
+  if (header.content) {
+    keep(header.content.id, unpack(header.content, buffer, Math.ceil((8 + length) / 8) * 8));
+  }
+  return header.light;
+}
+
+/** The content with this id, as a promise, or null when this page never received it. */
+export function contentById(id) {
+  const found = contents.get(id);
+  if (found) keep(id, found); // most recently used last
+  return found ?? null;
+}
+
+/** Forget every content (a test hook: the maps then ask Python for theirs again). */
+export function forgetContents() {
+  contents.clear();
+}
+
+function keep(id, promise) {
+  contents.delete(id);
+  contents.set(id, promise);
+  while (contents.size > KEPT) contents.delete(contents.keys().next().value);
+}
+
+async function unpack(header, buffer, start) {
+  const arrays = {};
+  for (const [name, section] of Object.entries(header.sections)) {
+    const bytes = new Uint8Array(buffer, start + section.offset, section.length);
+    const Type = TYPES[section.dtype];
+    const source = section.deflate ? (await inflate(bytes)).buffer : buffer;
+    const offset = section.deflate ? 0 : bytes.byteOffset;
+    const count = section.shape.reduce((a, b) => a * b, 1);
+    arrays[name] = { values: new Type(source, offset, count), shape: section.shape };
+  }
+  const inverse = {};
+  for (const [field, value] of Object.entries(header.inverse)) {
+    inverse[field] = value?.section ? arrays[value.section].values : value;
+  }
+  const [n, dim] = arrays.codes.shape;
+  return {
+    id: header.id,
+    n,
+    dim,
+    classes: header.classes,
+    xRange: header.x_range,
+    yRange: header.y_range,
+    axisTitles: header.axis_titles,
+    inverse,
+    points: arrays.points.values,
+    labels: arrays.labels.values,
+    codes: arrays.codes.values,
+    images: arrays.images.values,
+    decoder: arrays.decoder.values,
+    covariances: arrays.covariances?.values ?? null,
+  };
+}
+
+async function inflate(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
