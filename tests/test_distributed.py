@@ -42,8 +42,9 @@ TORCHRUN = [*launcher(2), "-m", "vaeapp", "train", "--quiet"]
 # shares): about 1e-7 relative per step, which Adam amplifies in weights whose gradients are
 # near zero. Measured: over 6 epochs (186 steps) of these settings the test ELBOs agreed to
 # 5e-4 nats and the weights to 2e-4 of their norm; benchmarks/distributed.py's larger network
-# agreed to 0.013 and 0.024 nats after 160 steps. 0.05 nats stays far below what a real difference moves
-# the ELBO: with seeds 4 and 5 instead of 3, these 4 epochs end 0.3 and 4.1 nats apart.
+# agreed to 0.013 and 0.024 nats after 160 steps. 0.05 nats stays far below what a real
+# difference moves the ELBO: with seeds 4 and 5 instead of 3, these 4 epochs end 0.3 and 4.1
+# nats apart.
 TOLERANCE_NATS = 0.05
 WEIGHTS_RTOL = 1e-3
 WAIT_S = 120
