@@ -37,6 +37,8 @@ SPOTS = [
 UPLOAD_LIMIT_MB = 10
 UPLOAD_ROUTE = "/_stcore/upload_file/"
 XSRF_COOKIE, XSRF_HEADER = "_streamlit_xsrf", "X-Xsrftoken"
+
+
 def test_a_second_session_explores_while_the_first_trains(
     page: Page, browser: Browser, own_server: AppServer, record_property: Callable
 ) -> None:

@@ -39,9 +39,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     site = next(venv.glob("lib/python*/site-packages"))
     (site / "reuse.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # torch etc.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # else pip sees a vaeapp
     subprocess.run(
         [str(venv / "bin" / "pip"), "install", "--no-deps", "--no-index", "-q", str(wheel)],
-        check=True, timeout=300,
+        check=True, timeout=300, env=clean,
     )  # fmt: skip
     script = venv / "bin" / "vaeapp"
     return script
