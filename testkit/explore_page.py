@@ -25,7 +25,9 @@ def open_explore(page: Page, server: AppServer, query: str = "") -> None:
 
 
 def hook(page: Page, call: str, arg: Any = None) -> Any:
-    """`call` on the Explore map's hooks, e.g. hook(page, "toClient(arg)", [[0, 0]])."""
+    """`call` on the Explore map's hooks, e.g. hook(page, "toClient(arg)", [[0, 0]]), once the
+    map is drawn (after a rerun it may be mounting again)."""
+    page.wait_for_function(f"() => {MAP}?.ready()", timeout=60_000)
     return page.evaluate(f"async (arg) => await {MAP}.{call}", arg)
 
 

@@ -21,16 +21,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import multiprocessing
 import re
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -148,8 +149,7 @@ class BackgroundUmap:
     def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = Path(cache_dir)
         self._lock = threading.Lock()
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._requests: Connection | None = None
+        self._process: subprocess.Popen[str] | None = None
         self._started: dict[str, float] = {}
         self._work: Path | None = None
 
@@ -176,18 +176,21 @@ class BackgroundUmap:
             if key not in self._started:
                 self._ensure_worker()
                 self._started[key] = time.time()
-                assert self._requests is not None and self._work is not None
+                assert self._process is not None and self._work is not None
                 # The codes go through a file: a large message would block this thread until
                 # the worker, busy compiling or fitting, reads it.
                 codes_path = self._work / f"{key}.npy"
                 np.save(codes_path, np.asarray(codes, dtype=np.float32))
-                paths = (
-                    codes_path,
-                    self.path(key),
-                    self._error_path(key),
-                    self._progress_path(key),
-                )
-                self._requests.send(paths)
+                paths = {
+                    "codes": codes_path,
+                    "out": self.path(key),
+                    "error": self._error_path(key),
+                    "progress": self._progress_path(key),
+                }
+                assert self._process.stdin is not None
+                self._process.stdin.write(json.dumps({k: str(v) for k, v in paths.items()}))
+                self._process.stdin.write("\n")
+                self._process.stdin.flush()
         return self.status(key)
 
     def status(self, key: str) -> EmbeddingStatus:
@@ -208,15 +211,16 @@ class BackgroundUmap:
 
     @property
     def worker_alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
 
     def stop(self) -> None:
         """End the worker (a running fit is abandoned)."""
         with self._lock:
-            if self._process is not None and self._process.is_alive():
+            if self.worker_alive:
+                assert self._process is not None
                 self._process.terminate()
-                self._process.join(timeout=5)
-            self._process, self._requests = None, None
+                self._process.wait(timeout=5)
+            self._process = None
             self._started.clear()
 
     def _error_path(self, key: str) -> Path | None:
@@ -232,14 +236,15 @@ class BackgroundUmap:
             return
         if self._work is None:
             self._work = Path(tempfile.mkdtemp(prefix="vaeapp-umap-"))
-        context = multiprocessing.get_context("spawn")
-        receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_serve, args=(receiver,), name="vaeapp-umap", daemon=True
+        # A process of its own, not multiprocessing's: that would run the app's page script
+        # again in the worker (it is `__main__` while Streamlit runs it), warnings and all.
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "vaeapp.umap_embedding", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
-        self._process.start()
-        receiver.close()
-        self._requests = sender
         self._started.clear()
 
 
@@ -268,19 +273,17 @@ def compile_umap() -> None:
     umap_embedding(warm_up)
 
 
-def _serve(requests: Connection) -> None:
-    """The worker: warm up, then fit each request until the app goes away."""
+def _serve(requests: TextIO) -> None:
+    """The worker: warm up, then fit each request (a JSON line of paths) until the app goes
+    away (its end of the pipe closes)."""
     compile_umap()
-    while True:
+    for line in requests:
+        paths = {name: Path(value) for name, value in json.loads(line).items()}
         try:
-            codes_path, path, error_path, progress_path = requests.recv()
-        except (EOFError, OSError):
-            return
-
-        try:
-            _save(path, umap_embedding(np.load(codes_path), _reporter(progress_path)))
+            embedding = umap_embedding(np.load(paths["codes"]), _reporter(paths["progress"]))
+            _save(paths["out"], embedding)
         except Exception as exc:
-            error_path.write_text(f"UMAP failed: {exc}", encoding="utf-8")
+            paths["error"].write_text(f"UMAP failed: {exc}", encoding="utf-8")
 
 
 def _reporter(path: Path) -> Report:
@@ -323,4 +326,9 @@ def _save(path: Path, embedding: np.ndarray) -> None:
 
 
 if __name__ == "__main__":
-    compile_umap()  # `python -m vaeapp.umap_embedding`: the install's step (scripts/setup.sh)
+    # `python -m vaeapp.umap_embedding`: the install's step (scripts/setup.sh); with --serve,
+    # the app's worker
+    if sys.argv[1:] == ["--serve"]:
+        _serve(sys.stdin)
+    else:
+        compile_umap()
