@@ -20,6 +20,7 @@ Prints one JSON object:
   rerun, with the content sent once (the component's way) and sent in every run (?resend=1);
   first_load_bytes_10k: what the first load of the 10k map received;
 - onnx_export_s_conv16, onnx_export_s_mlp16: `decoder_onnx` (median of 5);
+- encode_70k_s: the 70,000 Fashion-MNIST images through a 16-D conv encoder on one thread;
 - webgl: the renderer Chromium draws with (SwiftShader, in software, without a GPU).
 """
 
@@ -35,13 +36,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: `python benchmarks/map_timings.py`
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 from testkit.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from testkit.map_browser import DRAWN, READY, hook, map_app, new_page, open_scene  # noqa: E402
 from testkit.map_scene import Scene, content, model  # noqa: E402
+from vaeapp.data import load_dataset  # noqa: E402
+from vaeapp.latent import encode_dataset  # noqa: E402
 from vaeapp.onnx_decoder import decoder_onnx  # noqa: E402
 
+FASHION = Path("/usr/share/datasets/fashion-mnist")
 MOVE_S = 5.0
 HOVERED_DOTS = 200
 PAN_S = 3.0
@@ -200,10 +205,31 @@ def export_seconds(arch: str) -> float:
     return round(statistics.median(times), 3)
 
 
-def main() -> None:
+def encode_seconds(n: int = 70_000) -> float:
+    """Encoding n images (Fashion-MNIST's train and test sets together, else made up) with a
+    16-D conv encoder on one thread, as the app does for a map of every image."""
+    if FASHION.is_dir():
+        data = load_dataset(f"idx:{FASHION}")
+        images = torch.cat([data.train.images, data.test.images])[:n]
+    else:
+        images = torch.rand(n, 1, 28, 28)
+    encoder = model(Scene(dim=16, n=16))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        started = time.perf_counter()
+        encode_dataset(encoder, images)
+        return round(time.perf_counter() - started, 2)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def map_figures() -> dict[str, object]:
+    """Every figure above, for benchmarks/run.py and for this module's main."""
     result: dict[str, object] = {
         "onnx_export_s_conv16": export_seconds("conv"),
         "onnx_export_s_mlp16": export_seconds("mlp"),
+        "encode_70k_s": encode_seconds(),
     }
     with sync_playwright() as playwright, map_app() as url:
         browser = playwright.chromium.launch(
@@ -220,7 +246,11 @@ def main() -> None:
         result["rerun_bytes"] = rerun_bytes(browser, url, resend=False)
         result["rerun_bytes_resending"] = rerun_bytes(browser, url, resend=True)
         browser.close()
-    print(json.dumps(result, indent=2))
+    return result
+
+
+def main() -> None:
+    print(json.dumps(map_figures(), indent=2))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ explore_timings.py for how each is taken):
 - distributed (distributed.py): one process against two under torchrun (gloo) with the same
   global batch: images/s, wall time and the test ELBO of each;
 - first_map_s, click_ms_p50, click_ms_p95 in Chromium, on the shipped default model;
+- map (map_timings.py): the in-browser map on its test app: decodes per second under a moving
+  pointer, hover to thumbnail, first map with 10k and 70k dots, pan frames at 70k, bytes per
+  rerun, the ONNX export, encoding 70k images;
 - umap_first_s, umap_cached_s, inverse_ms for a 16-D model of Fashion-MNIST's 10,000 test images
   (Debian's dataset-fashion-mnist; left out, with the reason, where it is not installed);
 - loglik_eval_s: importance-weighted log p(x), K = 1000, on the default model's test images
@@ -45,6 +48,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from benchmarks.distributed import distributed_figures  # noqa: E402
 from benchmarks.explore_timings import click_timings, first_map_seconds, umap_timings  # noqa: E402
+from benchmarks.map_timings import map_figures  # noqa: E402
 from benchmarks.precision import precision_figures  # noqa: E402
 from benchmarks.training import training_figures  # noqa: E402
 from testkit.chromium import launch_chromium  # noqa: E402
@@ -148,6 +152,7 @@ def main() -> None:
         result["distributed"] = distributed_figures(rounds=rounds)
         result.update(loglik_figures(sample_dir, images=100 if args.quick else 1000))
         result.update(app_figures(sample_dir, workdir, args.quick))
+        result["map"] = map_figures()
     result["load_average_after"] = os.getloadavg()
     result["total_s"] = time.monotonic() - started
     text = json.dumps(rounded(result), indent=1)

@@ -59,8 +59,11 @@ def wait_until_serving(
         raise
 
 
-def start_app(runs: Path, data: Path, port: int | None = None) -> AppServer:
-    """Start `streamlit run app.py` and wait until it answers its health check."""
+def start_app(
+    runs: Path, data: Path, port: int | None = None, script: str = "app.py"
+) -> AppServer:
+    """Start `streamlit run app.py` (or another script of the repository) and wait until it
+    answers its health check."""
     port = port or free_port()
     env = {**os.environ, "VAEAPP_RUNS": str(runs), "VAEAPP_DATA": str(data)}
     started = time.monotonic()
@@ -70,7 +73,7 @@ def start_app(runs: Path, data: Path, port: int | None = None) -> AppServer:
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            script,
             "--server.port",
             str(port),
             "--server.address",

@@ -26,9 +26,17 @@ def open_explore(page: Page, server: AppServer, query: str = "") -> None:
 
 def hook(page: Page, call: str, arg: Any = None) -> Any:
     """`call` on the Explore map's hooks, e.g. hook(page, "toClient(arg)", [[0, 0]]), once the
-    map is drawn (after a rerun it may be mounting again)."""
-    page.wait_for_function(f"() => {MAP}?.ready()", timeout=60_000)
-    return page.evaluate(f"async (arg) => await {MAP}.{call}", arg)
+    map is drawn: a rerun may be mounting it again, so the page waits and calls in one go."""
+    return page.evaluate(
+        f"""async (arg) => {{
+            const ready = () => {MAP}?.ready();
+            for (let waited = 0; !ready() && waited < 60000; waited += 50) {{
+                await new Promise((done) => setTimeout(done, 50));
+            }}
+            return await {MAP}.{call};
+        }}""",
+        arg,
+    )
 
 
 def plot_spot(page: Page, x: float, y: float) -> tuple[float, float]:
@@ -53,7 +61,7 @@ def click_map(page: Page, x: float, y: float) -> list[float]:
     sliders show the pinned code); return the pinned code."""
     before = hook(page, "clicks()")
     page.mouse.click(*plot_spot(page, x, y))
-    page.wait_for_function(f"() => {MAP}.clicks() > {before}")
+    page.wait_for_function(f"() => {MAP}?.clicks() > {before}")
     pinned = [round(v, 2) for v in hook(page, "pin()")["code"]]
     page.wait_for_function(
         """(code) => {

@@ -6,16 +6,15 @@ events the app shows. Used by tests/e2e/test_map_component.py and benchmarks/map
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import urllib.request
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page
 
-from testkit.app_server import REPO, free_port
+from testkit.app_server import start_app, stop_app
 from testkit.map_scene import Scene
 from testkit.waiting import wait_for
 
@@ -29,37 +28,12 @@ READY = f"() => ({DRAWN})() && {MAP}.decoder() !== null"
 @contextmanager
 def map_app() -> Iterator[str]:
     """The test app on a loopback port; yields its URL."""
-    port = free_port()
-    options = {
-        "server.port": port,
-        "server.address": "127.0.0.1",
-        "server.headless": "true",
-        "browser.gatherUsageStats": "false",
-    }
-    flags = [part for name, value in options.items() for part in (f"--{name}", str(value))]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, *flags],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _healthy(url) or process.poll() is not None, "the app answers", 60)
-        if process.poll() is not None:
-            raise RuntimeError("the map test app did not start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    with tempfile.TemporaryDirectory() as folder:
+        server = start_app(Path(folder) / "runs", Path(folder) / "data", script=APP)
+        try:
+            yield server.url
+        finally:
+            stop_app(server)
 
 
 def new_page(browser: Browser) -> Page:

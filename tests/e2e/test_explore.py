@@ -46,7 +46,7 @@ def test_hover_shows_a_dots_image_and_the_pointer_decodes_as_it_moves(
     sample = load_dataset("sample").test
     (spot,) = hook(page, "toClient(arg)", [test_codes[5].tolist()])
     page.mouse.move(*spot)
-    page.wait_for_function(f"() => {MAP}.pixels('test').some(v => v > 0)")
+    page.wait_for_function(f"() => {MAP}?.pixels('test').some(v => v > 0)")
     shown = np.array(hook(page, "pixels('test')")).reshape(28, 28) / 255
     nearest = int(np.argmin(np.abs(sample.images[:, 0].numpy() - shown).sum((1, 2))))
     assert np.linalg.norm(test_codes[nearest] - test_codes[5]) < 0.05  # that dot, or its twin
@@ -65,7 +65,7 @@ def test_a_click_on_a_dot_pins_that_dot_and_the_sliders_follow(
     for index in (11, 250, 777):
         (spot,) = hook(page, "toClient(arg)", [test_codes[index].tolist()])
         page.mouse.click(*spot)
-        page.wait_for_function(f"() => {MAP}.pin()?.index === {index}")
+        page.wait_for_function(f"() => {MAP}?.pin()?.index === {index}")
     wait_for(lambda: latent_sliders(page) == [round(float(v), 2) for v in test_codes[777]], "z")
     assert hook(page, "pin()")["code"] == pytest.approx(test_codes[777].tolist(), abs=1e-5)
     anywhere = click_map(page, 0.1, 0.1)
@@ -84,7 +84,7 @@ def test_a_slider_moves_the_cross_and_keeps_the_zoom(page: Page, app_server: App
         page.keyboard.press("ArrowRight")
     wait_for_app(page)
     page.wait_for_function(
-        f"() => {MAP}.pin() && Math.abs({MAP}.pin().code[0] - {latent_sliders(page)[0]}) < 0.011"
+        f"() => {MAP}?.pin() && Math.abs({MAP}.pin().code[0] - {latent_sliders(page)[0]}) < 0.011"
     )
     assert hook(page, "view()") == zoomed
 
@@ -186,7 +186,7 @@ def test_the_umap_view_decodes_under_the_pointer_and_on_click(
     open_explore(page, app_server, "?run=digits-16d")
     page.get_by_test_id("stSidebarUserContent").get_by_text("UMAP").click()
     page.wait_for_function(
-        f"() => {MAP}.ready() && {MAP}.owner.content.inverse.kind === 'delaunay'"
+        f"() => {MAP}?.ready() && {MAP}.owner.content.inverse.kind === 'delaunay'"
     )
     view = EmbeddingProjection(codes, embedding)
     points = [[0.1, -0.2], [1.5, 0.3], [9.0, 9.0]]

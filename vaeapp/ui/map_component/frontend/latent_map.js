@@ -78,6 +78,7 @@ export class LatentMap {
       clicks: 0,
       selections: 0,
       reported: null,
+      pin: null,
     };
     memory.set(light.key, this.memory);
     this.memory.clicks = Math.max(this.memory.clicks, light.pin_seq);
@@ -85,6 +86,7 @@ export class LatentMap {
     this.root.style.height = `${light.height}px`;
     this.panel.setMode(this.memory.mode);
     metrics.maps[light.key] = this.hooks();
+    this.pin ??= this.memory.pin ?? null; // a map mounted again keeps the pin the user saw
     this.#usePythonPin(light);
     this.#useContent(light.content_id);
     if (this.content) {
@@ -407,7 +409,7 @@ export class LatentMap {
     const dot = this.#dotAt(px, py);
     const point = dot !== null ? this.#dotPoint(dot) : this.view.toMap(px, py);
     const code = dot !== null ? this.#dotCode(dot) : this.#codeAt(...point);
-    this.pin = { point, code, index: dot, fixed: dot !== null };
+    this.#setPin({ point, code, index: dot, fixed: dot !== null });
     this.memory.clicks += 1;
     this.send.setStateValue("pin", {
       seq: this.memory.clicks,
@@ -423,6 +425,13 @@ export class LatentMap {
    * A pin Python sets (sliders, buttons) shows once Python has seen every click made here: an
    * older run's pin would undo a newer click. Without a pin from Python the user's stays.
    */
+  /** The pin, kept with the map's other memory so that a remount (a rerun that moves the map
+   * in the page) shows it still. */
+  #setPin(pin) {
+    this.pin = pin;
+    this.memory.pin = pin;
+  }
+
   #usePythonPin(light) {
     if (!light.pin || light.pin_seq < this.memory.clicks) return;
     const { point, code } = light.pin;
@@ -433,7 +442,7 @@ export class LatentMap {
       shown.point[1] === point[1] &&
       (!code || (shown.code && code.every((v, d) => Math.fround(v) === shown.code[d])));
     if (same) return;
-    this.pin = { point, code: code && Float32Array.from(code), index: null, fixed: Boolean(code) };
+    this.#setPin({ point, code: code && Float32Array.from(code), index: null, fixed: Boolean(code) });
     this.pinnedImage = null;
     this.#drawOverlay();
     this.#requestPinDecode();
