@@ -59,9 +59,7 @@ def wait_until_serving(
         raise
 
 
-def start_app(
-    runs: Path, data: Path, port: int | None = None, script: str = "app.py"
-) -> AppServer:
+def start_app(runs: Path, data: Path, port: int | None = None, script: str = "app.py") -> AppServer:
     """Start `streamlit run app.py` (or another script of the repository) and wait until it
     answers its health check."""
     port = port or free_port()
