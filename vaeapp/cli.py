@@ -75,26 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vaeapp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = _data_options()
-    _add_train(
-        commands.add_parser("train", parents=[data], help="train a VAE into a run directory")
-    )
-    _add_evaluate(
-        commands.add_parser(
-            "evaluate", parents=[data], help="ELBO and log p(x) of a run on test data"
-        )
-    )
-    _add_sample(commands.add_parser("sample", help="a grid of decoded samples from the prior"))
-    _add_encode(commands.add_parser("encode", help="posterior mean and std of image files"))
-    _add_interpolate(
-        commands.add_parser("interpolate", help="a strip of decoded images from image A to B")
-    )
-    _add_inspect(
-        commands.add_parser(
-            "inspect", parents=[data], help="KL per latent dimension, active units, replay"
-        )
-    )
-    _add_models(commands.add_parser("models", help="the shipped and saved models, by name"))
-    _add_app(commands.add_parser("app", help="start the app (on this machine only)"))
+    for name, add, summary, shared in (
+        ("train", _add_train, "train a VAE into a run directory", [data]),
+        ("evaluate", _add_evaluate, "ELBO and log p(x) of a run on test data", [data]),
+        ("inspect", _add_inspect, "KL per latent dimension, active units, replay", [data]),
+        ("sample", _add_sample, "a grid of decoded samples from the prior", []),
+        ("encode", _add_encode, "posterior mean and std of image files", []),
+        ("interpolate", _add_interpolate, "a strip of decoded images from image A to B", []),
+        ("models", _add_models, "the shipped and saved models, by name", []),
+        ("app", _add_app, "start the app (on this machine only)", []),
+    ):
+        add(commands.add_parser(name, parents=shared, help=summary))
     return parser
 
 

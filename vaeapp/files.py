@@ -119,28 +119,22 @@ def iter_lines(source: BinaryIO, max_line: int, chunk: int = 1 << 16) -> Iterato
             pending, skipping = b"", True
 
 
-@contextmanager
-def open_for_append(path: Path) -> Iterator[BinaryIO]:
-    """A regular file opened to append to (created if missing), never through a link."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    with os.fdopen(_open(path, flags), "ab") as out:
-        yield out
+CREATE = os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+OPENINGS = {  # how a regular file is opened to write: flags, and os.fdopen's mode
+    "append": (os.O_WRONLY | os.O_APPEND | CREATE, "ab"),  # metrics: one line per event
+    "write": (os.O_WRONLY | CREATE, "wb"),  # a log a child process fills, emptied first
+    "lock": (os.O_RDWR | CREATE, "r+b"),  # a lock file: flock, and its holder's pid
+}
 
 
 @contextmanager
-def open_for_writing(path: Path) -> Iterator[BinaryIO]:
-    """A regular file emptied and opened to write (a log that a child process fills)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    with os.fdopen(_open(path, flags), "wb") as out:
-        out.truncate(0)
-        yield out
-
-
-@contextmanager
-def open_lock_file(path: Path) -> Iterator[BinaryIO]:
-    """A lock file opened for flock and for its holder's pid, created if missing."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    with os.fdopen(_open(path, flags), "r+b") as handle:
+def open_to_write(path: Path, how: str) -> Iterator[BinaryIO]:
+    """A regular file opened (created if missing) as `how` says (one of OPENINGS), never
+    through a link."""
+    flags, mode = OPENINGS[how]
+    with os.fdopen(_open(path, flags), mode) as handle:
+        if how == "write":
+            handle.truncate(0)
         yield handle
 
 

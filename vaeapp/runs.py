@@ -166,7 +166,7 @@ class Run:
         A trainer writes an event per step: one write call each, not an open and a close.
         A line torn by a killed writer is ended first, so the next event starts a line.
         """
-        with files.open_for_append(self.metrics_path) as out:
+        with files.open_to_write(self.metrics_path, "append") as out:
             size = out.seek(0, os.SEEK_END)
             if size > 0 and files.read_tail(self.metrics_path, 1) != b"\n":
                 out.write(b"\n")
@@ -257,7 +257,7 @@ class Run:
         An flock on `train.lock`, which the OS drops when the holder exits, even by kill -9, so a
         crashed job never leaves a stale lock. The holder writes its pid into the file.
         """
-        with files.open_lock_file(self.file(TRAIN_LOCK_FILE)) as handle:
+        with files.open_to_write(self.file(TRAIN_LOCK_FILE), "lock") as handle:
             if not files.try_flock(handle, files.LOCK_ATTEMPTS):
                 raise RunError(
                     f"{self.path} is being trained by another job (pid {self.training_pid()}); "
@@ -284,13 +284,13 @@ class Run:
     def job_lock(self) -> Iterator[int | None]:
         """Take `job.lock` to launch a job; yields its descriptor to hand to the child, or None
         when another job holds it."""
-        with files.open_lock_file(self.file(JOB_LOCK_FILE)) as handle:
+        with files.open_to_write(self.file(JOB_LOCK_FILE), "lock") as handle:
             yield handle.fileno() if files.try_flock(handle, files.LOCK_ATTEMPTS) else None
 
     @contextmanager
     def log_for_writing(self) -> Iterator[int]:
         """`train.log`, emptied, as a descriptor for a child process's output."""
-        with files.open_for_writing(self.log_path) as log:
+        with files.open_to_write(self.log_path, "write") as log:
             yield log.fileno()
 
     def write_job_record(self, record: dict[str, Any]) -> None:

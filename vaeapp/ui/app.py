@@ -29,27 +29,16 @@ def main() -> None:
     torch.set_num_threads(1)
     # Material icons come with Streamlit's own font; the favicon is the page icon above, since
     # a page's material icon as favicon would be fetched from a font CDN, and fail offline.
-    explore = st.Page(
-        explore_page.render, title="Explore", icon=":material/scatter_plot:", url_path="explore"
+    explore, *others = (
+        st.Page(page.render, title=title, icon=f":material/{icon}:", url_path=title.lower())
+        for page, title, icon in (
+            (explore_page, "Explore", "scatter_plot"),
+            (train_page, "Train", "model_training"),
+            (compare_page, "Compare", "stacked_line_chart"),
+            (interpolate_page, "Interpolate", "linear_scale"),
+        )
     )
-    pages = [
-        explore,
-        st.Page(
-            train_page.render, title="Train", icon=":material/model_training:", url_path="train"
-        ),
-        st.Page(
-            compare_page.render,
-            title="Compare",
-            icon=":material/stacked_line_chart:",
-            url_path="compare",
-        ),
-        st.Page(
-            interpolate_page.render,
-            title="Interpolate",
-            icon=":material/linear_scale:",
-            url_path="interpolate",
-        ),
-    ]
+    pages = [explore, *others]
 
     def home() -> None:
         st.switch_page(explore, query_params=st.query_params.to_dict())

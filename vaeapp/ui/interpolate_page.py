@@ -18,10 +18,10 @@ from vaeapp.images import png_bytes, strip, there_and_back_gif
 from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, interpolate_images
 from vaeapp.latent import padded_range
 from vaeapp.runs import CHECKPOINT_FILE, Run
+from vaeapp.ui.code_maps import path_map_figure
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
-from vaeapp.ui.path_map import path_map_figure
 from vaeapp.ui.widgets import model_picker, show_error, shown_view
 
 METHOD_NAMES = {"linear": "Linear", "slerp": "Spherical (slerp)"}
@@ -82,23 +82,19 @@ def _show_strip(result: Interpolation) -> None:
             f"the same image (they differ by {result.change * 255:.0f} grey levels on average). "
             "A model with more latent dimensions keeps them apart."
         )
-    png_column, gif_column = st.columns(2)
-    png_column.download_button(
-        "Download the strip (PNG)",
-        png_bytes(picture),
-        file_name="interpolation.png",
-        mime="image/png",
-        on_click="ignore",
-        key="interpolate_png",
+    downloads = (
+        ("Download the strip (PNG)", png_bytes(picture), "png"),
+        ("Download the animation (GIF, there and back)", there_and_back_gif(result.images), "gif"),
     )
-    gif_column.download_button(
-        "Download the animation (GIF, there and back)",
-        there_and_back_gif(result.images),
-        file_name="interpolation.gif",
-        mime="image/gif",
-        on_click="ignore",
-        key="interpolate_gif",
-    )
+    for column, (label, data, kind) in zip(st.columns(2), downloads, strict=True):
+        column.download_button(
+            label,
+            data,
+            file_name=f"interpolation.{kind}",
+            mime=f"image/{kind}",
+            on_click="ignore",
+            key=f"interpolate_{kind}",
+        )
 
 
 def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:

@@ -49,35 +49,27 @@ def run_summary(run: Run) -> RunSummary:
     return _summary(str(run.path), run.modified(METRICS_FILE), run.modified(CONFIG_FILE))
 
 
-@st.cache_resource(max_entries=8, show_spinner="Encoding the test set…")
-def _test_posteriors(
-    run_path: str, checkpoint_stamp: float, spec: str
+@st.cache_resource(max_entries=8, show_spinner="Encoding the images…")
+def _posteriors(
+    run_path: str, checkpoint_stamp: float, spec: str, split: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     model, _ = _model(run_path, checkpoint_stamp)
-    return encode_dataset(model, load_data(spec).test.images)
+    return encode_dataset(model, getattr(load_data(spec), split).images)
 
 
 def test_posteriors(run: Run, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and log-variance of q(z|x) for the test images of `spec`: [N, D] each, read-only."""
-    return _test_posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec)
+    return _posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec, "test")
+
+
+def train_posteriors(run: Run, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """q(z|x) of the training images: what the model saw (nearest neighbours, the full map)."""
+    return _posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec, "train")
 
 
 def encoded_test_set(run: Run, spec: str) -> torch.Tensor:
     """Posterior means of the test images of `spec` under the run's model: [N, D], read-only."""
     return test_posteriors(run, spec)[0]
-
-
-@st.cache_resource(max_entries=4, show_spinner="Encoding the training set…")
-def _train_posteriors(
-    run_path: str, checkpoint_stamp: float, spec: str
-) -> tuple[torch.Tensor, torch.Tensor]:
-    model, _ = _model(run_path, checkpoint_stamp)
-    return encode_dataset(model, load_data(spec).train.images)
-
-
-def train_posteriors(run: Run, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """q(z|x) of the training images: what the model saw (nearest neighbours, the full map)."""
-    return _train_posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -92,7 +84,7 @@ def browser_decoder(run: Run) -> bytes:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _pca_view(run_path: str, checkpoint_stamp: float, spec: str) -> PCAProjection:
-    return PCAProjection(_test_posteriors(run_path, checkpoint_stamp, spec)[0])
+    return PCAProjection(_posteriors(run_path, checkpoint_stamp, spec, "test")[0])
 
 
 def pca_view(run: Run, spec: str) -> PCAProjection:

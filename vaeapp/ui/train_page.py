@@ -32,9 +32,10 @@ from vaeapp.paths import runs_dir
 from vaeapp.posterior import ACTIVE_VARIANCE
 from vaeapp.runs import Run, list_runs, run_path
 from vaeapp.train import check_memory, resolve_device
+from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
-from vaeapp.ui.training_charts import codes_figure, kl_per_dim_figure, training_figure
+from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
 from vaeapp.ui.widgets import model_picker
 from vaeapp.views import default_points
 
@@ -98,46 +99,39 @@ def _form() -> None:
             "log-likelihood. Off, a Bernoulli on grey levels is no normalised likelihood.",
         )
         _problem("train.binarize")
-        st.number_input(
-            "Beta (KL weight)", value=train.beta, step=0.1, format="%g", key="train_beta"
-        )
-        _problem("train.beta")
-        st.number_input(
-            "KL warm-up (epochs)",
-            value=train.warmup_epochs,
-            step=1.0,
-            format="%g",
-            key="train_warmup",
-        )
-        _problem("train.warmup_epochs")
-        st.number_input("Epochs", value=train.epochs, step=1, key="train_epochs")
-        _problem("train.epochs")
-        st.number_input("Batch size", value=train.batch_size, step=32, key="train_batch")
-        _problem("train.batch_size")
-        st.number_input(
-            "Monte-Carlo samples",
-            value=train.mc_samples,
-            step=1,
-            key="train_mc",
-            help="Draws of z per image for the reconstruction term.",
-        )
-        _problem("train.mc_samples")
-        st.number_input(
-            "Processes",
-            value=train.world_size,
-            step=1,
-            key="train_processes",
-            help="Training processes on this machine, started through torchrun: one per GPU, "
-            "or a share of the CPU cores each. The batch size is per process.",
-        )
-        _problem("train.world_size")
-        st.number_input("Learning rate", value=train.lr, step=1e-4, format="%g", key="train_lr")
-        _problem("train.lr")
-        st.number_input("Seed", value=train.seed, step=1, key="train_seed")
-        _problem("train.seed")
+        for field, label, key, options in TRAINING_NUMBERS:
+            st.number_input(label, value=getattr(train, field), key=key, **options)
+            _problem(f"train.{field}")
         st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
         _problem("name")
         st.form_submit_button("Start training", type="primary", on_click=_start_from_form)
+
+
+TRAINING_NUMBERS: tuple[tuple[str, str, str, dict[str, object]], ...] = (
+    # TrainConfig field, label, widget key, st.number_input's options
+    ("beta", "Beta (KL weight)", "train_beta", {"step": 0.1, "format": "%g"}),
+    ("warmup_epochs", "KL warm-up (epochs)", "train_warmup", {"step": 1.0, "format": "%g"}),
+    ("epochs", "Epochs", "train_epochs", {"step": 1}),
+    ("batch_size", "Batch size", "train_batch", {"step": 32}),
+    (
+        "mc_samples",
+        "Monte-Carlo samples",
+        "train_mc",
+        {"step": 1, "help": "Draws of z per image for the reconstruction term."},
+    ),
+    (
+        "world_size",
+        "Processes",
+        "train_processes",
+        {
+            "step": 1,
+            "help": "Training processes on this machine, started through torchrun: one per GPU, "
+            "or a share of the CPU cores each. The batch size is per process.",
+        },
+    ),
+    ("lr", "Learning rate", "train_lr", {"step": 1e-4, "format": "%g"}),
+    ("seed", "Seed", "train_seed", {"step": 1}),
+)
 
 
 def _problem(field: str) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from vaeapp.history import TrainingHistory
+from vaeapp.ui.code_maps import MARGIN
 
 STEP_COLOUR = "#636efa"
 RECON_COLOUR = "#ab63fa"
@@ -118,33 +118,8 @@ def kl_per_dim_figure(kl_per_dim: list[float], active: list[bool]) -> go.Figure:
     figure.update_layout(
         template="none",
         height=220,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        margin=MARGIN,
         yaxis={**AXIS, "title": {"text": "KL (nats)"}},
         xaxis={"automargin": True},
-    )
-    return figure
-
-
-def codes_figure(points: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> go.Figure:
-    """A small map of codes [N, 2] coloured by label (the Train page's live view of an epoch)."""
-    figure = go.Figure()
-    for label in np.unique(labels):
-        members = labels == label
-        name = classes[label] if label < len(classes) else str(label)
-        figure.add_trace(
-            go.Scattergl(
-                x=points[members, 0],
-                y=points[members, 1],
-                mode="markers",
-                name=name,
-                marker={"size": 4, "color": qualitative.Plotly[int(label) % 10]},
-            )
-        )
-    figure.update_layout(
-        template="none",
-        height=320,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"itemsizing": "constant"},
-        uirevision="keep",
     )
     return figure

@@ -1,0 +1,79 @@
+"""Plotly maps of codes that only show: the Train page's view of an epoch's codes, and the
+Interpolate page's codes with the latent path over them (the Explore page's map is the
+clickable component). One WebGL trace per class, so that the legend toggles classes; numpy
+arrays travel to the browser as binary."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+PALETTE = qualitative.Plotly
+MARGIN = {"l": 10, "r": 10, "t": 10, "b": 10}
+
+
+def codes_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    classes: tuple[str, ...],
+    *,
+    height: int = 320,
+    revision: str = "keep",
+) -> go.Figure:
+    """Codes [N, 2] coloured by `labels`; zoom and hidden classes survive updates until
+    `revision` changes."""
+    figure = go.Figure()
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        name = classes[label] if label < len(classes) else str(label)
+        figure.add_trace(
+            go.Scattergl(
+                x=points[members, 0].astype(np.float32),
+                y=points[members, 1].astype(np.float32),
+                customdata=members,
+                mode="markers",
+                marker={"size": 5, "color": PALETTE[label % len(PALETTE)], "opacity": 0.85},
+                name=name,
+                hovertemplate=f"label {name}<br>index %{{customdata}}<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        template="none",
+        height=height,
+        margin=MARGIN,
+        legend={"title": "label", "itemsizing": "constant"},
+        uirevision=revision,
+    )
+    return figure
+
+
+def path_map_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    classes: tuple[str, ...],
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    path: np.ndarray,
+    *,
+    axis_titles: tuple[str, str] = ("z₁", "z₂"),
+    revision: str = "map",
+) -> go.Figure:
+    """`codes_figure` with `path` [M, 2] over it as a line with markers."""
+    figure = codes_figure(points, labels, classes, height=520, revision=revision)
+    figure.add_trace(
+        go.Scatter(
+            x=path[:, 0],
+            y=path[:, 1],
+            name="path",
+            mode="lines+markers",
+            line={"color": "black", "width": 2},
+            marker={"size": 7, "color": "black"},
+            hoverinfo="skip",
+        )
+    )
+    figure.update_layout(
+        xaxis={"range": list(x_range), "title": axis_titles[0], "showgrid": False},
+        yaxis={"range": list(y_range), "title": axis_titles[1], "showgrid": False},
+    )
+    return figure
