@@ -13,7 +13,6 @@ up to the order of float additions: two processes take the steps of one.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -22,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.scratch import rounds_from_command_line
 from vaeapp.data import load_dataset
 from vaeapp.distributed import launcher
 from vaeapp.runs import Run
@@ -81,10 +81,8 @@ def distributed_figures(rounds: int) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one round instead of three")
-    args = parser.parse_args()
-    print(json.dumps(distributed_figures(rounds=1 if args.quick else 3), indent=1))
+    rounds = rounds_from_command_line(__doc__.splitlines()[0])
+    print(json.dumps(distributed_figures(rounds=rounds), indent=1))
 
 
 if __name__ == "__main__":

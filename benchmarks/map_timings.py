@@ -1,6 +1,6 @@
 """The latent map component's speed in headless Chromium, on its test app.
 
-    python benchmarks/map_timings.py
+    python -m benchmarks.map_timings
 
 Prints one JSON object:
 
@@ -28,23 +28,19 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script: `python benchmarks/map_timings.py`
+import numpy as np
+import torch
+from playwright.sync_api import Browser, Page, sync_playwright
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-from testkit.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from testkit.map_browser import DRAWN, READY, hook, map_app, new_page, open_scene  # noqa: E402
-from testkit.map_scene import Scene, content, model  # noqa: E402
-from vaeapp.data import load_dataset  # noqa: E402
-from vaeapp.latent import encode_dataset  # noqa: E402
-from vaeapp.onnx_decoder import decoder_onnx  # noqa: E402
+from testkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from testkit.map_browser import DRAWN, READY, hook, map_app, new_page, open_scene
+from testkit.map_scene import Scene, content, model
+from vaeapp.data import load_dataset
+from vaeapp.latent import encode_dataset
+from vaeapp.onnx_decoder import decoder_onnx
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 MOVE_S = 5.0

@@ -16,21 +16,18 @@ another process takes a core (a run took five times as long), which buries the d
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from benchmarks.scratch import rounds_from_command_line, trained
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.precision import native_cpu_bf16
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
 
 ARCHITECTURES = {  # each with its epochs
     "mlp": (ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256)), 10),
@@ -54,12 +51,8 @@ def train_once(
         ),
         data_source=dataset.source,
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        run = Run.create(Path(tmp) / "run", config)
-        cpu = time.process_time()
-        Trainer(run, dataset).fit()
-        cpu = time.process_time() - cpu
-        events = run.read_metrics()
+    with trained(config, dataset) as done:
+        cpu, events = done.cpu_s, done.run.read_metrics()
     steps = [e for e in events if e["kind"] == "step" and e["epoch"] > 1]
     last = [e for e in events if e["kind"] == "epoch"][-1]
     images = epochs * len(dataset.train.images)
@@ -111,12 +104,10 @@ def _compare(model: ModelConfig, dataset: Dataset, epochs: int, rounds: int) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one round instead of three")
-    args = parser.parse_args()
+    rounds = rounds_from_command_line(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         sample = load_dataset("sample", data_dir=Path(tmp))
-        print(json.dumps(precision_figures(sample, rounds=1 if args.quick else 3), indent=1))
+        print(json.dumps(precision_figures(sample, rounds=rounds), indent=1))
 
 
 if __name__ == "__main__":

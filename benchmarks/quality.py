@@ -16,18 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 
+from benchmarks.scratch import trained
 from testkit.plain_loop import plain_training
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.evaluate import evaluate, evaluation_images
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 MLP = ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256))
@@ -35,13 +32,8 @@ BATCH_SIZE = 128
 
 
 def vaeapp_model(config: RunConfig, dataset: Dataset) -> tuple[torch.nn.Module, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        run = Run.create(Path(tmp) / "run", config)
-        started = time.perf_counter()
-        Trainer(run, dataset).fit()
-        seconds = time.perf_counter() - started
-        model, _ = run.load_model()
-    return model, seconds
+    with trained(config, dataset) as done:
+        return done.run.load_model()[0], done.wall_s
 
 
 def scored(model: torch.nn.Module, config: RunConfig, dataset: Dataset, k: int) -> dict:

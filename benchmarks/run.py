@@ -1,6 +1,6 @@
 """vaeapp's benchmark: training speed against a plain loop and the hardware, and the app's speed.
 
-    python benchmarks/run.py [--quick] [--out benchmarks/results.json]
+    python -m benchmarks.run [--quick] [--out benchmarks/results.json]
 
 Prints one JSON object and writes it to --out. Figures (see training.py and
 explore_timings.py for how each is taken):
@@ -40,22 +40,20 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script: `python benchmarks/run.py`
+import torch
+from playwright.sync_api import sync_playwright
 
-import torch  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from benchmarks.distributed import distributed_figures  # noqa: E402
-from benchmarks.explore_timings import click_timings, first_map_seconds, umap_timings  # noqa: E402
-from benchmarks.map_timings import map_figures  # noqa: E402
-from benchmarks.precision import precision_figures  # noqa: E402
-from benchmarks.training import training_figures  # noqa: E402
-from testkit.chromium import launch_chromium  # noqa: E402
-from vaeapp.data import load_dataset  # noqa: E402
-from vaeapp.evaluate import dataset_log_likelihood, evaluation_images  # noqa: E402
-from vaeapp.paths import DEFAULT_MODEL_DIR  # noqa: E402
-from vaeapp.runs import Run  # noqa: E402
+from benchmarks.distributed import distributed_figures
+from benchmarks.explore_timings import click_timings, first_map_seconds, umap_timings
+from benchmarks.map_timings import map_figures
+from benchmarks.precision import precision_figures
+from benchmarks.training import training_figures
+from testkit.app_server import REPO
+from testkit.chromium import launch_chromium
+from vaeapp.data import load_dataset
+from vaeapp.evaluate import dataset_log_likelihood, evaluation_images
+from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.runs import Run
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMPORTANCE_SAMPLES = 1000

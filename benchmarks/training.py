@@ -10,20 +10,17 @@ medians are reported.
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.scratch import trained
 from testkit.plain_loop import plain_training
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data import Dataset
 from vaeapp.model import build_model
 from vaeapp.objective import elbo_terms
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
 
 ARCHITECTURES = {
     "mlp": ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256)),
@@ -46,10 +43,9 @@ def vaeapp_img_per_s(config: ModelConfig, dataset: Dataset, epochs: int, seed: i
         train=TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, seed=seed, device="cpu"),
         data_source=dataset.source,
     )
-    events: list[dict] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        Trainer(Run.create(Path(tmp) / "run", run_config), dataset, on_event=events.append).fit()
-    return statistics.median([e["img_per_s"] for e in events if e["kind"] == "epoch"][1:])
+    with trained(run_config, dataset) as done:
+        epochs = [e["img_per_s"] for e in done.run.read_metrics() if e["kind"] == "epoch"]
+    return statistics.median(epochs[1:])
 
 
 def training_figures(dataset: Dataset, rounds: int, epochs: int = 3) -> dict[str, dict]:

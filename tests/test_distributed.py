@@ -29,6 +29,7 @@ from vaeapp.data import load_dataset
 from vaeapp.distributed import World, launcher
 from vaeapp.errors import ConfigError
 from vaeapp.evaluate import elbo_sums
+from vaeapp.files import process_alive
 from vaeapp.model import build_model
 from vaeapp.runs import Run
 from vaeapp.train import Trainer
@@ -111,14 +112,6 @@ def worker_pid(launcher_pid: int, rank: int) -> int | None:
         if parent == launcher_pid and f"RANK={rank}".encode() in environment:
             return int(entry.name)
     return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return not Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].startswith(" Z")
 
 
 def test_the_shares_of_a_global_batch_make_it_up_exactly() -> None:
@@ -210,7 +203,7 @@ def test_sigterm_to_torchrun_saves_once_and_a_resume_continues_exactly(
     finally:
         if launched.poll() is None:
             launched.kill()
-    assert None not in workers and not any(alive(pid) for pid in workers)
+    assert None not in workers and not any(process_alive(pid) for pid in workers)
     assert [e["status"] for e in events(run, "end")] == ["stopped"]
     saved = run.load_checkpoint()["progress"]["global_step"]
     assert 3 <= saved < EPOCHS * 31 and saved == len(events(run, "step"))  # saved once, all
@@ -250,6 +243,8 @@ def test_a_job_of_two_processes_stops_resumes_and_fails_cleanly_when_one_dies(
     failed = jobs.state(run)
     assert failed.status == jobs.FAILED and "lost contact with the others" in failed.message
     assert "last checkpoint is kept" in failed.message
-    wait_for(lambda: not any(alive(pid) for pid in [launcher_pid, *workers]), "all have exited")
+    wait_for(
+        lambda: not any(process_alive(pid) for pid in [launcher_pid, *workers]), "all have exited"
+    )
     model, _ = run.load_model()
     assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -196,18 +196,23 @@ def _remove_orphaned_temp_files(path: Path) -> None:
     prefix = f".{path.name}."
     for candidate in path.parent.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}"):
         pid = candidate.name[len(prefix) :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and regular_file(candidate):
+        if pid.isdigit() and not process_alive(int(pid)) and regular_file(candidate):
             candidate.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of that pid runs (a zombie, exited but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError):
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2]
+    except OSError:
+        return True
+    return not state.startswith(" Z")
 
 
 def _size(limit: int) -> str:
