@@ -15,7 +15,8 @@ from vaeapp.cli import main
 
 VAEAPP = [sys.executable, "-m", "vaeapp"]
 ERROR_PREFIX = "vaeapp: error: "
-EXIT_ERROR = 1  # a failure vaeapp explains; argparse refuses its usage with 2
+EXIT_ERROR = 1  # a failure vaeapp explains
+EXIT_USAGE = 2  # arguments argparse refuses
 
 
 def run_vaeapp(

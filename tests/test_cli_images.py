@@ -9,7 +9,14 @@ import torch
 from PIL import Image
 
 from testkit.image_files import encoded
-from tests.command_line import EXIT_ERROR, cli_error, encode_with_cli, process_error, run_vaeapp
+from tests.command_line import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    cli_error,
+    encode_with_cli,
+    process_error,
+    run_vaeapp,
+)
 from vaeapp.cli import main
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
@@ -104,12 +111,17 @@ def test_bad_images_end_with_one_line_and_a_nonzero_exit(
 
 
 @pytest.mark.parametrize(
-    ("option", "says"), [(["--steps", "1"], "steps"), (["--method", "cubic"], "method")]
+    ("option", "says", "code"),
+    [(["--steps", "1"], "steps", EXIT_ERROR), (["--method", "cubic"], "method", EXIT_USAGE)],
 )
 def test_bad_settings_end_with_one_line(
-    photos: tuple[Path, Path], option: list[str], says: str, capsys: pytest.CaptureFixture[str]
+    photos: tuple[Path, Path],
+    option: list[str],
+    says: str,
+    code: int,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert says in cli_error(["interpolate", RUN, *map(str, photos), *option], capsys, EXIT_ERROR)
+    assert says in cli_error(["interpolate", RUN, *map(str, photos), *option], capsys, code)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import torch
 
@@ -37,6 +37,7 @@ from vaeapp.data import Dataset, load_dataset
 from vaeapp.distributed import World, check_world_size, joined, torchrun_flags
 from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
 from vaeapp.evaluate import evaluate, evaluation_images
+from vaeapp.interpolation import METHODS
 from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run
@@ -74,28 +75,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="vaeapp", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vaeapp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    data = _data_options()
+    data = _shared(
+        (("--data",), {"help": f"data source (default {TrainConfig().data}, or the run's)"}),
+        (("--data-dir",), {"type": Path, "help": "where data sets live (default ./data)"}),
+        (("--no-download",), {"action": "store_true", "help": "never try the network"}),
+    )
+    run = _shared((("run",), {"type": _model, "metavar": "RUN", "help": RUN_HELP}))
+    as_json = _shared((("--json",), {"action": "store_true", "help": "print one JSON object"}))
     for name, add, summary, shared in (
         ("train", _add_train, "train a VAE into a run directory", [data]),
-        ("evaluate", _add_evaluate, "ELBO and log p(x) of a run on test data", [data]),
-        ("inspect", _add_inspect, "KL per latent dimension, active units, replay", [data]),
-        ("sample", _add_sample, "a grid of decoded samples from the prior", []),
-        ("encode", _add_encode, "posterior mean and std of image files", []),
-        ("interpolate", _add_interpolate, "a strip of decoded images from image A to B", []),
-        ("models", _add_models, "the shipped and saved models, by name", []),
+        (
+            "evaluate",
+            _add_evaluate,
+            "ELBO and log p(x) of a run on test data",
+            [run, data, as_json],
+        ),
+        (
+            "inspect",
+            _add_inspect,
+            "KL per latent dimension, active units, replay",
+            [run, data, as_json],
+        ),
+        ("sample", _add_sample, "a grid of decoded samples from the prior", [run]),
+        ("encode", _add_encode, "posterior mean and std of image files", [run, as_json]),
+        ("interpolate", _add_interpolate, "a strip of decoded images from image A to B", [run]),
+        ("models", _add_models, "the shipped and saved models, by name", [as_json]),
         ("app", _add_app, "start the app (on this machine only)", []),
     ):
         add(commands.add_parser(name, parents=shared, help=summary))
     return parser
 
 
-def _data_options() -> argparse.ArgumentParser:
-    """The options every command that reads a data set takes, declared once."""
-    options = OneLineParser(add_help=False)
-    options.add_argument("--data", help=f"data source (default {TrainConfig().data}, or the run's)")
-    options.add_argument("--data-dir", type=Path, help="where data sets live (default ./data)")
-    options.add_argument("--no-download", action="store_true", help="never try the network")
-    return options
+def _shared(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.ArgumentParser:
+    """Arguments several commands take, declared once (argparse's parent parsers)."""
+    parser = OneLineParser(add_help=False)
+    for flags, options in arguments:
+        parser.add_argument(*flags, **options)
+    return parser
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
@@ -141,17 +157,14 @@ RUN_HELP = "a run folder, a saved run's name or a shipped model's (see vaeapp mo
 
 
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("--importance-samples", "-k", type=int, default=100, metavar="K")
     p.add_argument("--limit", type=int, help="only the first N test images")
     p.add_argument("--seed", type=int, help="binarisation and sampling seed (default: the run's)")
     p.add_argument("--device", choices=DEVICES, default="auto")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_evaluate)
 
 
 def _add_sample(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--temperature", type=float, default=1.0, help="prior standard deviation")
     p.add_argument("--seed", type=int, default=0)
@@ -160,18 +173,15 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
 
 
 def _add_encode(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP, …")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_encode)
 
 
 def _add_interpolate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
     p.add_argument("first", type=Path, metavar="A", help="the image to start from")
     p.add_argument("second", type=Path, metavar="B", help="the image to end on")
     p.add_argument("--steps", type=int, default=10, help="images in the strip, 2-50 (default 10)")
-    p.add_argument("--method", default="linear", help="linear or slerp (default linear)")
+    p.add_argument("--method", choices=METHODS, default="linear", help="(default linear)")
     p.add_argument("-o", "--output", type=Path, default=Path("strip.png"), help="the strip PNG")
     p.add_argument("--gif", type=Path, help="also write a there-and-back animation here")
     p.add_argument("--frames", type=Path, metavar="DIR", help="also write each image as a PNG")
@@ -179,13 +189,10 @@ def _add_interpolate(p: argparse.ArgumentParser) -> None:
 
 
 def _add_inspect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=_model, metavar="RUN", help=RUN_HELP)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_inspect)
 
 
 def _add_models(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_models)
 
 
