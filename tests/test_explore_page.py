@@ -193,3 +193,18 @@ def test_a_model_whose_data_is_missing_gets_a_message_not_a_traceback() -> None:
     assert not app.exception
     assert "unknown data source 'toy'" in app.error[0].value
     assert app.sidebar.selectbox(key="model_path").value == str(run.path)
+
+
+def test_where_the_browser_cannot_decode_the_server_decodes_the_code() -> None:
+    """The map reports a decoder that failed to load (no WebAssembly, say): the page shows
+    the decoded image itself, and it follows the code."""
+    app = open_page(EXPLORE_PAGE)
+    assert not any("decoded here by the server" in c.lower() for i in app.image for c in i.captions)
+    app.session_state["explore_map"] = {"decoder": {"ok": False, "error": "no WebAssembly"}}
+    app.run()
+    served = [i for i in app.image if any("by the server" in c for c in i.captions)]
+    assert len(served) == 1
+    before = served[0].value[0]
+    next(b for b in app.button if b.label == "Origin").click().run()
+    after = next(i for i in app.image if any("by the server" in c for c in i.captions))
+    assert after.value[0] != before
