@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import torch
 
@@ -41,6 +41,8 @@ from vaeapp.interpolation import METHODS
 from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
 from vaeapp.runs import Run
+
+T = TypeVar("T")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -80,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         (("--data-dir",), {"type": Path, "help": "where data sets live (default ./data)"}),
         (("--no-download",), {"action": "store_true", "help": "never try the network"}),
     )
-    run = _shared((("run",), {"type": _model, "metavar": "RUN", "help": RUN_HELP}))
+    run = _shared((("run",), {"type": _argument_type(find), "metavar": "RUN", "help": RUN_HELP}))
     as_json = _shared((("--json",), {"action": "store_true", "help": "print one JSON object"}))
     for name, add, summary, shared in (
         ("train", _add_train, "train a VAE into a run directory", [data]),
@@ -119,14 +121,16 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         metavar="RUN",
-        type=_model,
+        type=_argument_type(find),
         help="train the run directory RUN: continue from its checkpoint (or begin, if it has "
         "none yet)",
     )
     p.add_argument("--out", metavar="RUN", type=Path, help="new run directory (default: runs/…)")
     p.add_argument("--arch", choices=ARCHITECTURES, help=f"(default {model.arch})")
     p.add_argument("--latent-dim", type=int, help=f"(default {model.latent_dim})")
-    p.add_argument("--hidden", type=_int_list, help="mlp hidden sizes, e.g. 512,256")
+    p.add_argument(
+        "--hidden", type=_argument_type(parse_sizes), help="mlp hidden sizes, e.g. 512,256"
+    )
     p.add_argument("--likelihood", choices=LIKELIHOODS, help=f"(default {model.likelihood})")
     p.add_argument("--gaussian-std", type=float, help=f"(default {model.gaussian_std})")
     p.add_argument("--epochs", type=int, help=f"(default {train.epochs}); with --resume: extend")
@@ -201,18 +205,16 @@ def _add_app(p: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_app)
 
 
-def _model(text: str) -> Run:
-    try:
-        return find(text)
-    except VaeappError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse `type` that reports our error's own words as the usage error."""
 
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except VaeappError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return parse_sizes(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
 
 
 def cmd_train(args: argparse.Namespace) -> int:

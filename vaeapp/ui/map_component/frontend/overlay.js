@@ -46,20 +46,16 @@ function drawAxes(context, { view, axisTitles }, colors) {
   context.font = "11px sans-serif";
   context.textAlign = "center";
   context.textBaseline = "top";
-  const [x0, x1] = view.visibleX();
-  for (const { value, label } of ticks(x0, x1, Math.max(2, view.width / 80))) {
+  drawTicks(context, view.visibleX(), view.width / 80, (value) => {
     const px = left + view.toPixel(value, 0)[0];
-    line(context, px, bottom, px, bottom + TICK);
-    context.fillText(label, px, bottom + TICK + 2);
-  }
+    return { tick: [px, bottom, px, bottom + TICK], text: [px, bottom + TICK + 2] };
+  });
   context.textAlign = "right";
   context.textBaseline = "middle";
-  const [y0, y1] = view.visibleY();
-  for (const { value, label } of ticks(y0, y1, Math.max(2, view.height / 60))) {
+  drawTicks(context, view.visibleY(), view.height / 60, (value) => {
     const py = top + view.toPixel(0, value)[1];
-    line(context, left - TICK, py, left, py);
-    context.fillText(label, left - TICK - 2, py);
-  }
+    return { tick: [left - TICK, py, left, py], text: [left - TICK - 2, py] };
+  });
   context.font = "12px sans-serif";
   context.textAlign = "center";
   context.textBaseline = "bottom";
@@ -70,6 +66,15 @@ function drawAxes(context, { view, axisTitles }, colors) {
   context.textBaseline = "middle";
   context.fillText(axisTitles[1], 0, 0);
   context.restore();
+}
+
+// One axis's tick marks and labels; `place` puts a value's mark and label on the canvas.
+function drawTicks(context, [from, to], count, place) {
+  for (const { value, label } of ticks(from, to, Math.max(2, count))) {
+    const { tick, text } = place(value);
+    line(context, ...tick);
+    context.fillText(label, ...text);
+  }
 }
 
 function line(context, x0, y0, x1, y1) {
