@@ -12,6 +12,7 @@ from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, following, open_pag
 from tests.conftest import small_config
 from vaeapp import jobs
 from vaeapp.paths import runs_dir
+from vaeapp.precision import native_cpu_bf16
 from vaeapp.runs import JOB_FILE, LOG_FILE, Run
 from vaeapp.train import Trainer
 
@@ -51,6 +52,15 @@ def test_more_processes_than_cores_are_refused_next_to_the_field() -> None:
     assert jobs.active_jobs() == []
 
 
+def test_a_precision_this_machine_cannot_train_in_is_refused_next_to_the_field() -> None:
+    app = open_page(TRAIN_PAGE)
+    app.selectbox(key="train_precision").set_value("fp16")  # fp16 needs a CUDA GPU
+    app.button[0].click().run()
+    assert following(app, "Precision") == "error"
+    assert "fp16 needs a CUDA GPU" in app.error[0].value
+    assert jobs.active_jobs() == []
+
+
 def test_an_existing_name_is_refused_next_to_the_name(trained: Run) -> None:
     app = open_page(TRAIN_PAGE)
     app.text_input(key="train_name").set_value("trained")
@@ -65,10 +75,13 @@ def test_a_valid_form_starts_a_job_and_watches_it(cleanup: None) -> None:
     app = open_page(TRAIN_PAGE)
     app.selectbox(key="train_arch").set_value("mlp")
     app.number_input(key="train_epochs").set_value(1)
+    precision = "bf16" if native_cpu_bf16() else "fp32"
+    app.selectbox(key="train_precision").set_value(precision)
     app.text_input(key="train_name").set_value("from-form")
     app.button[0].click().run()
     assert not app.error
     run = Run(runs_dir() / "from-form")
+    assert run.read_config().train.precision == precision
     assert jobs.state(run).active
     assert app.session_state["train_watch"] == str(run.path)
     assert app.selectbox(key="train_watch").value == str(run.path)

@@ -18,6 +18,7 @@ from vaeapp import jobs
 from vaeapp.config import (
     ARCHITECTURES,
     LIKELIHOODS,
+    PRECISIONS,
     ModelConfig,
     RunConfig,
     TrainConfig,
@@ -30,6 +31,7 @@ from vaeapp.history import TrainingHistory, TrainingProgress, UnitHealth
 from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
 from vaeapp.posterior import ACTIVE_VARIANCE
+from vaeapp.precision import check_precision
 from vaeapp.runs import Run, list_runs, run_path
 from vaeapp.train import check_memory, resolve_device
 from vaeapp.ui.code_maps import codes_figure
@@ -102,6 +104,14 @@ def _form() -> None:
         for field, label, key, options in TRAINING_NUMBERS:
             st.number_input(label, value=getattr(train, field), key=key, **options)
             _problem(f"train.{field}")
+        st.selectbox(
+            "Precision",
+            PRECISIONS,
+            key="train_precision",
+            help="bf16 autocast runs on CUDA GPUs and on CPUs with native bf16, fp16 (with a "
+            "grad scaler) on CUDA only. The weights, Adam's state and the bounds stay in fp32.",
+        )
+        _problem("train.precision")
         st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
         _problem("name")
         st.form_submit_button("Start training", type="primary", on_click=_start_from_form)
@@ -166,6 +176,7 @@ def _start_from_form() -> None:
             binarize=state.train_binarize and state.train_likelihood == "bernoulli",
             seed=state.train_seed,
             world_size=state.train_processes,
+            precision=state.train_precision,
         ),
     )
     problems = {**config.problems(), **problems}
@@ -183,6 +194,7 @@ def _start_from_form() -> None:
         for field, check in (
             ("train.batch_size", check_memory),
             ("train.world_size", check_processes),
+            ("train.precision", _check_precision),
         ):
             try:
                 check(config, device)
@@ -197,6 +209,10 @@ def _start_from_form() -> None:
             state[WATCH_KEY] = str(run.path)
             state[NAME_KEY] = _fresh_name()
     state[PROBLEMS_KEY] = problems
+
+
+def _check_precision(config: RunConfig, device: torch.device) -> None:
+    check_precision(config.train.precision, device)
 
 
 def _fresh_name() -> str:
