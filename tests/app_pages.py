@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 import torch
@@ -90,3 +91,9 @@ def following(app: AppTest, label: str) -> str | None:
     children = list(form.children.values())
     index = next(i for i, child in enumerate(children) if getattr(child, "label", None) == label)
     return children[index + 1].type if index + 1 < len(children) else None
+
+
+def errors(app: AppTest) -> list[str]:
+    """The page's error messages as a reader sees them: markdown's backslash escapes resolved
+    (a message quoting a user's file is escaped so that it shows as typed)."""
+    return [re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", error.value) for error in app.error]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import EXPLORE_PAGE, open_page, saved_run
+from tests.app_pages import EXPLORE_PAGE, errors, open_page, saved_run
 from tests.conftest import small_config
 from tests.test_map_content import read
 from vaeapp.data import load_dataset
@@ -191,7 +191,7 @@ def test_a_model_whose_data_is_missing_gets_a_message_not_a_traceback() -> None:
     run.save_checkpoint({"model": build_model(small_config().model).state_dict()})
     app = open_page(EXPLORE_PAGE, run)
     assert not app.exception
-    assert "unknown data source 'toy'" in app.error[0].value
+    assert "unknown data source 'toy'" in errors(app)[0]
     assert app.sidebar.selectbox(key="model_path").value == str(run.path)
 
 

@@ -15,6 +15,7 @@ from tests.app_pages import (
     PREVIEW,
     SHIPPED_2D,
     captions,
+    errors,
     open_page,
     path_on_map,
     upload,
@@ -76,7 +77,7 @@ def test_bad_uploads_get_a_message_and_the_page_keeps_working(
     upload(app, "A", "seven.jpg", photo_bytes[0])
     for name, (data, says) in bad_uploads().items():
         upload(app, "B", name, data)
-        assert len(app.error) == 1 and says in app.error[0].value, name
+        assert len(app.error) == 1 and says in errors(app)[0], name
         assert captions(app) == [PREVIEW], name
         assert "Give both images" in app.info[0].value
     upload(app, "B", "eight.jpg", photo_bytes[1])
@@ -132,7 +133,7 @@ def test_without_the_models_data_the_strip_still_works(
     assert captions(app)[-1] == "10 images decoded along the path"
     assert any("No map" in w.value for w in app.warning) and not app.get("plotly_chart")
     app.radio(key="interpolate_source_B").set_value("Test set").run()
-    assert "unknown data source 'toy'" in app.error[0].value
+    assert "unknown data source 'toy'" in errors(app)[0]
 
 
 def test_the_page_opens_the_16_dimensional_model() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, following, open_page
+from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, errors, following, open_page
 from tests.conftest import small_config
 from vaeapp import jobs
 from vaeapp.paths import runs_dir
@@ -31,7 +32,7 @@ def test_bad_values_get_messages_beside_their_fields_and_start_nothing() -> None
     app.number_input(key="train_epochs").set_value(0)
     app.text_input(key="train_name").set_value("../outside")
     app.button[0].click().run()
-    messages = [error.value for error in app.error]
+    messages = errors(app)
     assert any("latent dimension must be" in m for m in messages)
     assert any("learning rate must be > 0" in m for m in messages)
     assert any("epochs must be an integer" in m for m in messages)
@@ -43,12 +44,24 @@ def test_bad_values_get_messages_beside_their_fields_and_start_nothing() -> None
     assert jobs.active_jobs() == []
 
 
+def test_a_message_quoting_what_a_user_typed_shows_it_as_typed_not_as_markdown() -> None:
+    name = "![pixel](x.png) $x^2$ <b>"
+    Run.create(runs_dir() / name, small_config())
+    app = open_page(TRAIN_PAGE)
+    app.text_input(key="train_name").set_value(name)
+    app.button[0].click().run()
+    assert following(app, "Run name") == "error"
+    assert name in errors(app)[0]  # what a reader sees
+    unescaped = re.findall(r"(?<!\\)[!\[\]()$<>]", app.error[0].value)
+    assert unescaped == []  # markdown makes no image, link, maths or tag of it
+
+
 def test_more_processes_than_cores_are_refused_next_to_the_field() -> None:
     app = open_page(TRAIN_PAGE)
     app.number_input(key="train_processes").set_value(999)
     app.button[0].click().run()
     assert following(app, "Processes") == "error"
-    assert "999 processes on" in app.error[0].value
+    assert "999 processes on" in errors(app)[0]
     assert jobs.active_jobs() == []
 
 
@@ -57,7 +70,7 @@ def test_a_precision_this_machine_cannot_train_in_is_refused_next_to_the_field()
     app.selectbox(key="train_precision").set_value("fp16")  # fp16 needs a CUDA GPU
     app.button[0].click().run()
     assert following(app, "Precision") == "error"
-    assert "fp16 needs a CUDA GPU" in app.error[0].value
+    assert "fp16 needs a CUDA GPU" in errors(app)[0]
     assert jobs.active_jobs() == []
 
 
@@ -66,7 +79,7 @@ def test_an_existing_name_is_refused_next_to_the_name(trained: Run) -> None:
     app.text_input(key="train_name").set_value("trained")
     app.button[0].click().run()
     assert following(app, "Run name") == "error"
-    assert "exists already" in app.error[0].value
+    assert "exists already" in errors(app)[0]
     assert jobs.active_jobs() == []
 
 
@@ -119,7 +132,7 @@ def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:
     (failed / LOG_FILE).write_text("vaeapp: error: no IDX files in /nowhere\n")
     app = open_page(TRAIN_PAGE)
     app.selectbox(key="train_watch").set_value(str(failed)).run()
-    assert any("failed: no IDX files in /nowhere" in error.value for error in app.error)
+    assert any("failed: no IDX files in /nowhere" in error for error in errors(app))
 
 
 def test_compare_draws_every_chosen_run_on_one_chart(trained: Run, tiny_dataset) -> None:

@@ -45,6 +45,20 @@ def test_an_unknown_data_source_is_refused_beside_its_field(
     assert list_runs(own_server.runs) == []
 
 
+def test_an_error_quoting_a_link_or_image_shows_it_as_text(
+    page: Page, own_server: AppServer
+) -> None:
+    typed = "idx:/nowhere/![pixel](http://127.0.0.1:9/x.png) [link](http://127.0.0.1:9/)"
+    open_train_page(page, own_server)
+    page.locator(".st-key-train_data input").fill(typed)
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    error = page.locator('[data-testid="stForm"] [data-testid="stAlert"]')
+    error.filter(has_text="/nowhere/").wait_for(timeout=WAIT_MS)
+    assert typed in error.inner_text()
+    assert error.locator("img, a").count() == 0
+
+
 def test_train_watch_reattach_resume_stop_and_pick(
     page: Page, browser: Browser, own_server: AppServer
 ) -> None:

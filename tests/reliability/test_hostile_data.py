@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import TRAIN_PAGE
+from tests.app_pages import TRAIN_PAGE, errors
 from tests.command_line import cli_error
 from tests.reliability.test_hostile_runs import finishes
 from tests.test_data import save_digit_pngs, write_idx, write_idx_set
@@ -156,7 +156,7 @@ def test_the_train_form_reads_no_data_in_the_page(
     assert scanned == [] and [run.name for run in list_runs(runs_dir())]
     type_source(app, f"folder:{tmp_path / 'nowhere'}")
     app.button[0].click().run()
-    assert any("is not a directory" in error.value for error in app.error)
+    assert any("is not a directory" in error for error in errors(app))
     for job in jobs.active_jobs():
         jobs.stop(job.run)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from testkit.waiting import wait_for
-from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, open_page, saved_run
+from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, errors, open_page, saved_run
 from tests.command_line import cli_error
 from vaeapp import jobs
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
@@ -67,7 +67,7 @@ def test_explore_page_says_how_to_get_missing_data(
     app = open_page(EXPLORE_PAGE, run)
     assert not app.exception and no_network
     assert len(app.error) == 1
-    says_how_to_get_mnist(app.error[0].value, tmp_path / "data")
+    says_how_to_get_mnist(errors(app)[0], tmp_path / "data")
     app.button(key="open_default_model").click().run()  # the shipped model, offered, works
     assert not app.exception and not app.error and app.get("plotly_chart")
     assert app.sidebar.selectbox(key="model_path").value == str(DEFAULT_MODEL_DIR)
@@ -86,7 +86,7 @@ def test_a_job_on_missing_data_fails_with_how_to_get_it_on_the_train_page(
     wait_for(lambda: not jobs.state(run).active, "the job has ended", interval_s=0.2)
     app.run()
     assert not app.exception
-    failed = [error.value for error in app.error if error.value.startswith("Training failed")]
+    failed = [error for error in errors(app) if error.startswith("Training failed")]
     assert len(failed) == 1
     says_how_to_get_mnist(failed[0], tmp_path / "data")
     assert "Connection refused" in failed[0]  # the job's download met the refusing proxy

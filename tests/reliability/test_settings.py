@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from testkit.waiting import wait_for
-from tests.app_pages import TRAIN_PAGE, following, open_page
+from tests.app_pages import TRAIN_PAGE, errors, following, open_page
 from tests.command_line import cli_error
 from vaeapp import jobs
 from vaeapp.paths import runs_dir
@@ -79,7 +79,7 @@ def test_out_of_range_settings_in_the_form_start_nothing(
         app.number_input(key=key).set_value(value)
     app.button[0].click().run()
     assert not app.exception
-    messages = [error.value for error in app.error]
+    messages = errors(app)
     for key, (_, label, says) in values.items():
         assert says in messages, key
         assert following(app, label) == "error", key
@@ -115,7 +115,7 @@ def test_hostile_run_names_in_the_form_write_nothing_outside_the_runs_folder(
         app.button[0].click().run()
         assert not app.exception, name
         assert following(app, "Run name") == "error", name
-        assert len(app.error) == 1 and says in app.error[0].value, name
+        assert len(app.error) == 1 and says in errors(app)[0], name
         assert files_under(around) == before, name
     assert jobs.active_jobs() == []
 

@@ -13,7 +13,7 @@ from vaeapp.runs import Run, RunSummary, list_runs
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import run_history, run_summary
 from vaeapp.ui.training_charts import comparison_figure
-from vaeapp.ui.widgets import model_picker
+from vaeapp.ui.widgets import literal, model_picker
 
 SHOWN_AT_FIRST = 4
 
@@ -47,7 +47,7 @@ def render() -> None:
         try:
             rows.append(_row(run_summary(runs[path])))
         except VaeappError as exc:
-            st.warning(f"{runs[path].name}: {exc}")
+            st.warning(literal(f"{runs[path].name}: {exc}"))
     st.dataframe(
         rows,
         hide_index=True,

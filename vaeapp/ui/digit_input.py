@@ -14,6 +14,7 @@ from PIL import Image
 from vaeapp.errors import VaeappError
 from vaeapp.images import UPLOAD_TYPES, enlarged, preprocess, read_image
 from vaeapp.ui.loaders import load_data
+from vaeapp.ui.widgets import literal
 
 UPLOAD, TEST_SET, DRAW = "Upload", "Test set", "Draw"
 PREVIEW_SCALE = 5
@@ -37,7 +38,7 @@ def digit_input(prefix: str, name: str, spec: str, test_index: int = 0) -> torch
         else:
             image = _drawn(prefix, name)
     except VaeappError as error:
-        st.error(str(error), icon=":material/warning:")
+        st.error(literal(str(error)), icon=":material/warning:")
         return None
     if image is not None:
         st.image(enlarged(image, PREVIEW_SCALE), caption="What the model sees (28x28)")
@@ -71,7 +72,7 @@ def _test_image(prefix: str, name: str, spec: str, index: int) -> torch.Tensor:
         value=min(index, len(test) - 1),
         key=f"{prefix}_test_{name}",
     )
-    st.caption(f"Label {int(test.labels[chosen])} in {spec}'s test split")
+    st.caption(f"Label {int(test.labels[chosen])} in {literal(spec)}'s test split")
     return test.images[chosen]
 
 

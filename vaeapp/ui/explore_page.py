@@ -50,7 +50,7 @@ from vaeapp.ui.loaders import (
 )
 from vaeapp.ui.map_component import MapContent, Polyline, latent_map, map_content, map_events
 from vaeapp.ui.training_charts import kl_per_dim_figure
-from vaeapp.ui.widgets import ShownView, kept, model_picker, show_error, shown_view
+from vaeapp.ui.widgets import ShownView, kept, literal, model_picker, show_error, shown_view
 from vaeapp.views import AXES, UMAP
 
 MAP_KEY = "explore_map"
@@ -144,7 +144,7 @@ def render() -> None:
         points = np.vstack([points, view.projection.project(train_mu)])
     caption.caption(
         f"Each dot: one of {len(mu):,} {'test ' if len(mu) == len(data.test) else ''}images of "
-        f"{data.spec} at the mean of its posterior q(z|x)"
+        f"{literal(data.spec)} at the mean of its posterior q(z|x)"
         + ("" if epoch is None else f" after epoch {epoch}")
         + f", {view.describe(dim)}. Point to decode; click to pin.",
         help=data.source,

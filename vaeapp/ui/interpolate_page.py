@@ -22,7 +22,7 @@ from vaeapp.ui.code_maps import path_map_figure
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
-from vaeapp.ui.widgets import model_picker, show_error, shown_view
+from vaeapp.ui.widgets import literal, model_picker, show_error, shown_view
 
 METHOD_NAMES = {"linear": "Linear", "slerp": "Spherical (slerp)"}
 
@@ -104,14 +104,14 @@ def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
         data = load_data(spec)
         test = encoded_test_set(run, spec)
     except VaeappError as error:
-        st.warning(f"No map: {error}")
+        st.warning(f"No map: {literal(str(error))}")
         return
     dim = test.shape[1]
     view = shown_view(run, spec, test)
     points, path = view.points, view.projection.project(codes)
     both = np.vstack([points, path])
     st.caption(
-        f"Dots: the {len(points):,} test images of {spec} at their codes, "
+        f"Dots: the {len(points):,} test images of {literal(spec)} at their codes, "
         f"{view.describe(dim)}. Black: the path from A to B."
     )
     figure = path_map_figure(

@@ -38,7 +38,7 @@ from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
-from vaeapp.ui.widgets import model_picker
+from vaeapp.ui.widgets import literal, model_picker
 from vaeapp.views import default_points
 
 REFRESH_S = 1.0
@@ -147,7 +147,7 @@ TRAINING_NUMBERS: tuple[tuple[str, str, str, dict[str, object]], ...] = (
 def _problem(field: str) -> None:
     message = st.session_state.get(PROBLEMS_KEY, {}).get(field)
     if message:
-        st.error(message)
+        st.error(literal(message))
 
 
 def _start_from_form() -> None:
@@ -255,7 +255,7 @@ def _live_view(watched: Run | None) -> None:
         return
     others = [Path(p).name for p, job in states.items() if job.active and p != str(watched.path)]
     if others:
-        st.caption("Also training now: " + ", ".join(others))
+        st.caption("Also training now: " + literal(", ".join(others)))
     job = states.get(str(watched.path)) or jobs.state(watched)
     _status(job, run_history(job.run).progress)
 
@@ -324,9 +324,11 @@ def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
 
 def _status(job: jobs.JobState, progress: TrainingProgress | None) -> None:
     if job.status in (jobs.FAILED, jobs.DIVERGED):
-        st.error(f"Training {job.status}: {job.message}")
+        st.error(f"Training {job.status}: {literal(job.message)}")
     elif job.status == jobs.INTERRUPTED:
-        st.warning(f"Interrupted: {job.message}. Resume continues from the last checkpoint.")
+        st.warning(
+            f"Interrupted: {literal(job.message)}. Resume continues from the last checkpoint."
+        )
     elif job.status == jobs.STARTING:
         st.info("Starting: loading the data and building the model…")
     if progress is not None:
@@ -353,7 +355,7 @@ def _controls(job: jobs.JobState) -> None:
         try:
             planned = job.run.read_config().train.epochs
         except VaeappError as exc:
-            st.error(str(exc))
+            st.error(literal(str(exc)))
             return
         more = planned + (10 if job.status == jobs.FINISHED else 0)
         epochs_col, button_col = st.columns([1, 1], vertical_alignment="bottom")
@@ -364,7 +366,7 @@ def _controls(job: jobs.JobState) -> None:
             try:
                 jobs.resume(job.run, epochs)
             except VaeappError as exc:
-                st.error(str(exc))
+                st.error(literal(str(exc)))
             else:
                 st.rerun(scope="fragment")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def model_picker(page: str | None = None) -> Run:
         help="The shipped models, and every run saved under the runs folder.",
     )
     st.query_params["run"] = name_of(Run(picked))
-    st.sidebar.caption(_details(models[picked]))
+    st.sidebar.caption(literal(_details(models[picked])))
     for name, reason in unreadable.items():
         st.sidebar.warning(f"Run {name} is not listed: {reason}")
     return Run(picked)
@@ -121,10 +122,20 @@ def _details(summary: RunSummary) -> str:
     return details if summary.normalised else f"{details} ({NOT_NORMALISED})"
 
 
+MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()<>#+!|~$&])")
+
+
+def literal(text: str) -> str:
+    """`text` escaped for Streamlit's markdown: messages quote what a user's files hold (config
+    keys, paths, log lines), which must show as typed, never as a link, an image to fetch or
+    maths."""
+    return MARKDOWN_SYNTAX.sub(r"\\\1", text)
+
+
 def show_error(error: VaeappError) -> NoReturn:
     """A user-facing error, then stop this rerun; the rest of the app keeps working. A model
     whose data set is missing comes with a button back to the shipped one, which works offline."""
-    st.error(str(error), icon=":material/warning:")
+    st.error(literal(str(error)), icon=":material/warning:")
     if isinstance(error, DataError) and st.session_state.get(MODEL_KEY) != str(DEFAULT_MODEL_DIR):
         st.button(
             "Open the shipped default model (offline sample data)",
