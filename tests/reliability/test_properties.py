@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from vaeapp.images import preprocess, read_image
 from vaeapp.model import build_model
 from vaeapp.paths import DEFAULT_MODEL_DIR
 from vaeapp.runs import CHECKPOINT_FILE, CONFIG_FILE, Run
+from vaeapp.ui.widgets import literal
 
 PROPERTY = settings(
     max_examples=150,
@@ -193,3 +195,11 @@ def test_byte_mutated_images(
     code = main(["encode", str(DEFAULT_MODEL_DIR), str(given_file)])
     err = capsys.readouterr().err
     assert code == 0 or (code == 1 and err.startswith("vaeapp: error: ") and err.count("\n") == 1)
+
+
+@given(st.text())
+def test_any_quoted_text_shows_as_typed_and_makes_no_markdown(text: str) -> None:
+    shown = literal(text)
+    # CommonMark: a backslash before ASCII punctuation stands for that character alone
+    assert re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", shown) == text
+    assert re.findall(r"(?<!\\)[!\[\]()<>$`*_]", shown) == []
