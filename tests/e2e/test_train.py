@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import VIEWPORT, wait_for_app
@@ -14,6 +14,8 @@ from testkit.explore_page import READY, click_map, decoded, open_explore
 from testkit.train_page import open_train_page, start_from_form, wait_for_progress
 from testkit.waiting import wait_for
 from vaeapp import jobs
+from vaeapp.data import check_spec
+from vaeapp.errors import VaeappError
 from vaeapp.runs import Run, list_runs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,15 +34,21 @@ def picker_options(page: Page) -> list[str]:
     return options
 
 
-def test_an_unknown_data_source_is_refused_beside_its_field(
-    page: Page, own_server: AppServer
-) -> None:
-    open_train_page(page, own_server)
-    page.locator(".st-key-train_data input").fill("idx:/no/such/folder")
+def refused_data_source(page: Page, server: AppServer, typed: str, shown: str) -> Locator:
+    """The form's error after starting a run on the data source `typed`, once it says `shown`."""
+    open_train_page(page, server)
+    page.locator(".st-key-train_data input").fill(typed)
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Start training").click()
     error = page.locator('[data-testid="stForm"] [data-testid="stAlert"]')
-    error.filter(has_text="/no/such/folder").wait_for(timeout=WAIT_MS)
+    error.filter(has_text=shown).wait_for(timeout=WAIT_MS)
+    return error
+
+
+def test_an_unknown_data_source_is_refused_beside_its_field(
+    page: Page, own_server: AppServer
+) -> None:
+    error = refused_data_source(page, own_server, "idx:/no/such/folder", "/no/such/folder")
     assert error.count() == 1
     assert list_runs(own_server.runs) == []
 
@@ -49,13 +57,10 @@ def test_an_error_quoting_a_link_or_image_shows_it_as_text(
     page: Page, own_server: AppServer
 ) -> None:
     typed = "idx:/nowhere/![pixel](http://127.0.0.1:9/x.png) [link](http://127.0.0.1:9/)"
-    open_train_page(page, own_server)
-    page.locator(".st-key-train_data input").fill(typed)
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Start training").click()
-    error = page.locator('[data-testid="stForm"] [data-testid="stAlert"]')
-    error.filter(has_text="/nowhere/").wait_for(timeout=WAIT_MS)
-    assert typed in error.inner_text()
+    error = refused_data_source(page, own_server, typed, "/nowhere/")
+    with pytest.raises(VaeappError) as refused:
+        check_spec(typed)
+    assert error.inner_text().strip() == str(refused.value)  # as the core words it, verbatim
     assert error.locator("img, a").count() == 0
 
 
