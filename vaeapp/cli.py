@@ -270,7 +270,7 @@ def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
     train = replace(_with_overrides(TrainConfig(), given), world_size=world.size)
     config = RunConfig(model=model, train=train).validated()
     device = world.device(resolve_device(config.train.device))
-    check_memory(config, device)
+    check_memory(config, device, world.local_size)
     check_precision(config.train.precision, device)
     dataset = world.main_first(lambda: _load(train.data, args))
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")

@@ -113,15 +113,23 @@ def build_model_on_meta(config: RunConfig) -> VAE:
         return build_model(config.model)
 
 
-def check_memory(config: RunConfig, device: torch.device) -> None:
-    """Refuse settings whose training could not fit in the device's memory, before any start."""
-    needed, limit = training_bytes(config), memory_of(device)
+def check_memory(
+    config: RunConfig, device: torch.device, processes_here: int | None = None
+) -> None:
+    """Refuse settings whose training could not fit in the device's memory, before any start.
+
+    Each GPU holds one process; the CPU's memory is shared by every process on this machine:
+    `processes_here`, by default all the run's processes (a job the app starts)."""
+    sharing = 1 if device.type == "cuda" else processes_here or config.train.world_size
+    needed, limit = sharing * training_bytes(config), memory_of(device)
     if limit is not None and needed > limit:
+        processes = f", {sharing} processes" if sharing > 1 else ""
         raise ConfigError(
             f"these settings need about {needed / 2**30:.1f} GB for a training step (batch size "
             f"{config.train.batch_size} x {config.train.mc_samples} Monte-Carlo samples, "
-            f"{config.model.arch} network), more than the {limit / 2**30:.1f} GB of "
-            f"{device.type.upper()} memory here; lower the batch size or the samples"
+            f"{config.model.arch} network{processes}), more than the {limit / 2**30:.1f} GB of "
+            f"{device.type.upper()} memory here; lower the batch size, the samples or the "
+            "processes"
         )
 
 
@@ -215,7 +223,7 @@ class Trainer:
         self.world = world or World()
         check_world_size(run.path, self.config.train.world_size, self.world)
         self.device = self.world.device(resolve_device(self.config.train.device))
-        check_memory(self.config, self.device)
+        check_memory(self.config, self.device, self.world.local_size)
         self.precision = Precision(self.config.train.precision, self.device)
         self.model = initial_model(self.config).to(self.device)
         self.optimizer = adam(self.model, self.config.train.lr, self.device)

@@ -42,7 +42,7 @@ from vaeapp.runs import (
     Run,
     list_runs,
 )
-from vaeapp.train import Trainer, check_memory
+from vaeapp.train import Trainer, check_memory, memory_of, training_bytes
 
 SECRET = b"a file outside the run that must never change\n"
 
@@ -354,6 +354,23 @@ def test_settings_that_cannot_fit_in_memory_are_refused_before_anything_starts(
     with pytest.raises(ConfigError, match="lower the batch size"):
         jobs.start(big, "too-big")
     assert list_runs(runs_dir()) == []
+
+
+def test_processes_on_one_machine_share_its_memory_and_gpus_do_not() -> None:
+    cpu = torch.device("cpu")
+
+    def config(batch_size: int, processes: int = 1) -> RunConfig:
+        return RunConfig(train=TrainConfig(batch_size=batch_size, world_size=processes))
+
+    per_image = training_bytes(config(2)) - training_bytes(config(1))
+    fixed = training_bytes(config(1)) - per_image
+    batch = int((0.7 * memory_of(cpu) - fixed) / per_image)  # one process: 70% of the memory
+    check_memory(config(batch), cpu)
+    with pytest.raises(ConfigError, match="2 processes.*more than the .* GB of CPU memory"):
+        check_memory(config(batch, processes=2), cpu)  # the app's job: both on this machine
+    with pytest.raises(ConfigError, match="2 processes"):
+        check_memory(config(batch, processes=4), cpu, processes_here=2)  # torchrun, two nodes
+    check_memory(config(batch, processes=4), cpu, processes_here=1)
 
 
 def test_resume_below_the_epochs_done_is_refused_and_changes_nothing(
