@@ -81,9 +81,9 @@ def start(config: RunConfig, name: str, root: Path | None = None) -> Run:
     VaeappError if it cannot."""
     config.validated()
     device = resolve_device(config.train.device)
-    check_memory(config, device)
+    check_processes(config, device)  # first: the memory needed depends on the processes
     check_precision(config.train.precision, device)
-    check_processes(config, device)
+    check_memory(config, device)
     path = run_path(root or runs_dir(), name)
     if Run(path).exists():
         raise RunError(f"a run named {name.strip()!r} exists already; choose another name")

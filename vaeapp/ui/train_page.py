@@ -191,15 +191,16 @@ def _start_from_form() -> None:
             problems["train.data"] = str(exc)
     if not problems:
         device = resolve_device(config.train.device)
-        for field, check in (
-            ("train.batch_size", check_memory),
+        for field, check in (  # the processes first: the memory needed depends on them
             ("train.world_size", check_processes),
             ("train.precision", _check_precision),
+            ("train.batch_size", check_memory),
         ):
             try:
                 check(config, device)
             except VaeappError as exc:
                 problems[field] = str(exc)
+                break
     if not problems:
         try:
             run = jobs.start(config, state[NAME_KEY])
