@@ -28,9 +28,9 @@ VIEWS = ("axes", "pca", "umap")
 class Scene:
     view: str = "axes"  # "umap" stands for any embedding: a fixed warp of the codes here
     n: int = 500
+    dim: int = 2
     arch: str = "conv"
     likelihood: str = "bernoulli"
-    dim: int = 2
     broken_decoder: bool = False  # the browser gets bytes that are no ONNX model
 
     @classmethod

@@ -17,6 +17,7 @@ from vaeapp.runs import Run
 from vaeapp.train import Trainer
 
 
+@pytest.mark.slow
 def test_models_lists_the_shipped_and_saved_models_with_their_pages(tiny_dataset) -> None:
     saved = Run.create(runs_dir() / "mine", small_config(epochs=1))
     Trainer(saved, tiny_dataset).fit()
@@ -44,6 +45,7 @@ def test_models_lists_the_shipped_and_saved_models_with_their_pages(tiny_dataset
     assert table[0].split()[:2] == ["name", "data"] and table[1].startswith("default ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [model.name for model in SHIPPED])
 def test_every_command_takes_a_shipped_models_name(name: str, tmp_path: Path) -> None:
     grid = tmp_path / "grid.png"
@@ -52,17 +54,20 @@ def test_every_command_takes_a_shipped_models_name(name: str, tmp_path: Path) ->
     assert json.loads(evaluated.stdout)["n"] == 20
 
 
+@pytest.mark.slow
 def test_a_name_that_is_no_model_is_one_line() -> None:
     refused = run_vaeapp("sample", "no-such-model")
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "no model called 'no-such-model'" in refused.stderr
 
 
+@pytest.mark.slow
 def test_a_shipped_model_is_never_trained_further() -> None:
     refused = run_vaeapp("train", "--resume", "default", "--epochs", "100")
     assert refused.returncode == 1 and "ships with vaeapp" in refused.stderr
 
 
+@pytest.mark.slow
 def test_interpolate_writes_each_frame_as_a_28x28_png(
     photos: tuple[Path, Path],
     tmp_path: Path,

@@ -54,6 +54,29 @@ def test_defaults_are_valid_and_binarise_for_the_bernoulli() -> None:
     assert RunConfig().model.likelihood == "bernoulli" and RunConfig().train.binarize
 
 
+def test_settings_by_name_fill_both_sections_and_the_rest_keep_their_defaults() -> None:
+    config = RunConfig.from_settings(
+        {"arch": "mlp", "latent_dim": 8, "epochs": 3, "world_size": 2, "out": "ignored"}
+    )
+    assert (config.model.arch, config.model.latent_dim) == ("mlp", 8)
+    assert (config.train.epochs, config.train.world_size) == (3, 2)
+    assert config.train.global_batch_size == 2 * config.train.batch_size
+    assert config.model.hidden == ModelConfig().hidden and config.train.lr == TrainConfig().lr
+    assert "global_batch_size" not in RunConfig.SETTINGS  # derived, never chosen
+
+
+@pytest.mark.parametrize(
+    ("likelihood", "given", "binarize"),
+    [("bernoulli", {}, True), ("gaussian", {}, False), ("bernoulli", {"binarize": False}, False)],
+)
+def test_binarising_follows_the_likelihood_unless_chosen(
+    likelihood: str, given: dict, binarize: bool
+) -> None:
+    config = RunConfig.from_settings({"likelihood": likelihood, **given})
+    assert config.train.binarize is binarize
+    assert config.problems() == {}
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

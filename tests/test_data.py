@@ -136,3 +136,13 @@ def test_full_size_fashion_mnist_from_debian() -> None:
     data = load_dataset(f"idx:{FASHION}")
     assert len(data.train) == 60_000 and len(data.test) == 10_000
     assert data.train.labels.bincount().tolist() == [6000] * 10
+
+
+def test_the_map_order_is_the_test_set_then_the_training_set(tmp_path: Path) -> None:
+    arrays = write_idx_set(tmp_path, n_train=5, n_test=3)
+    dataset = load_dataset(f"idx:{tmp_path}")
+    assert dataset.first(3) is dataset.test
+    both = dataset.first(8)
+    expected = np.concatenate([arrays["t10k-labels-idx1-ubyte"], arrays["train-labels-idx1-ubyte"]])
+    assert both.labels.tolist() == expected.tolist()
+    assert torch.equal(both.images[3:], dataset.train.images)

@@ -134,6 +134,7 @@ def test_test_bound_shares_add_up_to_one_process_bound(tiny_dataset) -> None:
     assert whole[2].item() == len(images)
 
 
+@pytest.mark.slow
 def test_a_run_of_two_processes_is_resumed_by_two_only(tmp_path: Path, tiny_dataset) -> None:
     config = small_config()
     config = replace(config, train=replace(config.train, world_size=2))

@@ -63,6 +63,7 @@ def test_elbo_is_below_the_iwae_bound_and_both_are_a_likelihood(
     assert "discrete_log_likelihood" not in result.as_dict()
 
 
+@pytest.mark.slow
 def test_a_grey_level_bernoulli_is_flagged_in_the_cli() -> None:
     run = runs_dir() / "grey"
     trained = run_vaeapp(

@@ -147,6 +147,7 @@ def test_training_keeps_the_test_codes_of_each_epoch_for_replay(tiny_dataset) ->
     assert run.load_replay(2) is None
 
 
+@pytest.mark.slow
 def test_inspect_prints_the_kl_per_dimension_and_the_replay(tiny_dataset) -> None:
     run = Run.create(runs_dir() / "inspected", small_config(epochs=2, data="sample"))
     Trainer(run, tiny_dataset).fit()

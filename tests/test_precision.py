@@ -42,6 +42,7 @@ def test_bf16_training_learns_and_keeps_fp32_weights_and_adam_state(new_run, tin
     assert "scaler" not in state  # bf16 needs no loss scaling
 
 
+@pytest.mark.slow
 def test_fp16_is_refused_on_the_cpu_before_a_run_is_made(tmp_path: Path) -> None:
     out = tmp_path / "fp16"
     result = run_vaeapp(

@@ -56,30 +56,23 @@ def test_a_message_quoting_what_a_user_typed_shows_it_as_typed_not_as_markdown()
     assert unescaped == []  # markdown makes no image, link, maths or tag of it
 
 
-def test_more_processes_than_cores_are_refused_next_to_the_field() -> None:
+@pytest.mark.parametrize(
+    ("widget", "key", "value", "label", "message"),
+    [
+        ("number_input", "train_processes", 999, "Processes", "999 processes on"),
+        ("selectbox", "train_precision", "fp16", "Precision", "fp16 needs a CUDA GPU"),
+        ("text_input", "train_name", "taken", "Run name", "exists already"),
+    ],
+)
+def test_a_value_the_core_refuses_is_refused_next_to_its_field(
+    widget: str, key: str, value: object, label: str, message: str
+) -> None:
+    Run.create(runs_dir() / "taken", small_config())
     app = open_page(TRAIN_PAGE)
-    app.number_input(key="train_processes").set_value(999)
+    getattr(app, widget)(key=key).set_value(value)
     app.button[0].click().run()
-    assert following(app, "Processes") == "error"
-    assert "999 processes on" in errors(app)[0]
-    assert jobs.active_jobs() == []
-
-
-def test_a_precision_this_machine_cannot_train_in_is_refused_next_to_the_field() -> None:
-    app = open_page(TRAIN_PAGE)
-    app.selectbox(key="train_precision").set_value("fp16")  # fp16 needs a CUDA GPU
-    app.button[0].click().run()
-    assert following(app, "Precision") == "error"
-    assert "fp16 needs a CUDA GPU" in errors(app)[0]
-    assert jobs.active_jobs() == []
-
-
-def test_an_existing_name_is_refused_next_to_the_name(trained: Run) -> None:
-    app = open_page(TRAIN_PAGE)
-    app.text_input(key="train_name").set_value("trained")
-    app.button[0].click().run()
-    assert following(app, "Run name") == "error"
-    assert "exists already" in errors(app)[0]
+    assert following(app, label) == "error"
+    assert message in errors(app)[0]
     assert jobs.active_jobs() == []
 
 

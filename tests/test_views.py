@@ -16,6 +16,8 @@ from vaeapp.views import (
     AxesProjection,
     EmbeddingProjection,
     PCAProjection,
+    ShownView,
+    ViewChoice,
     choose_view,
     views_for,
 )
@@ -152,3 +154,25 @@ def test_an_embedding_gives_its_points_triangles_and_codes() -> None:
     triangles = description["triangles"]
     assert triangles.dtype == np.int32 and triangles.shape[1] == 3
     assert np.array_equal(triangles, view.triangulation.simplices)
+
+
+def test_a_shown_view_on_latent_axes_follows_the_code_and_names_its_axes() -> None:
+    base = torch.zeros(4)
+    shown = ShownView(ViewChoice(AXES), AxesProjection(2, 0, base), (2, 0), np.zeros((1, 2)))
+    assert shown.axis_titles == ("z3", "z1")
+    assert shown.describe(4) == "on the latent axes z3 and z1"
+    here = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    back = shown.at(here).inverse(np.array([[9.0, 8.0]]))  # the hidden axes are the code's
+    torch.testing.assert_close(back, torch.tensor([[8.0, 2.0, 9.0, 4.0]]))
+    assert (
+        shown.identity
+        != ShownView(ViewChoice(AXES), shown.projection, (0, 2), shown.points).identity
+    )
+
+
+def test_a_shown_pca_view_keeps_its_plane_whatever_the_code() -> None:
+    projection = PCAProjection(codes())
+    shown = ShownView(ViewChoice(PCA), projection, (0, 1), np.zeros((1, 2)))
+    assert shown.at(torch.ones(4)) is projection
+    assert shown.axis_titles == ("PCA 1", "PCA 2")
+    assert shown.describe(4) == "on the plane of the two main directions of the 4-D codes"

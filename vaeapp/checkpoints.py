@@ -24,7 +24,7 @@ import torch
 
 from vaeapp import files
 from vaeapp.config import ModelConfig
-from vaeapp.errors import CheckpointError, UnsafeFileError
+from vaeapp.errors import CheckpointError
 from vaeapp.model import build_model
 
 CHECKPOINT_SLACK = 1 << 20  # the pickle and the progress, beyond the tensors
@@ -35,12 +35,8 @@ def read_checkpoint(path: Path, model: ModelConfig) -> dict[str, Any]:
     """The checkpoint at `path` of a model described by `model`; CheckpointError with the true
     reason if it is missing, too large, not a checkpoint, asks to run code, or is damaged."""
     limit = checkpoint_limit(model)
-    try:
+    with files.problems_as(CheckpointError, f"{path.parent} has no checkpoint yet"):
         data = files.read_bytes(path, limit)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path.parent} has no checkpoint yet") from None
-    except UnsafeFileError as exc:
-        raise CheckpointError(str(exc)) from None
     _check_entries(path, data, limit)
     state = _weights_only_load(path, data)
     _check_state(path, state)

@@ -23,16 +23,7 @@ import torch
 
 from vaeapp import __version__
 from vaeapp.catalog import SHIPPED, entries, find
-from vaeapp.config import (
-    ARCHITECTURES,
-    DEVICES,
-    LIKELIHOODS,
-    PRECISIONS,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-    parse_sizes,
-)
+from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
 from vaeapp.data import Dataset, load_dataset
 from vaeapp.distributed import World, check_world_size, joined, torchrun_flags
 from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
@@ -78,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vaeapp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = _shared(
-        (("--data",), {"help": f"data source (default {TrainConfig().data}, or the run's)"}),
+        (("--data",), {"help": f"data source (default {RunConfig().train.data}, or the run's)"}),
         (("--data-dir",), {"type": Path, "help": "where data sets live (default ./data)"}),
         (("--no-download",), {"action": "store_true", "help": "never try the network"}),
     )
@@ -117,7 +108,7 @@ def _shared(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.Argu
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
-    model, train = ModelConfig(), TrainConfig()
+    model, train = RunConfig().model, RunConfig().train
     p.add_argument(
         "--resume",
         metavar="RUN",
@@ -265,14 +256,11 @@ def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
     from vaeapp.train import check_memory, resolve_device
 
     given = {k: v for k, v in vars(args).items() if v is not None}
-    model = _with_overrides(ModelConfig(), given)
-    given.setdefault("binarize", model.likelihood == "bernoulli")
-    train = replace(_with_overrides(TrainConfig(), given), world_size=world.size)
-    config = RunConfig(model=model, train=train).validated()
+    config = RunConfig.from_settings({**given, "world_size": world.size}).validated()
     device = world.device(resolve_device(config.train.device))
     check_memory(config, device, world.local_size)
     check_precision(config.train.precision, device)
-    dataset = world.main_first(lambda: _load(train.data, args))
+    dataset = world.main_first(lambda: _load(config.train.data, args))
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
     command = shlex.join(["vaeapp", *sys.argv[1:]])
     run = world.on_main(lambda: Run.create(out, _with_provenance(config, dataset, command)))
@@ -294,7 +282,7 @@ def _resumed_run(args: argparse.Namespace, world: World) -> Run:
     config.json is rewritten, so a refused resume changes nothing. Every process checks;
     process 0 looks for a job on the run and rewrites the config."""
     resumable = {"epochs", "device", "precision"}
-    settings = {*ModelConfig.__dataclass_fields__, *TrainConfig.__dataclass_fields__, "out"}
+    settings = {*RunConfig.SETTINGS, "out"}
     changed = [k for k in sorted(settings - resumable) if getattr(args, k, None) is not None]
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
@@ -323,11 +311,6 @@ def _resumed_run(args: argparse.Namespace, world: World) -> Run:
 
     world.on_main(claim)
     return run
-
-
-def _with_overrides(config: ModelConfig | TrainConfig, given: dict) -> ModelConfig | TrainConfig:
-    fields = {k: given[k] for k in config.__dataclass_fields__ if k in given}
-    return replace(config, **fields)
 
 
 class _stop_on_signals:

@@ -128,6 +128,24 @@ class RunConfig:
     versions: dict[str, str] = field(default_factory=dict)
 
     SECTIONS: ClassVar[dict[str, type]] = {"model": ModelConfig, "train": TrainConfig}
+    # The settings a user chooses by name (a CLI flag, a form field): every field of both sections.
+    SETTINGS: ClassVar[frozenset[str]] = frozenset(
+        f.name for kind in SECTIONS.values() for f in dataclasses.fields(kind) if f.init
+    )
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> RunConfig:
+        """A config from settings by name, defaults for the rest; not yet validated. Without a
+        `binarize`, the Bernoulli binarises and the other likelihoods do not."""
+        chosen = {k: v for k, v in settings.items() if k in cls.SETTINGS}
+        chosen.setdefault(
+            "binarize", chosen.get("likelihood", ModelConfig.likelihood) == "bernoulli"
+        )
+        sections = {
+            name: kind(**{k: v for k, v in chosen.items() if k in kind.__dataclass_fields__})
+            for name, kind in cls.SECTIONS.items()
+        }
+        return cls(**sections)
 
     def problems(self) -> dict[str, str]:
         found = {f"model.{k}": v for k, v in self.model.problems().items()}

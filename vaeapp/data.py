@@ -61,6 +61,16 @@ class Dataset:
     train: Split
     test: Split
 
+    def first(self, count: int) -> Split:
+        """The test images, then the training images when `count` goes past them: the order of
+        the codes on the latent map."""
+        if count <= len(self.test):
+            return self.test
+        return Split(
+            torch.cat([self.test.images, self.train.images]),
+            torch.cat([self.test.labels, self.train.labels]),
+        )
+
 
 def load_dataset(spec: str, data_dir: Path | None = None, download: bool = True) -> Dataset:
     """Load a data source by its spec; raises DataError with what to do when it cannot."""

@@ -37,17 +37,13 @@ class ElboSummary:
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """The figures of one evaluation; `bits_per_dim` (and, for densities, the dequantised
-    `discrete_log_likelihood` it comes from) only where they mean something."""
+class Evaluation(ElboSummary):
+    """The ELBO's figures and the likelihood's; `bits_per_dim` (and, for densities, the
+    dequantised `discrete_log_likelihood` it comes from) only where they mean something."""
 
     normalised: bool
-    elbo: float
-    recon: float
-    kl: float
     log_likelihood: float
     importance_samples: int
-    n: int
     seed: int
     bits_per_dim: float | None = None
     discrete_log_likelihood: float | None = None
@@ -135,14 +131,11 @@ def evaluate(model: VAE, config: RunConfig, images: torch.Tensor, k: int, seed: 
         discrete = density - images[0].numel() * math.log(LEVELS)
     scored = discrete if discrete is not None else log_likelihood
     return Evaluation(
-        normalised=normalised,
-        elbo=bound.elbo,
-        recon=bound.recon,
-        kl=bound.kl,
+        **asdict(bound),
         log_likelihood=log_likelihood,
-        importance_samples=k,
-        n=bound.n,
-        seed=seed,
-        bits_per_dim=bits_per_dim(scored, images[0].numel()) if normalised else None,
         discrete_log_likelihood=discrete,
+        bits_per_dim=bits_per_dim(scored, images[0].numel()) if normalised else None,
+        normalised=normalised,
+        importance_samples=k,
+        seed=seed,
     )

@@ -98,6 +98,18 @@ def read_tail(path: Path, limit: int) -> bytes:
 
 
 @contextmanager
+def problems_as(kind: type[Exception], missing: str) -> Iterator[None]:
+    """A missing or unsafe file as one error of the caller's kind, so a page shows one line:
+    `missing` for no file, the reason for a link, a special file or one too large."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise kind(missing) from None
+    except UnsafeFileError as exc:
+        raise kind(str(exc)) from None
+
+
+@contextmanager
 def open_for_reading(path: Path, follow_links: bool = False) -> Iterator[BinaryIO]:
     """A regular file opened for reading, for callers that read it in bounded pieces."""
     with os.fdopen(_open(path, READ_THROUGH_LINKS if follow_links else READ), "rb") as source:

@@ -143,12 +143,9 @@ class Run:
     def read_config(self) -> RunConfig:
         if not self.path.is_dir():
             raise RunError(f"no run at {self.path}")
-        try:
+        missing = f"{self.path} is not a vaeapp run (it has no {CONFIG_FILE})"
+        with files.problems_as(RunError, missing):
             text = files.read_text(self.file(CONFIG_FILE), SMALL_FILE)
-        except FileNotFoundError:
-            raise RunError(f"{self.path} is not a vaeapp run (it has no {CONFIG_FILE})") from None
-        except UnsafeFileError as exc:
-            raise RunError(str(exc)) from None
         try:
             return RunConfig.from_json(text)
         except ConfigError as exc:

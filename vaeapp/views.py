@@ -245,3 +245,38 @@ class EmbeddingProjection:
             "triangles": self.triangulation.simplices.astype(np.int32),
             "codes": self.inside.values.astype(np.float32),  # the interpolator's copy
         }
+
+
+@dataclass(frozen=True)
+class ShownView:
+    """The 2-D view a page draws: the core's choice, its projection, the axes it uses, and the
+    test codes on it. On the latent axes the hidden dimensions follow the code shown (`at`)."""
+
+    choice: ViewChoice
+    projection: Projection
+    axes: tuple[int, int | None]
+    points: np.ndarray
+
+    def at(self, z: torch.Tensor) -> Projection:
+        """The projection for the code `z` shown now."""
+        return AxesProjection(*self.axes, z) if self.choice.shown == AXES else self.projection
+
+    def describe(self, dim: int) -> str:
+        """Where the view puts the codes, in words."""
+        if self.choice.shown == PCA:
+            return f"on the plane of the two main directions of the {dim}-D codes"
+        if self.choice.shown == UMAP:
+            return f"on a UMAP embedding of the {dim}-D codes"
+        return f"on the latent axes {' and '.join(filter(None, self.axis_titles))}"
+
+    @property
+    def identity(self) -> str:
+        """Names the view: the same identity, the same map."""
+        return f"{self.choice.shown}:{self.axes}"
+
+    @property
+    def axis_titles(self) -> tuple[str, str]:
+        if self.choice.shown != AXES:
+            return f"{self.choice.shown} 1", f"{self.choice.shown} 2"
+        x_dim, y_dim = self.axes
+        return f"z{x_dim + 1}", "" if y_dim is None else f"z{y_dim + 1}"

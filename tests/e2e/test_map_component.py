@@ -58,6 +58,14 @@ def python_inverse(scene: Scene, points: np.ndarray) -> np.ndarray:
     return view(scene).inverse(np.asarray(points, dtype=np.float64)).numpy()
 
 
+def pinned_code(scene: Scene, pin: dict) -> np.ndarray:
+    """The code Python holds for a pin: its dot's own code, or the inverse of an empty spot."""
+    if pin["index"] is None:
+        return python_inverse(scene, [pin["point"]])[0]
+    codes, _ = codes_and_labels(scene)
+    return codes[pin["index"]].numpy()
+
+
 def isolated_dot(page: Page, scene: Scene, gap_px: float = 10) -> tuple[int, tuple[int, int]]:
     """A dot with no other within `gap_px` on screen, well inside the plot; and its pixel."""
     points = content(scene).points
@@ -141,15 +149,14 @@ def test_a_click_pins_the_code_there_and_python_receives_it(map_page: Page, app_
     pin = wait_for_events(map_page, "the pin reaches Python", lambda e: e["pin"])["pin"]
     assert pin["index"] is None
     assert np.allclose(pin["point"], hook(map_page, "toMap(arg)", spot), atol=1e-9)
-    assert np.abs(np.array(pin["code"]) - python_inverse(PCA, [pin["point"]])[0]).max() < 1e-4
+    assert np.abs(np.array(pin["code"]) - pinned_code(PCA, pin)).max() < 1e-4
     assert hook(map_page, "pin()")["point"] == pin["point"]  # the cross marks it
 
     index, dot = isolated_dot(map_page, PCA)
     map_page.mouse.click(*dot)
     pin = wait_for_events(map_page, "the second pin", lambda e: e["pin"]["seq"] == 2)["pin"]
-    codes, _ = codes_and_labels(PCA)
     assert pin["index"] == index
-    assert np.abs(np.array(pin["code"]) - codes[index].numpy()).max() < 1e-6
+    assert np.abs(np.array(pin["code"]) - pinned_code(PCA, pin)).max() < 1e-6
     assert np.allclose(pin["point"], content(PCA).points[index])
 
 
@@ -196,12 +203,7 @@ def test_the_embedding_view_inverts_in_the_browser_as_in_python(
     wait_for_picture(map_page, "decoded", torch_picture(UMAP, python_inverse(UMAP, [point])[0]))
     map_page.mouse.click(*spot)
     pin = wait_for_events(map_page, "the pin reaches Python", lambda e: e["pin"])["pin"]
-    codes, _ = codes_and_labels(UMAP)
-    if pin["index"] is None:
-        expected = python_inverse(UMAP, [pin["point"]])[0]
-    else:
-        expected = codes[pin["index"]].numpy()
-    assert np.abs(np.array(pin["code"]) - expected).max() < 1e-5
+    assert np.abs(np.array(pin["code"]) - pinned_code(UMAP, pin)).max() < 1e-5
 
 
 @pytest.mark.slow
@@ -218,14 +220,10 @@ def test_a_hundred_clicks_each_pin_their_own_code(map_page: Page, app_url: str) 
         map_page.mouse.click(*spot)
         pins.append(hook(map_page, "pin()"))  # right after the click, in the browser
         map_page.wait_for_timeout(max(0.0, 150 - 1000 * (time.monotonic() - started)))
-    codes, _ = codes_and_labels(scene)
     for spot, pin in zip(spots, pins, strict=True):
         if pin["index"] is None:
             assert np.allclose(pin["point"], hook(map_page, "toMap(arg)", spot), atol=1e-9)
-            expected = python_inverse(scene, [pin["point"]])[0]
-        else:
-            expected = codes[pin["index"]].numpy()
-        assert np.abs(np.array(pin["code"]) - expected).max() < 1e-6
+        assert np.abs(np.array(pin["code"]) - pinned_code(scene, pin)).max() < 1e-6
     last = wait_for_events(
         map_page, "Python has the last click", lambda e: e["pin"]["seq"] == 100, 60
     )["pin"]
@@ -271,7 +269,7 @@ def test_without_a_decoder_the_map_says_so_and_clicks_still_send_codes(
     assert state["decoder_error"]
     map_page.mouse.click(*plot_spot(map_page, 0.02, 0.03))
     pin = wait_for_events(map_page, "the pin reaches Python", lambda e: e["pin"])["pin"]
-    assert np.abs(np.array(pin["code"]) - python_inverse(scene, [pin["point"]])[0]).max() < 1e-6
+    assert np.abs(np.array(pin["code"]) - pinned_code(scene, pin)).max() < 1e-6
 
 
 def test_the_wheel_zooms_about_the_pointer_and_a_drag_pans(map_page: Page, app_url: str) -> None:

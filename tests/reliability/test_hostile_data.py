@@ -101,6 +101,7 @@ def test_idx_files_that_lie_are_refused(tmp_path: Path, make, says: str) -> None
         load_dataset(f"idx:{tmp_path}")
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_is_read_no_further_than_its_header(tmp_path: Path) -> None:
     write_idx_set(tmp_path, 5, 5)
     bomb = tmp_path / "t10k-images-idx3-ubyte.gz"
@@ -114,6 +115,7 @@ def test_a_gzip_bomb_is_read_no_further_than_its_header(tmp_path: Path) -> None:
         finishes(lambda: load_dataset(f"idx:{tmp_path}"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage",
     [

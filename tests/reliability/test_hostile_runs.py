@@ -389,6 +389,7 @@ def test_resume_below_the_epochs_done_is_refused_and_changes_nothing(
 # --- class 6: output paths -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_out_into_a_folder_that_is_not_a_run_is_refused(tmp_path: Path) -> None:
     mine = tmp_path / "my-pictures"
     mine.mkdir()

@@ -60,6 +60,7 @@ def test_cli_says_how_to_get_missing_data(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_explore_page_says_how_to_get_missing_data(
     no_network: list[object], tmp_path: Path
 ) -> None:

@@ -120,6 +120,7 @@ def test_any_json_as_the_whole_config_json(
         read_as_users_do(run, capsys)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     lines=st.lists(
@@ -153,6 +154,7 @@ def mutated(data: bytes, draw: st.DrawFn) -> bytes:
     return bytes(out)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(draw=st.data())
 def test_byte_mutated_checkpoints(
@@ -178,6 +180,7 @@ def digit_files() -> list[bytes]:
     return encoded
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(draw=st.data())
 def test_byte_mutated_images(

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from vaeapp.catalog import EXPLORE
-from vaeapp.data import Dataset
+from vaeapp.data import Dataset, Split
 from vaeapp.errors import VaeappError
 from vaeapp.images import enlarged, grid, png_bytes
 from vaeapp.latent import decode, manifold_grid, padded_range, prior_codes, reconstruct
@@ -50,8 +50,8 @@ from vaeapp.ui.loaders import (
 )
 from vaeapp.ui.map_component import MapContent, Polyline, latent_map, map_content, map_events
 from vaeapp.ui.training_charts import kl_per_dim_figure
-from vaeapp.ui.widgets import ShownView, kept, literal, model_picker, show_error, shown_view
-from vaeapp.views import AXES, UMAP
+from vaeapp.ui.widgets import kept, literal, model_picker, show_error, shown_view
+from vaeapp.views import AXES, UMAP, ShownView
 
 MAP_KEY = "explore_map"
 SLIDERS_SHOWN = 16
@@ -94,15 +94,9 @@ class Explorer:
         return len(self.data.test)
 
     @property
-    def images(self) -> torch.Tensor:
-        """The images of the dots, in the dots' order."""
-        shown = [self.data.test.images, self.data.train.images][: 1 + (len(self.mu) > self.n_test)]
-        return torch.cat(shown)
-
-    @property
-    def labels(self) -> torch.Tensor:
-        shown = [self.data.test.labels, self.data.train.labels][: 1 + (len(self.mu) > self.n_test)]
-        return torch.cat(shown)
+    def dots(self) -> Split:
+        """The images and labels of the dots, in the dots' order."""
+        return self.data.first(len(self.mu))
 
 
 def render() -> None:
@@ -444,7 +438,7 @@ def _selection(explorer: Explorer, indices: tuple[int, ...]) -> None:
     if not indices:
         st.info("Choose Lasso or Box beside the map and draw round some dots.")
         return
-    shown = explorer.images[list(indices[:200])]
+    shown = explorer.dots.images[list(indices[:200])]
     st.image(
         grid(shown, per_row=20, scale=1),
         caption=f"{len(indices)} selected"
@@ -511,7 +505,7 @@ def _codes_csv(explorer: Explorer, indices: Iterable[int]) -> bytes:
     header += [f"sigma{i + 1}" for i in range(dim)]
     out.write(",".join(header) + "\n")
     sigma = explorer.logvar.mul(0.5).exp()
-    labels = explorer.labels
+    labels = explorer.dots.labels
     for i in indices:
         values = [*explorer.mu[i].tolist(), *sigma[i].tolist()]
         out.write(f"{i},{int(labels[i])}," + ",".join(f"{v:.6g}" for v in values) + "\n")
@@ -572,11 +566,11 @@ def _content_cached(
     ellipses: bool,
 ) -> MapContent:
     covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
-    shown = [_data.test, _data.train][: 1 + (len(_codes) > len(_data.test))]
-    images = torch.cat([part.images[:, 0] for part in shown]).mul(255).round().to(torch.uint8)
+    dots = _data.first(len(_codes))
+    images = dots.images[:, 0].mul(255).round().to(torch.uint8)
     return map_content(
         _points,
-        torch.cat([part.labels for part in shown]).numpy(),
+        dots.labels.numpy(),
         _data.classes,
         _codes.numpy(),
         images.numpy(),

@@ -15,15 +15,7 @@ import streamlit as st
 import torch
 
 from vaeapp import jobs
-from vaeapp.config import (
-    ARCHITECTURES,
-    LIKELIHOODS,
-    PRECISIONS,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-    parse_sizes,
-)
+from vaeapp.config import ARCHITECTURES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
 from vaeapp.data import check_spec, source_names
 from vaeapp.distributed import check_processes
 from vaeapp.errors import VaeappError
@@ -67,7 +59,7 @@ def render() -> None:
 
 def _form() -> None:
     """The settings of a new run; each invalid value gets its message under its field."""
-    model, train = ModelConfig(), TrainConfig()
+    model, train = RunConfig().model, RunConfig().train
     st.session_state.setdefault(NAME_KEY, _fresh_name())
     with st.form("train_form", border=True):
         st.subheader("New run")
@@ -158,26 +150,24 @@ def _start_from_form() -> None:
         hidden = parse_sizes(state.train_hidden)
     except VaeappError as exc:
         hidden, problems["model.hidden"] = (), str(exc)
-    config = RunConfig(
-        model=ModelConfig(
-            arch=state.train_arch,
-            latent_dim=state.train_latent,
-            hidden=hidden,
-            likelihood=state.train_likelihood,
-        ),
-        train=TrainConfig(
-            data=state.train_data or "",
-            epochs=state.train_epochs,
-            batch_size=state.train_batch,
-            lr=state.train_lr,
-            beta=state.train_beta,
-            warmup_epochs=state.train_warmup,
-            mc_samples=state.train_mc,
-            binarize=state.train_binarize and state.train_likelihood == "bernoulli",
-            seed=state.train_seed,
-            world_size=state.train_processes,
-            precision=state.train_precision,
-        ),
+    config = RunConfig.from_settings(
+        {
+            "arch": state.train_arch,
+            "latent_dim": state.train_latent,
+            "hidden": hidden,
+            "likelihood": state.train_likelihood,
+            "data": state.train_data or "",
+            "epochs": state.train_epochs,
+            "batch_size": state.train_batch,
+            "lr": state.train_lr,
+            "beta": state.train_beta,
+            "warmup_epochs": state.train_warmup,
+            "mc_samples": state.train_mc,
+            "binarize": state.train_binarize and state.train_likelihood == "bernoulli",
+            "seed": state.train_seed,
+            "world_size": state.train_processes,
+            "precision": state.train_precision,
+        }
     )
     problems = {**config.problems(), **problems}
     try:

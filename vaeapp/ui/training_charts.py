@@ -7,6 +7,7 @@ Only drawing happens here; the curves (smoothing, thinning, per-epoch values) co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 from plotly.colors import qualitative
@@ -38,8 +39,8 @@ def training_figure(history: TrainingHistory) -> go.Figure:
             _line(f"{split} ELBO per epoch", *history.epoch_curve(f"{split}_elbo"), colour, True)
             for split, colour in (("train", TRAIN_COLOUR), ("test", TEST_COLOUR))
         ),
-        _line("KL per step", kl.x, kl.raw, KL_COLOUR, width=1, opacity=0.3, axis="y2"),
-        _line("KL smoothed", kl.x, kl.smoothed, KL_COLOUR, axis="y2"),
+        _line("KL per step", kl.x, kl.raw, KL_COLOUR, width=1, opacity=0.3, yaxis="y2"),
+        _line("KL smoothed", kl.x, kl.smoothed, KL_COLOUR, yaxis="y2"),
     ]
     layout = {
         "template": "none",
@@ -62,18 +63,17 @@ def _line(
     markers: bool = False,
     *,
     width: float = 2,
-    opacity: float = 1.0,
     dash: str = "solid",
-    axis: str = "y",
+    **scatter: Any,
 ) -> go.Scatter:
+    """One curve; `scatter` passes plotly's own options through (opacity, yaxis)."""
     return go.Scatter(
         x=x,
         y=y,
         name=name,
-        yaxis=axis,
         mode="lines+markers" if markers else "lines",
         line={"color": colour, "width": width, "dash": dash},
-        opacity=opacity,
+        **scatter,
     )
 
 
@@ -84,16 +84,8 @@ def comparison_figure(histories: dict[str, TrainingHistory]) -> go.Figure:
         colour = qualitative.Plotly[index % len(qualitative.Plotly)]
         for split, dash in (("test", "solid"), ("train", "dot")):
             epochs, values = history.epoch_curve(f"{split}_elbo")
-            figure.add_trace(
-                go.Scatter(
-                    x=epochs,
-                    y=values,
-                    name=f"{name} ({split})",
-                    legendgroup=name,
-                    mode="lines+markers",
-                    line={"color": colour, "dash": dash},
-                )
-            )
+            curve = _line(f"{name} ({split})", epochs, values, colour, True, dash=dash)
+            figure.add_trace(curve.update(legendgroup=name))
     figure.update_layout(
         xaxis_title="epoch",
         yaxis_title="ELBO (nats per image, higher is better)",

@@ -7,7 +7,7 @@ import { attachPointer } from "./interaction.js";
 import { inverseOf } from "./inverse.js";
 import { metrics, record } from "./metrics.js";
 import { drawOverlay, MARGIN } from "./overlay.js";
-import { Panel } from "./panel.js";
+import { element, Panel } from "./panel.js";
 import { contentById, forgetContents } from "./payload.js";
 import createScatterplot, { createRenderer } from "./vendor/regl-scatterplot.min.mjs";
 import { View } from "./view.js";
@@ -26,21 +26,14 @@ const memory = new Map();
 
 export class LatentMap {
   constructor(parent) {
-    this.root = document.createElement("div");
-    this.root.className = "vaeapp-map";
-    this.plot = document.createElement("div");
-    this.plot.className = "plot";
-    this.canvas = document.createElement("canvas");
-    this.canvas.className = "points";
-    this.overlay = document.createElement("canvas");
-    this.overlay.className = "overlay";
-    this.layer = document.createElement("div");
-    this.layer.className = "layer";
+    this.root = element("div", "vaeapp-map");
+    this.plot = element("div", "plot", this.root);
+    this.canvas = element("canvas", "points", this.plot);
+    this.overlay = element("canvas", "overlay", this.plot);
+    this.layer = element("div", "layer", this.plot);
     for (const part of [this.canvas, this.layer]) {
       Object.assign(part.style, { left: `${MARGIN.left}px`, top: `${MARGIN.top}px` });
     }
-    this.plot.append(this.canvas, this.overlay, this.layer);
-    this.root.append(this.plot);
     parent.appendChild(this.root);
     this.panel = new Panel(this.root, {
       mode: (name) => this.#setMode(name),

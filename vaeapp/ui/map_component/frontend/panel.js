@@ -2,7 +2,8 @@
 // reconstruction, the mouse modes, the legend (whose entries hide and show classes), a status.
 const SIDE = 28;
 
-function element(tag, className, parent, text) {
+/** A new element of `tag` with a class, optionally text, appended to `parent` if given. */
+export function element(tag, className, parent, text) {
   const made = document.createElement(tag);
   if (className) made.className = className;
   if (text !== undefined) made.textContent = text;
