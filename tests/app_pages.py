@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from streamlit.testing.v1 import AppTest
 
+from testkit.interpolate_page import PREVIEW
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.model import build_model
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
@@ -19,7 +20,6 @@ EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
 INTERPOLATE_PAGE = "from vaeapp.ui import interpolate_page\ninterpolate_page.render()"
 TRAIN_PAGE = "from vaeapp.ui import train_page\ntrain_page.render()"
 COMPARE_PAGE = "from vaeapp.ui import compare_page\ncompare_page.render()"
-PREVIEW = "What the model sees (28x28)"  # the caption under each Interpolate input
 ENDS = "A and B as the model rebuilds them"  # the caption of Interpolate's two ends
 SHIPPED_2D = Run(DEFAULT_MODEL_DIR)  # the shipped model whose map shows the codes themselves
 
@@ -76,6 +76,27 @@ def upload(app: AppTest, side: str, name: str, data: bytes) -> None:
 def captions(app: AppTest) -> list[str]:
     """Every image caption on the page, in order."""
     return [caption for image in app.get("image") for caption in image.captions]
+
+
+def strip(steps: int = 10) -> str:
+    """The caption of Interpolate's strip of `steps` images."""
+    return f"{steps} images decoded along the path"
+
+
+def shows_the_strip(app: AppTest, label: str = "") -> None:
+    """Interpolate with both images: their previews, the two ends and the strip; no error."""
+    shown = captions(app)
+    assert not app.error, f"{label}: {errors(app)}"
+    assert shown == [PREVIEW, PREVIEW, ENDS, strip()], f"{label}: {shown}"
+
+
+def shows_the_refusal(app: AppTest, says: str, label: str = "") -> None:
+    """Interpolate after image B was refused: one error that says `says`, A's preview alone,
+    and the page asking for both images again."""
+    shown = captions(app)
+    assert len(app.error) == 1 and says in errors(app)[0], f"{label}: {errors(app)}"
+    assert shown == [PREVIEW], f"{label}: {shown}"
+    assert "Give both images" in app.info[0].value, label
 
 
 def path_on_map(app: AppTest) -> np.ndarray:
