@@ -8,12 +8,15 @@ import re
 from typing import Any
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
 
 MAP = "window.__vaeappMap?.maps?.explore_map"  # undefined while the map mounts
 READY = f"() => {MAP}?.ready() && {MAP}.decoder() !== null"
+SLIDER_VALUES = """() => [...document.querySelectorAll('[data-testid="stSliderThumbValue"]')]
+    .map(e => parseFloat(e.textContent))"""
 
 
 def open_explore(page: Page, server: AppServer, query: str = "") -> None:
@@ -63,14 +66,20 @@ def click_map(page: Page, x: float, y: float) -> list[float]:
     page.mouse.click(*plot_spot(page, x, y))
     page.wait_for_function(f"() => {MAP}?.clicks() > {before}")
     pinned = [round(v, 2) for v in hook(page, "pin()")["code"]]
-    page.wait_for_function(
-        """(code) => {
-            const values = [...document.querySelectorAll('[data-testid="stSliderThumbValue"]')]
-                .map(e => parseFloat(e.textContent));
-            return code.every(v => values.some(w => Math.abs(w - v) < 0.011));
-        }""",
-        arg=pinned,
-        timeout=30_000,
-    )
+    try:
+        page.wait_for_function(
+            f"""(code) => {{
+                const values = ({SLIDER_VALUES})();
+                return code.every(v => values.some(w => Math.abs(w - v) < 0.011));
+            }}""",
+            arg=pinned,
+            timeout=30_000,
+        )
+    except PlaywrightTimeoutError:
+        raise AssertionError(  # what a failure needs to be understood, read at the time
+            f"the sliders never showed the pinned code {pinned}: they show "
+            f"{page.evaluate(SLIDER_VALUES)}; the map's pin is now {hook(page, 'pin()')}; "
+            f"the page says: {page.evaluate('() => document.body.innerText')[:600]!r}"
+        ) from None
     wait_for_app(page)
     return hook(page, "pin()")["code"]
