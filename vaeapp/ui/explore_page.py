@@ -37,14 +37,16 @@ from vaeapp.posterior import (
     traversal_codes,
     unit_activity,
 )
-from vaeapp.runs import CHECKPOINT_FILE, Run
+from vaeapp.runs import Run
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.explore_state import MEAN, ExploreState
 from vaeapp.ui.loaders import (
+    Snapshot,
     browser_decoder,
     load_data,
     load_model,
+    snapshot,
     test_posteriors,
     train_posteriors,
 )
@@ -75,7 +77,7 @@ TABS = (
 class Explorer:
     """What the fragment needs, fixed for one full run of the page."""
 
-    run: Run
+    snapshot: Snapshot
     model: VAE
     data: Dataset
     mu: torch.Tensor  # the posteriors of the images on the map: the test set's, then the
@@ -106,17 +108,18 @@ def render() -> None:
     with explained:
         what_am_i_looking_at("Explore")
     try:
-        model, config = load_model(run)
+        snap = snapshot(run)
+        model, config = load_model(snap)
         data = load_data(config.train.data)
-        mu, logvar = test_posteriors(run, config.train.data)
+        mu, logvar = test_posteriors(snap, config.train.data)
     except VaeappError as error:
         show_error(error)
     dim = mu.shape[1]
     ExploreState.of_session().start_over_if_new(f"{run.path}:{dim}", mu.mean(dim=0))
-    view = shown_view(run, data.spec, mu)
+    view = shown_view(snap, data.spec, mu)
     epoch = _replay_choice(run)
     points = view.points
-    replayed = None if epoch is None else _replayed(run, epoch)
+    replayed = None if epoch is None else _replayed(snap, epoch)
     if replayed is not None and replayed.shape != mu.shape:
         st.sidebar.warning(
             f"The codes kept after epoch {epoch} are of {len(replayed):,} images, not of this "
@@ -133,7 +136,7 @@ def render() -> None:
         help="The map shows the test images; this adds the training images, each at the mean "
         "of its posterior.",
     ):
-        train_mu, train_logvar = train_posteriors(run, config.train.data)
+        train_mu, train_logvar = train_posteriors(snap, config.train.data)
         mu, logvar = torch.cat([mu, train_mu]), torch.cat([logvar, train_logvar])
         points = np.vstack([points, view.projection.project(train_mu)])
     caption.caption(
@@ -164,15 +167,15 @@ def render() -> None:
             "learned.",
         )
     ):
-        density = _density(run, config.train.data, view.points)
+        density = _density(snap, config.train.data, view.points)
     explorer = Explorer(
-        run=run,
+        snapshot=snap,
         model=model,
         data=data,
         mu=mu,
         logvar=logvar,
         view=view,
-        content=_content(run, data, mu, logvar, view, points, epoch),
+        content=_content(snap, data, mu, logvar, view, points, epoch),
         epoch=epoch,
         density=density,
     )
@@ -357,7 +360,7 @@ def _neighbours(explorer: Explorer, z: torch.Tensor) -> None:
     st.markdown(f"**The {NEIGHBOURS} test images nearest this code** (latent distance)")
     _image_row(explorer.data.test.images[near_test], [f"{d:.2f}" for d in test_far])
     if st.toggle("Also the nearest training images", key="explore_train_neighbours"):
-        codes = train_posteriors(explorer.run, spec)[0]
+        codes = train_posteriors(explorer.snapshot, spec)[0]
         near_train, train_far = nearest(codes, z, NEIGHBOURS)
         _image_row(explorer.data.train.images[near_train], [f"{d:.2f}" for d in train_far])
         st.caption(
@@ -550,8 +553,8 @@ def _replayed_cached(run_path: str, stamp: float, epoch: int) -> torch.Tensor:
     return torch.from_numpy(codes)
 
 
-def _replayed(run: Run, epoch: int) -> torch.Tensor:
-    return _replayed_cached(str(run.path), run.modified(CHECKPOINT_FILE), epoch)
+def _replayed(snap: Snapshot, epoch: int) -> torch.Tensor:
+    return _replayed_cached(str(snap.run.path), snap.stamp, epoch)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Preparing the map…")
@@ -582,7 +585,7 @@ def _content_cached(
 
 
 def _content(
-    run: Run,
+    snap: Snapshot,
     data: Dataset,
     mu: torch.Tensor,
     logvar: torch.Tensor,
@@ -591,9 +594,8 @@ def _content(
     epoch: int | None,
 ) -> MapContent:
     """The map's heavy part, built once per model, view and replayed epoch."""
-    key = f"{run.path}@{run.modified(CHECKPOINT_FILE)}|{data.spec}|{view.identity}|{epoch}"
-    key += f"|{len(mu)}"
-    decoder = browser_decoder(run)
+    key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
+    decoder = browser_decoder(snap)
     return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None)
 
 
@@ -607,7 +609,7 @@ def _density_cached(key: str, _mu: np.ndarray, _var: np.ndarray, _points: np.nda
     return density_map(_mu, _var, *wide)
 
 
-def _density(run: Run, spec: str, points: np.ndarray) -> DensityMap:
-    mu, logvar = test_posteriors(run, spec)
-    key = f"{run.path}@{run.modified(CHECKPOINT_FILE)}|{spec}"
+def _density(snap: Snapshot, spec: str, points: np.ndarray) -> DensityMap:
+    mu, logvar = test_posteriors(snap, spec)
+    key = f"{snap.key}|{spec}"
     return _density_cached(key, mu.numpy(), logvar.exp().numpy(), points)

@@ -17,11 +17,10 @@ from vaeapp.errors import VaeappError
 from vaeapp.images import png_bytes, strip, there_and_back_gif
 from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, interpolate_images
 from vaeapp.latent import padded_range
-from vaeapp.runs import CHECKPOINT_FILE, Run
 from vaeapp.ui.code_maps import path_map_figure
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at
-from vaeapp.ui.loaders import encoded_test_set, load_data, load_model
+from vaeapp.ui.loaders import Snapshot, encoded_test_set, load_data, load_model, snapshot
 from vaeapp.ui.widgets import literal, model_picker, show_error, shown_view
 
 METHOD_NAMES = {"linear": "Linear", "slerp": "Spherical (slerp)"}
@@ -31,8 +30,9 @@ def render() -> None:
     run = model_picker(INTERPOLATE)
     st.title("Interpolate between two images")
     what_am_i_looking_at("Interpolate")
+    snap = snapshot(run)
     try:
-        model, config = load_model(run)
+        model, config = load_model(snap)
     except VaeappError as error:
         show_error(error)
     st.caption(
@@ -63,7 +63,7 @@ def render() -> None:
         return
     result = interpolate_images(model, first, second, steps, method)
     _show_strip(result)
-    _show_path(run, spec, result.codes)
+    _show_path(snap, spec, result.codes)
 
 
 def _show_strip(result: Interpolation) -> None:
@@ -97,17 +97,17 @@ def _show_strip(result: Interpolation) -> None:
         )
 
 
-def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
+def _show_path(snap: Snapshot, spec: str, codes: torch.Tensor) -> None:
     """The path over the test set's codes: on the latent axes up to 2-D, else the PCA plane."""
     st.subheader("The path on the latent map")
     try:
         data = load_data(spec)
-        test = encoded_test_set(run, spec)
+        test = encoded_test_set(snap, spec)
     except VaeappError as error:
         st.warning(f"No map: {literal(str(error))}")
         return
     dim = test.shape[1]
-    view = shown_view(run, spec, test)
+    view = shown_view(snap, spec, test)
     points, path = view.points, view.projection.project(codes)
     both = np.vstack([points, path])
     st.caption(
@@ -122,6 +122,6 @@ def _show_path(run: Run, spec: str, codes: torch.Tensor) -> None:
         padded_range(both[:, 1]),
         path,
         axis_titles=view.axis_titles,
-        revision=f"{run.path}@{run.modified(CHECKPOINT_FILE)}",
+        revision=snap.key,
     )
     st.plotly_chart(figure, key="interpolate_map")

@@ -1,11 +1,15 @@
 """Cached loaders shared by the pages: each model, data set and run summary is read once.
 
 Models are keyed by the checkpoint's modification time, so a run that is still training is
-reloaded when it saves a newer epoch and served from the cache otherwise.
+reloaded when it saves a newer epoch and served from the cache otherwise. A page reads that time
+once per run (`snapshot`) and hands the same `Snapshot` to every loader: the model, its codes, its
+decoder and its PCA plane then come from one set of weights, even when training replaces the
+checkpoint between two of them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +28,31 @@ from vaeapp.umap_embedding import BackgroundUmap
 from vaeapp.views import EmbeddingProjection, PCAProjection
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A run as of the checkpoint it had when the page began to draw."""
+
+    run: Run
+    stamp: float  # the checkpoint's modification time then
+
+    @property
+    def key(self) -> str:
+        """Names this checkpoint of this run, for caches and charts."""
+        return f"{self.run.path}@{self.stamp}"
+
+
+def snapshot(run: Run) -> Snapshot:
+    return Snapshot(run, run.modified(CHECKPOINT_FILE))
+
+
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def _model(run_path: str, checkpoint_stamp: float) -> tuple[VAE, RunConfig]:
     return Run(run_path).load_model()
 
 
-def load_model(run: Run) -> tuple[VAE, RunConfig]:
-    """The run's newest checkpoint in eval mode; raises CheckpointError with a message."""
-    return _model(str(run.path), run.modified(CHECKPOINT_FILE))
+def load_model(snap: Snapshot) -> tuple[VAE, RunConfig]:
+    """The snapshot's checkpoint in eval mode; raises CheckpointError with a message."""
+    return _model(str(snap.run.path), snap.stamp)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the data…")
@@ -57,19 +78,19 @@ def _posteriors(
     return encode_dataset(model, getattr(load_data(spec), split).images)
 
 
-def test_posteriors(run: Run, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
+def test_posteriors(snap: Snapshot, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and log-variance of q(z|x) for the test images of `spec`: [N, D] each, read-only."""
-    return _posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec, "test")
+    return _posteriors(str(snap.run.path), snap.stamp, spec, "test")
 
 
-def train_posteriors(run: Run, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
+def train_posteriors(snap: Snapshot, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
     """q(z|x) of the training images: what the model saw (nearest neighbours, the full map)."""
-    return _posteriors(str(run.path), run.modified(CHECKPOINT_FILE), spec, "train")
+    return _posteriors(str(snap.run.path), snap.stamp, spec, "train")
 
 
-def encoded_test_set(run: Run, spec: str) -> torch.Tensor:
+def encoded_test_set(snap: Snapshot, spec: str) -> torch.Tensor:
     """Posterior means of the test images of `spec` under the run's model: [N, D], read-only."""
-    return test_posteriors(run, spec)[0]
+    return test_posteriors(snap, spec)[0]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -77,9 +98,9 @@ def _decoder(run_path: str, checkpoint_stamp: float) -> bytes:
     return decoder_onnx(_model(run_path, checkpoint_stamp)[0])
 
 
-def browser_decoder(run: Run) -> bytes:
+def browser_decoder(snap: Snapshot) -> bytes:
     """The run's decoder as ONNX, for the map to decode in the browser; exported once."""
-    return _decoder(str(run.path), run.modified(CHECKPOINT_FILE))
+    return _decoder(str(snap.run.path), snap.stamp)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -87,9 +108,9 @@ def _pca_view(run_path: str, checkpoint_stamp: float, spec: str) -> PCAProjectio
     return PCAProjection(_posteriors(run_path, checkpoint_stamp, spec, "test")[0])
 
 
-def pca_view(run: Run, spec: str) -> PCAProjection:
+def pca_view(snap: Snapshot, spec: str) -> PCAProjection:
     """The PCA plane of the run's test codes, fitted once per checkpoint."""
-    return _pca_view(str(run.path), run.modified(CHECKPOINT_FILE), spec)
+    return _pca_view(str(snap.run.path), snap.stamp, spec)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Triangulating the UMAP embedding…")

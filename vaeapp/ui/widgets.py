@@ -15,7 +15,7 @@ from vaeapp.errors import DataError, VaeappError
 from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
 from vaeapp.runs import Run, RunSummary, list_runs
-from vaeapp.ui.loaders import embedding_view, pca_view, run_summary, umap_worker
+from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
 from vaeapp.umap_embedding import embedding_key
 from vaeapp.views import (
     AXES,
@@ -147,7 +147,7 @@ def _choose_default_model() -> None:
     st.session_state[MODEL_KEY] = st.session_state[CHOSEN_KEY] = str(DEFAULT_MODEL_DIR)
 
 
-def shown_view(run: Run, spec: str, codes: torch.Tensor) -> ShownView:
+def shown_view(snap: Snapshot, spec: str, codes: torch.Tensor) -> ShownView:
     """The view picked in the sidebar (for more than two latent dimensions), as the core
     resolves it: UMAP shows as PCA, with a polling notice, until its embedding is ready."""
     dim = codes.shape[1]
@@ -182,7 +182,7 @@ def shown_view(run: Run, spec: str, codes: torch.Tensor) -> ShownView:
         key = embedding_key(codes.numpy())
         projection = embedding_view(key, codes, umap_status.embedding)
     elif choice.shown == PCA:
-        projection = pca_view(run, spec)
+        projection = pca_view(snap, spec)
     return ShownView(choice, projection, axes, projection.project(codes))
 
 
