@@ -108,7 +108,8 @@ def _shared(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.Argu
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
-    model, train = RunConfig().model, RunConfig().train
+    defaults = RunConfig()
+    model, train = defaults.model, defaults.train
     p.add_argument(
         "--resume",
         metavar="RUN",

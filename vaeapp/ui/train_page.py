@@ -59,7 +59,8 @@ def render() -> None:
 
 def _form() -> None:
     """The settings of a new run; each invalid value gets its message under its field."""
-    model, train = RunConfig().model, RunConfig().train
+    defaults = RunConfig()
+    model, train = defaults.model, defaults.train
     st.session_state.setdefault(NAME_KEY, _fresh_name())
     with st.form("train_form", border=True):
         st.subheader("New run")
