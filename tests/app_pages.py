@@ -115,6 +115,16 @@ def following(app: AppTest, label: str) -> str | None:
 
 
 def errors(app: AppTest) -> list[str]:
-    """The page's error messages as a reader sees them: markdown's backslash escapes resolved
-    (a message quoting a user's file is escaped so that it shows as typed)."""
-    return [re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", error.value) for error in app.error]
+    """The page's error messages as a reader sees them."""
+    return [as_read(error.value) for error in app.error]
+
+
+def warnings(app: AppTest) -> list[str]:
+    """The page's warnings, the sidebar's included, as a reader sees them."""
+    return [as_read(warning.value) for warning in app.warning]
+
+
+def as_read(markdown: str) -> str:
+    """Markdown as a reader sees it: its backslash escapes resolved (a message quoting a user's
+    file or link is escaped so that it shows as typed)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -6,20 +6,24 @@ The damage is done by the same functions as the CLI's tests (tests/damaged_runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import (
     COMPARE_PAGE,
     EXPLORE_PAGE,
     INTERPOLATE_PAGE,
     TRAIN_PAGE,
+    as_read,
     choose_model,
     errors,
     open_page,
     saved_run,
+    warnings,
 )
 from tests.damaged_runs import (
     MARKER,
@@ -30,6 +34,7 @@ from tests.damaged_runs import (
     truncated,
     unknown_key,
 )
+from vaeapp.paths import runs_dir
 from vaeapp.runs import Run
 
 MODEL_PAGES = {"Explore": EXPLORE_PAGE, "Interpolate": INTERPOLATE_PAGE}
@@ -73,7 +78,7 @@ def test_each_broken_run_gets_its_message_and_the_page_keeps_working(
         assert not app.exception and not app.error, name
     for name, (_, says) in UNLISTED.items():
         assert name not in listed, name
-        unreadable = " ".join(w.value for w in app.sidebar.warning)
+        unreadable = " ".join(as_read(w.value) for w in app.sidebar.warning)
         assert name in unreadable and says in unreadable, name
 
 
@@ -101,7 +106,25 @@ def test_the_compare_page_names_the_runs_it_cannot_read(broken_runs: dict[str, R
     app.multiselect(key="compare_runs").set_value([str(r.path) for r in broken_runs.values()])
     app.run()
     assert not app.exception
-    warned = " ".join(w.value for w in app.warning)
+    warned = " ".join(warnings(app))
     for name, (_, says) in UNLISTED.items():
         assert name in warned and says in warned, name
     assert len(app.dataframe[0].value) == len(broken_runs) - len(UNLISTED)
+
+
+def test_a_folder_name_and_a_link_quoted_in_the_sidebar_show_as_typed() -> None:
+    folder = "![pixel](x.png) $x^2$"
+    broken = runs_dir() / folder
+    broken.mkdir(parents=True)
+    (broken / "config.json").write_text("{")
+    (broken / "checkpoint.pt").write_bytes(b"")  # listed only with a checkpoint
+    link = "[click](http://example.com) <b>"
+    app = AppTest.from_string(EXPLORE_PAGE, default_timeout=120)
+    app.query_params["run"] = link
+    app.run()
+    assert not app.exception
+    shown = warnings(app)
+    assert any(folder in w and "is not listed" in w for w in shown), shown
+    assert any(f"No model called {link!r}" in w for w in shown), shown
+    for warning in app.warning:  # markdown makes no image, link, maths or tag of them
+        assert re.findall(r"(?<!\\)[!\[\]()$<>]", warning.value) == []

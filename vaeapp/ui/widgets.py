@@ -72,7 +72,7 @@ def model_picker(page: str | None = None) -> Run:
     st.query_params["run"] = name_of(Run(picked))
     st.sidebar.caption(literal(_details(models[picked])))
     for name, reason in unreadable.items():
-        st.sidebar.warning(f"Run {name} is not listed: {reason}")
+        st.sidebar.warning(literal(f"Run {name} is not listed: {reason}"))
     return Run(picked)
 
 
@@ -87,10 +87,11 @@ def _take_choice_from_url(models: dict[str, RunSummary]) -> None:
     try:
         path = str(find(named).path)
     except VaeappError:
-        st.sidebar.warning(f"No model called {named!r}; showing the default.")
+        path = ""
+    if path not in models:  # no such name, or a folder that is no listed model
+        st.sidebar.warning(literal(f"No model called {named!r}; showing the default."))
         return
-    if path in models:
-        st.session_state[CHOSEN_KEY] = st.session_state[MODEL_KEY] = path
+    st.session_state[CHOSEN_KEY] = st.session_state[MODEL_KEY] = path
 
 
 def _remember_choice() -> None:
