@@ -25,12 +25,13 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vaeapp.config import RunConfig
 from vaeapp.distributed import check_processes, launcher, threads_per_process
-from vaeapp.errors import ConfigError, RunError
+from vaeapp.errors import ConfigError, RunError, VaeappError
 from vaeapp.paths import runs_dir
 from vaeapp.precision import check_precision
 from vaeapp.runs import Run, list_runs, run_path
@@ -76,14 +77,31 @@ def train_command(run: Run) -> list[str]:
     return [*launcher(processes), "-m", "vaeapp", "train", "--resume", str(run.path), "--quiet"]
 
 
+def machine_problem(config: RunConfig) -> tuple[str, VaeappError] | None:
+    """The first setting of a valid config this machine cannot train with (its field, as
+    `RunConfig.problems` names it, and the error), or None. The processes come first: the
+    memory a step needs depends on them."""
+    device = resolve_device(config.train.device)
+    checks: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("train.world_size", lambda: check_processes(config, device)),
+        ("train.precision", lambda: check_precision(config.train.precision, device)),
+        ("train.batch_size", lambda: check_memory(config, device)),
+    )
+    for field, check in checks:
+        try:
+            check()
+        except VaeappError as error:
+            return field, error
+    return None
+
+
 def start(config: RunConfig, name: str, root: Path | None = None) -> Run:
     """Write a new run called `name` under the runs folder and launch its training; raises
     VaeappError if it cannot."""
     config.validated()
-    device = resolve_device(config.train.device)
-    check_processes(config, device)  # first: the memory needed depends on the processes
-    check_precision(config.train.precision, device)
-    check_memory(config, device)
+    problem = machine_problem(config)
+    if problem is not None:
+        raise problem[1]
     path = run_path(root or runs_dir(), name)
     if Run(path).exists():
         raise RunError(f"a run named {name.strip()!r} exists already; choose another name")

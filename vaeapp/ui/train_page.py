@@ -17,15 +17,12 @@ import torch
 from vaeapp import jobs
 from vaeapp.config import ARCHITECTURES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
 from vaeapp.data import check_spec, source_names
-from vaeapp.distributed import check_processes
 from vaeapp.errors import VaeappError
 from vaeapp.history import TrainingHistory, TrainingProgress, UnitHealth
 from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
 from vaeapp.posterior import ACTIVE_VARIANCE
-from vaeapp.precision import check_precision
 from vaeapp.runs import Run, list_runs, run_path
-from vaeapp.train import check_memory, resolve_device
 from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
@@ -180,18 +177,9 @@ def _start_from_form() -> None:
             check_spec(config.train.data)  # a quick look: the job reads the data, not the page
         except VaeappError as exc:
             problems["train.data"] = str(exc)
-    if not problems:
-        device = resolve_device(config.train.device)
-        for field, check in (  # the processes first: the memory needed depends on them
-            ("train.world_size", check_processes),
-            ("train.precision", _check_precision),
-            ("train.batch_size", check_memory),
-        ):
-            try:
-                check(config, device)
-            except VaeappError as exc:
-                problems[field] = str(exc)
-                break
+    if not problems and (problem := jobs.machine_problem(config)) is not None:
+        field, error = problem
+        problems[field] = str(error)
     if not problems:
         try:
             run = jobs.start(config, state[NAME_KEY])
@@ -201,10 +189,6 @@ def _start_from_form() -> None:
             state[WATCH_KEY] = str(run.path)
             state[NAME_KEY] = _fresh_name()
     state[PROBLEMS_KEY] = problems
-
-
-def _check_precision(config: RunConfig, device: torch.device) -> None:
-    check_precision(config.train.precision, device)
 
 
 def _fresh_name() -> str:
