@@ -13,6 +13,7 @@ from tests.app_pages import (
     INTERPOLATE_PAGE,
     PREVIEW,
     SHIPPED_2D,
+    as_read,
     captions,
     errors,
     open_page,
@@ -139,7 +140,7 @@ def test_without_the_models_data_the_strip_still_works(
 def test_the_page_opens_the_16_dimensional_model() -> None:
     app = open_page(INTERPOLATE_PAGE)
     assert app.sidebar.selectbox(key="model_path").value == str(default_for(INTERPOLATE).path)
-    assert "16-D latent" in app.sidebar.caption[0].value
+    assert "16-D latent" in as_read(app.sidebar.caption[0].value)
 
 
 def test_codes_too_close_to_morph_are_noticed() -> None:

@@ -121,14 +121,17 @@ def _details(summary: RunSummary) -> str:
     return details if summary.normalised else f"{details} ({NOT_NORMALISED})"
 
 
-MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()<>#+!|~$&])")
+ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def literal(text: str) -> str:
     """`text` escaped for Streamlit's markdown: messages quote what a user's files hold (config
     keys, paths, log lines), which must show as typed, never as a link, an image to fetch or
-    maths."""
-    return MARKDOWN_SYNTAX.sub(r"\\\1", text)
+    maths. Every ASCII punctuation mark is escaped (CommonMark shows an escaped one as itself),
+    so no syntax is left to form, `:icon:` shortcodes and a list's `- ` included. A bare address
+    still shows as a link to itself (Streamlit links those after the escapes), which hides
+    nothing and fetches nothing."""
+    return ASCII_PUNCTUATION.sub(r"\\\1", text)
 
 
 def show_error(error: VaeappError) -> NoReturn:
