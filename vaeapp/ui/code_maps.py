@@ -5,6 +5,8 @@ arrays travel to the browser as binary."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
@@ -26,7 +28,7 @@ def codes_figure(
     figure = go.Figure()
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        name = classes[label] if label < len(classes) else str(label)
+        name = classes[label] if label < len(classes) else str(label)  # a folder's, maybe
         figure.add_trace(
             go.Scattergl(
                 x=points[members, 0].astype(np.float32),
@@ -34,8 +36,8 @@ def codes_figure(
                 customdata=members,
                 mode="markers",
                 marker={"size": 5, "color": PALETTE[label % len(PALETTE)], "opacity": 0.85},
-                name=name,
-                hovertemplate=f"label {name}<br>index %{{customdata}}<extra></extra>",
+                name=html.escape(name),  # Plotly reads tags and entities in text
+                hovertemplate="label %{fullData.name}<br>index %{customdata}<extra></extra>",
             )
         )
     figure.update_layout(
