@@ -4,8 +4,9 @@ Used by benchmarks/run.py. The figures:
 
 - first_map_s: `streamlit run app.py` started to the map drawn in the page (a fresh server; the
   offline sample data already converted, as after the first ever start);
-- click_ms_p50, click_ms_p95: mouse click on the map to the page showing the pinned code (its
-  sliders; the browser decodes and marks the pin at once), clicks at random spots;
+- click_ms_p50, click_ms_p95: on a settled page, mouse click on the map to the page showing the
+  pinned code (its sliders; the browser decodes and marks the pin at once), clicks at random
+  spots;
 - umap_first_s: a fresh server and cache, UMAP chosen as soon as the 16-D model shows (worker
   start, umap's compile, the fit); umap_cached_s: then a second session on that server;
   with `thorough`, also umap_warm_s (the worker had `warm_wait` seconds to compile first) and
@@ -25,8 +26,8 @@ import numpy as np
 from playwright.sync_api import Browser, Page
 
 from testkit.app_server import AppServer, running_app
-from testkit.chromium import VIEWPORT, wait_until_idle
-from testkit.explore_page import MAP, READY, click_map, open_explore
+from testkit.chromium import VIEWPORT
+from testkit.explore_page import MAP, READY, open_explore, pin_by_click, settle
 from vaeapp.data import load_dataset
 from vaeapp.latent import encode_dataset
 from vaeapp.runs import Run
@@ -48,10 +49,10 @@ def click_seconds(page: Page, clicks: int, seed: int = 0) -> list[float]:
     rng = np.random.default_rng(seed)
     latencies = []
     for x, y in rng.uniform(0.1, 0.9, size=(clicks, 2)):
+        settle(page)
         started = time.monotonic()
-        click_map(page, x, y)
+        pin_by_click(page, x, y)
         latencies.append(time.monotonic() - started)
-        wait_until_idle(page)
     return latencies
 
 

@@ -14,7 +14,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}  # wide enough for the map beside its sidebar
-NO_SCRIPT_RUNNING = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""
+# The app's own script state, set the moment a run is asked for or starts; the running icon
+# (stStatusWidget) shows only after half a second, so a short run passed unseen.
+NO_SCRIPT_RUNNING = """() => document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state') === 'notRunning'"""
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
@@ -31,3 +34,23 @@ def wait_for_app(page: Page, ready: str = "h1", timeout_ms: float = 60_000) -> N
     """Wait until the element `ready` shows and Streamlit has no script run in progress."""
     page.wait_for_selector(ready, timeout=timeout_ms)
     wait_until_idle(page, timeout_ms)
+
+
+def wait_until_quiet(
+    page: Page, condition: str, quiet_ms: float, timeout_ms: float = 60_000
+) -> None:
+    """Wait until the JavaScript `condition` has held, and no script has run, for `quiet_ms`:
+    a component may ask for a run just after one ends (the map, once its decoder loads), and
+    the page knows of that run only when it starts."""
+    page.evaluate("() => { window.__vaeappQuietSince = null; }")
+    page.wait_for_function(
+        f"""(quietMs) => {{
+            const settled = Boolean(({condition})()) && ({NO_SCRIPT_RUNNING})();
+            const now = performance.now();
+            if (!settled) window.__vaeappQuietSince = null;
+            else window.__vaeappQuietSince ??= now;
+            return settled && now - window.__vaeappQuietSince >= quietMs;
+        }}""",
+        arg=quiet_ms,
+        timeout=timeout_ms,
+    )

@@ -11,20 +11,27 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from testkit.app_server import AppServer
-from testkit.chromium import wait_for_app
+from testkit.chromium import wait_until_quiet
 
 MAP = "window.__vaeappMap?.maps?.explore_map"  # undefined while the map mounts
 READY = f"() => {MAP}?.ready() && {MAP}.decoder() !== null"
+SETTLE_MS = 500  # quiet enough: a run the map asks for starts within tens of milliseconds
 SLIDER_VALUES = """() => [...document.querySelectorAll('[data-testid="stSliderThumbValue"]')]
     .map(e => parseFloat(e.textContent))"""
 
 
 def open_explore(page: Page, server: AppServer, query: str = "") -> None:
-    """Open Explore; return once its map is drawn, its decoder loaded (or failed), and no
-    script runs."""
+    """Open Explore; return once it has settled."""
     page.goto(f"{server.url}/explore{query}")
     page.wait_for_function(READY, timeout=120_000)
-    wait_for_app(page)
+    settle(page)
+
+
+def settle(page: Page) -> None:
+    """Wait until the map shows the page's current content, its decoder has loaded (or
+    failed) and said so, and no script has run for a while: a run that changes the model may
+    mount the map again, and the map's word about its decoder runs the page once more."""
+    wait_until_quiet(page, READY, SETTLE_MS)
 
 
 def hook(page: Page, call: str, arg: Any = None) -> Any:
@@ -60,8 +67,17 @@ def latent_sliders(page: Page) -> list[float]:
 
 
 def click_map(page: Page, x: float, y: float) -> list[float]:
-    """Click at a fraction (x, y) of the plot area; wait until the page has the pin (its
-    sliders show the pinned code); return the pinned code."""
+    """Click at a fraction (x, y) of the plot area of the settled page; wait until the page
+    has the pin and has settled again; return the pinned code."""
+    settle(page)
+    pin_by_click(page, x, y)
+    settle(page)
+    return hook(page, "pin()")["code"]
+
+
+def pin_by_click(page: Page, x: float, y: float) -> None:
+    """Click at a fraction (x, y) of the plot area now; return once the page shows the pinned
+    code (its sliders), which is what a user waits for."""
     before = hook(page, "clicks()")
     page.mouse.click(*plot_spot(page, x, y))
     page.wait_for_function(f"() => {MAP}?.clicks() > {before}")
@@ -81,5 +97,3 @@ def click_map(page: Page, x: float, y: float) -> list[float]:
             f"{page.evaluate(SLIDER_VALUES)}; the map's pin is now {hook(page, 'pin()')}; "
             f"the page says: {page.evaluate('() => document.body.innerText')[:600]!r}"
         ) from None
-    wait_for_app(page)
-    return hook(page, "pin()")["code"]

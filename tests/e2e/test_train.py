@@ -103,8 +103,7 @@ def test_train_watch_reattach_resume_stop_and_pick(
     explorer.locator(".st-key-model_path input").click()
     explorer.get_by_role("option", name=re.compile("^e2e-run")).click()
     explorer.get_by_text(re.compile("^mlp network")).wait_for(timeout=WAIT_MS)  # its details
-    explorer.wait_for_function(READY, timeout=WAIT_MS)
-    wait_for_app(explorer)
+    explorer.wait_for_function(READY, timeout=WAIT_MS)  # its map; the click waits till it settles
     first, first_image = click_map(explorer, 0.3, 0.35), decoded(explorer)
     second_click, second_image = click_map(explorer, 0.7, 0.75), decoded(explorer)
     assert first != second_click and first_image != second_image and len(first) == 2

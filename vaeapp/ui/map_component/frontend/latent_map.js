@@ -187,6 +187,7 @@ export class LatentMap {
 
   async #drawDots() {
     const { content, view } = this;
+    this.drawn = false;
     this.scatterplot?.destroy();
     // A renderer of the plot's size: by default one of the window's size draws every frame
     // (offscreen, then copied), which costs 2.5 times as much where WebGL runs in software.
@@ -224,7 +225,7 @@ export class LatentMap {
     await this.scatterplot.draw({ x, y, valueA: content.labels }, { zDataType: "categorical" });
     this.#applyFilter();
     metrics.firstDrawMs ??= performance.now();
-    this.drawn = true;
+    if (this.content === content) this.drawn = true; // newer content may have come meanwhile
     this.#drawOverlay();
   }
 
@@ -528,6 +529,13 @@ export class LatentMap {
     this.send.setStateValue("decoder", state);
   }
 
+  /** What was told Python about decoding this content, or null: a remounted map's memory
+   * may hold the report of the content it showed before. */
+  #reportedHere() {
+    const said = this.memory.reported;
+    return said && JSON.parse(said)[0] === this.content?.id ? said : null;
+  }
+
   /** One decoder run for the latest hover (its point, and its dot's code) and any new pin. */
   async #decode({ hover, pin }) {
     const { decoder, content } = this;
@@ -566,7 +574,7 @@ export class LatentMap {
     return {
       owner: this,
       ready: () => Boolean(this.drawn && this.content?.id === this.light.content_id),
-      decoder: () => (this.decoder ? "ready" : this.memory.reported),
+      decoder: () => (this.decoder ? "ready" : this.#reportedHere()),
       decode: async (codes) => {
         const decoder = await Decoder.forContent(this.content);
         const images = await decoder.decode(Float32Array.from(codes.flat()), codes.length);
