@@ -19,6 +19,7 @@ from testkit.explore_page import (
     latent_sliders,
     open_explore,
     plot_spot,
+    settle,
 )
 from testkit.waiting import wait_for
 from vaeapp.catalog import find
@@ -158,6 +159,17 @@ def test_ellipses_your_own_image_and_the_kl_per_dimension(
     page.wait_for_selector("text=of 2 units active")
     bars = page.locator(".st-key-explore_kl .bars .point path")
     wait_for(lambda: bars.count() == 2, "two KL bars")
+
+
+def test_the_map_outlives_the_sessions_second_run(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)  # the session's first run loads the chart library early
+    page.evaluate(f"() => {{ window.firstMap = {MAP}.owner; }}")
+    page.get_by_test_id("stSidebarUserContent").get_by_text(
+        "Posterior ellipses of every dot"
+    ).click()
+    page.wait_for_function(f"() => {MAP}?.owner.light.overlays.length === 1000")
+    settle(page)
+    assert page.evaluate(f"() => {MAP}.owner === window.firstMap")  # not mounted again
 
 
 def test_training_replay_moves_the_dots(page: Page, app_server: AppServer) -> None:

@@ -1,0 +1,29 @@
+"""The early chart of a session's first run: gone once the page is drawn, and leaving every
+element where the next runs put it (a moved element is made again in the browser)."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+PAGE = """
+import streamlit as st
+from vaeapp.ui.chart_warmup import load_chart_library_early
+with load_chart_library_early():
+    pass
+st.title("A page")
+"""
+
+
+def places(app: AppTest) -> dict[int, str]:
+    return {index: type(node).__name__ for index, node in app.main.children.items()}
+
+
+def test_the_first_run_leaves_no_chart_and_moves_nothing_in_the_next() -> None:
+    app = AppTest.from_string(PAGE)
+    app.run()
+    first = places(app)
+    assert not app.get("plotly_chart") and "Title" in first.values()
+    app.run()
+    assert places(app) == first
+    app.run()
+    assert places(app) == first
