@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -128,3 +130,16 @@ def as_read(markdown: str) -> str:
     """Markdown as a reader sees it: its backslash escapes resolved (a message quoting a user's
     file or link is escaped so that it shows as typed)."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+def place_of(app: AppTest, kind: str) -> tuple[int, ...]:
+    """Where the page's first element of `kind` (a streamlit.testing class name: "Tab",
+    "Title") is, as indices from the main area down. The browser keeps what a user did to an
+    element (the tab opened) only while its place stays the same."""
+
+    def places(node: Any, path: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], Any]]:
+        for index, child in getattr(node, "children", {}).items():
+            yield (*path, index), child
+            yield from places(child, (*path, index))
+
+    return next(path for path, node in places(app.main, ()) if type(node).__name__ == kind)

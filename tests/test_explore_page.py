@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import EXPLORE_PAGE, errors, open_page, saved_run
+from tests.app_pages import EXPLORE_PAGE, errors, open_page, place_of, saved_run
 from tests.conftest import small_config
 from tests.test_map_content import read
 from vaeapp.data import load_dataset
@@ -145,6 +145,19 @@ def test_umap_view_shows_pca_while_computing_then_the_cached_embedding(no_umap_w
     assert sent_content(app)["inverse"]["kind"] == "delaunay"
     assert to_map(app)["light"]["overlays"][0]["dashed"]  # the hull
     assert "no posterior ellipse" in " ".join(c.value for c in app.caption)
+
+
+def test_a_note_over_the_tabs_leaves_them_in_place() -> None:
+    """The hole warning comes and goes with the code; the tabs below it stay where they were,
+    so the tab a user opened stays open."""
+    app = open_page(EXPLORE_PAGE)
+    app.sidebar.toggle(key="explore_density").set_value(True).run()
+    before = place_of(app, "Tab")
+    latent_slider(app, 0).set_value(-0.75)  # a code in a hole of the shipped model
+    latent_slider(app, 1).set_value(1.5)
+    app.run()
+    assert any("lies in a hole" in warning.value for warning in app.warning)
+    assert place_of(app, "Tab") == before
 
 
 def test_ellipses_of_every_dot_and_the_density_contours_go_over_the_map() -> None:

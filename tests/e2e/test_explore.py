@@ -172,6 +172,20 @@ def test_the_map_outlives_the_sessions_second_run(page: Page, app_server: AppSer
     assert page.evaluate(f"() => {MAP}.owner === window.firstMap")  # not mounted again
 
 
+def test_the_open_tab_stays_open_when_a_note_shows_above_it(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    page.get_by_test_id("stSidebarUserContent").get_by_text("Prior and aggregate posterior").click()
+    settle(page)
+    page.get_by_role("tab", name="Neighbours").click()
+    [spot] = hook(page, "toClient(arg)", [[-0.75, 1.5]])  # a hole of the shipped model
+    page.mouse.click(*spot)
+    page.get_by_text("This code lies in a hole").wait_for()
+    settle(page)
+    assert page.get_by_role("tab", name="Neighbours").get_attribute("aria-selected") == "true"
+
+
 def test_training_replay_moves_the_dots(page: Page, app_server: AppServer) -> None:
     open_explore(page, app_server)
     first = hook(page, "owner.content.id")

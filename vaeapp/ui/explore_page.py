@@ -197,7 +197,9 @@ def _explorer(explorer: Explorer) -> None:
         overlays=_overlays(explorer, own),
         on_pin=_on_pin,
     )
-    _notes(explorer, z, events.browser_decodes)
+    with st.container():  # one slot whatever the notes say: the tabs keep their place, and
+        # the browser keeps the tab the user opened (a moved element is made anew)
+        _notes(explorer, z, events.browser_decodes)
     tabs = st.tabs(TABS)
     with tabs[0]:
         _code_panel(state, explorer)
