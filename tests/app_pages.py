@@ -133,13 +133,17 @@ def as_read(markdown: str) -> str:
 
 
 def place_of(app: AppTest, kind: str) -> tuple[int, ...]:
-    """Where the page's first element of `kind` (a streamlit.testing class name: "Tab",
-    "Title") is, as indices from the main area down. The browser keeps what a user did to an
-    element (the tab opened) only while its place stays the same."""
+    """Where the page's first element of `kind` (a streamlit.testing class name, "Tab", or an
+    element type, "plotly_chart") is, as indices from the main area down. The browser keeps
+    what a user did to an element (the tab opened, the zoom) only while its place holds."""
 
     def places(node: Any, path: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], Any]]:
         for index, child in getattr(node, "children", {}).items():
             yield (*path, index), child
             yield from places(child, (*path, index))
 
-    return next(path for path, node in places(app.main, ()) if type(node).__name__ == kind)
+    return next(
+        path
+        for path, node in places(app.main, ())
+        if kind in (type(node).__name__, getattr(node, "type", None))
+    )

@@ -18,6 +18,7 @@ from tests.app_pages import (
     errors,
     open_page,
     path_on_map,
+    place_of,
     shows_the_refusal,
     shows_the_strip,
     strip,
@@ -143,13 +144,16 @@ def test_the_page_opens_the_16_dimensional_model() -> None:
     assert "16-D latent" in as_read(app.sidebar.caption[0].value)
 
 
-def test_codes_too_close_to_morph_are_noticed() -> None:
-    """The same test image as A and B: distance 0, and the page says nothing can morph."""
+def test_codes_too_close_to_morph_are_noticed_and_the_map_keeps_its_place() -> None:
+    """The same test image as A and B: distance 0, and the page says nothing can morph. The
+    path map below the note stays where it was, so the browser keeps its zoom."""
     app = open_page(INTERPOLATE_PAGE, SHIPPED_2D)
     for side in "AB":
         app.radio(key=f"interpolate_source_{side}").set_value("Test set")
     app.run()
+    path_map = place_of(app, "plotly_chart")
     app.number_input(key="interpolate_test_B").set_value(0).run()
     assert not app.exception
     assert "lie 0.00 apart" in " ".join(c.value for c in app.caption)
     assert any("too close to morph visibly" in w.value for w in app.warning)
+    assert place_of(app, "plotly_chart") == path_map

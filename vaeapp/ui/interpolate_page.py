@@ -76,8 +76,9 @@ def _show_strip(result: Interpolation) -> None:
         f"The codes of A and B lie {result.distance:.2f} apart in latent space; each posterior "
         f"q(z|x) spreads about {result.spread:.2f} around its mean."
     )
+    note = st.container()  # one slot, note or none: the map below keeps its place and zoom
     if not result.morphs:
-        st.warning(
+        note.warning(
             f"A and B are too close to morph visibly: the model decodes both codes to nearly "
             f"the same image (they differ by {result.change * 255:.0f} grey levels on average). "
             "A model with more latent dimensions keeps them apart."
