@@ -197,8 +197,9 @@ def _explorer(explorer: Explorer) -> None:
         overlays=_overlays(explorer, own),
         on_pin=_on_pin,
     )
-    with st.container():  # one slot whatever the notes say: the tabs keep their place, and
-        # the browser keeps the tab the user opened (a moved element is made anew)
+    # The notes take one slot whatever they say: the tabs keep their place, so the browser
+    # keeps the tab the user opened (it makes a moved element anew).
+    with st.container():
         _notes(explorer, z, events.browser_decodes)
     tabs = st.tabs(TABS)
     with tabs[0]:
