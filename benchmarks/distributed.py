@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from benchmarks.scratch import rounds_from_command_line
-from vaeapp.data import load_dataset
-from vaeapp.distributed import launcher
-from vaeapp.runs import Run
+from vaeapp.data.sources import load_dataset
+from vaeapp.store.runs import Run
+from vaeapp.training.distributed import launcher
 
 REPO = Path(__file__).resolve().parents[1]
 GLOBAL_BATCH = 128

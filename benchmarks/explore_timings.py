@@ -28,11 +28,11 @@ from playwright.sync_api import Browser, Page
 from testkit.app_server import AppServer, running_app
 from testkit.chromium import VIEWPORT
 from testkit.explore_page import MAP, READY, open_explore, pin_by_click, settle
-from vaeapp.data import load_dataset
-from vaeapp.latent import encode_dataset
-from vaeapp.runs import Run
-from vaeapp.umap_embedding import BackgroundUmap, embedding_key
-from vaeapp.views import EmbeddingProjection
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
+from vaeapp.latent.views import EmbeddingProjection
+from vaeapp.store.runs import Run
 
 DELAUNAY = f"() => {MAP}?.ready() && {MAP}.owner.content.inverse.kind === 'delaunay'"
 

@@ -4,7 +4,7 @@ Chromium opens the Explore page on the shipped model; each click on the latent m
 spot, is timed from the mouse event until the page shows the pinned code (the measure of
 benchmarks/run.py's click_ms). Rounds of clicks
 alternate between an idle machine (as far as this app goes) and one where a job started from
-the app trains (`vaeapp.jobs`, the same process the Train page launches).
+the app trains (`vaeapp.training.jobs`, the same process the Train page launches).
 
     python -m benchmarks.explore_while_training [--clicks 10] [--rounds 2]   # from the repo root
 """
@@ -25,10 +25,10 @@ from testkit.app_server import running_app
 from testkit.chromium import VIEWPORT, launch_chromium
 from testkit.explore_page import click_map, open_explore
 from testkit.waiting import wait_for
-from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.paths import data_dir
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
+from vaeapp.training import jobs
 
 JOB = RunConfig(model=ModelConfig(arch="mlp"), train=TrainConfig(epochs=1000))
 

@@ -38,9 +38,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from testkit.chromium import CHROMIUM, CHROMIUM_ARGS
 from testkit.map_browser import DRAWN, READY, hook, map_app, new_page, open_scene
 from testkit.map_scene import Scene, content, model
-from vaeapp.data import load_dataset
-from vaeapp.latent import encode_dataset
-from vaeapp.onnx_decoder import decoder_onnx
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.latent.onnx_decoder import decoder_onnx
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 MOVE_S = 5.0

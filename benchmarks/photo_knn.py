@@ -20,10 +20,10 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from testkit.photo_digits import photo_of_digit
-from vaeapp.catalog import find
-from vaeapp.data import load_dataset
-from vaeapp.images import preprocess, read_image
-from vaeapp.latent import encode_dataset
+from vaeapp.data.images import preprocess, read_image
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.store.catalog import find
 
 
 def knn_labels(

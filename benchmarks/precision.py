@@ -26,8 +26,8 @@ import torch
 
 from benchmarks.scratch import rounds_from_command_line, trained
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import Dataset, load_dataset
-from vaeapp.precision import native_cpu_bf16
+from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.training.precision import native_cpu_bf16
 
 ARCHITECTURES = {  # each with its epochs
     "mlp": (ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256)), 10),

@@ -23,8 +23,8 @@ import torch
 from benchmarks.scratch import trained
 from testkit.plain_loop import plain_training
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import Dataset, load_dataset
-from vaeapp.evaluate import evaluate, evaluation_images
+from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.model.evaluate import evaluate, evaluation_images
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 MLP = ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256))

@@ -50,10 +50,10 @@ from benchmarks.precision import precision_figures
 from benchmarks.training import training_figures
 from testkit.app_server import REPO
 from testkit.chromium import launch_chromium
-from vaeapp.data import load_dataset
-from vaeapp.evaluate import dataset_log_likelihood, evaluation_images
+from vaeapp.data.sources import load_dataset
+from vaeapp.model.evaluate import dataset_log_likelihood, evaluation_images
 from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMPORTANCE_SAMPLES = 1000

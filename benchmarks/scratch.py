@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaeapp.config import RunConfig
-from vaeapp.data import Dataset
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.data.sources import Dataset
+from vaeapp.store.runs import Run
+from vaeapp.training.trainer import Trainer
 
 
 @dataclass(frozen=True)

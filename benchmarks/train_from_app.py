@@ -32,7 +32,7 @@ from testkit.chromium import VIEWPORT, launch_chromium
 from testkit.train_page import start_from_form
 from testkit.waiting import wait_for
 from vaeapp.paths import data_dir
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 ARCH = "conv"  # the seed's network: epochs of seconds, long enough to watch live
 VAEAPP_TRAIN = [sys.executable, "-m", "vaeapp", "train"]

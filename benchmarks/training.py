@@ -18,9 +18,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.scratch import trained
 from testkit.plain_loop import plain_training
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import Dataset
-from vaeapp.model import build_model
-from vaeapp.objective import elbo_terms
+from vaeapp.data.sources import Dataset
+from vaeapp.model.networks import build_model
+from vaeapp.model.objective import elbo_terms
 
 ARCHITECTURES = {
     "mlp": ModelConfig(arch="mlp", latent_dim=20, hidden=(512, 256)),

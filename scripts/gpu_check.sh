@@ -79,7 +79,7 @@ from pathlib import Path
 
 import torch
 
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 work, epochs, gpus, device = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 

@@ -20,4 +20,4 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -e ".${extra}"
 # umap-learn's numba code compiles here, once, into numba's cache beside it (a minute on a fresh
 # machine, seconds when it is there), so that the app's first UMAP view only loads it.
-.venv/bin/python -m vaeapp.umap_embedding
+.venv/bin/python -m vaeapp.latent.umap_embedding

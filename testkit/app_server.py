@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testkit.waiting import wait_for
-from vaeapp import jobs
+from vaeapp.training import jobs
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60

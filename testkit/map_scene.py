@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from vaeapp.config import ModelConfig
-from vaeapp.data import DIGITS
-from vaeapp.model import VAE, build_model
-from vaeapp.onnx_decoder import decoder_onnx
+from vaeapp.data.sources import DIGITS
+from vaeapp.latent.onnx_decoder import decoder_onnx
+from vaeapp.latent.views import AxesProjection, EmbeddingProjection, PCAProjection, Projection
+from vaeapp.model.networks import VAE, build_model
 from vaeapp.ui.map_component import MapContent, Polyline, map_content
-from vaeapp.views import AxesProjection, EmbeddingProjection, PCAProjection, Projection
 
 VIEWS = ("axes", "pca", "umap")
 

@@ -11,7 +11,7 @@ from PIL import Image
 from scipy import ndimage
 
 from testkit.image_files import encoded
-from vaeapp.data import load_dataset
+from vaeapp.data.sources import load_dataset
 
 
 def photo_of_digit(digit: torch.Tensor, seed: int, size: tuple[int, int] = (640, 480)) -> bytes:

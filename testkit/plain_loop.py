@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from vaeapp.config import ModelConfig
-from vaeapp.model import VAE, build_model
+from vaeapp.model.networks import VAE, build_model
 
 
 def plain_loss(model: VAE, x: torch.Tensor) -> torch.Tensor:

@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from testkit.interpolate_page import PREVIEW
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.model import build_model
+from vaeapp.model.networks import build_model
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
 INTERPOLATE_PAGE = "from vaeapp.ui import interpolate_page\ninterpolate_page.render()"

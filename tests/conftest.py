@@ -23,10 +23,10 @@ import torch
 
 from testkit.photo_digits import write_photos_of_test_digits
 from testkit.waiting import wait_for
-from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import DIGITS, Dataset, Split
-from vaeapp.runs import Run
+from vaeapp.data.sources import DIGITS, Dataset, Split
+from vaeapp.store.runs import Run
+from vaeapp.training import jobs
 
 pytest_plugins = ["tests.browser"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 MARKER = "marker"  # the file a hostile checkpoint writes into its run when its code runs
 

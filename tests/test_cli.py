@@ -14,9 +14,9 @@ from PIL import Image
 from testkit.waiting import wait_for
 from tests.command_line import VAEAPP, process_error, run_vaeapp
 from tests.conftest import events
-from vaeapp.data import load_dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 pytestmark = pytest.mark.slow  # every test here runs the CLI in processes of its own
 

@@ -18,10 +18,10 @@ from tests.command_line import (
     run_vaeapp,
 )
 from vaeapp.cli import main
-from vaeapp.data import load_dataset
-from vaeapp.latent import encode_dataset
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
 from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 RUN = str(DEFAULT_MODEL_DIR)
 NEIGHBOURS = 10

@@ -11,10 +11,10 @@ from PIL import Image
 
 from tests.command_line import run_vaeapp
 from tests.conftest import small_config
-from vaeapp.catalog import EXPLORE, INTERPOLATE, SHIPPED
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.store.catalog import EXPLORE, INTERPOLATE, SHIPPED
+from vaeapp.store.runs import Run
+from vaeapp.training.trainer import Trainer
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vaeapp.data import load_dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import DataError
 
 RNG = np.random.default_rng(0)

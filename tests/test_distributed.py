@@ -23,16 +23,16 @@ from testkit.waiting import wait_for
 from tests.command_line import run_vaeapp
 from tests.conftest import events, small_config
 from tests.test_data import write_idx
-from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import load_dataset
-from vaeapp.distributed import World, launcher
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import ConfigError
-from vaeapp.evaluate import elbo_sums
 from vaeapp.files import process_alive
-from vaeapp.model import build_model
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.model.evaluate import elbo_sums
+from vaeapp.model.networks import build_model
+from vaeapp.store.runs import Run
+from vaeapp.training import jobs
+from vaeapp.training.distributed import World, launcher
+from vaeapp.training.trainer import Trainer
 
 N_TRAIN, N_TEST = 3001, 1000
 EPOCHS = 4

@@ -14,12 +14,12 @@ from torch import nn
 from tests.command_line import run_vaeapp
 from tests.conftest import small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.evaluate import LEVELS, evaluate, evaluation_images
-from vaeapp.likelihoods import NOT_NORMALISED, Gaussian
-from vaeapp.model import VAE
+from vaeapp.model.evaluate import LEVELS, evaluate, evaluation_images
+from vaeapp.model.likelihoods import NOT_NORMALISED, Gaussian
+from vaeapp.model.networks import VAE
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.store.runs import Run
+from vaeapp.training.trainer import Trainer
 
 
 def test_the_binarised_test_set_is_fixed_by_the_seed(tiny_dataset) -> None:

@@ -13,15 +13,15 @@ from streamlit.testing.v1 import AppTest
 from tests.app_pages import EXPLORE_PAGE, errors, open_page, place_of, saved_run
 from tests.conftest import small_config
 from tests.test_map_content import read
-from vaeapp.data import load_dataset
-from vaeapp.latent import encode_dataset
-from vaeapp.model import build_model
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
+from vaeapp.model.networks import build_model
 from vaeapp.paths import DEFAULT_MODEL_DIR, cache_dir, runs_dir
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.store.runs import Run
+from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
 from vaeapp.ui.map_component import SENT
-from vaeapp.umap_embedding import BackgroundUmap, embedding_key
 
 
 def latent_labels(app: AppTest) -> list[str]:

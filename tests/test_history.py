@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vaeapp.history import History, MetricsFollower, ema, thin
+from vaeapp.store.history import History, MetricsFollower, ema, thin
 
 
 def start(epoch: int = 0, step: int = 0, t: float = 0.0) -> dict:

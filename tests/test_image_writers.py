@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vaeapp.images import enlarged, png_bytes, strip, there_and_back_gif
+from vaeapp.data.images import enlarged, png_bytes, strip, there_and_back_gif
 
 
 def test_strip_lays_images_side_by_side() -> None:

@@ -14,9 +14,9 @@ from scipy import ndimage
 
 from testkit.image_files import encoded, exif_rotated
 from testkit.photo_digits import photo_of_digit
-from vaeapp.data import load_dataset
+from vaeapp.data.images import MAX_PIXELS, load_digit, otsu_threshold, preprocess, read_image
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import ImageError
-from vaeapp.images import MAX_PIXELS, load_digit, otsu_threshold, preprocess, read_image
 
 
 @pytest.fixture(scope="module")

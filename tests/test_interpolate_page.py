@@ -26,12 +26,12 @@ from tests.app_pages import (
 )
 from tests.command_line import encode_with_cli
 from tests.conftest import small_config
-from vaeapp.catalog import INTERPOLATE, default_for
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import Dataset, load_dataset
+from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.store.catalog import INTERPOLATE, default_for
+from vaeapp.store.runs import Run
+from vaeapp.training.trainer import Trainer
 
 
 def test_two_uploads_give_previews_strip_downloads_and_the_path(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vaeapp.data import load_dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import ConfigError
-from vaeapp.interpolation import MAX_STEPS, interpolate_images, latent_path, lerp, slerp
-from vaeapp.latent import reconstruct
+from vaeapp.latent.codes import reconstruct
+from vaeapp.latent.interpolation import MAX_STEPS, interpolate_images, latent_path, lerp, slerp
 from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 
 def random_pairs(dim: int, count: int = 20) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -12,13 +12,13 @@ import pytest
 
 from testkit.waiting import wait_for
 from tests.conftest import events, small_config
-from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import ConfigError, RunError
-from vaeapp.history import MetricsFollower
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run, list_runs
-from vaeapp.train import Trainer
+from vaeapp.store.history import MetricsFollower
+from vaeapp.store.runs import Run, list_runs
+from vaeapp.training import jobs
+from vaeapp.training.trainer import Trainer
 
 
 def sample_config(epochs: int = 200) -> RunConfig:
@@ -91,7 +91,7 @@ def test_a_job_that_fails_before_training_says_why(cleanup: None) -> None:
 def test_the_lock_allows_one_trainer_and_dies_with_its_holder(tmp_path) -> None:
     run = Run(tmp_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom vaeapp.runs import Run\n"
+        [sys.executable, "-c", "import sys, time\nfrom vaeapp.store.runs import Run\n"
          f"with Run({str(tmp_path)!r}).lock():\n print('held', flush=True); time.sleep(300)"],
         stdout=subprocess.PIPE,
         text=True,

@@ -9,7 +9,7 @@ import torch
 from tests.conftest import bar_images
 from vaeapp.config import ModelConfig
 from vaeapp.errors import ConfigError
-from vaeapp.latent import (
+from vaeapp.latent.codes import (
     decode,
     encode_dataset,
     grid_points,
@@ -18,8 +18,8 @@ from vaeapp.latent import (
     prior_codes,
     reconstruct,
 )
-from vaeapp.model import build_model
-from vaeapp.views import AxesProjection
+from vaeapp.latent.views import AxesProjection
+from vaeapp.model.networks import build_model
 
 
 def tiny_model(latent_dim: int = 4):

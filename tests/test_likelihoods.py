@@ -6,7 +6,7 @@ import torch
 from torch.distributions import Bernoulli as TorchBernoulli
 from torch.distributions import Normal
 
-from vaeapp.likelihoods import make_likelihood
+from vaeapp.model.likelihoods import make_likelihood
 
 GEN = torch.Generator().manual_seed(0)
 PARAMS = torch.randn(3, 5, 1, 28, 28, generator=GEN)  # [S, B, *event]

@@ -8,8 +8,8 @@ import os
 import torch
 
 from tests.app_pages import saved_run
-from vaeapp.model import build_model
-from vaeapp.runs import CHECKPOINT_FILE, Run
+from vaeapp.model.networks import build_model
+from vaeapp.store.runs import CHECKPOINT_FILE, Run
 from vaeapp.ui import loaders
 from vaeapp.ui.loaders import browser_decoder, load_data, load_model, pca_view, snapshot
 

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
-from vaeapp.likelihoods import Gaussian
-from vaeapp.model import VAE, reparameterize
-from vaeapp.objective import (
+from vaeapp.model.likelihoods import Gaussian
+from vaeapp.model.networks import VAE, reparameterize
+from vaeapp.model.objective import (
     elbo_terms,
     gaussian_kl,
     iwae_bound,
@@ -129,7 +129,7 @@ def test_gradients_flow_through_the_reparameterised_sample() -> None:
 
 def test_reconstruction_term_alone_trains_the_encoder(tiny_dataset) -> None:
     from vaeapp.config import ModelConfig
-    from vaeapp.model import build_model
+    from vaeapp.model.networks import build_model
 
     model = build_model(ModelConfig(arch="conv", latent_dim=2))
     terms = elbo_terms(
@@ -142,7 +142,7 @@ def test_reconstruction_term_alone_trains_the_encoder(tiny_dataset) -> None:
 
 def test_beta_weights_only_the_kl_term(tiny_dataset) -> None:
     from vaeapp.config import ModelConfig
-    from vaeapp.model import build_model
+    from vaeapp.model.networks import build_model
 
     model = build_model(ModelConfig(arch="mlp", latent_dim=3, hidden=(16,))).double()
     x = tiny_dataset.train.images[:8].double()

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from vaeapp.config import ModelConfig
-from vaeapp.model import build_model
-from vaeapp.onnx_decoder import decoder_onnx
+from vaeapp.latent.onnx_decoder import decoder_onnx
+from vaeapp.model.networks import build_model
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "cbernoulli", "gaussian"])

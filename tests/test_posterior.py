@@ -13,11 +13,11 @@ from torch import nn
 
 from tests.command_line import run_vaeapp
 from tests.conftest import small_config
-from vaeapp.evaluate import evaluate, evaluation_images
-from vaeapp.likelihoods import Bernoulli
-from vaeapp.model import VAE
-from vaeapp.paths import runs_dir
-from vaeapp.posterior import (
+from vaeapp.latent.views import AxesProjection, PCAProjection
+from vaeapp.model.evaluate import evaluate, evaluation_images
+from vaeapp.model.likelihoods import Bernoulli
+from vaeapp.model.networks import VAE
+from vaeapp.model.posterior import (
     active_units,
     density_contours,
     kl_per_dim,
@@ -26,9 +26,9 @@ from vaeapp.posterior import (
     nearest,
     traversal_codes,
 )
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
-from vaeapp.views import AxesProjection, PCAProjection
+from vaeapp.paths import runs_dir
+from vaeapp.store.runs import Run
+from vaeapp.training.trainer import Trainer
 
 
 def test_a_posterior_seen_through_pca_has_covariance_a_sigma_a_transposed() -> None:

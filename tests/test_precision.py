@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from tests.command_line import run_vaeapp
-from vaeapp.model import build_model
-from vaeapp.objective import elbo_terms
-from vaeapp.precision import Precision, native_cpu_bf16
-from vaeapp.train import Trainer
+from vaeapp.model.networks import build_model
+from vaeapp.model.objective import elbo_terms
+from vaeapp.training.precision import Precision, native_cpu_bf16
+from vaeapp.training.trainer import Trainer
 
 needs_bf16 = pytest.mark.skipif(not native_cpu_bf16(), reason="this CPU has no native bf16")
 

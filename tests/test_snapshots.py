@@ -7,8 +7,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from vaeapp.snapshots import write_snapshots
-from vaeapp.train import Trainer, initial_model
+from vaeapp.training.snapshots import write_snapshots
+from vaeapp.training.trainer import Trainer, initial_model
 
 
 def test_grids_are_pngs_of_eight_columns_with_the_originals_on_top(new_run, tiny_dataset) -> None:

@@ -9,7 +9,7 @@ import torch
 
 from tests.conftest import events
 from vaeapp.errors import TrainingDiverged
-from vaeapp.train import Trainer, kl_weight
+from vaeapp.training.trainer import Trainer, kl_weight
 
 
 def final_weights(run) -> dict[str, torch.Tensor]:

@@ -11,11 +11,11 @@ import pytest
 
 from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, errors, following, open_page
 from tests.conftest import small_config
-from vaeapp import jobs
 from vaeapp.paths import runs_dir
-from vaeapp.precision import native_cpu_bf16
-from vaeapp.runs import JOB_FILE, LOG_FILE, Run
-from vaeapp.train import Trainer
+from vaeapp.store.runs import JOB_FILE, LOG_FILE, Run
+from vaeapp.training import jobs
+from vaeapp.training.precision import native_cpu_bf16
+from vaeapp.training.trainer import Trainer
 
 
 @pytest.fixture

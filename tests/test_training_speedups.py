@@ -13,9 +13,9 @@ import torch
 
 from testkit.plain_loop import plain_loss
 from vaeapp.config import ModelConfig
-from vaeapp.model import build_model
-from vaeapp.objective import elbo_terms
-from vaeapp.train import adam
+from vaeapp.model.networks import build_model
+from vaeapp.model.objective import elbo_terms
+from vaeapp.training.trainer import adam
 
 CONV = ModelConfig(arch="conv", latent_dim=2)
 MLP = ModelConfig(arch="mlp", latent_dim=20, hidden=(64, 32))

@@ -9,7 +9,7 @@ import pytest
 
 from testkit.waiting import wait_for
 from vaeapp.errors import ConfigError
-from vaeapp.umap_embedding import (
+from vaeapp.latent.umap_embedding import (
     GRAPH,
     LAYOUT,
     NEIGHBOURS,

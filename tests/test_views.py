@@ -8,8 +8,8 @@ import torch
 
 from tests.test_latent import gaussian_codes
 from vaeapp.errors import ConfigError
-from vaeapp.umap_embedding import EmbeddingStatus
-from vaeapp.views import (
+from vaeapp.latent.umap_embedding import EmbeddingStatus
+from vaeapp.latent.views import (
     AXES,
     PCA,
     UMAP,

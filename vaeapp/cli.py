@@ -22,16 +22,16 @@ from typing import Any, NoReturn, TypeVar
 import torch
 
 from vaeapp import __version__
-from vaeapp.catalog import SHIPPED, entries, find
 from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
-from vaeapp.data import Dataset, load_dataset
-from vaeapp.distributed import World, check_world_size, joined, torchrun_flags
+from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
-from vaeapp.evaluate import evaluate, evaluation_images
-from vaeapp.interpolation import METHODS
-from vaeapp.likelihoods import NOT_NORMALISED
+from vaeapp.latent.interpolation import METHODS
+from vaeapp.model.evaluate import evaluate, evaluation_images
+from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
+from vaeapp.store.catalog import SHIPPED, entries, find
+from vaeapp.store.runs import Run
+from vaeapp.training.distributed import World, check_world_size, joined, torchrun_flags
 
 T = TypeVar("T")
 
@@ -212,8 +212,8 @@ def _argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train in this process, or as one of torchrun's processes (see `distributed`): every
     process runs this; process 0 writes the run directory and reports."""
-    from vaeapp.progress import ProgressBar
-    from vaeapp.train import Trainer
+    from vaeapp.training.progress import ProgressBar
+    from vaeapp.training.trainer import Trainer
 
     world = World.from_env()
     with joined(world):
@@ -253,8 +253,8 @@ def _resume_command(run: Run, world: World) -> str:
 
 def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
     """A new run from the flags; every process checks them, process 0 makes the directory."""
-    from vaeapp.precision import check_precision
-    from vaeapp.train import check_memory, resolve_device
+    from vaeapp.training.precision import check_precision
+    from vaeapp.training.trainer import check_memory, resolve_device
 
     given = {k: v for k, v in vars(args).items() if v is not None}
     config = RunConfig.from_settings({**given, "world_size": world.size}).validated()
@@ -335,7 +335,7 @@ class _stop_on_signals:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from vaeapp.train import resolve_device
+    from vaeapp.training.trainer import resolve_device
 
     if args.importance_samples < 1:
         raise ConfigError("--importance-samples must be at least 1")
@@ -372,8 +372,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from vaeapp.images import grid, png_bytes
-    from vaeapp.latent import decode, prior_codes
+    from vaeapp.data.images import grid, png_bytes
+    from vaeapp.latent.codes import decode, prior_codes
 
     if not 1 <= args.n <= 10_000:
         raise ConfigError("--n must be from 1 to 10000")
@@ -388,8 +388,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from vaeapp.images import load_digit
-    from vaeapp.latent import encode_dataset
+    from vaeapp.data.images import load_digit
+    from vaeapp.latent.codes import encode_dataset
 
     run = args.run
     model, _ = run.load_model()
@@ -413,8 +413,8 @@ def _numbers(values: list[float]) -> str:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from vaeapp.images import load_digit, png_bytes, strip, there_and_back_gif
-    from vaeapp.interpolation import interpolate_images
+    from vaeapp.data.images import load_digit, png_bytes, strip, there_and_back_gif
+    from vaeapp.latent.interpolation import interpolate_images
 
     model, _ = args.run.load_model()
     first, second = (load_digit(path) for path in (args.first, args.second))
@@ -433,7 +433,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 def _write_frames(folder: Path, images: torch.Tensor) -> None:
     """Each image as `frame-NN.png`, 28x28, for slides and papers."""
-    from vaeapp.images import enlarged, png_bytes
+    from vaeapp.data.images import enlarged, png_bytes
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -446,8 +446,8 @@ def _write_frames(folder: Path, images: torch.Tensor) -> None:
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Where the model spends its KL: per latent dimension over the run's own test set (the
     parts sum to `evaluate`'s KL), and which dimensions are active (Burda et al., 2015)."""
-    from vaeapp.latent import encode_dataset
-    from vaeapp.posterior import active_units, kl_per_dim, unit_activity
+    from vaeapp.latent.codes import encode_dataset
+    from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
 
     run: Run = args.run
     model, config = run.load_model()

@@ -22,13 +22,13 @@ from testkit.explore_page import (
     settle,
 )
 from testkit.waiting import wait_for
-from vaeapp.catalog import find
-from vaeapp.data import load_dataset
-from vaeapp.latent import encode_dataset
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
+from vaeapp.latent.views import EmbeddingProjection
 from vaeapp.paths import DEFAULT_MODEL_DIR, cache_dir
-from vaeapp.runs import Run
-from vaeapp.umap_embedding import BackgroundUmap, embedding_key
-from vaeapp.views import EmbeddingProjection
+from vaeapp.store.catalog import find
+from vaeapp.store.runs import Run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

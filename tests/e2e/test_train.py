@@ -13,10 +13,10 @@ from testkit.chromium import VIEWPORT, wait_for_app
 from testkit.explore_page import READY, click_map, decoded, open_explore
 from testkit.train_page import open_train_page, start_from_form, wait_for_progress
 from testkit.waiting import wait_for
-from vaeapp import jobs
-from vaeapp.data import check_spec
+from vaeapp.data.sources import check_spec
 from vaeapp.errors import VaeappError
-from vaeapp.runs import Run, list_runs
+from vaeapp.store.runs import Run, list_runs
+from vaeapp.training import jobs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -23,8 +23,8 @@ from testkit.chromium import VIEWPORT, wait_for_app
 from testkit.explore_page import click_map, open_explore
 from testkit.interpolate_page import PREVIEW, open_interpolate_page, upload, wait_for_strip
 from testkit.train_page import start_from_form, wait_for_progress
-from vaeapp import jobs
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
+from vaeapp.training import jobs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -35,7 +35,7 @@ from tests.damaged_runs import (
     unknown_key,
 )
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 MODEL_PAGES = {"Explore": EXPLORE_PAGE, "Interpolate": INTERPOLATE_PAGE}
 LISTED: dict[str, tuple[Callable[[Path], None], str]] = {

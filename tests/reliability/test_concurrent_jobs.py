@@ -11,13 +11,13 @@ import pytest
 from testkit.waiting import wait_for
 from tests.command_line import VAEAPP, cli_error, one_line_error
 from tests.conftest import events
-from vaeapp import jobs
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data import load_dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import RunError
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.store.runs import Run
+from vaeapp.training import jobs
+from vaeapp.training.trainer import Trainer
 
 WAIT_S = 240
 LONG = 500  # epochs: more than any test waits for; every job here is stopped

@@ -8,12 +8,12 @@ import pytest
 
 from tests.app_pages import TRAIN_PAGE, open_page
 from tests.conftest import small_config
-from vaeapp import jobs
-from vaeapp.data import Dataset
+from vaeapp.data.sources import Dataset
 from vaeapp.errors import TrainingDiverged
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run
-from vaeapp.train import Trainer
+from vaeapp.store.runs import Run
+from vaeapp.training import jobs
+from vaeapp.training.trainer import Trainer
 
 EXPLOSIVE_LR = 50.0
 

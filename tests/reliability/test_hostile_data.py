@@ -20,12 +20,12 @@ from tests.app_pages import TRAIN_PAGE, errors
 from tests.command_line import cli_error
 from tests.reliability.test_hostile_runs import finishes
 from tests.test_data import save_digit_pngs, write_idx, write_idx_set
-from vaeapp import data as data_module
-from vaeapp import jobs
-from vaeapp.data import load_dataset
+from vaeapp.data import sources as data_module
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import DataError
 from vaeapp.paths import DEFAULT_MODEL_DIR, data_dir, runs_dir
-from vaeapp.runs import list_runs
+from vaeapp.store.runs import list_runs
+from vaeapp.training import jobs
 
 RUN = str(DEFAULT_MODEL_DIR)
 

@@ -25,13 +25,13 @@ import torch
 
 from tests.command_line import cli_error, run_vaeapp
 from tests.conftest import small_config
-from vaeapp import files, jobs
+from vaeapp import files
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import CheckpointError, ConfigError, RunError, VaeappError
-from vaeapp.history import MetricsFollower
-from vaeapp.model import build_model
+from vaeapp.model.networks import build_model
 from vaeapp.paths import runs_dir
-from vaeapp.runs import (
+from vaeapp.store.history import MetricsFollower
+from vaeapp.store.runs import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     JOB_FILE,
@@ -42,7 +42,8 @@ from vaeapp.runs import (
     Run,
     list_runs,
 )
-from vaeapp.train import Trainer, check_memory, memory_of, training_bytes
+from vaeapp.training import jobs
+from vaeapp.training.trainer import Trainer, check_memory, memory_of, training_bytes
 
 SECRET = b"a file outside the run that must never change\n"
 
@@ -277,7 +278,8 @@ def test_a_deflate_bomb_checkpoint_is_refused_in_bounded_memory() -> None:
     assert len(bomb) < 8 << 20
     trained.checkpoint_path.write_bytes(bomb)
     script = (
-        "import resource\nfrom vaeapp.runs import Run\nfrom vaeapp.errors import VaeappError\n"
+        "import resource\nfrom vaeapp.store.runs import Run\n"
+        "from vaeapp.errors import VaeappError\n"
         f"try:\n    Run({str(trained.path)!r}).load_model()\nexcept VaeappError as e:\n"
         "    print(e)\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )

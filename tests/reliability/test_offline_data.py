@@ -15,9 +15,9 @@ import pytest
 from testkit.waiting import wait_for
 from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, errors, open_page, saved_run
 from tests.command_line import cli_error
-from vaeapp import jobs
 from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
+from vaeapp.training import jobs
 
 REFUSING_PROXY = "http://127.0.0.1:9"
 HOW_TO_GET_IT = ("Put its four IDX files", "offline source 'sample'")

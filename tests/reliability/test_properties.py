@@ -21,14 +21,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.conftest import small_config
-from vaeapp import jobs
 from vaeapp.cli import main
+from vaeapp.data.images import preprocess, read_image
 from vaeapp.errors import VaeappError
-from vaeapp.history import MetricsFollower
-from vaeapp.images import preprocess, read_image
-from vaeapp.model import build_model
+from vaeapp.model.networks import build_model
 from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import CHECKPOINT_FILE, CONFIG_FILE, Run
+from vaeapp.store.history import MetricsFollower
+from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, Run
+from vaeapp.training import jobs
 from vaeapp.ui.widgets import literal
 
 PROPERTY = settings(

@@ -25,7 +25,7 @@ from tests.damaged_runs import (
     truncated,
     unknown_key,
 )
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 pytestmark = pytest.mark.slow  # every test here trains, or runs the CLI, in processes of its own
 

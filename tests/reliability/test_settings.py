@@ -14,10 +14,10 @@ from streamlit.testing.v1 import AppTest
 from testkit.waiting import wait_for
 from tests.app_pages import TRAIN_PAGE, errors, following, open_page
 from tests.command_line import cli_error
-from vaeapp import jobs
 from vaeapp.paths import runs_dir
-from vaeapp.runs import CONFIG_FILE, Run
-from vaeapp.train import Trainer
+from vaeapp.store.runs import CONFIG_FILE, Run
+from vaeapp.training import jobs
+from vaeapp.training.trainer import Trainer
 
 TOO_LOW = {
     "train_latent": (0, "Latent dimension", "latent dimension must be an integer from 1 to 256"),

@@ -22,9 +22,9 @@ from tests.app_pages import (
 from tests.command_line import EXIT_ERROR, cli_error
 from tests.reliability.hard_uploads import MAKERS, HardUpload, Photos
 from vaeapp.cli import main
-from vaeapp.images import preprocess, read_image
+from vaeapp.data.images import preprocess, read_image
 from vaeapp.paths import DEFAULT_MODEL_DIR
-from vaeapp.runs import Run
+from vaeapp.store.runs import Run
 
 RUN = str(DEFAULT_MODEL_DIR)
 

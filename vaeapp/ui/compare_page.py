@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from vaeapp.catalog import SHIPPED, name_of
 from vaeapp.errors import VaeappError
 from vaeapp.paths import runs_dir
-from vaeapp.runs import Run, RunSummary, list_runs
+from vaeapp.store.catalog import SHIPPED, name_of
+from vaeapp.store.runs import Run, RunSummary, list_runs
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import run_history, run_summary
 from vaeapp.ui.training_charts import comparison_figure

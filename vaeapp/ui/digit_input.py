@@ -11,8 +11,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
+from vaeapp.data.images import UPLOAD_TYPES, enlarged, preprocess, read_image
 from vaeapp.errors import VaeappError
-from vaeapp.images import UPLOAD_TYPES, enlarged, preprocess, read_image
 from vaeapp.ui.loaders import load_data
 from vaeapp.ui.widgets import literal
 

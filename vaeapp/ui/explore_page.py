@@ -19,13 +19,13 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from vaeapp.catalog import EXPLORE
-from vaeapp.data import Dataset, Split
+from vaeapp.data.images import enlarged, grid, png_bytes
+from vaeapp.data.sources import Dataset, Split
 from vaeapp.errors import VaeappError
-from vaeapp.images import enlarged, grid, png_bytes
-from vaeapp.latent import decode, manifold_grid, padded_range, prior_codes, reconstruct
-from vaeapp.model import VAE
-from vaeapp.posterior import (
+from vaeapp.latent.codes import decode, manifold_grid, padded_range, prior_codes, reconstruct
+from vaeapp.latent.views import AXES, UMAP, ShownView
+from vaeapp.model.networks import VAE
+from vaeapp.model.posterior import (
     ACTIVE_VARIANCE,
     DensityMap,
     active_units,
@@ -37,7 +37,8 @@ from vaeapp.posterior import (
     traversal_codes,
     unit_activity,
 )
-from vaeapp.runs import Run
+from vaeapp.store.catalog import EXPLORE
+from vaeapp.store.runs import Run
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.explore_state import MEAN, ExploreState
@@ -53,7 +54,6 @@ from vaeapp.ui.loaders import (
 from vaeapp.ui.map_component import MapContent, Polyline, latent_map, map_content, map_events
 from vaeapp.ui.training_charts import kl_per_dim_figure
 from vaeapp.ui.widgets import kept, literal, model_picker, show_error, shown_view
-from vaeapp.views import AXES, UMAP, ShownView
 
 MAP_KEY = "explore_map"
 SLIDERS_SHOWN = 16

@@ -12,11 +12,17 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vaeapp.catalog import INTERPOLATE
+from vaeapp.data.images import png_bytes, strip, there_and_back_gif
 from vaeapp.errors import VaeappError
-from vaeapp.images import png_bytes, strip, there_and_back_gif
-from vaeapp.interpolation import MAX_STEPS, METHODS, MIN_STEPS, Interpolation, interpolate_images
-from vaeapp.latent import padded_range
+from vaeapp.latent.codes import padded_range
+from vaeapp.latent.interpolation import (
+    MAX_STEPS,
+    METHODS,
+    MIN_STEPS,
+    Interpolation,
+    interpolate_images,
+)
+from vaeapp.store.catalog import INTERPOLATE
 from vaeapp.ui.code_maps import path_map_figure
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at

@@ -17,15 +17,15 @@ import streamlit as st
 import torch
 
 from vaeapp.config import RunConfig
-from vaeapp.data import Dataset, load_dataset
-from vaeapp.history import MetricsFollower, TrainingHistory
-from vaeapp.latent import encode_dataset
-from vaeapp.model import VAE
-from vaeapp.onnx_decoder import decoder_onnx
+from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.latent.onnx_decoder import decoder_onnx
+from vaeapp.latent.umap_embedding import BackgroundUmap
+from vaeapp.latent.views import EmbeddingProjection, PCAProjection
+from vaeapp.model.networks import VAE
 from vaeapp.paths import cache_dir
-from vaeapp.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run, RunSummary
-from vaeapp.umap_embedding import BackgroundUmap
-from vaeapp.views import EmbeddingProjection, PCAProjection
+from vaeapp.store.history import MetricsFollower, TrainingHistory
+from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run, RunSummary
 
 
 @dataclass(frozen=True)

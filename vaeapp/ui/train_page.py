@@ -1,6 +1,6 @@
 """The Train page: a form that starts a training job, and a live view of any run's job.
 
-A job is a process of its own (`vaeapp.jobs`); this page only reads run directories, in two
+A job is a process of its own (`vaeapp.training.jobs`); this page only reads run directories, in two
 fragments (status and progress every second, chart and pictures every two seconds), so a rerun,
 a reload or a second tab shows the same job and its whole history, and a closed tab loses no
 training.
@@ -14,21 +14,21 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from vaeapp import jobs
 from vaeapp.config import ARCHITECTURES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
-from vaeapp.data import check_spec, source_names
+from vaeapp.data.sources import check_spec, source_names
 from vaeapp.errors import VaeappError
-from vaeapp.history import TrainingHistory, TrainingProgress, UnitHealth
-from vaeapp.likelihoods import NOT_NORMALISED
+from vaeapp.latent.views import default_points
+from vaeapp.model.likelihoods import NOT_NORMALISED
+from vaeapp.model.posterior import ACTIVE_VARIANCE
 from vaeapp.paths import runs_dir
-from vaeapp.posterior import ACTIVE_VARIANCE
-from vaeapp.runs import Run, list_runs, run_path
+from vaeapp.store.history import TrainingHistory, TrainingProgress, UnitHealth
+from vaeapp.store.runs import Run, list_runs, run_path
+from vaeapp.training import jobs
 from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
 from vaeapp.ui.widgets import literal, model_picker
-from vaeapp.views import default_points
 
 REFRESH_S = 1.0
 CHART_REFRESH_S = 2.0

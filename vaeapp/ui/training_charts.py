@@ -1,7 +1,7 @@
 """Plotly figures of training histories: one run's ELBO and its terms, and several runs' ELBO.
 
 Only drawing happens here; the curves (smoothing, thinning, per-epoch values) come from
-`vaeapp.history`.
+`vaeapp.store.history`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from vaeapp.history import TrainingHistory
+from vaeapp.store.history import TrainingHistory
 from vaeapp.ui.code_maps import MARGIN
 
 STEP_COLOUR = "#636efa"

@@ -10,14 +10,9 @@ from typing import Any, NoReturn, TypeVar
 import streamlit as st
 import torch
 
-from vaeapp.catalog import SHIPPED, default_for, find, name_of
 from vaeapp.errors import DataError, VaeappError
-from vaeapp.likelihoods import NOT_NORMALISED
-from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
-from vaeapp.runs import Run, RunSummary, list_runs
-from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
-from vaeapp.umap_embedding import embedding_key
-from vaeapp.views import (
+from vaeapp.latent.umap_embedding import embedding_key
+from vaeapp.latent.views import (
     AXES,
     PCA,
     UMAP,
@@ -27,6 +22,11 @@ from vaeapp.views import (
     choose_view,
     views_for,
 )
+from vaeapp.model.likelihoods import NOT_NORMALISED
+from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
+from vaeapp.store.catalog import SHIPPED, default_for, find, name_of
+from vaeapp.store.runs import Run, RunSummary, list_runs
+from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
 
 MODEL_KEY = "model_path"
 CHOSEN_KEY = "chosen_model"  # the model the user (or a link) chose: kept across pages

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp.latent import padded_range
+from vaeapp.latent.codes import padded_range
 
 MAGIC = b"VMAP"
 ALIGN = 8

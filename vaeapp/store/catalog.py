@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vaeapp.errors import RunError, VaeappError
 from vaeapp.paths import ASSETS_DIR, runs_dir
-from vaeapp.runs import Run, RunSummary, list_runs
+from vaeapp.store.runs import Run, RunSummary, list_runs
 
 EXPLORE, INTERPOLATE = "Explore", "Interpolate"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from vaeapp.train import Event
+from vaeapp.training.trainer import Event
 
 
 class ProgressBar:

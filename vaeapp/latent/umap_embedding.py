@@ -7,7 +7,7 @@ is saved under the cache folder, named by a hash of the codes and the settings (
 and data set), and a second visit reads the file. Neighbours come from scikit-learn's exact
 search, which spares pynndescent's compile as well, and numba keeps umap-learn's compiled
 functions on disk (as pynndescent's are). The install compiles them once
-(`python -m vaeapp.umap_embedding`, which scripts/setup.sh runs), so that even the first view
+(`python -m vaeapp.latent.umap_embedding`, which scripts/setup.sh runs), so that even the first view
 on a fresh machine only loads them.
 
 While it fits, the worker reports what it is doing in its scratch folder (the stage, and during
@@ -239,7 +239,7 @@ class BackgroundUmap:
         # A process of its own, not multiprocessing's: that would run the app's page script
         # again in the worker (it is `__main__` while Streamlit runs it), warnings and all.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "vaeapp.umap_embedding", "--serve"],
+            [sys.executable, "-m", "vaeapp.latent.umap_embedding", "--serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -326,7 +326,7 @@ def _save(path: Path, embedding: np.ndarray) -> None:
 
 
 if __name__ == "__main__":
-    # `python -m vaeapp.umap_embedding`: the install's step (scripts/setup.sh); with --serve,
+    # `python -m vaeapp.latent.umap_embedding`: the install's step (scripts/setup.sh); with --serve,
     # the app's worker
     if sys.argv[1:] == ["--serve"]:
         _serve(sys.stdin)

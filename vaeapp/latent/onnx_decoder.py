@@ -25,7 +25,7 @@ import onnx
 import torch
 from torch import nn
 
-from vaeapp.model import VAE
+from vaeapp.model.networks import VAE
 
 INPUT, OUTPUT = "z", "image"
 OPSET = 20

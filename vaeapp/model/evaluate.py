@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from vaeapp.config import RunConfig
-from vaeapp.likelihoods import is_density, is_normalised
-from vaeapp.model import VAE
-from vaeapp.objective import bits_per_dim, elbo_terms, iwae_bound
+from vaeapp.model.likelihoods import is_density, is_normalised
+from vaeapp.model.networks import VAE
+from vaeapp.model.objective import bits_per_dim, elbo_terms, iwae_bound
 
 LEVELS = 256
 

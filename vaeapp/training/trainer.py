@@ -26,17 +26,17 @@ import torch
 from torch import nn
 
 from vaeapp.config import RunConfig
-from vaeapp.data import Dataset
-from vaeapp.distributed import World, check_world_size
+from vaeapp.data.sources import Dataset
 from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
-from vaeapp.evaluate import elbo_sums, evaluation_images, summary_of
-from vaeapp.latent import encode_dataset
-from vaeapp.model import IMAGE_SHAPE, VAE, build_model
-from vaeapp.objective import ElboTerms, elbo_terms
-from vaeapp.posterior import active_units, kl_per_dim, unit_activity
-from vaeapp.precision import Precision
-from vaeapp.runs import Run
-from vaeapp.snapshots import write_snapshots
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.model.evaluate import elbo_sums, evaluation_images, summary_of
+from vaeapp.model.networks import IMAGE_SHAPE, VAE, build_model
+from vaeapp.model.objective import ElboTerms, elbo_terms
+from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
+from vaeapp.store.runs import Run
+from vaeapp.training.distributed import World, check_world_size
+from vaeapp.training.precision import Precision
+from vaeapp.training.snapshots import write_snapshots
 
 Event = dict[str, Any]
 SUMMED = ("elbo", "recon", "kl", "n")

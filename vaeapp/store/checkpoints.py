@@ -25,7 +25,7 @@ import torch
 from vaeapp import files
 from vaeapp.config import ModelConfig
 from vaeapp.errors import CheckpointError
-from vaeapp.model import build_model
+from vaeapp.model.networks import build_model
 
 CHECKPOINT_SLACK = 1 << 20  # the pickle and the progress, beyond the tensors
 CHECKPOINT_KEYS = {"model", "optimizer", "progress", "scaler"}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from vaeapp.errors import ConfigError
-from vaeapp.umap_embedding import EmbeddingStatus
+from vaeapp.latent.umap_embedding import EmbeddingStatus
 
 AXES, PCA, UMAP = "Latent axes", "PCA", "UMAP"
 

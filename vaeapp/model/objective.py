@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vaeapp.model import VAE, reparameterize
+from vaeapp.model.networks import VAE, reparameterize
 
 LOG_2PI = math.log(2 * math.pi)
 

@@ -31,12 +31,12 @@ import numpy as np
 import torch
 
 from vaeapp import files
-from vaeapp.checkpoints import read_checkpoint
 from vaeapp.config import RunConfig
 from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError, VaeappError
-from vaeapp.events import MAX_LINE, Event, encode_event, parse_event
-from vaeapp.likelihoods import is_normalised
-from vaeapp.model import VAE, build_model
+from vaeapp.model.likelihoods import is_normalised
+from vaeapp.model.networks import VAE, build_model
+from vaeapp.store.checkpoints import read_checkpoint
+from vaeapp.store.events import MAX_LINE, Event, encode_event, parse_event
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"

@@ -30,12 +30,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vaeapp.config import RunConfig
-from vaeapp.distributed import check_processes, launcher, threads_per_process
 from vaeapp.errors import ConfigError, RunError, VaeappError
 from vaeapp.paths import runs_dir
-from vaeapp.precision import check_precision
-from vaeapp.runs import Run, list_runs, run_path
-from vaeapp.train import check_memory, resolve_device
+from vaeapp.store.runs import Run, list_runs, run_path
+from vaeapp.training.distributed import check_processes, launcher, threads_per_process
+from vaeapp.training.precision import check_precision
+from vaeapp.training.trainer import check_memory, resolve_device
 
 STARTING, RUNNING, ENDING = "starting", "running", "ending"
 FINISHED, STOPPED, DIVERGED, FAILED, INTERRUPTED = (

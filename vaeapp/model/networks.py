@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from vaeapp.config import ModelConfig
-from vaeapp.likelihoods import Likelihood, make_likelihood
+from vaeapp.model.likelihoods import Likelihood, make_likelihood
 
 IMAGE_SHAPE = (1, 28, 28)
 PIXELS = 28 * 28

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from vaeapp.errors import ConfigError
-from vaeapp.model import VAE
-from vaeapp.views import Projection
+from vaeapp.latent.views import Projection
+from vaeapp.model.networks import VAE
 
 MAX_GRID_SIDE = 40
 

@@ -292,7 +292,7 @@ def _load_folder(spec: str, directory: Path) -> Dataset:
 
 def _image_folder(directory: Path) -> tuple[list[str], Split]:
     """Images in label subfolders (torchvision's ImageFolder layout) as 28x28 grayscale."""
-    from vaeapp.images import gray_28, read_image
+    from vaeapp.data.images import gray_28, read_image
 
     seen = [0]
     classes = sorted(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vaeapp import files
 from vaeapp.errors import UnsafeFileError
-from vaeapp.events import Event, parse_event
+from vaeapp.store.events import Event, parse_event
 
 SMOOTHING = 0.9
 MAX_POINTS = 2000

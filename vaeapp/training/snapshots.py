@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from vaeapp.images import grid, png_bytes
-from vaeapp.latent import decode, prior_codes, reconstruct
-from vaeapp.model import VAE
-from vaeapp.runs import Run
+from vaeapp.data.images import grid, png_bytes
+from vaeapp.latent.codes import decode, prior_codes, reconstruct
+from vaeapp.model.networks import VAE
+from vaeapp.store.runs import Run
 
 N_RECONSTRUCTIONS = 8
 N_SAMPLES = 32

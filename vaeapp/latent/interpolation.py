@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from vaeapp.errors import ConfigError
-from vaeapp.latent import decode, encode_dataset
-from vaeapp.model import VAE
+from vaeapp.latent.codes import decode, encode_dataset
+from vaeapp.model.networks import VAE
 
 METHODS = ("linear", "slerp")
 MIN_STEPS = 2
