@@ -29,6 +29,7 @@ from vaeapp.errors import ConfigError
 from vaeapp.files import process_alive
 from vaeapp.model.evaluate import elbo_sums
 from vaeapp.model.networks import build_model
+from vaeapp.store.events import FAILED, STOPPED
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.distributed import World, launcher
@@ -231,7 +232,7 @@ def test_a_job_of_two_processes_stops_resumes_and_fails_cleanly_when_one_dies(
     assert jobs.state(run).pid == worker_pid(run.job_record().pid, 0)  # process 0 holds the lock
     assert jobs.stop(run)
     wait_for(lambda: not jobs.state(run).active, "the job has stopped")
-    assert jobs.state(run).status == jobs.STOPPED
+    assert jobs.state(run).status == STOPPED
     assert [e["status"] for e in events(run, "end")] == ["stopped"]
     assert run.load_checkpoint()["progress"]["global_step"] == len(events(run, "step"))
 
@@ -242,7 +243,7 @@ def test_a_job_of_two_processes_stops_resumes_and_fails_cleanly_when_one_dies(
     os.kill(workers[1], signal.SIGKILL)
     wait_for(lambda: not jobs.state(run).active, "the job has ended", timeout_s=WAIT_S)
     failed = jobs.state(run)
-    assert failed.status == jobs.FAILED and "lost contact with the others" in failed.message
+    assert failed.status == FAILED and "lost contact with the others" in failed.message
     assert "last checkpoint is kept" in failed.message
     wait_for(
         lambda: not any(process_alive(pid) for pid in [launcher_pid, *workers]), "all have exited"

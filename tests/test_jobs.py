@@ -15,6 +15,7 @@ from tests.conftest import events, small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import ConfigError, RunError
 from vaeapp.paths import runs_dir
+from vaeapp.store.events import FAILED, FINISHED, STOPPED
 from vaeapp.store.history import MetricsFollower
 from vaeapp.store.runs import Run, list_runs
 from vaeapp.training import jobs
@@ -41,7 +42,7 @@ def test_a_job_trains_the_run_directory_written_before_it_starts(cleanup: None) 
     )
     run = jobs.start(config, "prepared")
     assert jobs.train_command(run)[3:] == ["train", "--resume", str(run.path), "--quiet"]
-    wait_for(lambda: jobs.state(run).status == jobs.FINISHED, "the job has finished")
+    wait_for(lambda: jobs.state(run).status == FINISHED, "the job has finished")
     recorded = run.read_config()
     assert (recorded.model, recorded.train) == (config.model, config.train)
     assert recorded.data_source.startswith("sample:") and "torch" in recorded.versions
@@ -66,7 +67,7 @@ def test_start_follow_stop_and_resume_two_jobs_at_once(cleanup: None) -> None:
 
     assert jobs.stop(first)
     wait_for(lambda: not jobs.state(first).active, "the first job has ended")
-    assert jobs.state(first).status == jobs.STOPPED and not first.is_training()
+    assert jobs.state(first).status == STOPPED and not first.is_training()
     assert jobs.state(second).status == jobs.RUNNING  # stopping one job leaves the other alone
     saved_step = first.load_checkpoint()["progress"]["global_step"]
     assert saved_step == steps_seen(first)  # the graceful stop saved every step it logged
@@ -83,7 +84,7 @@ def test_a_job_that_fails_before_training_says_why(cleanup: None) -> None:
     run = jobs.start(broken, "broken")
     wait_for(lambda: not jobs.state(run).active, "the job has ended")
     failed = jobs.state(run)
-    assert failed.status == jobs.FAILED and "unknown data source" in failed.message
+    assert failed.status == FAILED and "unknown data source" in failed.message
     assert not failed.resumable
 
 
@@ -115,8 +116,8 @@ def test_the_lock_allows_one_trainer_and_dies_with_its_holder(tmp_path) -> None:
 def test_states_of_runs_trained_elsewhere(tiny_dataset) -> None:
     finished = Run.create(runs_dir() / "finished", small_config(epochs=1))
     Trainer(finished, tiny_dataset).fit()
-    assert jobs.state(finished).status == jobs.FINISHED
-    with pytest.raises(ConfigError, match="trained 1 epochs; ask for more"):
+    assert jobs.state(finished).status == FINISHED
+    with pytest.raises(ConfigError, match="trained 1 of 1 epochs; ask for more than 1"):
         jobs.resume(finished)
     with pytest.raises(ConfigError, match="epochs must be"):
         jobs.resume(finished, epochs=0)

@@ -24,14 +24,14 @@ import torch
 from vaeapp import __version__
 from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
 from vaeapp.data.sources import Dataset, load_dataset
-from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, WriteError
+from vaeapp.errors import ConfigError, TrainingDiverged, VaeappError, WriteError
 from vaeapp.latent.interpolation import METHODS
 from vaeapp.model.evaluate import evaluate, evaluation_images
 from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.paths import runs_dir
-from vaeapp.store.catalog import SHIPPED, entries, find
+from vaeapp.store.catalog import entries, find
 from vaeapp.store.runs import Run
-from vaeapp.training.distributed import World, check_world_size, joined, torchrun_flags
+from vaeapp.training.distributed import World, joined, torchrun_flags
 
 T = TypeVar("T")
 
@@ -253,14 +253,11 @@ def _resume_command(run: Run, world: World) -> str:
 
 def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
     """A new run from the flags; every process checks them, process 0 makes the directory."""
-    from vaeapp.training.precision import check_precision
-    from vaeapp.training.trainer import check_memory, resolve_device
+    from vaeapp.training.machine import check_machine, resolve_device
 
     given = {k: v for k, v in vars(args).items() if v is not None}
     config = RunConfig.from_settings({**given, "world_size": world.size}).validated()
-    device = world.device(resolve_device(config.train.device))
-    check_memory(config, device, world.local_size)
-    check_precision(config.train.precision, device)
+    check_machine(config, world.device(resolve_device(config.train.device)), world.local_size)
     dataset = world.main_first(lambda: _load(config.train.data, args))
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
     command = shlex.join(["vaeapp", *sys.argv[1:]])
@@ -279,9 +276,10 @@ def _with_provenance(config: RunConfig, dataset: Dataset, command: str) -> RunCo
 
 
 def _resumed_run(args: argparse.Namespace, world: World) -> Run:
-    """The run to continue, its plan extended to `--epochs` if given; every check comes before
-    config.json is rewritten, so a refused resume changes nothing. Every process checks;
-    process 0 looks for a job on the run and rewrites the config."""
+    """The run to continue, as `resume.plan_resume` allows (the Train page's Resume asks the
+    same); every process checks, process 0 records the plan."""
+    from vaeapp.training.resume import plan_resume
+
     resumable = {"epochs", "device", "precision"}
     settings = {*RunConfig.SETTINGS, "out"}
     changed = [k for k in sorted(settings - resumable) if getattr(args, k, None) is not None]
@@ -290,28 +288,10 @@ def _resumed_run(args: argparse.Namespace, world: World) -> Run:
         raise ConfigError(
             f"a resumed run keeps its settings; drop {flags} (only --epochs may grow)"
         )
-    run: Run = args.resume
-    if any(run == model.run for model in SHIPPED):
-        raise RunError(f"{run.path} ships with vaeapp and stays as it is; train a new run")
-    config = run.read_config()
-    check_world_size(run.path, config.train.world_size, world)
-    updates = {k: getattr(args, k) for k in resumable if getattr(args, k) is not None}
-    planned = replace(config, train=replace(config.train, **updates)).validated()
-    done = run.epochs_done()
-    if planned.train.epochs <= done:
-        raise ConfigError(
-            f"{run.path} has trained {done} of {planned.train.epochs} epochs; "
-            f"pass --epochs with more than {done} to continue"
-        )
-
-    def claim() -> None:
-        if run.is_training():
-            raise RunError(f"{run.path} is training right now; stop that job before resuming")
-        if planned != config:
-            run.write_config(planned)
-
-    world.on_main(claim)
-    return run
+    changes = {k: getattr(args, k) for k in resumable}
+    plan = plan_resume(args.resume, world.size, world.local_size, **changes)
+    world.on_main(plan.write)
+    return plan.run
 
 
 class _stop_on_signals:
@@ -335,7 +315,7 @@ class _stop_on_signals:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from vaeapp.training.trainer import resolve_device
+    from vaeapp.training.machine import resolve_device
 
     if args.importance_samples < 1:
         raise ConfigError("--importance-samples must be at least 1")
@@ -447,7 +427,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Where the model spends its KL: per latent dimension over the run's own test set (the
     parts sum to `evaluate`'s KL), and which dimensions are active (Burda et al., 2015)."""
     from vaeapp.latent.codes import encode_dataset
-    from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
+    from vaeapp.model.posterior import active_units, is_active, kl_per_dim, unit_activity
 
     run: Run = args.run
     model, config = run.load_model()
@@ -472,7 +452,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     ranked = sorted(enumerate(per_dim), key=lambda item: -item[1])
     activity = result["activity_per_dim"]
     for dim, kl in ranked:
-        state = "active" if activity[dim] > 0.01 else "inactive"
+        state = "active" if is_active(activity[dim]) else "inactive"
         print(f"    z{dim + 1:<4} {kl:8.3f}  Var(E[z]) {activity[dim]:.3f}  {state}")
     epochs = result["replay_epochs"]
     print(f"  replay: {len(epochs)} epochs kept" if epochs else "  replay: none kept")

@@ -15,6 +15,7 @@ from testkit.train_page import open_train_page, start_from_form, wait_for_progre
 from testkit.waiting import wait_for
 from vaeapp.data.sources import check_spec
 from vaeapp.errors import VaeappError
+from vaeapp.store.events import STOPPED
 from vaeapp.store.runs import Run, list_runs
 from vaeapp.training import jobs
 
@@ -113,5 +114,5 @@ def test_train_watch_reattach_resume_stop_and_pick(
 
     page.get_by_role("button", name="Stop").click()
     wait_for_progress(page, "stopped")
-    assert jobs.state(run).status == jobs.STOPPED and not run.is_training()
+    assert jobs.state(run).status == STOPPED and not run.is_training()
     assert page.get_by_role("button", name="Resume").is_visible()

@@ -23,6 +23,7 @@ from testkit.chromium import VIEWPORT, wait_for_app
 from testkit.explore_page import click_map, open_explore
 from testkit.interpolate_page import PREVIEW, open_interpolate_page, upload, wait_for_strip
 from testkit.train_page import start_from_form, wait_for_progress
+from vaeapp.store.events import STOPPED
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 
@@ -67,7 +68,7 @@ def test_a_second_session_explores_while_the_first_trains(
 
     page.get_by_role("button", name="Stop").click()
     wait_for_progress(page, "stopped")
-    assert jobs.state(run).status == jobs.STOPPED
+    assert jobs.state(run).status == STOPPED
 
 
 def test_uploads_over_the_limit_or_of_another_type_are_refused_and_the_page_works(

@@ -15,6 +15,7 @@ from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data.sources import load_dataset
 from vaeapp.errors import RunError
 from vaeapp.paths import runs_dir
+from vaeapp.store.events import STOPPED
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.trainer import Trainer
@@ -59,7 +60,7 @@ def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(
         jobs.stop(run)
     wait_for(lambda: not jobs.active_jobs(), "both jobs have stopped")
     for run, latent_dim in ((first, 2), (second, 3)):
-        assert jobs.state(run).status == jobs.STOPPED
+        assert jobs.state(run).status == STOPPED
         assert run.load_model()[1].model.latent_dim == latent_dim
         assert len(events(run, "start")) == 1 and events(run, "end")[0]["status"] == "stopped"
     assert sorted(p.name for p in runs_dir().iterdir()) == ["first", "second"]

@@ -11,6 +11,7 @@ from tests.conftest import small_config
 from vaeapp.data.sources import Dataset
 from vaeapp.errors import TrainingDiverged
 from vaeapp.paths import runs_dir
+from vaeapp.store.events import DIVERGED
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.trainer import Trainer
@@ -38,7 +39,7 @@ def test_a_run_that_diverges_keeps_its_last_good_checkpoint(tiny_dataset: Datase
     assert run.checkpoint_path.read_bytes() == saved[0]
     model, _ = run.load_model()  # finite weights, or it would raise
     assert model.latent_dim == 2 and run.load_checkpoint()["progress"]["epoch"] == 1
-    assert jobs.state(run).status == jobs.DIVERGED and jobs.state(run).resumable
+    assert jobs.state(run).status == DIVERGED and jobs.state(run).resumable
 
     app = open_page(TRAIN_PAGE)
     assert any(e.value.startswith("Training diverged: the ") for e in app.error)

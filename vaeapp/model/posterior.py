@@ -36,10 +36,15 @@ def unit_activity(mu: torch.Tensor) -> torch.Tensor:
     return mu.double().var(dim=0, unbiased=False)
 
 
+def is_active(activity: float) -> bool:
+    """Whether a dimension whose posterior mean varies by `activity` over the data is in use."""
+    return activity > ACTIVE_VARIANCE
+
+
 def active_units(mu: torch.Tensor) -> int:
     """How many dimensions the encoder uses: those whose posterior mean varies over the data
-    by more than 0.01."""
-    return int((unit_activity(mu) > ACTIVE_VARIANCE).sum())
+    by more than ACTIVE_VARIANCE."""
+    return sum(is_active(v) for v in unit_activity(mu).tolist())
 
 
 def log_prior_density(points: np.ndarray) -> np.ndarray:

@@ -65,6 +65,11 @@ def find(name_or_path: str | Path, root: Path | None = None) -> Run:
     raise RunError(f"no model called {text!r}: give a run folder, a saved run's name or {names}")
 
 
+def is_shipped(run: Run) -> bool:
+    """Whether `run` is one of the models inside the package (which stay as they are)."""
+    return any(run.path.resolve() == model.run.path.resolve() for model in SHIPPED)
+
+
 def name_of(run: Run, root: Path | None = None) -> str:
     """What a model is called in links and lists: a shipped name, or the saved run's folder
     name (its path, for a run outside the runs folder)."""

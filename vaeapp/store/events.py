@@ -18,7 +18,9 @@ from typing import Any
 Event = dict[str, Any]
 MAX_LINE = 1 << 20  # bytes; the longest event vaeapp writes is a few kilobytes
 MAX_COUNT = 10**12  # steps, epochs, images: far beyond any run, far below float precision
-STATUSES = ("finished", "stopped", "diverged", "failed")
+# How a training session ended: the `end` event's status, and what jobs and the CLI report.
+FINISHED, STOPPED, DIVERGED, FAILED = "finished", "stopped", "diverged", "failed"
+STATUSES = (FINISHED, STOPPED, DIVERGED, FAILED)
 
 
 def _count(value: Any) -> bool:

@@ -29,7 +29,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, ProcessLost, VaeappError
 
 T = TypeVar("T")
@@ -197,10 +196,10 @@ def launcher(processes: int) -> list[str]:
     ]
 
 
-def check_world_size(where: object, recorded: int, world: World) -> None:
+def check_world_size(where: object, recorded: int, processes: int) -> None:
     """A run continues on as many processes as it began with: each process's batch and the
     position within an epoch mean nothing with another number."""
-    if recorded == world.size:
+    if recorded == processes:
         return
     how = (
         "without torchrun"
@@ -210,13 +209,12 @@ def check_world_size(where: object, recorded: int, world: World) -> None:
     )
     raise ConfigError(
         f"{where} was trained by {recorded} process{'es' if recorded > 1 else ''}, not "
-        f"{world.size}: resume it {how}"
+        f"{processes}: resume it {how}"
     )
 
 
-def check_processes(config: RunConfig, device: torch.device) -> None:
+def check_processes(processes: int, device: torch.device) -> None:
     """Refuse more local processes than this machine can give one GPU, or one CPU core, each."""
-    processes = config.train.world_size
     if processes == 1:
         return
     if device.type == "cuda" and processes > torch.cuda.device_count():

@@ -25,26 +25,21 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vaeapp.config import RunConfig
-from vaeapp.errors import ConfigError, RunError, VaeappError
+from vaeapp.errors import RunError
 from vaeapp.paths import runs_dir
+from vaeapp.store.events import FAILED
 from vaeapp.store.runs import Run, list_runs, run_path
-from vaeapp.training.distributed import check_processes, launcher, threads_per_process
-from vaeapp.training.precision import check_precision
-from vaeapp.training.trainer import check_memory, resolve_device
+from vaeapp.training.distributed import launcher, threads_per_process
+from vaeapp.training.machine import check_machine
+from vaeapp.training.resume import busy, plan_resume
 
-STARTING, RUNNING, ENDING = "starting", "running", "ending"
-FINISHED, STOPPED, DIVERGED, FAILED, INTERRUPTED = (
-    "finished",
-    "stopped",
-    "diverged",
-    "failed",
-    "interrupted",
-)
+# A job's states besides how its training ended (events.STATUSES): it is starting, training or
+# saving and exiting; or it died without an end event.
+STARTING, RUNNING, ENDING, INTERRUPTED = "starting", "running", "ending", "interrupted"
 
 APP_COMMAND = "the Train page of the vaeapp app"
 
@@ -67,6 +62,8 @@ class JobState:
 
     @property
     def resumable(self) -> bool:
+        """Whether the Train page offers Resume: for a run that saved a checkpoint (one that
+        never did is started afresh from the form)."""
         return not self.active and self.run.has_checkpoint()
 
 
@@ -77,31 +74,10 @@ def train_command(run: Run) -> list[str]:
     return [*launcher(processes), "-m", "vaeapp", "train", "--resume", str(run.path), "--quiet"]
 
 
-def machine_problem(config: RunConfig) -> tuple[str, VaeappError] | None:
-    """The first setting of a valid config this machine cannot train with (its field, as
-    `RunConfig.problems` names it, and the error), or None. The processes come first: the
-    memory a step needs depends on them."""
-    device = resolve_device(config.train.device)
-    checks: tuple[tuple[str, Callable[[], None]], ...] = (
-        ("train.world_size", lambda: check_processes(config, device)),
-        ("train.precision", lambda: check_precision(config.train.precision, device)),
-        ("train.batch_size", lambda: check_memory(config, device)),
-    )
-    for field, check in checks:
-        try:
-            check()
-        except VaeappError as error:
-            return field, error
-    return None
-
-
 def start(config: RunConfig, name: str, root: Path | None = None) -> Run:
     """Write a new run called `name` under the runs folder and launch its training; raises
     VaeappError if it cannot."""
-    config.validated()
-    problem = machine_problem(config)
-    if problem is not None:
-        raise problem[1]
+    check_machine(config.validated())
     path = run_path(root or runs_dir(), name)
     if Run(path).exists():
         raise RunError(f"a run named {name.strip()!r} exists already; choose another name")
@@ -109,21 +85,15 @@ def start(config: RunConfig, name: str, root: Path | None = None) -> Run:
 
 
 def resume(run: Run, epochs: int | None = None) -> Run:
-    """Continue a stopped, interrupted or finished run, up to `epochs` in all if given. Every
-    check comes before config.json is rewritten: a refused resume changes nothing."""
+    """Continue a stopped, interrupted or finished run, up to `epochs` in all if given, on the
+    processes it records, all on this machine (`resume.plan_resume` decides whether it may)."""
     current = state(run)
     if current.active:
-        raise RunError(f"{run.name} is {current.status} already")
+        raise busy(run, current.status)
     if not run.has_checkpoint():
         raise RunError(f"{run.name} has no checkpoint to resume from; start a new run")
-    config = run.read_config()
-    total = config.train.epochs if epochs is None else epochs
-    planned = replace(config, train=replace(config.train, epochs=total)).validated()
-    done = run.epochs_done()
-    if planned.train.epochs <= done:
-        raise ConfigError(f"{run.name} has trained {done} epochs; ask for more epochs to continue")
-    if planned != config:
-        run.write_config(planned)
+    processes = run.read_config().train.world_size
+    plan_resume(run, processes, processes, epochs).write()
     return _launch(run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from vaeapp.training.trainer import Event
+from vaeapp.store.events import Event
 
 
 class ProgressBar:

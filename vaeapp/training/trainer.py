@@ -15,7 +15,6 @@ steps one process would with the same global batch, up to the order of float add
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,18 +26,19 @@ from torch import nn
 
 from vaeapp.config import RunConfig
 from vaeapp.data.sources import Dataset
-from vaeapp.errors import CheckpointError, ConfigError, TrainingDiverged, VaeappError
+from vaeapp.errors import CheckpointError, TrainingDiverged, VaeappError
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.model.evaluate import elbo_sums, evaluation_images, summary_of
 from vaeapp.model.networks import IMAGE_SHAPE, VAE, build_model
 from vaeapp.model.objective import ElboTerms, elbo_terms
 from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
+from vaeapp.store.events import DIVERGED, FAILED, FINISHED, STOPPED, Event
 from vaeapp.store.runs import Run
 from vaeapp.training.distributed import World, check_world_size
+from vaeapp.training.machine import resolve_device
 from vaeapp.training.precision import Precision
 from vaeapp.training.snapshots import write_snapshots
 
-Event = dict[str, Any]
 SUMMED = ("elbo", "recon", "kl", "n")
 EXPLOSION = 1000.0
 EventCallback = Callable[[Event], None]
@@ -65,81 +65,6 @@ class Progress:
         self.epoch += 1
         self.step_in_epoch = 0
         self.sums = dict.fromkeys(self.sums, 0.0)
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA, then MPS, then the CPU; an explicit device must be available."""
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
-    if name == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise ConfigError(f"device {name!r} is not available on this machine; use --device auto")
-    return torch.device(name)
-
-
-def training_bytes(config: RunConfig) -> int:
-    """Memory a training step needs, estimated before anything is allocated: the weights with
-    their gradients and Adam's two moments, and twice the activations autograd keeps (once
-    kept, once their gradients) for a batch of `batch_size` images x `mc_samples` draws.
-
-    The activations are measured, not guessed: forward passes on the meta device (shapes only)
-    with a hook that adds up what autograd saves, for batches of 1 and 2 images and 1 and 2
-    draws; the differences give the cost of one more image and of one more draw.
-    """
-    model = build_model_on_meta(config)
-
-    def saved_bytes(images: int, draws: int) -> int:
-        total = 0
-
-        def pack(tensor: torch.Tensor) -> torch.Tensor:
-            nonlocal total
-            total += tensor.numel() * tensor.element_size()
-            return tensor
-
-        with torch.device("meta"), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            elbo_terms(model, torch.zeros(images, *IMAGE_SHAPE), draws).loss()
-        return total
-
-    one, two_images, two_draws = saved_bytes(1, 1), saved_bytes(2, 1), saved_bytes(2, 2)
-    per_draw = (two_draws - two_images) // 2
-    per_image = two_images - one + per_draw * (config.train.mc_samples - 1)
-    weights = 4 * 4 * sum(p.numel() for p in model.parameters())
-    return weights + 2 * per_image * config.train.batch_size
-
-
-def build_model_on_meta(config: RunConfig) -> VAE:
-    """The model's shapes without its memory."""
-    with torch.device("meta"):
-        return build_model(config.model)
-
-
-def check_memory(
-    config: RunConfig, device: torch.device, processes_here: int | None = None
-) -> None:
-    """Refuse settings whose training could not fit in the device's memory, before any start.
-
-    Each GPU holds one process; the CPU's memory is shared by every process on this machine:
-    `processes_here`, by default all the run's processes (a job the app starts)."""
-    sharing = 1 if device.type == "cuda" else processes_here or config.train.world_size
-    needed, limit = sharing * training_bytes(config), memory_of(device)
-    if limit is not None and needed > limit:
-        processes = f", {sharing} processes" if sharing > 1 else ""
-        raise ConfigError(
-            f"these settings need about {needed / 2**30:.1f} GB for a training step (batch size "
-            f"{config.train.batch_size} x {config.train.mc_samples} Monte-Carlo samples, "
-            f"{config.model.arch} network{processes}), more than the {limit / 2**30:.1f} GB of "
-            f"{device.type.upper()} memory here; lower the batch size, the samples or the "
-            "processes"
-        )
-
-
-def memory_of(device: torch.device) -> int | None:
-    """The device's total memory in bytes (None where it cannot be known)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    if device.type == "cpu":
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return None
 
 
 def kl_weight(beta: float, warmup_epochs: float, epochs_done: float) -> float:
@@ -221,9 +146,9 @@ class Trainer:
         self.on_event = on_event
         self.stop = stop or threading.Event()
         self.world = world or World()
-        check_world_size(run.path, self.config.train.world_size, self.world)
+        # The trainer's exact resume holds only on the processes the run began with.
+        check_world_size(run.path, self.config.train.world_size, self.world.size)
         self.device = self.world.device(resolve_device(self.config.train.device))
-        check_memory(self.config, self.device, self.world.local_size)
         self.precision = Precision(self.config.train.precision, self.device)
         self.model = initial_model(self.config).to(self.device)
         self.optimizer = adam(self.model, self.config.train.lr, self.device)
@@ -272,18 +197,18 @@ class Trainer:
                 while self.progress.step_in_epoch < steps_per_epoch:
                     if self.world.any(self.stop.is_set()):
                         self._save()
-                        self._emit(kind="end", status="stopped", epoch=self.progress.epoch)
-                        return "stopped"
+                        self._emit(kind="end", status=STOPPED, epoch=self.progress.epoch)
+                        return STOPPED
                     start = self.progress.step_in_epoch * batch_size
                     batch = order[start : start + batch_size]
                     self._step(train_x[self.world.rows(batch)], len(batch), steps_per_epoch)
                 self._finish_epoch(test_x, n / (time.perf_counter() - epoch_start))
         except VaeappError as exc:
-            status = "diverged" if isinstance(exc, TrainingDiverged) else "failed"
+            status = DIVERGED if isinstance(exc, TrainingDiverged) else FAILED
             self._emit(kind="end", status=status, epoch=self.progress.epoch, message=str(exc))
             raise
-        self._emit(kind="end", status="finished", epoch=self.progress.epoch)
-        return "finished"
+        self._emit(kind="end", status=FINISHED, epoch=self.progress.epoch)
+        return FINISHED
 
     def _step(self, images: torch.Tensor, size: int, steps_per_epoch: int) -> None:
         """One update from `images`, this process's rows of a global batch of `size` images;

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from vaeapp.model.posterior import ACTIVE_VARIANCE
+
 MODEL = r"""
 A VAE is two networks and a prior. The **encoder** is the approximate *posterior*
 $q_\phi(z \mid x) = \mathcal{N}\big(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x)\big)$;
@@ -28,7 +30,7 @@ PAGES = {
 - **The decoded image** is $\mathbb{E}[x \mid z]$ under the likelihood $p_\theta(x \mid z)$ at
   the code under the pointer or the sliders: what the decoder expects there, not a sample.
 - **KL per dimension** splits the ELBO's KL term over $z_1 \dots z_D$; a dimension is *active*
-  when $\operatorname{Var}_x \mathbb{E}_q[z_d] > 0.01$ (Burda et al., 2015). An inactive one
+  when $\operatorname{Var}_x \mathbb{E}_q[z_d] > ACTIVE_VARIANCE$ (Burda et al., 2015). An inactive one
   has collapsed onto the prior and carries no information.
 - **Prior and aggregate posterior**: the contours of $p(z)$ and of
   $q(z) = \tfrac1N \sum_i q_\phi(z \mid x_i)$. Where $p(z)$ has mass and $q(z)$ none, the
@@ -63,4 +65,4 @@ def what_am_i_looking_at(page: str) -> None:
     """The panel for `page`, folded away until asked for."""
     with st.expander("What am I looking at?", icon=":material/school:"):
         st.markdown(MODEL)
-        st.markdown(PAGES[page])
+        st.markdown(PAGES[page].replace("ACTIVE_VARIANCE", f"{ACTIVE_VARIANCE:g}"))

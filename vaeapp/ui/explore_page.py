@@ -32,6 +32,7 @@ from vaeapp.model.posterior import (
     density_map,
     ellipse_outline,
     in_hole,
+    is_active,
     kl_per_dim,
     nearest,
     traversal_codes,
@@ -393,7 +394,7 @@ def _traversals(explorer: Explorer, z: torch.Tensor) -> None:
 def _units(explorer: Explorer) -> None:
     mu, logvar = explorer.mu[: explorer.n_test], explorer.logvar[: explorer.n_test]
     kl = kl_per_dim(mu, logvar)
-    active = (unit_activity(mu) > ACTIVE_VARIANCE).tolist()
+    active = [is_active(v) for v in unit_activity(mu).tolist()]
     st.markdown(
         f"**{active_units(mu)} of {explorer.dim} units active**; KL(q(z|x) || p(z)) "
         f"= {kl.sum():.2f} nats per test image, by dimension:"
@@ -401,7 +402,7 @@ def _units(explorer: Explorer) -> None:
     st.plotly_chart(kl_per_dim_figure(kl.tolist(), active), key="explore_kl", theme=None)
     st.caption(
         "Grey bars: inactive units (the variance of their posterior mean over the test set is "
-        "below 0.01): their posterior is the prior, and they carry nothing."
+        f"below {ACTIVE_VARIANCE:g}): their posterior is the prior, and they carry nothing."
     )
 
 

@@ -19,11 +19,13 @@ from vaeapp.data.sources import check_spec, source_names
 from vaeapp.errors import VaeappError
 from vaeapp.latent.views import default_points
 from vaeapp.model.likelihoods import NOT_NORMALISED
-from vaeapp.model.posterior import ACTIVE_VARIANCE
+from vaeapp.model.posterior import is_active
 from vaeapp.paths import runs_dir
+from vaeapp.store.events import DIVERGED, FAILED, FINISHED
 from vaeapp.store.history import TrainingHistory, TrainingProgress, UnitHealth
 from vaeapp.store.runs import Run, list_runs, run_path
 from vaeapp.training import jobs
+from vaeapp.training.machine import machine_problem
 from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
@@ -177,7 +179,7 @@ def _start_from_form() -> None:
             check_spec(config.train.data)  # a quick look: the job reads the data, not the page
         except VaeappError as exc:
             problems["train.data"] = str(exc)
-    if not problems and (problem := jobs.machine_problem(config)) is not None:
+    if not problems and (problem := machine_problem(config)) is not None:
         field, error = problem
         problems[field] = str(error)
     if not problems:
@@ -260,7 +262,7 @@ def _units(health: UnitHealth | None) -> None:
         return
     dims = len(health.kl_per_dim)
     st.markdown(f"**Latent units, epoch {health.epoch}: {health.active} of {dims} active**")
-    active = [v > ACTIVE_VARIANCE for v in health.activity_per_dim]
+    active = [is_active(v) for v in health.activity_per_dim]
     st.plotly_chart(kl_per_dim_figure(health.kl_per_dim, active), key="train_kl", theme=None)
     if health.died:
         st.warning(
@@ -299,7 +301,7 @@ def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
 
 
 def _status(job: jobs.JobState, progress: TrainingProgress | None) -> None:
-    if job.status in (jobs.FAILED, jobs.DIVERGED):
+    if job.status in (FAILED, DIVERGED):
         st.error(f"Training {job.status}: {literal(job.message)}")
     elif job.status == jobs.INTERRUPTED:
         st.warning(
@@ -333,7 +335,7 @@ def _controls(job: jobs.JobState) -> None:
         except VaeappError as exc:
             st.error(literal(str(exc)))
             return
-        more = planned + (10 if job.status == jobs.FINISHED else 0)
+        more = planned + (10 if job.status == FINISHED else 0)
         epochs_col, button_col = st.columns([1, 1], vertical_alignment="bottom")
         epochs = epochs_col.number_input(
             "Epochs in all", value=more, step=1, key=f"train_resume:{job.run.name}"
