@@ -30,8 +30,8 @@ PAGES = {
 - **The decoded image** is $\mathbb{E}[x \mid z]$ under the likelihood $p_\theta(x \mid z)$ at
   the code under the pointer or the sliders: what the decoder expects there, not a sample.
 - **KL per dimension** splits the ELBO's KL term over $z_1 \dots z_D$; a dimension is *active*
-  when $\operatorname{Var}_x \mathbb{E}_q[z_d] > ACTIVE_VARIANCE$ (Burda et al., 2015). An inactive one
-  has collapsed onto the prior and carries no information.
+  when $\operatorname{Var}_x \mathbb{E}_q[z_d] > ACTIVE_VARIANCE$ (Burda et al., 2015). An
+  inactive one has collapsed onto the prior and carries no information.
 - **Prior and aggregate posterior**: the contours of $p(z)$ and of
   $q(z) = \tfrac1N \sum_i q_\phi(z \mid x_i)$. Where $p(z)$ has mass and $q(z)$ none, the
   decoder was never trained: samples from the prior that land there look wrong.
