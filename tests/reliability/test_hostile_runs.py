@@ -387,7 +387,7 @@ def test_resume_below_the_epochs_done_is_refused_and_changes_nothing(
     assert trained.file(CONFIG_FILE).read_bytes() == config
     with pytest.raises(ConfigError) as refused:  # the app's Resume: the same words
         jobs.resume(trained, epochs=3)
-    assert message.endswith(str(refused.value))
+    assert message.rstrip("\n").endswith(str(refused.value))
     assert trained.file(CONFIG_FILE).read_bytes() == config
 
 

@@ -11,12 +11,14 @@ scaler (if any) as a few finite numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import pickle
 import pickletools
 import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,52 @@ from vaeapp.errors import CheckpointError
 from vaeapp.model.networks import build_model
 
 CHECKPOINT_SLACK = 1 << 20  # the pickle and the progress, beyond the tensors
+SUMMED = ("elbo", "recon", "kl", "n")  # the running sums of an epoch
 CHECKPOINT_KEYS = {"model", "optimizer", "progress", "scaler"}
+
+
+@dataclass
+class TrainingPosition:
+    """Where training stands: the checkpoint's "progress", so that resume continues mid-epoch
+    (its epoch, the step within it, the step in all, and the epoch's running sums)."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0.0))
+
+    def add(self, terms_sum: dict[str, float]) -> None:
+        for key, value in terms_sum.items():
+            self.sums[key] += value
+
+    def epoch_means(self) -> dict[str, float]:
+        n = max(self.sums["n"], 1.0)
+        return {f"train_{k}": self.sums[k] / n for k in ("elbo", "recon", "kl")}
+
+    def next_epoch(self) -> None:
+        self.epoch += 1
+        self.step_in_epoch = 0
+        self.sums = dict.fromkeys(self.sums, 0.0)
+
+    def as_state(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_state(cls, raw: Any) -> TrainingPosition | None:
+        """The position a checkpoint holds, or None where it is damaged: exactly this class's
+        fields, counts where it has counts, finite sums of exactly SUMMED."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if not isinstance(raw, dict) or set(raw) != set(fields):
+            return None
+        sums = raw["sums"]
+        if not (
+            isinstance(sums, dict)
+            and set(sums) == set(SUMMED)
+            and all(_finite(v) for v in sums.values())
+        ):
+            return None
+        counts = [raw[name] for name in fields if name != "sums"]
+        return cls(**raw) if all(_count(c) for c in counts) else None
 
 
 def read_checkpoint(path: Path, model: ModelConfig) -> dict[str, Any]:
@@ -134,7 +181,7 @@ def _check_state(path: Path, state: Any) -> None:
         raise CheckpointError(f"{path} has unknown entries {', '.join(sorted(map(str, unknown)))}")
     if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
         raise CheckpointError(f"{path}: its model weights are not all tensors")
-    if "progress" in state and not _valid_progress(state["progress"]):
+    if "progress" in state and TrainingPosition.from_state(state["progress"]) is None:
         raise CheckpointError(f"{path}: its training progress is damaged (wrong types or ranges)")
     if "optimizer" in state and not isinstance(state["optimizer"], dict):
         raise CheckpointError(f"{path}: its optimizer state is damaged")
@@ -142,34 +189,17 @@ def _check_state(path: Path, state: Any) -> None:
         raise CheckpointError(f"{path}: its fp16 grad scaler state is damaged")
 
 
-def _valid_progress(progress: Any) -> bool:
-    if not isinstance(progress, dict) or set(progress) != {
-        "epoch",
-        "step_in_epoch",
-        "global_step",
-        "sums",
-    }:
-        return False
-    counts = (progress["epoch"], progress["step_in_epoch"], progress["global_step"])
-    sums = progress["sums"]
-    return (
-        all(_count(c) for c in counts)
-        and isinstance(sums, dict)
-        and set(sums) == {"elbo", "recon", "kl", "n"}
-        and all(isinstance(v, int | float) and math.isfinite(v) for v in sums.values())
-    )
-
-
 def _valid_scaler(scaler: Any) -> bool:
     """A grad scaler's state: a few named finite numbers (its scale, factors and counters)."""
     return (
         isinstance(scaler, dict)
         and len(scaler) <= 8
-        and all(
-            isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v)
-            for k, v in scaler.items()
-        )
+        and all(isinstance(k, str) and _finite(v) for k, v in scaler.items())
     )
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _count(value: Any) -> bool:

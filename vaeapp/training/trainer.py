@@ -18,7 +18,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -32,6 +31,7 @@ from vaeapp.model.evaluate import elbo_sums, evaluation_images, summary_of
 from vaeapp.model.networks import IMAGE_SHAPE, VAE, build_model
 from vaeapp.model.objective import ElboTerms, elbo_terms
 from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
+from vaeapp.store.checkpoints import TrainingPosition
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED, STOPPED, Event
 from vaeapp.store.runs import Run
 from vaeapp.training.distributed import World, check_world_size
@@ -39,32 +39,8 @@ from vaeapp.training.machine import resolve_device
 from vaeapp.training.precision import Precision
 from vaeapp.training.snapshots import write_snapshots
 
-SUMMED = ("elbo", "recon", "kl", "n")
 EXPLOSION = 1000.0
 EventCallback = Callable[[Event], None]
-
-
-@dataclass
-class Progress:
-    """Where training stands; saved in the checkpoint so that resume continues mid-epoch."""
-
-    epoch: int = 0
-    step_in_epoch: int = 0
-    global_step: int = 0
-    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0.0))
-
-    def add(self, terms_sum: dict[str, float]) -> None:
-        for key, value in terms_sum.items():
-            self.sums[key] += value
-
-    def epoch_means(self) -> dict[str, float]:
-        n = max(self.sums["n"], 1.0)
-        return {f"train_{k}": self.sums[k] / n for k in ("elbo", "recon", "kl")}
-
-    def next_epoch(self) -> None:
-        self.epoch += 1
-        self.step_in_epoch = 0
-        self.sums = dict.fromkeys(self.sums, 0.0)
 
 
 def kl_weight(beta: float, warmup_epochs: float, epochs_done: float) -> float:
@@ -152,7 +128,7 @@ class Trainer:
         self.precision = Precision(self.config.train.precision, self.device)
         self.model = initial_model(self.config).to(self.device)
         self.optimizer = adam(self.model, self.config.train.lr, self.device)
-        self.progress = Progress()
+        self.position = TrainingPosition()
         self.first_loss: float | None = None
         self._append_metrics: Callable[[Event], None] = run.append_metrics
         if run.has_checkpoint():
@@ -179,41 +155,41 @@ class Trainer:
         steps_per_epoch = math.ceil(n / batch_size)
         self._emit(
             kind="start",
-            epoch=self.progress.epoch,
-            step=self.progress.global_step,
+            epoch=self.position.epoch,
+            step=self.position.global_step,
             epochs=settings.epochs,
             steps_per_epoch=steps_per_epoch,
             n_train=n,
             device=str(self.device),
-            resumed=self.progress.global_step > 0,
+            resumed=self.position.global_step > 0,
             world_size=self.world.size,
             precision=settings.precision,
         )
         try:
-            while self.progress.epoch < settings.epochs:
-                order = epoch_order(settings.seed, self.progress.epoch, n).to(self.device)
+            while self.position.epoch < settings.epochs:
+                order = epoch_order(settings.seed, self.position.epoch, n).to(self.device)
                 epoch_start = time.perf_counter()
                 self.objective.train()
-                while self.progress.step_in_epoch < steps_per_epoch:
+                while self.position.step_in_epoch < steps_per_epoch:
                     if self.world.any(self.stop.is_set()):
                         self._save()
-                        self._emit(kind="end", status=STOPPED, epoch=self.progress.epoch)
+                        self._emit(kind="end", status=STOPPED, epoch=self.position.epoch)
                         return STOPPED
-                    start = self.progress.step_in_epoch * batch_size
+                    start = self.position.step_in_epoch * batch_size
                     batch = order[start : start + batch_size]
                     self._step(train_x[self.world.rows(batch)], len(batch), steps_per_epoch)
                 self._finish_epoch(test_x, n / (time.perf_counter() - epoch_start))
         except VaeappError as exc:
             status = DIVERGED if isinstance(exc, TrainingDiverged) else FAILED
-            self._emit(kind="end", status=status, epoch=self.progress.epoch, message=str(exc))
+            self._emit(kind="end", status=status, epoch=self.position.epoch, message=str(exc))
             raise
-        self._emit(kind="end", status=FINISHED, epoch=self.progress.epoch)
+        self._emit(kind="end", status=FINISHED, epoch=self.position.epoch)
         return FINISHED
 
     def _step(self, images: torch.Tensor, size: int, steps_per_epoch: int) -> None:
         """One update from `images`, this process's rows of a global batch of `size` images;
         the sums of the terms are the global batch's, the same on every process."""
-        settings, progress = self.config.train, self.progress
+        settings, position = self.config.train, self.position
         started = time.perf_counter()
         images, eps = self._draws(images, size)
         with self.precision.autocast():
@@ -221,7 +197,7 @@ class Trainer:
         beta = kl_weight(
             settings.beta,
             settings.warmup_epochs,
-            progress.epoch + progress.step_in_epoch / steps_per_epoch,
+            position.epoch + position.step_in_epoch / steps_per_epoch,
         )
         sums = torch.stack([terms.recon.sum(), terms.kl.sum()]).detach()
         recon, kl = self.world.sum(sums).tolist()
@@ -232,13 +208,13 @@ class Trainer:
             self.precision.scaler.scale(loss).backward()
         self.precision.scaler.step(self.optimizer)
         self.precision.scaler.update()
-        progress.add({"elbo": recon - kl, "recon": recon, "kl": kl, "n": size})
-        progress.step_in_epoch += 1
-        progress.global_step += 1
+        position.add({"elbo": recon - kl, "recon": recon, "kl": kl, "n": size})
+        position.step_in_epoch += 1
+        position.global_step += 1
         self._emit(
             kind="step",
-            epoch=progress.epoch + 1,
-            step=progress.global_step,
+            epoch=position.epoch + 1,
+            step=position.global_step,
             elbo=(recon - kl) / size,
             recon=recon / size,
             kl=kl / size,
@@ -251,7 +227,7 @@ class Trainer:
         generator for the whole global batch of `size` and cut to this process's rows: N
         processes train on exactly the draws one process would."""
         settings = self.config.train
-        noise = step_generator(settings.seed, self.progress.global_step, self.device)
+        noise = step_generator(settings.seed, self.position.global_step, self.device)
         if settings.binarize:  # Bernoulli(images): torch.bernoulli draws the same on the CPU
             uniform = torch.rand((size, *IMAGE_SHAPE), generator=noise, device=self.device)
             images = (self.world.rows(uniform) < images).to(images.dtype)
@@ -269,8 +245,8 @@ class Trainer:
         test = summary_of(
             self.world.sum(elbo_sums(self.model, test_x, seed=seed, part=self.world.part))
         )
-        means = self.progress.epoch_means()
-        self.progress.next_epoch()
+        means = self.position.epoch_means()
+        self.position.next_epoch()
         self._save()
         if not self.world.is_main:
             return
@@ -278,10 +254,10 @@ class Trainer:
         binary = self.config.train.binarize
         shown = encode_dataset(self.model, self.dataset.test.images)[0] if binary else mu
         write_snapshots(self.run, self.model, test_x, seed)
-        self.run.save_replay(self.progress.epoch, shown.numpy())
+        self.run.save_replay(self.position.epoch, shown.numpy())
         self._emit(
             kind="epoch",
-            epoch=self.progress.epoch,
+            epoch=self.position.epoch,
             **means,
             test_elbo=test.elbo,
             test_recon=test.recon,
@@ -303,7 +279,7 @@ class Trainer:
             state = {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
-                "progress": asdict(self.progress),
+                "progress": self.position.as_state(),
             }
             if self.precision.scaler.is_enabled():
                 state["scaler"] = self.precision.scaler.state_dict()
@@ -316,7 +292,7 @@ class Trainer:
             self.first_loss = max(abs(loss), 1.0)
         if math.isfinite(loss) and abs(loss) <= EXPLOSION * self.first_loss:
             return
-        where = f"epoch {self.progress.epoch + 1}, step {self.progress.step_in_epoch + 1}"
+        where = f"epoch {self.position.epoch + 1}, step {self.position.step_in_epoch + 1}"
         what = "became nan" if math.isnan(loss) else f"exploded to {loss:.3g}"
         raise TrainingDiverged(f"the loss {what} at {where}; training stopped. {self._kept()}")
 
@@ -345,7 +321,7 @@ class Trainer:
             except (RuntimeError, TypeError, ValueError, KeyError):
                 raise CheckpointError(f"{where}: its fp16 grad scaler state is damaged") from None
         if "progress" in state:
-            self.progress = Progress(**state["progress"])
+            self.position = TrainingPosition.from_state(state["progress"])
 
     def _emit(self, **event: Any) -> None:
         """Process 0 reports: metrics.jsonl and the callback hear each event once."""
