@@ -52,7 +52,7 @@ from testkit.app_server import REPO
 from testkit.chromium import launch_chromium
 from vaeapp.data.sources import load_dataset
 from vaeapp.model.evaluate import dataset_log_likelihood, evaluation_images
-from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -81,7 +81,7 @@ def machine() -> dict[str, object]:
 
 def loglik_figures(sample_dir: Path, images: int) -> dict[str, float]:
     """Seconds for IWAE_1000 over the default model's first `images` test images."""
-    model, config = Run(DEFAULT_MODEL_DIR).load_model()
+    model, config = Run(DEFAULT_MODEL.path).load_model()
     model.eval()
     test = load_dataset(config.train.data, data_dir=sample_dir).test.images[:images]
     x = evaluation_images(test, config.train.binarize, config.train.seed)

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from testkit.interpolate_page import PREVIEW
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.model.networks import build_model
-from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
+from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 
 EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
@@ -23,7 +24,7 @@ INTERPOLATE_PAGE = "from vaeapp.ui import interpolate_page\ninterpolate_page.ren
 TRAIN_PAGE = "from vaeapp.ui import train_page\ntrain_page.render()"
 COMPARE_PAGE = "from vaeapp.ui import compare_page\ncompare_page.render()"
 ENDS = "A and B as the model rebuilds them"  # the caption of Interpolate's two ends
-SHIPPED_2D = Run(DEFAULT_MODEL_DIR)  # the shipped model whose map shows the codes themselves
+SHIPPED_2D = Run(DEFAULT_MODEL.path)  # the shipped model whose map shows the codes themselves
 
 
 def open_page(script: str, model: Run | None = None) -> AppTest:

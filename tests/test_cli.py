@@ -15,7 +15,7 @@ from testkit.waiting import wait_for
 from tests.command_line import VAEAPP, process_error, run_vaeapp
 from tests.conftest import events
 from vaeapp.data.sources import load_dataset
-from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 
 pytestmark = pytest.mark.slow  # every test here runs the CLI in processes of its own
@@ -63,14 +63,14 @@ def test_train_evaluate_on_a_folder_then_resume(tmp_path: Path) -> None:
 
 
 def test_evaluate_human_readable_output() -> None:
-    shown = run_vaeapp("evaluate", str(DEFAULT_MODEL_DIR), "--limit", "50", "-k", "5")
+    shown = run_vaeapp("evaluate", str(DEFAULT_MODEL.path), "--limit", "50", "-k", "5")
     assert shown.returncode == 0, shown.stderr
     assert "ELBO" in shown.stdout and "log p(x), K=5" in shown.stdout
 
 
 def test_sample_writes_a_grid(tmp_path: Path) -> None:
     out = tmp_path / "grid.png"
-    made = run_vaeapp("sample", str(DEFAULT_MODEL_DIR), "--n", "16", "-o", str(out))
+    made = run_vaeapp("sample", str(DEFAULT_MODEL.path), "--n", "16", "-o", str(out))
     assert made.returncode == 0, made.stderr
     with Image.open(out) as grid:
         assert grid.size == (4 * 30 + 2, 4 * 30 + 2)
@@ -85,8 +85,8 @@ def test_sample_writes_a_grid(tmp_path: Path) -> None:
         ["train", "--lr", "abc", "--out", "OUT"],
         ["train", "--resume", "/no/such/run"],
         ["evaluate", "/no/such/run"],
-        ["evaluate", str(DEFAULT_MODEL_DIR), "--importance-samples", "0"],
-        ["sample", str(DEFAULT_MODEL_DIR), "--n", "0"],
+        ["evaluate", str(DEFAULT_MODEL.path), "--importance-samples", "0"],
+        ["sample", str(DEFAULT_MODEL.path), "--n", "0"],
         ["frobnicate"],
         [],
     ],

@@ -20,10 +20,10 @@ from tests.command_line import (
 from vaeapp.cli import main
 from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
-from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 
-RUN = str(DEFAULT_MODEL_DIR)
+RUN = str(DEFAULT_MODEL.path)
 NEIGHBOURS = 10
 
 

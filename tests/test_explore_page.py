@@ -17,7 +17,8 @@ from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
 from vaeapp.model.networks import build_model
-from vaeapp.paths import DEFAULT_MODEL_DIR, cache_dir, runs_dir
+from vaeapp.paths import cache_dir, runs_dir
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
@@ -79,7 +80,7 @@ def test_the_default_model_sends_its_map_once_and_a_cross_at_the_codes_mean() ->
 def test_sliders_span_each_dimensions_test_codes() -> None:
     """Every test code is within reach of the sliders, and they are not much wider."""
     app = open_page(EXPLORE_PAGE)
-    model, _ = Run(DEFAULT_MODEL_DIR).load_model()
+    model, _ = Run(DEFAULT_MODEL.path).load_model()
     codes, _ = encode_dataset(model, load_dataset("sample").test.images)
     for i in range(2):
         slider, low, high = latent_slider(app, i), codes[:, i].min(), codes[:, i].max()

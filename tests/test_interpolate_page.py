@@ -28,8 +28,8 @@ from tests.command_line import encode_with_cli
 from tests.conftest import small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.data.sources import Dataset, load_dataset
-from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
-from vaeapp.store.catalog import INTERPOLATE, default_for
+from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import DEFAULT_MODEL, INTERPOLATE, default_for
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 
@@ -52,7 +52,7 @@ def test_two_uploads_give_previews_strip_downloads_and_the_path(
     ]
     path = path_on_map(app)
     encoded_by_cli = [
-        row["mean"] for row in encode_with_cli(str(DEFAULT_MODEL_DIR), photos, capsys)
+        row["mean"] for row in encode_with_cli(str(DEFAULT_MODEL.path), photos, capsys)
     ]
     assert path.shape == (10, 2) and np.allclose(path[[0, -1]], encoded_by_cli, atol=1e-5)
 

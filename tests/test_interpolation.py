@@ -9,7 +9,7 @@ from vaeapp.data.sources import load_dataset
 from vaeapp.errors import ConfigError
 from vaeapp.latent.codes import reconstruct
 from vaeapp.latent.interpolation import MAX_STEPS, interpolate_images, latent_path, lerp, slerp
-from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 
 
@@ -84,7 +84,7 @@ def test_bad_settings_are_refused_with_a_message(steps: int, method: str) -> Non
 
 @pytest.mark.parametrize("method", ["linear", "slerp"])
 def test_the_strips_ends_are_the_two_inputs_reconstructions(method: str) -> None:
-    model, _ = Run(DEFAULT_MODEL_DIR).load_model()
+    model, _ = Run(DEFAULT_MODEL.path).load_model()
     test = load_dataset("sample").test
     first, second = test.images[0], test.images[1]
     result = interpolate_images(model, first, second, 7, method)

@@ -14,8 +14,8 @@ from tests.conftest import small_config
 from tests.damaged_runs import MARKER, hostile_pickle, hostile_torch_checkpoint
 from vaeapp.errors import CheckpointError, ConfigError, RunError, WriteError
 from vaeapp.model.networks import build_model
+from vaeapp.store.checkpoints import SUMMED as SUMS
 from vaeapp.store.runs import Run, list_runs, run_path
-from vaeapp.training.trainer import SUMMED as SUMS
 
 
 def saved_run(tmp_path: Path) -> tuple[Run, dict]:

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 ASSETS_DIR = Path(__file__).parent / "assets"
-DEFAULT_MODEL_DIR = ASSETS_DIR / "default"
 
 
 def data_dir() -> Path:

@@ -26,8 +26,8 @@ from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
 from vaeapp.latent.views import EmbeddingProjection
-from vaeapp.paths import DEFAULT_MODEL_DIR, cache_dir
-from vaeapp.store.catalog import find
+from vaeapp.paths import cache_dir
+from vaeapp.store.catalog import DEFAULT_MODEL, find
 from vaeapp.store.runs import Run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def test_codes() -> np.ndarray:
     """The shipped 2-D model's test codes: where the map's dots are."""
-    model, _ = Run(DEFAULT_MODEL_DIR).load_model()
+    model, _ = Run(DEFAULT_MODEL.path).load_model()
     return encode_dataset(model, load_dataset("sample").test.images)[0].numpy()
 
 

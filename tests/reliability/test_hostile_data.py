@@ -23,11 +23,12 @@ from tests.test_data import save_digit_pngs, write_idx, write_idx_set
 from vaeapp.data import sources as data_module
 from vaeapp.data.sources import load_dataset
 from vaeapp.errors import DataError
-from vaeapp.paths import DEFAULT_MODEL_DIR, data_dir, runs_dir
+from vaeapp.paths import data_dir, runs_dir
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import list_runs
 from vaeapp.training import jobs
 
-RUN = str(DEFAULT_MODEL_DIR)
+RUN = str(DEFAULT_MODEL.path)
 
 
 # --- folder: --------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import pytest
 from testkit.waiting import wait_for
 from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, errors, open_page, saved_run
 from tests.command_line import cli_error
-from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
+from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 
@@ -71,7 +72,7 @@ def test_explore_page_says_how_to_get_missing_data(
     says_how_to_get_mnist(errors(app)[0], tmp_path / "data")
     app.button(key="open_default_model").click().run()  # the shipped model, offered, works
     assert not app.exception and not app.error and app.get("plotly_chart")
-    assert app.sidebar.selectbox(key="model_path").value == str(DEFAULT_MODEL_DIR)
+    assert app.sidebar.selectbox(key="model_path").value == str(DEFAULT_MODEL.path)
 
 
 @pytest.mark.slow

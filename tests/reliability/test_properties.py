@@ -25,7 +25,7 @@ from vaeapp.cli import main
 from vaeapp.data.images import preprocess, read_image
 from vaeapp.errors import VaeappError
 from vaeapp.model.networks import build_model
-from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.history import MetricsFollower
 from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, Run
 from vaeapp.training import jobs
@@ -195,7 +195,7 @@ def test_byte_mutated_images(
     given_file = tmp_path / "digit.img"
     given_file.write_bytes(data)
     capsys.readouterr()
-    code = main(["encode", str(DEFAULT_MODEL_DIR), str(given_file)])
+    code = main(["encode", str(DEFAULT_MODEL.path), str(given_file)])
     err = capsys.readouterr().err
     assert code == 0 or (code == 1 and err.startswith("vaeapp: error: ") and err.count("\n") == 1)
 

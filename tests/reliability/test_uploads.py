@@ -23,10 +23,10 @@ from tests.command_line import EXIT_ERROR, cli_error
 from tests.reliability.hard_uploads import MAKERS, HardUpload, Photos
 from vaeapp.cli import main
 from vaeapp.data.images import preprocess, read_image
-from vaeapp.paths import DEFAULT_MODEL_DIR
+from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 
-RUN = str(DEFAULT_MODEL_DIR)
+RUN = str(DEFAULT_MODEL.path)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,13 @@
-"""The models a user can pick, by name: those shipped in the package and the runs saved under the
-runs folder. The CLI's RUN arguments, the app's model picker and its `?run=NAME` links all find
-a model here, so a name means the same model everywhere.
+"""What runs mean: the models a user can pick, by name, those shipped in the package and the
+runs saved under the runs folder, listed in one order with their summaries; which is the default,
+which ship, what each is called. The CLI (`models`, RUN arguments), the app's model picker, its
+`?run=NAME` links, Compare and Train all ask here, so a name means the same model everywhere.
+(`runs.Run` is what one run directory *is*: its files.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +26,16 @@ class Shipped:
     default_for: tuple[str, ...]
 
     @property
+    def path(self) -> Path:
+        return ASSETS_DIR / self.name
+
+    @property
     def run(self) -> Run:
-        return Run(ASSETS_DIR / self.name)
+        return Run(self.path)
 
 
-SHIPPED = (Shipped("default", (EXPLORE,)), Shipped("digits-16d", (INTERPOLATE,)))
+DEFAULT_MODEL = Shipped("default", (EXPLORE,))  # opened where no page names its own default
+SHIPPED = (DEFAULT_MODEL, Shipped("digits-16d", (INTERPOLATE,)))
 
 
 @dataclass(frozen=True)
@@ -81,16 +89,27 @@ def name_of(run: Run, root: Path | None = None) -> str:
     return str(run.path)
 
 
-def entries(root: Path | None = None) -> tuple[list[Entry], dict[str, str]]:
-    """Every shipped model, then every saved run with a checkpoint, most recent first; and the
-    saved runs that cannot be read, by name, each with why."""
-    listed = [Entry(m.name, m.run.summary(), True, m.default_for) for m in SHIPPED]
+def saved_runs(root: Path | None = None) -> list[Run]:
+    """Every run folder under the runs folder, trained or not, most recently active first."""
+    return list_runs(root or runs_dir())
+
+
+def entries(
+    root: Path | None = None, summarise: Callable[[Run], RunSummary] = Run.summary
+) -> tuple[list[Entry], dict[str, str]]:
+    """The models one can open: every shipped model, then every saved run with a checkpoint,
+    most recently active first; and those that cannot be read, by name, each with why.
+    `summarise` reads a run's summary (the app passes a cached reader)."""
+    listed: list[Entry] = []
     unreadable: dict[str, str] = {}
-    for run in list_runs(root or runs_dir()):
-        if not run.has_checkpoint():
-            continue
+    runs = [*(m.run for m in SHIPPED), *(r for r in saved_runs(root) if r.has_checkpoint())]
+    for run in runs:
+        shipped = next((m for m in SHIPPED if m.run == run), None)
         try:
-            listed.append(Entry(run.name, run.summary(), False))
+            summary = summarise(run)
         except VaeappError as error:
-            unreadable[run.name] = str(error)
+            unreadable[name_of(run, root)] = str(error)
+            continue
+        pages = shipped.default_for if shipped else ()
+        listed.append(Entry(name_of(run, root), summary, shipped is not None, pages))
     return listed, unreadable

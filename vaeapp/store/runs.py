@@ -32,7 +32,7 @@ import torch
 
 from vaeapp import files
 from vaeapp.config import RunConfig
-from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError, VaeappError
+from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError
 from vaeapp.model.likelihoods import is_normalised
 from vaeapp.model.networks import VAE, build_model
 from vaeapp.store.checkpoints import read_checkpoint
@@ -48,17 +48,6 @@ LOG_FILE = "train.log"
 RECONSTRUCTIONS_FILE = "reconstructions.png"
 SAMPLES_FILE = "samples.png"
 REPLAY_DIR = "replay"  # the test set's posterior means after each epoch: epoch-0001.npy, ...
-RUN_FILES = (
-    CONFIG_FILE,
-    METRICS_FILE,
-    CHECKPOINT_FILE,
-    TRAIN_LOCK_FILE,
-    JOB_LOCK_FILE,
-    JOB_FILE,
-    LOG_FILE,
-    RECONSTRUCTIONS_FILE,
-    SAMPLES_FILE,
-)
 MAX_RUN_NAME = 100
 SMALL_FILE = 1 << 16  # config.json, job.json, a lock's pid
 PICTURE_LIMIT = 1 << 22
@@ -87,7 +76,7 @@ class Run:
         return self.path.name
 
     def file(self, name: str) -> Path:
-        """The path of one of the run's files (one of RUN_FILES)."""
+        """The path of one of the run's files (one of the *_FILE names above)."""
         return self.path / name
 
     @property
@@ -490,14 +479,3 @@ def _is_pid(value: Any) -> bool:
 def _pid(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isdigit() and len(text) < 10 and int(text) > 0 else None
-
-
-def readable_summaries(runs: list[Run]) -> tuple[list[RunSummary], dict[str, str]]:
-    """The summaries of the runs that can be read, and why each other one cannot."""
-    found, unreadable = [], {}
-    for run in runs:
-        try:
-            found.append(run.summary())
-        except VaeappError as error:
-            unreadable[run.name] = str(error)
-    return found, unreadable

@@ -31,8 +31,9 @@ from pathlib import Path
 from vaeapp.config import RunConfig
 from vaeapp.errors import RunError
 from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import saved_runs
 from vaeapp.store.events import FAILED
-from vaeapp.store.runs import Run, list_runs, run_path
+from vaeapp.store.runs import Run, run_path
 from vaeapp.training.distributed import launcher, threads_per_process
 from vaeapp.training.machine import check_machine
 from vaeapp.training.resume import busy, plan_resume
@@ -132,7 +133,7 @@ def state(run: Run) -> JobState:
 
 def active_jobs(root: Path | None = None) -> list[JobState]:
     """The jobs starting or running now, most recently active first."""
-    return [job for job in (state(run) for run in list_runs(root or runs_dir())) if job.active]
+    return [job for job in (state(run) for run in saved_runs(root)) if job.active]
 
 
 def _launch(run: Run) -> Run:

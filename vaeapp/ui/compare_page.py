@@ -6,14 +6,11 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from vaeapp.errors import VaeappError
-from vaeapp.paths import runs_dir
-from vaeapp.store.catalog import SHIPPED, name_of
-from vaeapp.store.runs import Run, RunSummary, list_runs
+from vaeapp.store.catalog import Entry
 from vaeapp.ui.explain import what_am_i_looking_at
-from vaeapp.ui.loaders import run_history, run_summary
+from vaeapp.ui.loaders import run_history
 from vaeapp.ui.training_charts import comparison_figure
-from vaeapp.ui.widgets import literal, model_picker
+from vaeapp.ui.widgets import available_models, model_picker
 
 SHOWN_AT_FIRST = 4
 
@@ -22,16 +19,13 @@ def render() -> None:
     model_picker()
     st.title("Compare runs")
     what_am_i_looking_at("Compare")
-    runs = {
-        str(run.path): run
-        for run in [*list_runs(runs_dir()), *(model.run for model in SHIPPED)]
-        if run.exists()
-    }
+    models, _ = available_models()  # the picker's list, in its order
+    runs = {path: entry.run for path, entry in models.items()}
     chosen = st.multiselect(
         "Runs",
         list(runs),
         default=list(runs)[:SHOWN_AT_FIRST],
-        format_func=lambda path: name_of(runs[path]),
+        format_func=lambda path: models[path].name,
         key="compare_runs",
         help="Every run under the runs folder, and the shipped models.",
     )
@@ -39,15 +33,10 @@ def render() -> None:
         st.info("Choose one or more runs to see their ELBO per epoch.")
         return
     st.plotly_chart(
-        comparison_figure({name_of(runs[path]): run_history(runs[path]) for path in chosen}),
+        comparison_figure({models[path].name: run_history(runs[path]) for path in chosen}),
         key="compare_chart",
     )
-    rows = []
-    for path in chosen:
-        try:
-            rows.append(_row(run_summary(runs[path])))
-        except VaeappError as exc:
-            st.warning(literal(f"{runs[path].name}: {exc}"))
+    rows = [_row(models[path]) for path in chosen]
     st.dataframe(
         rows,
         hide_index=True,
@@ -65,9 +54,9 @@ def render() -> None:
         )
 
 
-def _row(summary: RunSummary) -> dict[str, object]:
+def _row(entry: Entry) -> dict[str, object]:
+    summary, name = entry.summary, entry.name
     model, train = summary.config.model, summary.config.train
-    name = name_of(Run(summary.path))
     minutes, seconds = divmod(round(summary.trained_s), 60)
     return {
         "run": name,

@@ -21,9 +21,10 @@ from vaeapp.latent.views import default_points
 from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.model.posterior import is_active
 from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import saved_runs
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED
 from vaeapp.store.history import TrainingHistory, TrainingProgress, UnitHealth
-from vaeapp.store.runs import Run, list_runs, run_path
+from vaeapp.store.runs import Run, run_path
 from vaeapp.training import jobs
 from vaeapp.training.machine import machine_problem
 from vaeapp.ui.code_maps import codes_figure
@@ -219,7 +220,7 @@ def _run_picker() -> Run | None:
 
 
 def _states() -> dict[str, jobs.JobState]:
-    return {str(run.path): jobs.state(run) for run in list_runs(runs_dir())}
+    return {str(run.path): jobs.state(run) for run in saved_runs()}
 
 
 @st.fragment(run_every=REFRESH_S)

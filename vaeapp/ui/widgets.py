@@ -23,9 +23,8 @@ from vaeapp.latent.views import (
     views_for,
 )
 from vaeapp.model.likelihoods import NOT_NORMALISED
-from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
-from vaeapp.store.catalog import SHIPPED, default_for, find, name_of
-from vaeapp.store.runs import Run, RunSummary, list_runs
+from vaeapp.store.catalog import DEFAULT_MODEL, Entry, default_for, entries, find
+from vaeapp.store.runs import Run, RunSummary
 from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
 
 MODEL_KEY = "model_path"
@@ -33,19 +32,11 @@ CHOSEN_KEY = "chosen_model"  # the model the user (or a link) chose: kept across
 VIEW_KEY = "explore_view"
 
 
-def available_models() -> tuple[dict[str, RunSummary], dict[str, str]]:
-    """The shipped models first, then every readable saved run, most recent first, by folder;
-    and the saved runs that cannot be read, by name, each with why."""
-    found: dict[str, RunSummary] = {}
-    unreadable: dict[str, str] = {}
-    shipped = [model.run for model in SHIPPED]
-    saved = [run for run in list_runs(runs_dir()) if run.has_checkpoint()]
-    for run in [*shipped, *saved]:
-        try:
-            found[str(run.path)] = run_summary(run)
-        except VaeappError as error:
-            unreadable[name_of(run)] = str(error)
-    return found, unreadable
+def available_models() -> tuple[dict[str, Entry], dict[str, str]]:
+    """The catalog's models by folder, in its order, with summaries cached by file times; and
+    those that cannot be read, by name, each with why."""
+    listed, unreadable = entries(summarise=run_summary)
+    return {str(entry.run.path): entry for entry in listed}, unreadable
 
 
 def model_picker(page: str | None = None) -> Run:
@@ -57,7 +48,7 @@ def model_picker(page: str | None = None) -> Run:
     _take_choice_from_url(models)
     chosen = st.session_state.get(CHOSEN_KEY)
     if chosen not in models:
-        chosen = str((default_for(page) if page else Run(DEFAULT_MODEL_DIR)).path)
+        chosen = str((default_for(page) if page else DEFAULT_MODEL.run).path)
     if chosen not in models:  # a damaged installation: any model that can be read
         chosen = next(iter(models))
     st.session_state[MODEL_KEY] = chosen  # the box shows the choice, on every page
@@ -65,18 +56,18 @@ def model_picker(page: str | None = None) -> Run:
         "Model",
         options=list(models),
         key=MODEL_KEY,
-        format_func=lambda path: _label(path, models[path]),
+        format_func=lambda path: _label(models[path]),
         on_change=_remember_choice,
         help="The shipped models, and every run saved under the runs folder.",
     )
-    st.query_params["run"] = name_of(Run(picked))
-    st.sidebar.caption(literal(_details(models[picked])))
+    st.query_params["run"] = models[picked].name
+    st.sidebar.caption(literal(_details(models[picked].summary)))
     for name, reason in unreadable.items():
         st.sidebar.warning(literal(f"Run {name} is not listed: {reason}"))
     return Run(picked)
 
 
-def _take_choice_from_url(models: dict[str, RunSummary]) -> None:
+def _take_choice_from_url(models: dict[str, Entry]) -> None:
     """A `?run=NAME` in the URL the session opened with (a link, a reload) becomes the choice."""
     if st.session_state.get("url_read"):
         return
@@ -98,10 +89,10 @@ def _remember_choice() -> None:
     st.session_state[CHOSEN_KEY] = st.session_state[MODEL_KEY]
 
 
-def _label(path: str, summary: RunSummary) -> str:
+def _label(entry: Entry) -> str:
     """Name, data set, latent dimension, epochs and test ELBO, briefly."""
-    name = name_of(Run(path))
-    name = f"{name} (shipped)" if any(path == str(m.run.path) for m in SHIPPED) else name
+    summary = entry.summary
+    name = f"{entry.name} (shipped)" if entry.shipped else entry.name
     elbo = "" if summary.test_elbo is None else f", ELBO {summary.test_elbo:.1f}"
     elbo += "" if summary.normalised or not elbo else " (not normalised)"
     epochs = f"{summary.epochs_done}/{summary.epochs_planned} epochs"
@@ -138,7 +129,7 @@ def show_error(error: VaeappError) -> NoReturn:
     """A user-facing error, then stop this rerun; the rest of the app keeps working. A model
     whose data set is missing comes with a button back to the shipped one, which works offline."""
     st.error(literal(str(error)), icon=":material/warning:")
-    if isinstance(error, DataError) and st.session_state.get(MODEL_KEY) != str(DEFAULT_MODEL_DIR):
+    if isinstance(error, DataError) and st.session_state.get(MODEL_KEY) != str(DEFAULT_MODEL.path):
         st.button(
             "Open the shipped default model (offline sample data)",
             key="open_default_model",
@@ -148,7 +139,7 @@ def show_error(error: VaeappError) -> NoReturn:
 
 
 def _choose_default_model() -> None:
-    st.session_state[MODEL_KEY] = st.session_state[CHOSEN_KEY] = str(DEFAULT_MODEL_DIR)
+    st.session_state[MODEL_KEY] = st.session_state[CHOSEN_KEY] = str(DEFAULT_MODEL.path)
 
 
 def shown_view(snap: Snapshot, spec: str, codes: torch.Tensor) -> ShownView:
