@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from vaeapp.store.history import History, MetricsFollower, ema, thin
+from vaeapp.store.runs import Run
 
 
 def start(epoch: int = 0, step: int = 0, t: float = 0.0) -> dict:
@@ -77,7 +78,7 @@ def test_finished_run_has_no_eta() -> None:
     for event in (
         start(),
         *(step(n, float(n)) for n in range(1, 9)),
-        {"kind": "end", "status": "finished"},
+        {"kind": "end", "status": "finished", "epoch": 2, "time": 9.0},
     ):
         history.add(event)
     progress = history.progress(now=9.0)
@@ -101,8 +102,9 @@ def test_a_resume_drops_steps_past_its_checkpoint() -> None:
 
 
 def test_follower_reads_only_complete_new_lines(tmp_path: Path) -> None:
-    path = tmp_path / "metrics.jsonl"
-    follower = MetricsFollower(path)
+    run = Run(tmp_path)
+    path = run.metrics_path
+    follower = MetricsFollower(run)
     assert follower.read().start is None  # no file yet
     path.write_text(json.dumps(start()) + "\n" + json.dumps(step(1, 1.0)) + "\n")
     assert sorted(follower.read().steps) == [1]
@@ -115,3 +117,11 @@ def test_follower_reads_only_complete_new_lines(tmp_path: Path) -> None:
     assert sorted(follower.read().steps) == [1, 2]
     path.write_text(json.dumps(start()) + "\n")  # the file was replaced by a shorter one
     assert follower.read().steps == {}
+
+
+def test_training_time_adds_up_each_session_to_its_last_event() -> None:
+    history = History()
+    for event in (start(t=100.0), step(1, 103.0), start(step=1, t=500.0), step(2, 502.0)):
+        history.add(event)
+    assert history.trained_s == 3.0 + 2.0  # the pause between sessions is no training
+    assert history.progress(now=502.0).steps_done == 2

@@ -31,7 +31,7 @@ def sample_config(epochs: int = 200) -> RunConfig:
 
 
 def steps_seen(run: Run) -> int:
-    return len(MetricsFollower(run.metrics_path).read().steps)
+    return len(MetricsFollower(run).read().steps)
 
 
 @pytest.mark.slow
@@ -57,7 +57,7 @@ def test_start_follow_stop_and_resume_two_jobs_at_once(cleanup: None) -> None:
     assert {job.run.name for job in jobs.active_jobs()} == {"first", "second"}
     running = jobs.state(first)
     assert running.status == jobs.RUNNING and running.pid != os.getpid()
-    progress = MetricsFollower(first.metrics_path).read().progress
+    progress = MetricsFollower(first).read().progress
     assert progress.steps_total == 200 * 40 and progress.images_per_s > 0 and progress.eta_s > 0
 
     with pytest.raises(RunError, match="exists already"):

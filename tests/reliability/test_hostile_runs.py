@@ -30,6 +30,7 @@ from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import CheckpointError, ConfigError, RunError, VaeappError
 from vaeapp.model.networks import build_model
 from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import summarise
 from vaeapp.store.events import FINISHED
 from vaeapp.store.history import MetricsFollower
 from vaeapp.store.runs import (
@@ -131,8 +132,8 @@ def test_a_fifo_in_place_of_a_runs_file_never_blocks(trained: Run, tiny_dataset,
 
     def read_everything() -> None:
         jobs.state(trained)
-        MetricsFollower(trained.metrics_path).read()
-        trained.summary()
+        MetricsFollower(trained).read()
+        summarise(trained)
         trained.load_model()
 
     def train() -> None:
@@ -189,7 +190,7 @@ def test_any_config_json_is_one_clear_refusal(trained: Run, text: str | bytes) -
     data = text if isinstance(text, bytes) else text.encode()
     trained.file(CONFIG_FILE).write_bytes(data)
     with pytest.raises(RunError):
-        trained.summary()
+        summarise(trained)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +214,7 @@ def test_config_values_of_the_wrong_type_are_refused(
     (raw[section] if section else raw)[key] = value
     trained.file(CONFIG_FILE).write_text(json.dumps(raw))
     with pytest.raises(RunError):
-        trained.summary()
+        summarise(trained)
     cli_error(["sample", str(trained.path), "-o", str(trained.path / "x.png")], capsys)
     assert list_runs(runs_dir()) == [trained]  # still listed, read as unreadable
 
@@ -231,10 +232,10 @@ def test_config_values_of_the_wrong_type_are_refused(
     ],
 )
 def test_malformed_metrics_lines_are_skipped_like_torn_ones(trained: Run, event: dict) -> None:
-    before = trained.summary()
+    before = summarise(trained)
     trained.append_metrics(event)
-    assert trained.summary() == before
-    history = MetricsFollower(trained.metrics_path).read()
+    assert summarise(trained) == before
+    history = MetricsFollower(trained).read()
     assert list(history.epochs) == [1]
     assert jobs.state(trained).status == FINISHED
 
@@ -423,7 +424,7 @@ def test_a_huge_metrics_line_is_followed_in_bounded_looks(trained: Run) -> None:
         for _ in range(200):
             metrics.write(b"x" * (1 << 20))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    follower = MetricsFollower(trained.metrics_path)
+    follower = MetricsFollower(trained)
     for _ in range(8):
         follower.read()
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 150 * 1024

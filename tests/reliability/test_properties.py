@@ -25,7 +25,7 @@ from vaeapp.cli import main
 from vaeapp.data.images import preprocess, read_image
 from vaeapp.errors import VaeappError
 from vaeapp.model.networks import build_model
-from vaeapp.store.catalog import DEFAULT_MODEL
+from vaeapp.store.catalog import DEFAULT_MODEL, summarise
 from vaeapp.store.history import MetricsFollower
 from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, Run
 from vaeapp.training import jobs
@@ -86,9 +86,9 @@ def _snapshot(root: Path, run: Path) -> dict[str, tuple[int, bytes]]:
 def read_as_users_do(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
     """The CLI's reading paths and the model picker's; only a VaeappError may end them."""
     with suppress(VaeappError):
-        run.summary()
+        summarise(run)
         jobs.state(run)
-        history = MetricsFollower(run.metrics_path).read()
+        history = MetricsFollower(run).read()
         history.step_curve("elbo")
         history.epoch_curve("test_elbo")
         run.load_model()

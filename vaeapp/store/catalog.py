@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaeapp.config import RunConfig
 from vaeapp.errors import RunError, VaeappError
+from vaeapp.model.likelihoods import is_normalised
 from vaeapp.paths import ASSETS_DIR, runs_dir
-from vaeapp.store.runs import Run, RunSummary, list_runs
+from vaeapp.store.history import History
+from vaeapp.store.runs import Run, list_runs
 
 EXPLORE, INTERPOLATE = "Explore", "Interpolate"
 
@@ -36,6 +39,47 @@ class Shipped:
 
 DEFAULT_MODEL = Shipped("default", (EXPLORE,))  # opened where no page names its own default
 SHIPPED = (DEFAULT_MODEL, Shipped("digits-16d", (INTERPOLATE,)))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as the model picker, the Compare page and `vaeapp models` show it."""
+
+    path: Path
+    name: str
+    config: RunConfig
+    epochs_done: int
+    test_elbo: float | None
+    trained_s: float
+    has_checkpoint: bool
+
+    @property
+    def epochs_planned(self) -> int:
+        return self.config.train.epochs
+
+    @property
+    def normalised(self) -> bool:
+        """Whether its test ELBO bounds a log-likelihood (see `likelihoods.is_normalised`)."""
+        return is_normalised(self.config.model.likelihood, self.config.train.binarize)
+
+
+def summarise(run: Run) -> RunSummary:
+    """What the pages and `vaeapp models` show of a run, from its config and its whole history
+    (as the Train page reads it); RunError if it cannot be read."""
+    config = run.read_config()
+    history = History()
+    for event in run.iter_metrics():
+        history.add(event)
+    done = max(history.epochs, default=0)
+    return RunSummary(
+        path=run.path,
+        name=run.name,
+        config=config,
+        epochs_done=done,
+        test_elbo=history.epochs[done].get("test_elbo") if done else None,
+        trained_s=history.trained_s,
+        has_checkpoint=run.has_checkpoint(),
+    )
 
 
 @dataclass(frozen=True)
@@ -95,18 +139,18 @@ def saved_runs(root: Path | None = None) -> list[Run]:
 
 
 def entries(
-    root: Path | None = None, summarise: Callable[[Run], RunSummary] = Run.summary
+    root: Path | None = None, read_summary: Callable[[Run], RunSummary] = summarise
 ) -> tuple[list[Entry], dict[str, str]]:
     """The models one can open: every shipped model, then every saved run with a checkpoint,
     most recently active first; and those that cannot be read, by name, each with why.
-    `summarise` reads a run's summary (the app passes a cached reader)."""
+    `read_summary` reads a run's summary (the app passes a cached reader)."""
     listed: list[Entry] = []
     unreadable: dict[str, str] = {}
     runs = [*(m.run for m in SHIPPED), *(r for r in saved_runs(root) if r.has_checkpoint())]
     for run in runs:
         shipped = next((m for m in SHIPPED if m.run == run), None)
         try:
-            summary = summarise(run)
+            summary = read_summary(run)
         except VaeappError as error:
             unreadable[name_of(run, root)] = str(error)
             continue

@@ -11,11 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from vaeapp import files
-from vaeapp.errors import UnsafeFileError
-from vaeapp.store.events import Event, parse_event
+from vaeapp.store.events import Event
+from vaeapp.store.runs import Run
 
 SMOOTHING = 0.9
 MAX_POINTS = 2000
@@ -128,20 +126,29 @@ class TrainingHistory:
 
 
 @dataclass
-class _Pace:
-    """The first and the latest step seen since the last start: time and step number."""
+class _Session:
+    """One training session, from its start event on: its wall time (to the last event seen)
+    and its pace (from its first step to its latest, in time and step number)."""
 
-    first: tuple[float, int] | None = None
-    last: tuple[float, int] | None = None
+    began: float
+    last: float
+    first_step: tuple[float, int] | None = None
+    last_step: tuple[float, int] | None = None
 
-    def see(self, when: float, step: int) -> None:
-        self.first = self.first or (when, step)
-        self.last = (when, step)
+    def see(self, event: Event) -> None:
+        self.last = event["time"]
+        if event["kind"] == "step":
+            self.first_step = self.first_step or (event["time"], event["step"])
+            self.last_step = (event["time"], event["step"])
+
+    def seconds(self) -> float:
+        return max(0.0, self.last - self.began)
 
     def seconds_per_step(self) -> float | None:
-        if self.first is None or self.last is None or self.last[1] <= self.first[1]:
+        first, last = self.first_step, self.last_step
+        if first is None or last is None or last[1] <= first[1]:
             return None
-        return (self.last[0] - self.first[0]) / (self.last[1] - self.first[1])
+        return (last[0] - first[0]) / (last[1] - first[1])
 
 
 @dataclass
@@ -152,18 +159,27 @@ class History:
     epochs: dict[int, Event] = field(default_factory=dict)
     start: Event | None = None
     end: Event | None = None
-    pace: _Pace = field(default_factory=_Pace)
+    session: _Session | None = None
+    earlier_s: float = 0.0  # the wall time of the sessions before this one
+
+    @property
+    def trained_s(self) -> float:
+        """Wall time spent training, over every session."""
+        return self.earlier_s + (self.session.seconds() if self.session else 0.0)
 
     def add(self, event: Event) -> None:
         kind = event["kind"]
         if kind == "start":
-            self.start, self.end, self.pace = event, None, _Pace()
+            self.earlier_s = self.trained_s
+            self.start, self.end = event, None
+            self.session = _Session(event["time"], event["time"])
             position = event.get("step", event.get("epoch", 0) * event["steps_per_epoch"])
             self.steps = {n: e for n, e in self.steps.items() if n <= position}
             self.epochs = {n: e for n, e in self.epochs.items() if n <= event.get("epoch", 0)}
-        elif kind == "step":
+        elif self.session is not None:
+            self.session.see(event)
+        if kind == "step":
             self.steps[event["step"]] = event
-            self.pace.see(event["time"], event["step"])
         elif kind == "epoch":
             self.epochs[event["epoch"]] = event
         elif kind == "end":
@@ -185,7 +201,7 @@ class History:
         per_epoch, epochs = self.start["steps_per_epoch"], self.start["epochs"]
         done = max(self.steps, default=self.start.get("step", 0))
         total = per_epoch * epochs
-        seconds = self.pace.seconds_per_step()
+        seconds = self.session.seconds_per_step() if self.session else None
         running = self.end is None
         return TrainingProgress(
             epoch=min(epochs, done // per_epoch + (1 if running and done < total else 0)),
@@ -198,32 +214,22 @@ class History:
 
 
 class MetricsFollower:
-    """Reads a growing `metrics.jsonl` incrementally; one follower may serve many readers."""
+    """Reads a run's growing `metrics.jsonl` incrementally (through `Run.new_metrics`); one
+    follower may serve many readers."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, run: Run) -> None:
+        self.run = run
         self._offset = 0
         self._history = History()
         self._lock = threading.Lock()
 
     def read(self, now: float | None = None) -> TrainingHistory:
-        """The history including every complete line written so far (a torn last line waits).
-        A file that is a link or a special file reads as empty."""
+        """The history including every complete line written so far (a torn last line waits)."""
         with self._lock:
-            try:
-                with files.open_for_reading(self.path) as source:
-                    if source.seek(0, 2) < self._offset:
-                        self._offset, self._history = 0, History()
-                    source.seek(self._offset)
-                    chunk = source.read(READ_LIMIT)
-            except (FileNotFoundError, UnsafeFileError):
-                chunk = b""
-            complete = chunk[: chunk.rfind(b"\n") + 1]
-            if not complete and len(chunk) == READ_LIMIT:  # one line longer than a look: skip
-                complete = chunk
-            self._offset += len(complete)
-            for line in complete.splitlines():
-                event = parse_event(line)
-                if event is not None:
-                    self._history.add(event)
+            events, offset = self.run.new_metrics(self._offset, READ_LIMIT)
+            if offset < self._offset:  # the file was replaced by a shorter one
+                self._history = History()
+            self._offset = offset
+            for event in events:
+                self._history.add(event)
             return self._history.snapshot(now)

@@ -33,7 +33,6 @@ import torch
 from vaeapp import files
 from vaeapp.config import RunConfig
 from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError
-from vaeapp.model.likelihoods import is_normalised
 from vaeapp.model.networks import VAE, build_model
 from vaeapp.store.checkpoints import read_checkpoint
 from vaeapp.store.events import MAX_LINE, Event, encode_event, parse_event
@@ -179,6 +178,25 @@ class Run:
             return
         except UnsafeFileError as exc:
             raise RunError(str(exc)) from None
+
+    def new_metrics(self, offset: int, limit: int) -> tuple[list[Event], int]:
+        """The events of the complete lines written from byte `offset` on (at most `limit`
+        bytes, so a huge file is caught up with over several calls), and the offset after them.
+        A file shorter than `offset` was replaced: its events are read from the start, and the
+        offset returned is below the one given. A link or a special file reads as empty."""
+        try:
+            with files.open_for_reading(self.metrics_path) as source:
+                if source.seek(0, os.SEEK_END) < offset:
+                    offset = 0
+                source.seek(offset)
+                chunk = source.read(limit)
+        except (FileNotFoundError, UnsafeFileError):
+            chunk = b""
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        if not complete and len(chunk) == limit:  # one line longer than a look: skip it
+            complete = chunk
+        events = [parse_event(line) for line in complete.splitlines()]
+        return [event for event in events if event is not None], offset + len(complete)
 
     def read_metrics(self) -> list[Event]:
         return list(self.iter_metrics())
@@ -359,28 +377,6 @@ class Run:
         good = codes.ndim == 2 and codes.dtype == np.float16 and np.isfinite(codes).all()
         return codes.astype(np.float32) if good else None
 
-    # --- summary ------------------------------------------------------------------------------
-
-    def summary(self) -> RunSummary:
-        """What the pages and `vaeapp models` show of a run; RunError if it cannot be read."""
-        config = self.read_config()
-        epochs: dict[int, Event] = {}
-        clock = _TrainingClock()
-        for event in self.iter_metrics():
-            clock.see(event)
-            if event["kind"] == "epoch":
-                epochs[event["epoch"]] = event
-        last = epochs[max(epochs)] if epochs else {}
-        return RunSummary(
-            path=self.path,
-            name=self.name,
-            config=config,
-            epochs_done=max(epochs, default=0),
-            test_elbo=last.get("test_elbo"),
-            trained_s=clock.seconds(),
-            has_checkpoint=self.has_checkpoint(),
-        )
-
     def _small_text(self, name: str) -> str:
         try:
             return files.read_text(self.file(name), SMALL_FILE)
@@ -392,46 +388,6 @@ class Run:
 class JobRecord:
     pid: int
     started: float
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """A run as the model picker, the Compare page and `vaeapp models` show it."""
-
-    path: Path
-    name: str
-    config: RunConfig
-    epochs_done: int
-    test_elbo: float | None
-    trained_s: float
-    has_checkpoint: bool
-
-    @property
-    def epochs_planned(self) -> int:
-        return self.config.train.epochs
-
-    @property
-    def normalised(self) -> bool:
-        """Whether its test ELBO bounds a log-likelihood (see `likelihoods.is_normalised`)."""
-        return is_normalised(self.config.model.likelihood, self.config.train.binarize)
-
-
-class _TrainingClock:
-    """Wall time spent training: from each start event to the last event before the next."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.began: float | None = None
-        self.last = 0.0
-
-    def see(self, event: Event) -> None:
-        if event["kind"] == "start":
-            self.total = self.seconds()
-            self.began = event["time"]
-        self.last = event["time"]
-
-    def seconds(self) -> float:
-        return self.total + (max(0.0, self.last - self.began) if self.began is not None else 0.0)
 
 
 def _replay_name(epoch: int) -> str:

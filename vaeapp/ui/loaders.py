@@ -24,8 +24,9 @@ from vaeapp.latent.umap_embedding import BackgroundUmap
 from vaeapp.latent.views import EmbeddingProjection, PCAProjection
 from vaeapp.model.networks import VAE
 from vaeapp.paths import cache_dir
+from vaeapp.store.catalog import RunSummary, summarise
 from vaeapp.store.history import MetricsFollower, TrainingHistory
-from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run, RunSummary
+from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def load_data(spec: str) -> Dataset:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _summary(run_path: str, metrics_stamp: float, config_stamp: float) -> RunSummary:
-    return Run(run_path).summary()
+    return summarise(Run(run_path))
 
 
 def run_summary(run: Run) -> RunSummary:
@@ -130,10 +131,10 @@ def umap_worker() -> BackgroundUmap:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _follower(metrics_path: str) -> MetricsFollower:
-    return MetricsFollower(Path(metrics_path))
+def _follower(run_path: str) -> MetricsFollower:
+    return MetricsFollower(Run(run_path))
 
 
 def run_history(run: Run) -> TrainingHistory:
     """The run's curves and progress so far; each call parses only the newly added lines."""
-    return _follower(str(run.metrics_path)).read()
+    return _follower(str(run.path)).read()

@@ -23,8 +23,8 @@ from vaeapp.latent.views import (
     views_for,
 )
 from vaeapp.model.likelihoods import NOT_NORMALISED
-from vaeapp.store.catalog import DEFAULT_MODEL, Entry, default_for, entries, find
-from vaeapp.store.runs import Run, RunSummary
+from vaeapp.store.catalog import DEFAULT_MODEL, Entry, RunSummary, default_for, entries, find
+from vaeapp.store.runs import Run
 from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
 
 MODEL_KEY = "model_path"
@@ -35,7 +35,7 @@ VIEW_KEY = "explore_view"
 def available_models() -> tuple[dict[str, Entry], dict[str, str]]:
     """The catalog's models by folder, in its order, with summaries cached by file times; and
     those that cannot be read, by name, each with why."""
-    listed, unreadable = entries(summarise=run_summary)
+    listed, unreadable = entries(read_summary=run_summary)
     return {str(entry.run.path): entry for entry in listed}, unreadable
 
 
