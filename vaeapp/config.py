@@ -72,20 +72,19 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     world_size: int = 1
-    global_batch_size: int = field(init=False)
 
     # Keys a config.json written before they existed lacks; such a file takes their defaults.
     ADDED_LATER: ClassVar[frozenset[str]] = frozenset(
         {"precision", "world_size", "global_batch_size"}
     )
+    # Values that follow from the settings: written to config.json for whoever reads it, and
+    # checked against the settings on reading, never set.
+    DERIVED: ClassVar[tuple[str, ...]] = ("global_batch_size",)
 
-    def __post_init__(self) -> None:
-        """The global batch (`batch_size` per process, `world_size` processes), recorded for
-        whoever reads the config; it follows from the two, so it is never set by hand."""
-        valid = _is_int(self.batch_size) and _is_int(self.world_size)
-        object.__setattr__(
-            self, "global_batch_size", self.batch_size * self.world_size if valid else 0
-        )
+    @property
+    def global_batch_size(self) -> int:
+        """The images of one step: `batch_size` per process, `world_size` processes."""
+        return self.batch_size * self.world_size
 
     def problems(self) -> dict[str, str]:
         """Every invalid field with a message for the user; empty when the config is valid."""
@@ -164,7 +163,11 @@ class RunConfig:
         return self
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False)
+        raw = dataclasses.asdict(self)
+        for name, kind in self.SECTIONS.items():
+            section = getattr(self, name)
+            raw[name].update({key: getattr(section, key) for key in getattr(kind, "DERIVED", ())})
+        return json.dumps(raw, indent=2, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
@@ -210,10 +213,12 @@ def _section(kind: type, raw: Any, name: str) -> Any:
         raise ConfigError(f"config.json: '{name}' must be an object")
     fields = dataclasses.fields(kind)
     optional = getattr(kind, "ADDED_LATER", frozenset())
-    _check_keys(f"config.json '{name}'", raw, {f.name for f in fields}, optional)
-    derived = {f.name for f in fields if not f.init}
+    derived = set(getattr(kind, "DERIVED", ()))
+    _check_keys(f"config.json '{name}'", raw, {f.name for f in fields} | derived, optional)
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k not in derived}
     section = kind(**values)
+    if section.problems():
+        return section  # the whole config's validation names every problem
     for key in derived & raw.keys():
         if raw[key] != getattr(section, key):
             raise ConfigError(
