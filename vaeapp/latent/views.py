@@ -73,10 +73,6 @@ class Projection(Protocol):
         """Map points [M, 2] -> latent codes [M, D]."""
         ...
 
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        """[M] booleans: False where the inverse is a guess outside the data's reach."""
-        ...
-
     def outline(self) -> np.ndarray | None:
         """The closed polygon [K + 1, 2] within which `inverse` is trusted; None if everywhere."""
         ...
@@ -93,10 +89,7 @@ class Projection(Protocol):
 
 
 class _LinearView(ABC):
-    """A view whose inverse holds everywhere on the map: no outline, every point inside."""
-
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        return np.ones(len(points), dtype=bool)
+    """A view whose inverse holds everywhere on the map: no outline."""
 
     def outline(self) -> None:
         return None
@@ -225,9 +218,6 @@ class EmbeddingProjection:
         if outside.any():
             codes[outside] = self.nearest(points[outside])
         return torch.from_numpy(codes).to(torch.float32)
-
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        return self.triangulation.find_simplex(np.asarray(points).reshape(-1, 2)) >= 0
 
     def outline(self) -> np.ndarray:
         corners = self.embedding[self.hull.vertices]

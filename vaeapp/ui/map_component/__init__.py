@@ -104,8 +104,6 @@ def latent_map(
     overlays: Sequence[Polyline] = (),
     height: int = DEFAULT_HEIGHT,
     on_pin: Callable[[], None] | None = None,
-    on_select: Callable[[], None] | None = None,
-    on_decoder: Callable[[], None] | None = None,
 ) -> MapEvents:
     """Show the map; returns its events.
 
@@ -114,8 +112,8 @@ def latent_map(
     not the inverse of the point, e.g. set by sliders in a PCA view) marks a code Python chose
     with a cross, once the browser's clicks have all reached Python; without it the user's last
     click stays marked. The zoom survives all of these. `overlays`: lines drawn over the dots.
-    The callbacks run, as Streamlit's do, before the script when a pin, a selection or the
-    decoder's state changes; `map_events(key)` reads the events there.
+    `on_pin` runs, as Streamlit's callbacks do, before the script when a click pins a code;
+    `map_events(key)` reads the events there.
     """
     before = map_events(key)
     sent = st.session_state.setdefault(SENT, {})
@@ -135,8 +133,8 @@ def latent_map(
         data=pack(light, heavy),
         height="content",
         on_pin_change=on_pin or _ignore,
-        on_selection_change=on_select or _ignore,
-        on_decoder_change=on_decoder or _ignore,
+        on_selection_change=_ignore,
+        on_decoder_change=_ignore,
         on_missing_change=partial(forget_sent, key),
     )
     sent[key] = content.content_id
