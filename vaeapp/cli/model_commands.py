@@ -1,0 +1,140 @@
+"""`vaeapp evaluate | inspect | models`: the bounds of a run on test data, where it spends its KL,
+and the models a RUN argument can name."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from vaeapp.cli.common import load_data, one_line
+from vaeapp.config import DEVICES
+from vaeapp.errors import ConfigError
+from vaeapp.model.evaluate import evaluate, evaluation_images
+from vaeapp.model.likelihoods import NOT_NORMALISED
+from vaeapp.store.catalog import entries
+from vaeapp.store.runs import Run
+
+
+def add_evaluate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--importance-samples", "-k", type=int, default=100, metavar="K")
+    p.add_argument("--limit", type=int, help="only the first N test images")
+    p.add_argument("--seed", type=int, help="binarisation and sampling seed (default: the run's)")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def add_inspect(p: argparse.ArgumentParser) -> None:
+    p.set_defaults(handler=cmd_inspect)
+
+
+def add_models(p: argparse.ArgumentParser) -> None:
+    p.set_defaults(handler=cmd_models)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from vaeapp.training.machine import resolve_device
+
+    if args.importance_samples < 1:
+        raise ConfigError("--importance-samples must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    run = args.run
+    model, config = run.load_model(resolve_device(args.device))
+    seed = config.train.seed if args.seed is None else args.seed
+    spec = args.data or config.train.data
+    dataset = load_data(spec, args)
+    images = evaluation_images(dataset.test.images, config.train.binarize, seed)
+    images = images[: args.limit] if args.limit else images
+    result = evaluate(model, config, images, k=args.importance_samples, seed=seed)
+    if args.json:
+        print(json.dumps({**result.as_dict(), "data_source": dataset.source, "run": str(run.path)}))
+        return 0
+    k = f"K={args.importance_samples}"
+    print(f"{run.path} on {dataset.source}")
+    print(f"  test images            {result.n}")
+    print(f"  ELBO                   {result.elbo:.3f} nats/image")
+    print(f"    reconstruction       {result.recon:.3f}")
+    print(f"    KL(q(z|x) || p(z))   {result.kl:.3f}")
+    if not result.normalised:
+        print(f"  IWAE bound, {k:<10} {result.log_likelihood:.3f} nats/image")
+        print(f"  ({NOT_NORMALISED})")
+        return 0
+    if result.discrete_log_likelihood is None:
+        print(f"  log p(x), {k:<12} {result.log_likelihood:.3f} nats/image")
+    else:
+        print(f"  log density, {k:<9} {result.log_likelihood:.3f} nats/image (on [0, 1]^D)")
+        print(f"  log P(8-bit x) >=      {result.discrete_log_likelihood:.3f} nats/image")
+    print(f"  bits per dimension     {result.bits_per_dim:.4f}")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Where the model spends its KL: per latent dimension over the run's own test set (the
+    parts sum to `evaluate`'s KL), and which dimensions are active (Burda et al., 2015)."""
+    from vaeapp.latent.codes import encode_dataset
+    from vaeapp.model.posterior import active_units, is_active, kl_per_dim, unit_activity
+
+    run: Run = args.run
+    model, config = run.load_model()
+    dataset = load_data(args.data or config.train.data, args)
+    images = evaluation_images(dataset.test.images, config.train.binarize, config.train.seed)
+    mu, logvar = encode_dataset(model, images)
+    per_dim = kl_per_dim(mu, logvar).tolist()
+    result = {
+        "run": str(run.path),
+        "kl": sum(per_dim),
+        "kl_per_dim": per_dim,
+        "activity_per_dim": unit_activity(mu).tolist(),
+        "active_units": active_units(mu),
+        "latent_dim": config.model.latent_dim,
+        "replay_epochs": run.replay_epochs(),
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{run.path}: {result['active_units']} of {config.model.latent_dim} units active")
+    print(f"  KL(q(z|x) || p(z)) {result['kl']:.3f} nats/image, by dimension:")
+    ranked = sorted(enumerate(per_dim), key=lambda item: -item[1])
+    activity = result["activity_per_dim"]
+    for dim, kl in ranked:
+        state = "active" if is_active(activity[dim]) else "inactive"
+        print(f"    z{dim + 1:<4} {kl:8.3f}  Var(E[z]) {activity[dim]:.3f}  {state}")
+    epochs = result["replay_epochs"]
+    print(f"  replay: {len(epochs)} epochs kept" if epochs else "  replay: none kept")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """The models a RUN argument can name: shipped ones by name, saved runs by folder name."""
+    listed, unreadable = entries()
+    rows = [
+        {
+            "name": entry.name,
+            "path": str(entry.summary.path),
+            "data": entry.summary.config.train.data,
+            "latent_dim": entry.summary.config.model.latent_dim,
+            "epochs": entry.summary.epochs_done,
+            "test_elbo": entry.summary.test_elbo,
+            "normalised": entry.summary.normalised,
+            "shipped": entry.shipped,
+            "default_for": list(entry.default_for),
+        }
+        for entry in listed
+    ]
+    if args.json:
+        print(json.dumps({"models": rows, "unreadable": unreadable}))
+        return 0
+    print(f"{'name':<24} {'data':<10} {'dim':>4} {'epochs':>6} {'test ELBO':>10}  default for")
+    for row in rows:
+        elbo = "-" if row["test_elbo"] is None else f"{row['test_elbo']:.1f}"
+        elbo += "" if row["normalised"] else "*"
+        pages = ", ".join(row["default_for"])
+        print(
+            f"{row['name']:<24} {row['data']:<10} {row['latent_dim']:>4} {row['epochs']:>6} "
+            f"{elbo:>10}  {pages}"
+        )
+    if any(not row["normalised"] for row in rows):
+        print(f"* {NOT_NORMALISED}")
+    for name, reason in unreadable.items():
+        print(f"not listed: {name}: {one_line(reason)}")
+    return 0

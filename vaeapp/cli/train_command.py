@@ -1,0 +1,175 @@
+"""`vaeapp train`: a new run from flags, or a run continued as `resume.plan_resume` allows, in
+this process or as one of torchrun's; Ctrl-C or SIGTERM stops after the current step, saved."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shlex
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from vaeapp import __version__
+from vaeapp.cli.common import (
+    EXIT_ERROR,
+    argument_type,
+    load_data,
+    one_line,
+)
+from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
+from vaeapp.data.sources import Dataset
+from vaeapp.errors import ConfigError, TrainingDiverged
+from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import find
+from vaeapp.store.runs import Run
+from vaeapp.training.distributed import World, joined, torchrun_flags
+
+
+def add_train(p: argparse.ArgumentParser) -> None:
+    defaults = RunConfig()
+    model, train = defaults.model, defaults.train
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        type=argument_type(find),
+        help="train the run directory RUN: continue from its checkpoint (or begin, if it has "
+        "none yet)",
+    )
+    p.add_argument("--out", metavar="RUN", type=Path, help="new run directory (default: runs/…)")
+    p.add_argument("--arch", choices=ARCHITECTURES, help=f"(default {model.arch})")
+    p.add_argument("--latent-dim", type=int, help=f"(default {model.latent_dim})")
+    p.add_argument(
+        "--hidden", type=argument_type(parse_sizes), help="mlp hidden sizes, e.g. 512,256"
+    )
+    p.add_argument("--likelihood", choices=LIKELIHOODS, help=f"(default {model.likelihood})")
+    p.add_argument("--gaussian-std", type=float, help=f"(default {model.gaussian_std})")
+    p.add_argument("--epochs", type=int, help=f"(default {train.epochs}); with --resume: extend")
+    p.add_argument("--batch-size", type=int, help=f"(default {train.batch_size})")
+    p.add_argument("--lr", type=float, help=f"Adam learning rate (default {train.lr})")
+    p.add_argument("--beta", type=float, help=f"KL weight (default {train.beta})")
+    p.add_argument("--warmup-epochs", type=float, help="linear KL warm-up length (default 0)")
+    p.add_argument("--mc-samples", type=int, help="reparameterised samples per image (default 1)")
+    p.add_argument(
+        "--binarize",
+        action=argparse.BooleanOptionalAction,
+        help="dynamic binarisation: on by default for the Bernoulli, whose bound is then a "
+        "log-likelihood bound (--no-binarize: grey levels, no normalised likelihood)",
+    )
+    p.add_argument("--seed", type=int, help=f"(default {train.seed})")
+    p.add_argument("--device", choices=DEVICES, help="(default auto)")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="fp32 (default), or bf16 / fp16 mixed precision: bf16 on CUDA and on CPUs with "
+        "native bf16, fp16 on CUDA; with --resume: change it",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train in this process, or as one of torchrun's processes (see `distributed`): every
+    process runs this; process 0 writes the run directory and reports."""
+    from vaeapp.training.progress import ProgressBar
+    from vaeapp.training.trainer import Trainer
+
+    world = World.from_env()
+    with joined(world):
+        if args.resume is not None:
+            run = _resumed_run(args, world)
+            config = run.read_config()
+            dataset = world.main_first(lambda: load_data(config.train.data, args))
+            if not config.data_source:  # prepared by the app: record what this first start used
+                world.on_main(
+                    lambda: run.write_config(_with_provenance(config, dataset, config.command))
+                )
+        else:
+            run, dataset = _new_run(args, world)
+        stop = threading.Event()
+        callback: Callable | None = None if args.quiet or not world.is_main else ProgressBar()
+        with _stop_on_signals(stop):
+            try:
+                status = Trainer(run, dataset, on_event=callback, stop=stop, world=world).fit()
+            except TrainingDiverged as exc:
+                print(f"vaeapp: error: {one_line(str(exc))}", file=sys.stderr)
+                return EXIT_ERROR
+    if world.is_main:
+        print(f"{status}: {run.path} (resume with: {_resume_command(run, world)})")
+    return 0
+
+
+def _resume_command(run: Run, world: World) -> str:
+    path = shlex.quote(str(run.path))
+    if world.size == 1:
+        return f"vaeapp train --resume {path}"
+    return f"torchrun {torchrun_flags(world)} -m vaeapp train --resume {path}"
+
+
+def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
+    """A new run from the flags; every process checks them, process 0 makes the directory."""
+    from vaeapp.training.machine import check_machine, resolve_device
+
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    config = RunConfig.from_settings({**given, "world_size": world.size}).validated()
+    check_machine(config, world.device(resolve_device(config.train.device)), world.local_size)
+    dataset = world.main_first(lambda: load_data(config.train.data, args))
+    out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
+    command = shlex.join(["vaeapp", *sys.argv[1:]])
+    run = world.on_main(lambda: Run.create(out, _with_provenance(config, dataset, command)))
+    return run, dataset
+
+
+def _with_provenance(config: RunConfig, dataset: Dataset, command: str) -> RunConfig:
+    """The config with what made the run: the data actually used, the command, the versions."""
+    versions = {
+        "vaeapp": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    return replace(config, data_source=dataset.source, command=command, versions=versions)
+
+
+def _resumed_run(args: argparse.Namespace, world: World) -> Run:
+    """The run to continue, as `resume.plan_resume` allows (the Train page's Resume asks the
+    same); every process checks, process 0 records the plan."""
+    from vaeapp.training.resume import plan_resume
+
+    resumable = {"epochs", "device", "precision"}
+    settings = {*RunConfig.SETTINGS, "out"}
+    changed = [k for k in sorted(settings - resumable) if getattr(args, k, None) is not None]
+    if changed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
+        raise ConfigError(
+            f"a resumed run keeps its settings; drop {flags} (only --epochs may grow)"
+        )
+    changes = {k: getattr(args, k) for k in resumable}
+    plan = plan_resume(args.resume, world.size, world.local_size, **changes)
+    world.on_main(plan.write)
+    return plan.run
+
+
+class _stop_on_signals:
+    """SIGINT and SIGTERM set the stop flag: the trainer finishes its step, saves and exits."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        print("\nstopping after the current step…", file=sys.stderr)
+        self.stop.set()
+
+    def __enter__(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
