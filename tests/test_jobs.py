@@ -15,9 +15,10 @@ from tests.conftest import events, small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import ConfigError, RunError
 from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import saved_runs
 from vaeapp.store.events import FAILED, FINISHED, STOPPED
 from vaeapp.store.history import MetricsFollower
-from vaeapp.store.runs import Run, list_runs
+from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.trainer import Trainer
 
@@ -127,7 +128,7 @@ def test_states_of_runs_trained_elsewhere(tiny_dataset) -> None:
     assert jobs.state(crashed).status == jobs.INTERRUPTED
     with pytest.raises(RunError, match="no checkpoint"):
         jobs.resume(crashed)
-    assert [run.name for run in list_runs(runs_dir())] == ["crashed", "finished"]
+    assert [run.name for run in saved_runs()] == ["crashed", "finished"]
     assert jobs.active_jobs() == []
 
 
@@ -138,4 +139,4 @@ def test_start_refuses_bad_names_before_anything_runs() -> None:
         jobs.start(sample_config(), "  ")
     with pytest.raises(ConfigError, match="latent dimension"):
         jobs.start(RunConfig(model=ModelConfig(latent_dim=0)), "fine")
-    assert list_runs(runs_dir()) == []
+    assert saved_runs() == []

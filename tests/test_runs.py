@@ -14,9 +14,9 @@ from tests.conftest import small_config
 from tests.damaged_runs import MARKER, hostile_pickle, hostile_torch_checkpoint
 from vaeapp.errors import CheckpointError, ConfigError, RunError, WriteError
 from vaeapp.model.networks import build_model
-from vaeapp.store.catalog import summarise
+from vaeapp.store.catalog import run_path, saved_runs, summarise
 from vaeapp.store.checkpoints import SUMMED as SUMS
-from vaeapp.store.runs import Run, list_runs, run_path
+from vaeapp.store.runs import Run
 
 
 def saved_run(tmp_path: Path) -> tuple[Run, dict]:
@@ -104,14 +104,14 @@ def test_create_refuses_to_overwrite_a_run(tmp_path: Path) -> None:
         Run.create(run.path, small_config())
 
 
-def test_list_runs_lists_folders_holding_a_config_most_recent_first(tmp_path: Path) -> None:
+def test_saved_runs_lists_folders_holding_a_config_most_recent_first(tmp_path: Path) -> None:
     saved_run(tmp_path)
     (tmp_path / "empty").mkdir()
     (tmp_path / "a-file").write_text("not a run")
     later = Run.create(tmp_path / "no-checkpoint-yet", small_config())
     later.append_metrics({"kind": "end", "status": "stopped", "epoch": 0, "time": 1.0})
-    assert [run.name for run in list_runs(tmp_path)] == ["no-checkpoint-yet", "run"]
-    assert [run.has_checkpoint() for run in list_runs(tmp_path)] == [False, True]
+    assert [run.name for run in saved_runs(tmp_path)] == ["no-checkpoint-yet", "run"]
+    assert [run.has_checkpoint() for run in saved_runs(tmp_path)] == [False, True]
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,9 @@ from testkit.train_page import open_train_page, start_from_form, wait_for_progre
 from testkit.waiting import wait_for
 from vaeapp.data.sources import check_spec
 from vaeapp.errors import VaeappError
+from vaeapp.store.catalog import saved_runs
 from vaeapp.store.events import STOPPED
-from vaeapp.store.runs import Run, list_runs
+from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,7 +52,7 @@ def test_an_unknown_data_source_is_refused_beside_its_field(
 ) -> None:
     error = refused_data_source(page, own_server, "idx:/no/such/folder", "/no/such/folder")
     assert error.count() == 1
-    assert list_runs(own_server.runs) == []
+    assert saved_runs(own_server.runs) == []
 
 
 def test_an_error_quoting_a_link_or_image_shows_it_as_text(

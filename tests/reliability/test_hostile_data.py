@@ -23,9 +23,8 @@ from tests.test_data import save_digit_pngs, write_idx, write_idx_set
 from vaeapp.data import sources as data_module
 from vaeapp.data.sources import load_dataset
 from vaeapp.errors import DataError
-from vaeapp.paths import data_dir, runs_dir
-from vaeapp.store.catalog import DEFAULT_MODEL
-from vaeapp.store.runs import list_runs
+from vaeapp.paths import data_dir
+from vaeapp.store.catalog import DEFAULT_MODEL, saved_runs
 from vaeapp.training import jobs
 
 RUN = str(DEFAULT_MODEL.path)
@@ -156,7 +155,7 @@ def test_the_train_form_reads_no_data_in_the_page(
     app.number_input(key="train_epochs").set_value(1)
     app.button[0].click().run()
     assert not app.exception and not app.error
-    assert scanned == [] and [run.name for run in list_runs(runs_dir())]
+    assert scanned == [] and [run.name for run in saved_runs()]
     type_source(app, f"folder:{tmp_path / 'nowhere'}")
     app.button[0].click().run()
     assert any("is not a directory" in error for error in errors(app))

@@ -30,7 +30,7 @@ from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.errors import CheckpointError, ConfigError, RunError, VaeappError
 from vaeapp.model.networks import build_model
 from vaeapp.paths import runs_dir
-from vaeapp.store.catalog import summarise
+from vaeapp.store.catalog import saved_runs, summarise
 from vaeapp.store.events import FINISHED
 from vaeapp.store.history import MetricsFollower
 from vaeapp.store.runs import (
@@ -42,7 +42,6 @@ from vaeapp.store.runs import (
     RECONSTRUCTIONS_FILE,
     TRAIN_LOCK_FILE,
     Run,
-    list_runs,
 )
 from vaeapp.training import jobs
 from vaeapp.training.machine import check_memory, memory_of, training_bytes
@@ -216,7 +215,7 @@ def test_config_values_of_the_wrong_type_are_refused(
     with pytest.raises(RunError):
         summarise(trained)
     cli_error(["sample", str(trained.path), "-o", str(trained.path / "x.png")], capsys)
-    assert list_runs(runs_dir()) == [trained]  # still listed, read as unreadable
+    assert saved_runs() == [trained]  # still listed, read as unreadable
 
 
 @pytest.mark.parametrize(
@@ -358,7 +357,7 @@ def test_settings_that_cannot_fit_in_memory_are_refused_before_anything_starts(
     assert not out.exists()
     with pytest.raises(ConfigError, match="lower the batch size"):
         jobs.start(big, "too-big")
-    assert list_runs(runs_dir()) == []
+    assert saved_runs() == []
 
 
 def test_processes_on_one_machine_share_its_memory_and_gpus_do_not() -> None:

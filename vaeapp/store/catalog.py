@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaeapp.config import RunConfig
-from vaeapp.errors import RunError, VaeappError
+from vaeapp.errors import ConfigError, RunError, VaeappError
 from vaeapp.model.likelihoods import is_normalised
 from vaeapp.paths import ASSETS_DIR, runs_dir
 from vaeapp.store.history import History
-from vaeapp.store.runs import Run, list_runs
+from vaeapp.store.runs import CONFIG_FILE, METRICS_FILE, Run
 
 EXPLORE, INTERPOLATE = "Explore", "Interpolate"
+MAX_RUN_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,40 @@ def name_of(run: Run, root: Path | None = None) -> str:
     return str(run.path)
 
 
+def run_path(root: Path, name: str) -> Path:
+    """The directory for a run called `name` inside `root`; refuses names that would escape it."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise ConfigError("run name must not be empty")
+    if len(cleaned) > MAX_RUN_NAME or len(cleaned.encode()) > 255:
+        raise ConfigError(
+            f"run name is too long: at most {MAX_RUN_NAME} characters, "
+            "and at most 255 bytes in UTF-8 (about 85 in Chinese or Japanese)"
+        )
+    forbidden = set("/\\:\0") | {chr(c) for c in range(32)}
+    if cleaned in {".", ".."} or cleaned.startswith(".") or forbidden & set(cleaned):
+        raise ConfigError("run name must be a plain name: no slashes, no leading dot, no '..'")
+    path = (root / cleaned).resolve()
+    if path.parent != root.resolve():
+        raise ConfigError("run name must stay inside the runs folder")
+    return root / cleaned
+
+
 def saved_runs(root: Path | None = None) -> list[Run]:
-    """Every run folder under the runs folder, trained or not, most recently active first."""
-    return list_runs(root or runs_dir())
+    """Every run folder under the runs folder (`root`), trained or not: the real folders
+    holding a config, most recently active first (by the time their metrics, else their
+    config, last changed)."""
+    root = root or runs_dir()
+    try:
+        children = [child for child in root.iterdir() if child.is_dir() and not child.is_symlink()]
+    except OSError:
+        return []
+    runs = [Run(child) for child in children]
+    return sorted((run for run in runs if run.exists()), key=_last_active, reverse=True)
+
+
+def _last_active(run: Run) -> float:
+    return run.modified(METRICS_FILE) or run.modified(CONFIG_FILE)
 
 
 def entries(

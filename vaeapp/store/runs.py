@@ -47,7 +47,6 @@ LOG_FILE = "train.log"
 RECONSTRUCTIONS_FILE = "reconstructions.png"
 SAMPLES_FILE = "samples.png"
 REPLAY_DIR = "replay"  # the test set's posterior means after each epoch: epoch-0001.npy, ...
-MAX_RUN_NAME = 100
 SMALL_FILE = 1 << 16  # config.json, job.json, a lock's pid
 PICTURE_LIMIT = 1 << 22
 REPLAY_LIMIT = 1 << 26  # a million test images at 32 dimensions
@@ -212,11 +211,6 @@ class Run:
             if event is not None:
                 return event
         return None
-
-    def epochs_done(self) -> int:
-        """The highest epoch the run has completed (a resume may log an epoch twice)."""
-        numbers = (e["epoch"] for e in self.iter_metrics() if e["kind"] == "epoch")
-        return max(numbers, default=0)
 
     # --- checkpoint ---------------------------------------------------------------------------
 
@@ -392,40 +386,6 @@ class JobRecord:
 
 def _replay_name(epoch: int) -> str:
     return f"epoch-{epoch:04d}.npy"
-
-
-def run_path(root: Path, name: str) -> Path:
-    """The directory for a run called `name` inside `root`; refuses names that would escape it."""
-    cleaned = name.strip()
-    if not cleaned:
-        raise ConfigError("run name must not be empty")
-    if len(cleaned) > MAX_RUN_NAME or len(cleaned.encode()) > 255:
-        raise ConfigError(
-            f"run name is too long: at most {MAX_RUN_NAME} characters, "
-            "and at most 255 bytes in UTF-8 (about 85 in Chinese or Japanese)"
-        )
-    forbidden = set("/\\:\0") | {chr(c) for c in range(32)}
-    if cleaned in {".", ".."} or cleaned.startswith(".") or forbidden & set(cleaned):
-        raise ConfigError("run name must be a plain name: no slashes, no leading dot, no '..'")
-    path = (root / cleaned).resolve()
-    if path.parent != root.resolve():
-        raise ConfigError("run name must stay inside the runs folder")
-    return root / cleaned
-
-
-def list_runs(root: Path) -> list[Run]:
-    """The run directories directly under `root` (real folders holding a config), most recently
-    active first: by the time their metrics, else their config, last changed."""
-    try:
-        children = [child for child in root.iterdir() if child.is_dir() and not child.is_symlink()]
-    except OSError:
-        return []
-    runs = [Run(child) for child in children]
-    return sorted((run for run in runs if run.exists()), key=_last_active, reverse=True)
-
-
-def _last_active(run: Run) -> float:
-    return run.modified(METRICS_FILE) or run.modified(CONFIG_FILE)
 
 
 def _is_pid(value: Any) -> bool:

@@ -31,9 +31,9 @@ from pathlib import Path
 from vaeapp.config import RunConfig
 from vaeapp.errors import RunError
 from vaeapp.paths import runs_dir
-from vaeapp.store.catalog import saved_runs
+from vaeapp.store.catalog import run_path, saved_runs
 from vaeapp.store.events import FAILED
-from vaeapp.store.runs import Run, run_path
+from vaeapp.store.runs import Run
 from vaeapp.training.distributed import launcher, threads_per_process
 from vaeapp.training.machine import check_machine
 from vaeapp.training.resume import busy, plan_resume

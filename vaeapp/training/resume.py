@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError
-from vaeapp.store.catalog import is_shipped, name_of
+from vaeapp.store.catalog import is_shipped, name_of, summarise
 from vaeapp.store.runs import Run
 from vaeapp.training.distributed import check_world_size
 from vaeapp.training.machine import check_machine
@@ -55,7 +55,7 @@ def plan_resume(
     changes = {"epochs": epochs, "device": device, "precision": precision}
     train = replace(config.train, **{k: v for k, v in changes.items() if v is not None})
     planned = replace(config, train=train).validated()
-    done = run.epochs_done()
+    done = summarise(run).epochs_done
     if planned.train.epochs <= done:
         raise ConfigError(
             f"{name} has trained {done} of {planned.train.epochs} epochs; "

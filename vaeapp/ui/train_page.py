@@ -21,10 +21,10 @@ from vaeapp.latent.views import default_points
 from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.model.posterior import is_active
 from vaeapp.paths import runs_dir
-from vaeapp.store.catalog import saved_runs
+from vaeapp.store.catalog import run_path, saved_runs
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED
 from vaeapp.store.history import TrainingHistory, TrainingProgress, UnitHealth
-from vaeapp.store.runs import Run, run_path
+from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.machine import machine_problem
 from vaeapp.ui.code_maps import codes_figure
