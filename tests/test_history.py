@@ -92,7 +92,7 @@ def test_a_resume_drops_steps_past_its_checkpoint() -> None:
     events += [start(epoch=1, step=4, t=100.0), step(5, 101.0, elbo=-90.0)]
     for event in events:
         history.add(event)
-    snapshot = history.snapshot(now=101.0)
+    snapshot = history.frozen(now=101.0)
     assert sorted(snapshot.steps) == [1, 2, 3, 4, 5]
     assert snapshot.steps[5]["elbo"] == -90.0
     assert snapshot.epoch_curve("test_elbo") == ([1], [-150.0])

@@ -77,7 +77,7 @@ def add_train(p: argparse.ArgumentParser) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train in this process, or as one of torchrun's processes (see `distributed`): every
     process runs this; process 0 writes the run directory and reports."""
-    from vaeapp.training.progress import ProgressBar
+    from vaeapp.training.progress_bar import ProgressBar
     from vaeapp.training.trainer import Trainer
 
     world = World.from_env()

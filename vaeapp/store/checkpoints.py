@@ -5,7 +5,7 @@ its size and each entry's declared size are checked against what its run's confi
 weights and Adam's two moments of that model), and compressed entries, which torch.save never
 writes and which could inflate a small file to gigabytes, are refused. It is then read with
 `torch.load(weights_only=True)`, which refuses pickles that would run code, and its parts are
-checked for shape: model weights as tensors, the training progress as counts, fp16's grad
+checked for shape: model weights as tensors, the training position as counts, fp16's grad
 scaler (if any) as a few finite numbers.
 """
 
@@ -182,7 +182,7 @@ def _check_state(path: Path, state: Any) -> None:
     if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
         raise CheckpointError(f"{path}: its model weights are not all tensors")
     if "progress" in state and TrainingPosition.from_state(state["progress"]) is None:
-        raise CheckpointError(f"{path}: its training progress is damaged (wrong types or ranges)")
+        raise CheckpointError(f"{path}: its training position is damaged (wrong types or ranges)")
     if "optimizer" in state and not isinstance(state["optimizer"], dict):
         raise CheckpointError(f"{path}: its optimizer state is damaged")
     if "scaler" in state and not _valid_scaler(state["scaler"]):

@@ -153,7 +153,7 @@ class _Session:
 
 @dataclass
 class History:
-    """Accumulates events in the order they were written."""
+    """Accumulates events in the order they were written; `frozen` copies what it holds."""
 
     steps: dict[int, Event] = field(default_factory=dict)
     epochs: dict[int, Event] = field(default_factory=dict)
@@ -185,7 +185,7 @@ class History:
         elif kind == "end":
             self.end = event
 
-    def snapshot(self, now: float | None = None) -> TrainingHistory:
+    def frozen(self, now: float | None = None) -> TrainingHistory:
         return TrainingHistory(
             steps=dict(self.steps),
             epochs=dict(self.epochs),
@@ -232,4 +232,4 @@ class MetricsFollower:
             self._offset = offset
             for event in events:
                 self._history.add(event)
-            return self._history.snapshot(now)
+            return self._history.frozen(now)

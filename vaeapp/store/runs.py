@@ -6,7 +6,7 @@
     train.lock          flock held by the training process, with its pid
     job.lock, job.json  a job launched by the app: its lock, and when and how it was launched
     train.log           that job's output
-    reconstructions.png, samples.png    the pictures of the last epoch (see `snapshots`)
+    reconstructions.png, samples.png    the pictures of the last epoch (see `epoch_pictures`)
     replay/epoch-NNNN.npy   the test set's posterior means after each epoch, float16 [N, D]
 
 Every read and write goes through `vaeapp.files`: no link in a run is followed, no special file

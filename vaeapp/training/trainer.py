@@ -35,9 +35,9 @@ from vaeapp.store.checkpoints import TrainingPosition
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED, STOPPED, Event
 from vaeapp.store.runs import Run
 from vaeapp.training.distributed import World, check_world_size
+from vaeapp.training.epoch_pictures import write_epoch_pictures
 from vaeapp.training.machine import resolve_device
 from vaeapp.training.precision import Precision
-from vaeapp.training.snapshots import write_snapshots
 
 EXPLOSION = 1000.0
 EventCallback = Callable[[Event], None]
@@ -253,7 +253,7 @@ class Trainer:
         mu, logvar = encode_dataset(self.model, test_x)
         binary = self.config.train.binarize
         shown = encode_dataset(self.model, self.dataset.test.images)[0] if binary else mu
-        write_snapshots(self.run, self.model, test_x, seed)
+        write_epoch_pictures(self.run, self.model, test_x, seed)
         self.run.save_replay(self.position.epoch, shown.numpy())
         self._emit(
             kind="epoch",

@@ -253,7 +253,7 @@ def _live_chart(watched: Run) -> None:
         st.caption(f"These ELBO figures are {NOT_NORMALISED}.")
     st.plotly_chart(training_figure(history), key="train_chart", theme=None)
     _units(history.unit_health())
-    _snapshots(watched, history)
+    _epoch_pictures(watched, history)
     _epoch_map(watched, history)
 
 
@@ -350,7 +350,7 @@ def _controls(job: jobs.JobState) -> None:
                 st.rerun(scope="fragment")
 
 
-def _snapshots(run: Run, history: TrainingHistory) -> None:
+def _epoch_pictures(run: Run, history: TrainingHistory) -> None:
     """The pictures the trainer saved after its latest epoch."""
     pictures = run.pictures()
     if pictures is None:

@@ -19,7 +19,7 @@ N_SAMPLES = 32
 ROW = 8
 
 
-def write_snapshots(run: Run, model: VAE, test_images: torch.Tensor, seed: int) -> None:
+def write_epoch_pictures(run: Run, model: VAE, test_images: torch.Tensor, seed: int) -> None:
     """Save both grids into the run directory: originals above their reconstructions, samples."""
     originals = test_images[:N_RECONSTRUCTIONS]
     was_training = model.training

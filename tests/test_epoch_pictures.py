@@ -7,14 +7,14 @@ import io
 import numpy as np
 from PIL import Image
 
-from vaeapp.training.snapshots import write_snapshots
+from vaeapp.training.epoch_pictures import write_epoch_pictures
 from vaeapp.training.trainer import Trainer, initial_model
 
 
 def test_grids_are_pngs_of_eight_columns_with_the_originals_on_top(new_run, tiny_dataset) -> None:
     run = new_run()
     model = initial_model(run.read_config())
-    write_snapshots(run, model, tiny_dataset.test.images, seed=0)
+    write_epoch_pictures(run, model, tiny_dataset.test.images, seed=0)
     pairs_png, samples_png = run.pictures()
     with Image.open(io.BytesIO(pairs_png)) as pairs, Image.open(io.BytesIO(samples_png)) as samples:
         assert pairs.size == (8 * 30 + 2, 2 * 30 + 2)  # originals above their reconstructions
