@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from scipy import ndimage
 
 from vaeapp import files
 from vaeapp.errors import ImageError, UnsafeFileError
@@ -156,6 +155,8 @@ def _ink(gray: np.ndarray, name: str) -> np.ndarray:
     Otsu's threshold on what is left finds the ink, and half of it the ink's soft edges
     (hysteresis); pieces much smaller than the largest are specks.
     """
+    from scipy import ndimage  # half a second to import: only uploads need it, training not
+
     smooth = ndimage.gaussian_filter(gray, sigma=min(gray.shape) * NOISE_SIGMA)
     width = max(3, round(min(gray.shape) * LIGHTING_WIDTH))
     background = ndimage.grey_opening(smooth, size=(width, width))
@@ -202,6 +203,8 @@ def _fitted(ink: np.ndarray) -> np.ndarray:
 
 def _centred(box: np.ndarray) -> np.ndarray:
     """`box` pasted into a 28x28 field so that its centre of mass falls on pixel (14, 14)."""
+    from scipy import ndimage
+
     top, left = np.round(CENTRE - np.array(ndimage.center_of_mass(box))).astype(int) + BOX
     margin = np.zeros((FIELD + 2 * BOX, FIELD + 2 * BOX), dtype=np.float32)
     margin[top : top + box.shape[0], left : left + box.shape[1]] = box
