@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaeapp.errors import RunError, VaeappError
-from vaeapp.paths import ASSETS_DIR, runs_dir
+from vaeapp.paths import ASSETS_DIR, runs_dir, user_path
 from vaeapp.runs import Run, RunSummary, list_runs
 
 EXPLORE, INTERPOLATE = "Explore", "Interpolate"
@@ -50,12 +50,13 @@ def default_for(page: str) -> Run:
 
 
 def find(name_or_path: str | Path, root: Path | None = None) -> Run:
-    """A model by shipped name, by the name of a saved run, or by its folder; RunError if none."""
-    text = str(name_or_path)
+    """A model by shipped name, by the name of a saved run, or by its folder; RunError if none
+    (PathError for what cannot name a folder at all)."""
+    path = user_path(name_or_path, "run")
+    text = str(path)
     for model in SHIPPED:
         if text == model.name:
             return model.run
-    path = Path(text)
     if path.is_dir() or len(path.parts) != 1:
         return Run(path)
     saved = (root or runs_dir()) / text

@@ -30,7 +30,7 @@ from vaeapp.errors import ConfigError, RunError, TrainingDiverged, VaeappError, 
 from vaeapp.evaluate import evaluate, evaluation_images
 from vaeapp.interpolation import METHODS
 from vaeapp.likelihoods import NOT_NORMALISED
-from vaeapp.paths import runs_dir
+from vaeapp.paths import runs_dir, user_path
 from vaeapp.runs import Run
 
 T = TypeVar("T")
@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = _shared(
         (("--data",), {"help": f"data source (default {RunConfig().train.data}, or the run's)"}),
-        (("--data-dir",), {"type": Path, "help": "where data sets live (default ./data)"}),
+        (
+            ("--data-dir",),
+            {"type": _path_type("--data-dir"), "help": "where data sets live (default ./data)"},
+        ),
         (("--no-download",), {"action": "store_true", "help": "never try the network"}),
     )
     run = _shared((("run",), {"type": _argument_type(find), "metavar": "RUN", "help": RUN_HELP}))
@@ -117,7 +120,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
         help="train the run directory RUN: continue from its checkpoint (or begin, if it has "
         "none yet)",
     )
-    p.add_argument("--out", metavar="RUN", type=Path, help="new run directory (default: runs/…)")
+    p.add_argument(
+        "--out", metavar="RUN", type=_path_type("--out"), help="new run directory (default: runs/…)"
+    )
     p.add_argument("--arch", choices=ARCHITECTURES, help=f"(default {model.arch})")
     p.add_argument("--latent-dim", type=int, help=f"(default {model.latent_dim})")
     p.add_argument(
@@ -164,23 +169,38 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--temperature", type=float, default=1.0, help="prior standard deviation")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", type=Path, default=Path("samples.png"))
+    p.add_argument("-o", "--output", type=_path_type("--output"), default=Path("samples.png"))
     p.set_defaults(handler=cmd_sample)
 
 
 def _add_encode(p: argparse.ArgumentParser) -> None:
-    p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP, …")
+    p.add_argument(
+        "images", type=_path_type("IMAGE"), nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP, …"
+    )
     p.set_defaults(handler=cmd_encode)
 
 
 def _add_interpolate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("first", type=Path, metavar="A", help="the image to start from")
-    p.add_argument("second", type=Path, metavar="B", help="the image to end on")
+    p.add_argument("first", type=_path_type("A"), metavar="A", help="the image to start from")
+    p.add_argument("second", type=_path_type("B"), metavar="B", help="the image to end on")
     p.add_argument("--steps", type=int, default=10, help="images in the strip, 2-50 (default 10)")
     p.add_argument("--method", choices=METHODS, default="linear", help="(default linear)")
-    p.add_argument("-o", "--output", type=Path, default=Path("strip.png"), help="the strip PNG")
-    p.add_argument("--gif", type=Path, help="also write a there-and-back animation here")
-    p.add_argument("--frames", type=Path, metavar="DIR", help="also write each image as a PNG")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=_path_type("--output"),
+        default=Path("strip.png"),
+        help="the strip PNG",
+    )
+    p.add_argument(
+        "--gif", type=_path_type("--gif"), help="also write a there-and-back animation here"
+    )
+    p.add_argument(
+        "--frames",
+        type=_path_type("--frames"),
+        metavar="DIR",
+        help="also write each image as a PNG",
+    )
     p.set_defaults(handler=cmd_interpolate)
 
 
@@ -207,6 +227,12 @@ def _argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return convert
+
+
+def _path_type(what: str) -> Callable[[str], Path]:
+    """An argparse `type` for a path argument: what no file system call can take is a one-line
+    usage error, never an OSError or ValueError from deep inside."""
+    return _argument_type(lambda text: user_path(text, what))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -236,7 +262,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"vaeapp: error: {one_line(str(exc))}", file=sys.stderr)
                 return EXIT_ERROR
     if world.is_main:
-        print(f"{status}: {run.path} (resume with: {_resume_command(run, world)})")
+        print(one_line(f"{status}: {run.path} (resume with: {_resume_command(run, world)})"))
     return 0
 
 
@@ -353,7 +379,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps({**result.as_dict(), "data_source": dataset.source, "run": str(run.path)}))
         return 0
     k = f"K={args.importance_samples}"
-    print(f"{run.path} on {dataset.source}")
+    print(one_line(f"{run.path} on {dataset.source}"))
     print(f"  test images            {result.n}")
     print(f"  ELBO                   {result.elbo:.3f} nats/image")
     print(f"    reconstruction       {result.recon:.3f}")
@@ -467,7 +493,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{run.path}: {result['active_units']} of {config.model.latent_dim} units active")
+    print(
+        one_line(f"{run.path}: {result['active_units']} of {config.model.latent_dim} units active")
+    )
     print(f"  KL(q(z|x) || p(z)) {result['kl']:.3f} nats/image, by dimension:")
     ranked = sorted(enumerate(per_dim), key=lambda item: -item[1])
     activity = result["activity_per_dim"]
@@ -504,14 +532,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         elbo = "-" if row["test_elbo"] is None else f"{row['test_elbo']:.1f}"
         elbo += "" if row["normalised"] else "*"
         pages = ", ".join(row["default_for"])
+        name, data = one_line(row["name"]), one_line(row["data"])  # a folder may hold an escape
         print(
-            f"{row['name']:<24} {row['data']:<10} {row['latent_dim']:>4} {row['epochs']:>6} "
-            f"{elbo:>10}  {pages}"
+            f"{name:<24} {data:<10} {row['latent_dim']:>4} {row['epochs']:>6} {elbo:>10}  {pages}"
         )
     if any(not row["normalised"] for row in rows):
         print(f"* {NOT_NORMALISED}")
     for name, reason in unreadable.items():
-        print(f"not listed: {name}: {one_line(reason)}")
+        print(one_line(f"not listed: {name}: {reason}"))
     return 0
 
 

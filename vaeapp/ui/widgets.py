@@ -13,7 +13,7 @@ import torch
 from vaeapp.catalog import SHIPPED, default_for, find, name_of
 from vaeapp.errors import DataError, VaeappError
 from vaeapp.likelihoods import NOT_NORMALISED
-from vaeapp.paths import DEFAULT_MODEL_DIR, runs_dir
+from vaeapp.paths import DEFAULT_MODEL_DIR, data_dir, runs_dir
 from vaeapp.runs import Run, RunSummary, list_runs
 from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
 from vaeapp.umap_embedding import embedding_key
@@ -53,6 +53,10 @@ def model_picker(page: str | None = None) -> Run:
     holds across pages and reloads, and the URL always names it, so a link opens the same
     model; until one is chosen each page opens its own default. Runs that cannot be read are
     named under the box with the reason, rather than left out silently."""
+    try:  # every page starts here: folders from the environment that cannot be, said once
+        runs_dir(), data_dir()
+    except VaeappError as error:
+        show_error(error)
     models, unreadable = available_models()
     _take_choice_from_url(models)
     chosen = st.session_state.get(CHOSEN_KEY)
