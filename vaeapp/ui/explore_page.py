@@ -201,6 +201,10 @@ def _explorer(explorer: Explorer) -> None:
     # keeps the tab the user opened (it makes a moved element anew).
     with st.container():
         _notes(explorer, z, events.browser_decodes)
+        if events.ignored:  # a console's doing, not a click's: said quietly, never acted on
+            st.caption(
+                f"The map sent a {' and a '.join(events.ignored)} that did not fit: ignored."
+            )
     tabs = st.tabs(TABS)
     with tabs[0]:
         _code_panel(state, explorer)
