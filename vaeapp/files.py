@@ -144,10 +144,21 @@ def open_to_write(path: Path, how: str) -> Iterator[BinaryIO]:
     """A regular file opened (created if missing) as `how` says (one of OPENINGS), never
     through a link."""
     flags, mode = OPENINGS[how]
-    with os.fdopen(_open(path, flags), mode) as handle:
+    # Appends go unbuffered, one write call each (`append_fully`): a write a full disk refused
+    # leaves no bytes in a buffer for the close to fail on again.
+    buffering = 0 if how == "append" else -1
+    with os.fdopen(_open(path, flags), mode, buffering=buffering) as handle:
         if how == "write":
             handle.truncate(0)
         yield handle
+
+
+def append_fully(handle: BinaryIO, data: bytes) -> None:
+    """All of `data` through a handle `open_to_write(..., "append")` gave; a disk filling up
+    takes part of a write, then refuses the rest with OSError (ENOSPC, EDQUOT, EFBIG)."""
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view) :]
 
 
 def try_flock(handle: BinaryIO, attempts: int = 1) -> bool:

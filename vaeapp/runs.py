@@ -33,7 +33,14 @@ import torch
 from vaeapp import files
 from vaeapp.checkpoints import read_checkpoint
 from vaeapp.config import RunConfig
-from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError, VaeappError
+from vaeapp.errors import (
+    CheckpointError,
+    ConfigError,
+    RunError,
+    UnsafeFileError,
+    VaeappError,
+    WriteError,
+)
 from vaeapp.events import MAX_LINE, Event, encode_event, parse_event
 from vaeapp.likelihoods import is_normalised
 from vaeapp.model import VAE, build_model
@@ -164,15 +171,20 @@ class Run:
         A line torn by a killed writer is ended first, so the next event starts a line.
         """
         with files.open_to_write(self.metrics_path, "append") as out:
+
+            def write(data: bytes) -> None:
+                try:
+                    files.append_fully(out, data)
+                except OSError as exc:  # a full disk: training stops here, and can resume
+                    raise WriteError(
+                        f"could not add to {self.metrics_path} ({exc.strerror or exc}); the last "
+                        "checkpoint is intact: free some space, then resume the run"
+                    ) from None
+
             size = out.seek(0, os.SEEK_END)
             if size > 0 and files.read_tail(self.metrics_path, 1) != b"\n":
-                out.write(b"\n")
-
-            def append(event: Event) -> None:
-                out.write(encode_event(event))
-                out.flush()
-
-            yield append
+                write(b"\n")
+            yield lambda event: write(encode_event(event))
 
     def append_metrics(self, event: Event) -> None:
         with self.metrics_appender() as append:
