@@ -239,10 +239,14 @@ def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) ->
     """What the map alone does not say: the decoded image where the browser cannot decode, the
     view's limits, a code in a hole of the aggregate posterior."""
     state = ExploreState.of_session()
-    if browser_decodes is False:
+    if not explorer.content.decoder:
+        why = "this model's decoder is too large to send to the browser"
+    else:
+        why = "this browser cannot decode itself"
+    if browser_decodes is False or not explorer.content.decoder:
         st.image(
             _inline(enlarged(decode(explorer.model, z[None])[0], 6)),
-            caption="Decoded here by the server: E[x | z] (this browser cannot decode itself)",
+            caption=f"Decoded here by the server: E[x | z] ({why})",
         )
     if explorer.view.choice.shown == AXES and explorer.dim > 2:
         x_dim, y_dim = explorer.view.axes
@@ -602,7 +606,7 @@ def _content(
 ) -> MapContent:
     """The map's heavy part, built once per model, view and replayed epoch."""
     key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
-    decoder = browser_decoder(snap)
+    decoder = browser_decoder(snap) or b""  # none sent: the browser says it cannot decode
     return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None)
 
 

@@ -21,7 +21,7 @@ from vaeapp.data import Dataset, load_dataset
 from vaeapp.history import MetricsFollower, TrainingHistory
 from vaeapp.latent import encode_dataset
 from vaeapp.model import VAE
-from vaeapp.onnx_decoder import decoder_onnx
+from vaeapp.onnx_decoder import browser_decoder_onnx
 from vaeapp.paths import cache_dir
 from vaeapp.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run, RunSummary
 from vaeapp.umap_embedding import BackgroundUmap
@@ -94,12 +94,13 @@ def encoded_test_set(snap: Snapshot, spec: str) -> torch.Tensor:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _decoder(run_path: str, checkpoint_stamp: float) -> bytes:
-    return decoder_onnx(_model(run_path, checkpoint_stamp)[0])
+def _decoder(run_path: str, checkpoint_stamp: float) -> bytes | None:
+    return browser_decoder_onnx(_model(run_path, checkpoint_stamp)[0])
 
 
-def browser_decoder(snap: Snapshot) -> bytes:
-    """The run's decoder as ONNX, for the map to decode in the browser; exported once."""
+def browser_decoder(snap: Snapshot) -> bytes | None:
+    """The run's decoder as ONNX, for the map to decode in the browser; exported once. None
+    where it is too large to send: the page decodes on the server."""
     return _decoder(str(snap.run.path), snap.stamp)
 
 
