@@ -36,6 +36,7 @@ from vaeapp.config import RunConfig
 from vaeapp.errors import (
     CheckpointError,
     ConfigError,
+    ImageError,
     RunError,
     UnsafeFileError,
     VaeappError,
@@ -69,6 +70,7 @@ RUN_FILES = (
 MAX_RUN_NAME = 100
 SMALL_FILE = 1 << 16  # config.json, job.json, a lock's pid
 PICTURE_LIMIT = 1 << 22
+PICTURE_PIXELS = 1 << 22  # the trainer's grids are under a megapixel
 REPLAY_LIMIT = 1 << 26  # a million test images at 32 dimensions
 TAIL_BYTES = 1 << 14
 ERROR_PREFIX = "vaeapp: error: "
@@ -336,14 +338,21 @@ class Run:
         files.write_atomically(self.file(SAMPLES_FILE), samples_png)
 
     def pictures(self) -> tuple[bytes, bytes] | None:
-        """The last epoch's reconstructions and samples as PNG bytes, if both are there."""
+        """The last epoch's reconstructions and samples as PNG bytes, if both are there and
+        decode, with an upload's guards, as PNGs of a grid's size: a run from anywhere may hold
+        a decompression bomb or an SVG under these names, which a page must not decode."""
+        from vaeapp.images import read_image  # PIL and scipy: only where pictures are shown
+
         try:
-            return tuple(  # type: ignore[return-value]
+            pictures = tuple(
                 files.read_bytes(self.file(name), PICTURE_LIMIT)
                 for name in (RECONSTRUCTIONS_FILE, SAMPLES_FILE)
             )
-        except (FileNotFoundError, UnsafeFileError):
+            for name, picture in zip((RECONSTRUCTIONS_FILE, SAMPLES_FILE), pictures, strict=True):
+                read_image(picture, name, formats=("PNG",), max_pixels=PICTURE_PIXELS)
+        except (FileNotFoundError, UnsafeFileError, ImageError):
             return None
+        return pictures  # type: ignore[return-value]
 
     # --- replay -------------------------------------------------------------------------------
 
@@ -376,7 +385,7 @@ class Run:
             return None
         try:
             data = files.read_bytes(folder / _replay_name(epoch), REPLAY_LIMIT)
-            codes = np.load(io.BytesIO(data), allow_pickle=False)
+            codes = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)  # .npy only
         except (OSError, ValueError, EOFError, UnsafeFileError):
             return None
         good = codes.ndim == 2 and codes.dtype == np.float16 and np.isfinite(codes).all()

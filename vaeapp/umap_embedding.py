@@ -341,7 +341,7 @@ def _read(path: Path, rows: int | None) -> np.ndarray | None:
     one that does not fit `rows` codes)."""
     try:
         data = files.read_bytes(path, CACHE_LIMIT)
-        embedding = np.load(io.BytesIO(data), allow_pickle=False)
+        embedding = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)  # .npy only
     except (OSError, ValueError, EOFError, VaeappError):
         return None
     return None if embedding_problem(embedding, rows) else embedding.astype(np.float64)

@@ -6,6 +6,7 @@ anew."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -132,3 +133,20 @@ def test_a_cache_damaged_or_deleted_while_the_app_runs_is_made_again(tmp_path: P
         assert wait_until_done(service, other).embedding.shape == (ROWS - 1, 2)
     finally:
         service.stop()
+
+
+def _npz() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, embedding=np.random.default_rng(0).normal(size=(ROWS, 2)))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x93NUMPY garbage", b"PK\x03\x04 no zip", _npz()],
+    ids=["empty", "bad header", "zip magic", "npz"],
+)
+def test_a_cache_that_is_no_npy_file_is_not_read(tmp_path: Path, data: bytes) -> None:
+    service = BackgroundUmap(tmp_path)
+    service.path(KEY).write_bytes(data)
+    assert service.status(KEY, ROWS) == EmbeddingStatus()

@@ -119,7 +119,11 @@ def render() -> None:
     view = shown_view(snap, data.spec, mu)
     epoch = _replay_choice(run)
     points = view.points
-    replayed = None if epoch is None else _replayed(snap, epoch)
+    try:
+        replayed = None if epoch is None else _replayed(snap, epoch)
+    except VaeappError as error:  # a damaged file in the run's replay folder
+        st.sidebar.warning(literal(f"{error}: no replay."))
+        epoch = replayed = None
     if replayed is not None and replayed.shape != mu.shape:
         st.sidebar.warning(
             f"The codes kept after epoch {epoch} are of {len(replayed):,} images, not of this "
