@@ -223,6 +223,24 @@ def _remove_orphaned_temp_files(path: Path) -> None:
             candidate.unlink(missing_ok=True)
 
 
+def holds_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has the file at `path` open (Linux's /proc/PID/fd; another user's
+    processes cannot be looked at, and are not ours to signal either)."""
+    try:
+        target = os.lstat(path)
+        entries = list(os.scandir(f"/proc/{pid}/fd"))
+    except (OSError, ValueError):
+        return False
+    for entry in entries:
+        try:
+            held = os.stat(entry.path)  # the descriptor's file, through /proc's link
+        except OSError:
+            continue
+        if (held.st_dev, held.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
+
+
 def process_alive(pid: int) -> bool:
     """Whether a process of that pid runs (a zombie, exited but not yet reaped, does not)."""
     try:

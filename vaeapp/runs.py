@@ -287,6 +287,14 @@ class Run:
         """The pid the lock holder wrote; meaningful only while `is_training()`."""
         return _pid(self._small_text(TRAIN_LOCK_FILE))
 
+    def locked_by(self, pid: int) -> bool:
+        """Whether process `pid` holds this run's training lock or job lock open: a pid read
+        from the run's files (a lock's contents, job.json) could name any process, so only
+        with this proof is it the job's, and signalled."""
+        return any(
+            files.holds_open(pid, self.file(name)) for name in (TRAIN_LOCK_FILE, JOB_LOCK_FILE)
+        )
+
     def is_launching(self) -> bool:
         """Whether a launched job's process holds `job.lock` (from spawn to exit)."""
         return files.is_locked(self.file(JOB_LOCK_FILE))
