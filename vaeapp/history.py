@@ -19,6 +19,10 @@ from vaeapp.events import Event, parse_event
 
 SMOOTHING = 0.9
 MAX_POINTS = 2000
+# Steps kept in memory: a long run's metrics.jsonl (200 MB is 1.5 million steps) would hold
+# gigabytes of events and copy them at every look. Past this, every other kept step is dropped
+# (the stride doubles), the newest always kept: the chart draws at most MAX_POINTS anyway.
+MAX_STEPS = 20_000
 READ_LIMIT = 1 << 25  # bytes per look: a huge file is caught up with over several looks
 
 
@@ -153,6 +157,7 @@ class History:
     start: Event | None = None
     end: Event | None = None
     pace: _Pace = field(default_factory=_Pace)
+    stride: int = 1  # the steps kept are the multiples of it, and the newest
 
     def add(self, event: Event) -> None:
         kind = event["kind"]
@@ -162,12 +167,21 @@ class History:
             self.steps = {n: e for n, e in self.steps.items() if n <= position}
             self.epochs = {n: e for n, e in self.epochs.items() if n <= event.get("epoch", 0)}
         elif kind == "step":
-            self.steps[event["step"]] = event
+            self._keep_step(event)
             self.pace.see(event["time"], event["step"])
         elif kind == "epoch":
             self.epochs[event["epoch"]] = event
         elif kind == "end":
             self.end = event
+
+    def _keep_step(self, event: Event) -> None:
+        step, last = event["step"], next(reversed(self.steps), None)  # steps come in order
+        if last is not None and last % self.stride and last < step:
+            del self.steps[last]  # it was kept only as the newest
+        self.steps[step] = event
+        while len(self.steps) > MAX_STEPS:
+            self.stride *= 2
+            self.steps = {n: e for n, e in self.steps.items() if n % self.stride == 0 or n == step}
 
     def snapshot(self, now: float | None = None) -> TrainingHistory:
         return TrainingHistory(
