@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from playwright.sync_api import Page
 from streamlit.testing.v1 import AppTest
 
+from testkit.app_server import AppServer
+from testkit.chromium import wait_for_app
+from testkit.train_page import open_train_page
 from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, errors, following, open_page, warnings
 from tests.command_line import EXIT_ERROR, EXIT_USAGE, cli_error
 from tests.conftest import small_config
@@ -203,3 +207,24 @@ def test_a_hostile_runs_folder_is_one_message_on_every_page(
         app = open_page(page)
         assert not app.exception
         assert len(app.error) == 1 and "VAEAPP_RUNS" in errors(app)[0]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_train_forms_data_field_refuses_a_hostile_folder_in_chromium(
+    page: Page, app_server: AppServer
+) -> None:
+    # streamlit.testing cannot type a new option into the data field: Chromium can
+    open_train_page(page, app_server)
+    for folder, says in (
+        ("😀" * 100, "longer than 255 bytes"),
+        ("~nosuchuser-vaeapp/digits", "no user by that name"),
+        ("x/" * 3000, "too long"),
+    ):
+        field = page.locator(".st-key-train_data input")
+        field.fill(f"folder:{folder}")
+        field.press("Enter")
+        page.get_by_role("button", name="Start training").click()
+        wait_for_app(page)
+        page.get_by_text(says).first.wait_for(timeout=60_000)
+        assert page.get_by_test_id("stException").count() == 0, folder
