@@ -158,6 +158,7 @@ class BackgroundUmap:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
         self._started: dict[str, float] = {}
+        self._rows: dict[str, int] = {}  # how many codes each requested key embeds
         self._work: Path | None = None
 
     def path(self, key: str) -> Path:
@@ -177,7 +178,8 @@ class BackgroundUmap:
         if len(codes) < MIN_CODES:
             raise ConfigError(f"a UMAP view needs at least {MIN_CODES} codes, got {len(codes)}")
         key = embedding_key(codes)
-        status = self.status(key, len(codes))
+        self._rows[key] = len(codes)
+        status = self.status(key)
         if status.embedding is not None or status.error is not None:
             return status
         with self._lock:
@@ -202,12 +204,12 @@ class BackgroundUmap:
                 self._process.stdin.write(json.dumps({k: str(v) for k, v in paths.items()}))
                 self._process.stdin.write("\n")
                 self._process.stdin.flush()
-        return self.status(key, len(codes))
+        return self.status(key)
 
-    def status(self, key: str, rows: int | None = None) -> EmbeddingStatus:
-        """Where the embedding named `key` stands; one on disk counts only if it fits `rows`
-        codes (any number, where not given: a poll of the progress)."""
-        embedding = _read(self.path(key), rows)
+    def status(self, key: str) -> EmbeddingStatus:
+        """Where the embedding named `key` stands; one on disk counts only if it fits the codes
+        requested under that key (any number of them, for a key never requested here)."""
+        embedding = _read(self.path(key), self._rows.get(key))
         if embedding is not None:
             return EmbeddingStatus(embedding=embedding)
         error = self._error_path(key)

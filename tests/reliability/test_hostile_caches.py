@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from testkit.waiting import wait_for
+from tests.app_pages import EXPLORE_PAGE, open_page, saved_run
+from vaeapp.data import load_dataset
+from vaeapp.latent import encode_dataset
+from vaeapp.paths import cache_dir, runs_dir
+from vaeapp.runs import Run
+from vaeapp.ui import loaders
 from vaeapp.umap_embedding import (
     MAX_COORDINATE,
     BackgroundUmap,
@@ -28,6 +35,7 @@ from vaeapp.umap_embedding import (
 from vaeapp.views import EmbeddingProjection
 
 ROWS = 40
+TEST_IMAGES = 1000  # the offline sample's test set: the codes Explore maps
 CODES = np.random.default_rng(0).normal(size=(ROWS, 6)).astype(np.float32)
 KEY = embedding_key(CODES)
 PROPERTY = settings(
@@ -67,12 +75,18 @@ def _bent(scale: float, slope: float, bad: int, value: float) -> np.ndarray:
     return layout
 
 
+def known(service: BackgroundUmap) -> BackgroundUmap:
+    """`service`, told that KEY embeds ROWS codes, as a request of them tells it."""
+    service._rows[KEY] = ROWS
+    return service
+
+
 @PROPERTY
 @given(cache=caches)
 def test_a_cache_is_drawn_only_if_it_fits_its_codes(tmp_path: Path, cache: np.ndarray) -> None:
     service = BackgroundUmap(tmp_path)
     np.save(service.path(KEY), cache)
-    status = service.status(KEY, ROWS)
+    status = known(service).status(KEY)
     assert status.error is None
     if status.embedding is None:
         assert embedding_problem(cache, ROWS) is not None
@@ -84,13 +98,18 @@ def test_a_cache_is_drawn_only_if_it_fits_its_codes(tmp_path: Path, cache: np.nd
     assert np.isfinite(view.inverse(embedding[:3]).numpy()).all()
 
 
-HOSTILE = {
-    "one place": np.ones((ROWS, 2)),
-    "a line": np.stack([np.arange(ROWS), 2.0 * np.arange(ROWS)], axis=1),
-    "too few rows": np.random.default_rng(1).normal(size=(ROWS - 5, 2)),
-    "nan": np.full((ROWS, 2), np.nan),
-    "1e300": np.random.default_rng(1).normal(size=(ROWS, 2)) * 1e300,
-}
+def hostile_caches(rows: int) -> dict[str, np.ndarray]:
+    normal = np.random.default_rng(1).normal
+    return {
+        "one place": np.ones((rows, 2)),
+        "a line": np.stack([np.arange(rows), 2.0 * np.arange(rows)], axis=1),
+        "too few rows": normal(size=(rows - 5, 2)),
+        "nan": np.full((rows, 2), np.nan),
+        "1e300": normal(size=(rows, 2)) * 1e300,
+    }
+
+
+HOSTILE = hostile_caches(ROWS)
 
 
 @pytest.mark.parametrize("cache", HOSTILE.values(), ids=HOSTILE.keys())
@@ -149,4 +168,29 @@ def _npz() -> bytes:
 def test_a_cache_that_is_no_npy_file_is_not_read(tmp_path: Path, data: bytes) -> None:
     service = BackgroundUmap(tmp_path)
     service.path(KEY).write_bytes(data)
-    assert service.status(KEY, ROWS) == EmbeddingStatus()
+    assert known(service).status(KEY) == EmbeddingStatus()
+
+
+@pytest.fixture
+def page_cache() -> Iterator[Path]:
+    """Where Explore looks for the UMAP of a 3-D saved run's test codes; removed after."""
+    run = saved_run("hostile-cache", latent_dim=3)
+    model, _ = run.load_model()
+    codes, _ = encode_dataset(model, load_dataset("sample").test.images)
+    cached = BackgroundUmap(cache_dir()).path(embedding_key(codes.numpy()))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    yield cached
+    loaders.umap_worker().stop()
+    cached.unlink(missing_ok=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", HOSTILE.keys())
+def test_explore_with_a_hostile_cache_shows_pca_while_umap_is_made_again(
+    page_cache: Path, kind: str
+) -> None:
+    np.save(page_cache, hostile_caches(TEST_IMAGES)[kind])
+    app = open_page(EXPLORE_PAGE, Run(runs_dir() / "hostile-cache"))
+    app.sidebar.radio(key="explore_view").set_value("UMAP").run()
+    assert not app.exception
+    assert any("Computing UMAP in the background" in info.value for info in app.info)
