@@ -45,6 +45,7 @@ from vaeapp.errors import (
 from vaeapp.events import MAX_LINE, Event, encode_event, parse_event
 from vaeapp.likelihoods import is_normalised
 from vaeapp.model import VAE, build_model
+from vaeapp.paths import user_path
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -491,7 +492,7 @@ def run_path(root: Path, name: str) -> Path:
     forbidden = set("/\\:\0") | {chr(c) for c in range(32)}
     if cleaned in {".", ".."} or cleaned.startswith(".") or forbidden & set(cleaned):
         raise ConfigError("run name must be a plain name: no slashes, no leading dot, no '..'")
-    path = (root / cleaned).resolve()
+    path = (user_path(root / cleaned, "the run's folder")).resolve()  # with the runs folder
     if path.parent != root.resolve():
         raise ConfigError("run name must stay inside the runs folder")
     return root / cleaned

@@ -26,7 +26,7 @@ from vaeapp.data import check_spec
 from vaeapp.errors import PathError, VaeappError
 from vaeapp.model import build_model
 from vaeapp.paths import NAME_MAX, PATH_MAX, runs_dir, user_path
-from vaeapp.runs import Run
+from vaeapp.runs import Run, run_path
 
 PROPERTY = settings(
     max_examples=100,
@@ -228,3 +228,9 @@ def test_the_train_forms_data_field_refuses_a_hostile_folder_in_chromium(
         wait_for_app(page)
         page.get_by_text(says).first.wait_for(timeout=60_000)
         assert page.get_by_test_id("stException").count() == 0, folder
+
+
+def test_a_run_name_that_makes_the_path_too_long_is_refused(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["a" * 250] * 17)  # each name allowed, the whole path not
+    with pytest.raises(PathError, match="too long"):
+        run_path(deep, "y" * 90)
