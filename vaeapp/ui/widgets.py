@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from vaeapp.catalog import SHIPPED, default_for, find, name_of
-from vaeapp.errors import DataError, VaeappError
+from vaeapp.errors import DataError, PathError, VaeappError
 from vaeapp.likelihoods import NOT_NORMALISED
 from vaeapp.paths import DEFAULT_MODEL_DIR, data_dir, runs_dir
 from vaeapp.runs import Run, RunSummary, list_runs
@@ -90,6 +90,9 @@ def _take_choice_from_url(models: dict[str, RunSummary]) -> None:
         return
     try:
         path = str(find(named).path)
+    except PathError as error:  # no folder could have that name: say why, briefly
+        st.sidebar.warning(literal(f"{error}; showing the default."))
+        return
     except VaeappError:
         path = ""
     if path not in models:  # no such name, or a folder that is no listed model
