@@ -53,7 +53,7 @@ def find(name_or_path: str | Path, root: Path | None = None) -> Run:
     """A model by shipped name, by the name of a saved run, or by its folder; RunError if none
     (PathError for what cannot name a folder at all)."""
     path = user_path(name_or_path, "run")
-    text = str(path)
+    text = str(name_or_path)  # as typed: "./default" is a folder, not the shipped model
     for model in SHIPPED:
         if text == model.name:
             return model.run
