@@ -25,6 +25,10 @@ class CheckpointError(VaeappError):
     """A checkpoint cannot be read safely, or does not fit its run's config."""
 
 
+class PathError(VaeappError):
+    """A name or path a user gave cannot name a file: too long, a NUL byte, an unknown ~user."""
+
+
 class UnsafeFileError(VaeappError):
     """A file is a link, a special file or larger than it can be, and was not used."""
 

@@ -144,10 +144,21 @@ def open_to_write(path: Path, how: str) -> Iterator[BinaryIO]:
     """A regular file opened (created if missing) as `how` says (one of OPENINGS), never
     through a link."""
     flags, mode = OPENINGS[how]
-    with os.fdopen(_open(path, flags), mode) as handle:
+    # Appends go unbuffered, one write call each (`append_fully`): a write a full disk refused
+    # leaves no bytes in a buffer for the close to fail on again.
+    buffering = 0 if how == "append" else -1
+    with os.fdopen(_open(path, flags), mode, buffering=buffering) as handle:
         if how == "write":
             handle.truncate(0)
         yield handle
+
+
+def append_fully(handle: BinaryIO, data: bytes) -> None:
+    """All of `data` through a handle `open_to_write(..., "append")` gave; a disk filling up
+    takes part of a write, then refuses the rest with OSError (ENOSPC, EDQUOT, EFBIG)."""
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view) :]
 
 
 def try_flock(handle: BinaryIO, attempts: int = 1) -> bool:
@@ -210,6 +221,24 @@ def _remove_orphaned_temp_files(path: Path) -> None:
         pid = candidate.name[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not process_alive(int(pid)) and regular_file(candidate):
             candidate.unlink(missing_ok=True)
+
+
+def holds_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has the file at `path` open (Linux's /proc/PID/fd; another user's
+    processes cannot be looked at, and are not ours to signal either)."""
+    try:
+        target = os.lstat(path)
+        entries = list(os.scandir(f"/proc/{pid}/fd"))
+    except (OSError, ValueError):
+        return False
+    for entry in entries:
+        try:
+            held = os.stat(entry.path)  # the descriptor's file, through /proc's link
+        except OSError:
+            continue
+        if (held.st_dev, held.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
 
 
 def process_alive(pid: int) -> bool:

@@ -20,8 +20,8 @@ from tests.app_pages import TRAIN_PAGE, errors
 from tests.command_line import cli_error
 from tests.reliability.test_hostile_runs import finishes
 from tests.test_data import save_digit_pngs, write_idx, write_idx_set
+from vaeapp.data import sources as data_module
 from vaeapp.data.sources import load_dataset
-from vaeapp.data.sources import sources as data_module
 from vaeapp.errors import DataError
 from vaeapp.paths import data_dir
 from vaeapp.store.catalog import DEFAULT_MODEL, saved_runs

@@ -9,12 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from vaeapp import __version__
 from vaeapp.cli.app_command import add_app
-from vaeapp.cli.common import EXIT_ERROR, RUN_HELP, OneLineParser, argument_type, one_line
+from vaeapp.cli.common import (
+    EXIT_ERROR,
+    RUN_HELP,
+    OneLineParser,
+    argument_type,
+    one_line,
+    path_type,
+)
 from vaeapp.cli.image_commands import add_encode, add_interpolate, add_sample
 from vaeapp.cli.model_commands import add_evaluate, add_inspect, add_models
 from vaeapp.cli.train_command import add_train
@@ -41,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = _shared(
         (("--data",), {"help": f"data source (default {RunConfig().train.data}, or the run's)"}),
-        (("--data-dir",), {"type": Path, "help": "where data sets live (default ./data)"}),
+        (
+            ("--data-dir",),
+            {"type": path_type("--data-dir"), "help": "where data sets live (default ./data)"},
+        ),
         (("--no-download",), {"action": "store_true", "help": "never try the network"}),
     )
     run = _shared((("run",), {"type": argument_type(find), "metavar": "RUN", "help": RUN_HELP}))

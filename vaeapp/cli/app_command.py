@@ -9,8 +9,19 @@ from pathlib import Path
 
 
 def add_app(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8501, help="(default 8501)")
+    p.add_argument("--port", type=_port, default=8501, help="1-65535 (default 8501)")
     p.set_defaults(handler=cmd_app)
+
+
+def _port(text: str) -> int:
+    """A TCP port, checked here: past 65535, Streamlit's server fails with a traceback."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535, not {text!r}")
+    return port
 
 
 def cmd_app(args: argparse.Namespace) -> int:

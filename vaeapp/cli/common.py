@@ -10,6 +10,7 @@ from typing import NoReturn, TypeVar
 
 from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.errors import VaeappError, WriteError
+from vaeapp.paths import user_path
 
 T = TypeVar("T")
 
@@ -41,6 +42,12 @@ def argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return convert
+
+
+def path_type(what: str) -> Callable[[str], Path]:
+    """An argparse `type` for a path argument: what no file system call can take is a one-line
+    usage error, never an OSError or ValueError from deep inside."""
+    return argument_type(lambda text: user_path(text, what))
 
 
 def load_data(spec: str, args: argparse.Namespace) -> Dataset:

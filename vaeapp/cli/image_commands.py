@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from vaeapp.cli.common import (
+    path_type,
     write_file,
 )
 from vaeapp.errors import ConfigError, WriteError
@@ -19,23 +20,35 @@ def add_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--temperature", type=float, default=1.0, help="prior standard deviation")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", type=Path, default=Path("samples.png"))
+    p.add_argument("-o", "--output", type=path_type("--output"), default=Path("samples.png"))
     p.set_defaults(handler=cmd_sample)
 
 
 def add_encode(p: argparse.ArgumentParser) -> None:
-    p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP, …")
+    p.add_argument(
+        "images", type=path_type("IMAGE"), nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP, …"
+    )
     p.set_defaults(handler=cmd_encode)
 
 
 def add_interpolate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("first", type=Path, metavar="A", help="the image to start from")
-    p.add_argument("second", type=Path, metavar="B", help="the image to end on")
+    p.add_argument("first", type=path_type("A"), metavar="A", help="the image to start from")
+    p.add_argument("second", type=path_type("B"), metavar="B", help="the image to end on")
     p.add_argument("--steps", type=int, default=10, help="images in the strip, 2-50 (default 10)")
     p.add_argument("--method", choices=METHODS, default="linear", help="(default linear)")
-    p.add_argument("-o", "--output", type=Path, default=Path("strip.png"), help="the strip PNG")
-    p.add_argument("--gif", type=Path, help="also write a there-and-back animation here")
-    p.add_argument("--frames", type=Path, metavar="DIR", help="also write each image as a PNG")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=path_type("--output"),
+        default=Path("strip.png"),
+        help="the strip PNG",
+    )
+    p.add_argument(
+        "--gif", type=path_type("--gif"), help="also write a there-and-back animation here"
+    )
+    p.add_argument(
+        "--frames", type=path_type("--frames"), metavar="DIR", help="also write each image as a PNG"
+    )
     p.set_defaults(handler=cmd_interpolate)
 
 

@@ -50,7 +50,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps({**result.as_dict(), "data_source": dataset.source, "run": str(run.path)}))
         return 0
     k = f"K={args.importance_samples}"
-    print(f"{run.path} on {dataset.source}")
+    print(one_line(f"{run.path} on {dataset.source}"))
     print(f"  test images            {result.n}")
     print(f"  ELBO                   {result.elbo:.3f} nats/image")
     print(f"    reconstruction       {result.recon:.3f}")
@@ -92,7 +92,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{run.path}: {result['active_units']} of {config.model.latent_dim} units active")
+    print(
+        one_line(f"{run.path}: {result['active_units']} of {config.model.latent_dim} units active")
+    )
     print(f"  KL(q(z|x) || p(z)) {result['kl']:.3f} nats/image, by dimension:")
     ranked = sorted(enumerate(per_dim), key=lambda item: -item[1])
     activity = result["activity_per_dim"]
@@ -129,12 +131,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         elbo = "-" if row["test_elbo"] is None else f"{row['test_elbo']:.1f}"
         elbo += "" if row["normalised"] else "*"
         pages = ", ".join(row["default_for"])
+        name, data = one_line(row["name"]), one_line(row["data"])  # a folder may hold an escape
         print(
-            f"{row['name']:<24} {row['data']:<10} {row['latent_dim']:>4} {row['epochs']:>6} "
-            f"{elbo:>10}  {pages}"
+            f"{name:<24} {data:<10} {row['latent_dim']:>4} {row['epochs']:>6} {elbo:>10}  {pages}"
         )
     if any(not row["normalised"] for row in rows):
         print(f"* {NOT_NORMALISED}")
     for name, reason in unreadable.items():
-        print(f"not listed: {name}: {one_line(reason)}")
+        print(one_line(f"not listed: {name}: {reason}"))
     return 0

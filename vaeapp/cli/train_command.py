@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
@@ -22,6 +21,7 @@ from vaeapp.cli.common import (
     argument_type,
     load_data,
     one_line,
+    path_type,
 )
 from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
 from vaeapp.data.sources import Dataset
@@ -42,7 +42,9 @@ def add_train(p: argparse.ArgumentParser) -> None:
         help="train the run directory RUN: continue from its checkpoint (or begin, if it has "
         "none yet)",
     )
-    p.add_argument("--out", metavar="RUN", type=Path, help="new run directory (default: runs/…)")
+    p.add_argument(
+        "--out", metavar="RUN", type=path_type("--out"), help="new run directory (default: runs/…)"
+    )
     p.add_argument("--arch", choices=ARCHITECTURES, help=f"(default {model.arch})")
     p.add_argument("--latent-dim", type=int, help=f"(default {model.latent_dim})")
     p.add_argument(
@@ -101,7 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"vaeapp: error: {one_line(str(exc))}", file=sys.stderr)
                 return EXIT_ERROR
     if world.is_main:
-        print(f"{status}: {run.path} (resume with: {_resume_command(run, world)})")
+        print(one_line(f"{status}: {run.path} (resume with: {_resume_command(run, world)})"))
     return 0
 
 

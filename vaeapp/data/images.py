@@ -35,19 +35,26 @@ SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA")
 HIGH_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 
 
-def read_image(data: bytes, name: str = "the image") -> Image.Image:
-    """Decode an uploaded or given file, refusing what cannot be a digit picture.
+def read_image(
+    data: bytes,
+    name: str = "the image",
+    formats: tuple[str, ...] = FORMATS,
+    max_pixels: int = MAX_PIXELS,
+) -> Image.Image:
+    """Decode an uploaded or given file, refusing what cannot be a digit picture (or is not in
+    one of `formats`).
 
-    Huge images are refused before they are decoded (a 20000x20000 PNG can be a few kilobytes);
-    large JPEGs are decoded at a reduced scale; the EXIF orientation is applied.
+    Huge images (over `max_pixels`) are refused before they are decoded (a 20000x20000 PNG can
+    be a few kilobytes); large JPEGs are decoded at a reduced scale; the EXIF orientation is
+    applied.
     """
     if not data:
         raise ImageError(f"{name} is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
-            _check_size(image, name)
+            image = Image.open(io.BytesIO(data), formats=formats)
+            _check_size(image, name, max_pixels)
             image.draft("RGB", (WORK_SIDE, WORK_SIDE))
             image = ImageOps.exif_transpose(image)
             image.load()
@@ -86,15 +93,15 @@ def gray_28(image: Image.Image, name: str = "the image") -> np.ndarray:
     return np.asarray(gray, dtype=np.float32) / 255
 
 
-def _check_size(image: Image.Image, name: str) -> None:
+def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(_too_large(name, f" at {width}x{height}"))
+    if width * height > max_pixels:
+        raise ImageError(_too_large(name, f" at {width}x{height}", max_pixels))
 
 
-def _too_large(name: str, size: str = "") -> str:
+def _too_large(name: str, size: str = "", max_pixels: int = MAX_PIXELS) -> str:
     return (
-        f"{name} is too large{size}: the limit is {MAX_PIXELS // 10**6} megapixels, "
+        f"{name} is too large{size}: the limit is {max_pixels / 10**6:g} megapixels, "
         "so scale it down first"
     )
 

@@ -32,6 +32,7 @@ import torch
 from vaeapp import files
 from vaeapp.errors import DataError, ImageError, UnsafeFileError, WriteError
 from vaeapp.paths import data_dir as default_data_dir
+from vaeapp.paths import user_path
 
 SPLIT_SEED = 0
 DIGITS = tuple(str(d) for d in range(10))
@@ -88,7 +89,7 @@ def check_spec(spec: str) -> tuple[str, Path | None]:
     spec = spec.strip()
     kind, _, argument = spec.partition(":")
     if kind in PATH_SOURCES and argument:
-        directory = Path(argument).expanduser()
+        directory = user_path(argument, f"{kind}:DIR")
         if not directory.is_dir():
             raise DataError(f"{directory} is not a directory")
         return kind, directory

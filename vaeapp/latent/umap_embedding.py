@@ -18,6 +18,7 @@ This module imports only numpy at the top, so the worker starts without torch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -42,6 +43,12 @@ SETTINGS = {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200, "random_state":
 MIN_CODES = 5
 WARM_UP_CODES = 300
 CACHE_LIMIT = 1 << 27  # bytes: an embedding of 8 million points
+# A cached embedding is a hint, from a file anyone could have written: it is used only if it
+# has a row per code, finite coordinates no layout reaches past MAX_COORDINATE, and a spread in
+# both directions (the views triangulate it: points on a line or at one place have no
+# triangles). MIN_SPREAD bounds the ratio of its smaller principal spread to its larger.
+MAX_COORDINATE = 1e6
+MIN_SPREAD = 1e-6
 PROGRESS_LIMIT = 1 << 12
 NEIGHBOURS, GRAPH, LAYOUT = (
     "finding each point's neighbours",
@@ -151,6 +158,7 @@ class BackgroundUmap:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
         self._started: dict[str, float] = {}
+        self._rows: dict[str, int] = {}  # how many codes each requested key embeds
         self._work: Path | None = None
 
     def path(self, key: str) -> Path:
@@ -165,21 +173,26 @@ class BackgroundUmap:
             self._ensure_worker()
 
     def request(self, codes: np.ndarray) -> EmbeddingStatus:
-        """The embedding if it is on disk; otherwise start it (once) and say how it goes."""
+        """The embedding if it is on disk (and fits the codes); otherwise start it (once per
+        loss: a cache deleted or damaged after it was made is made again) and say how it goes."""
         if len(codes) < MIN_CODES:
             raise ConfigError(f"a UMAP view needs at least {MIN_CODES} codes, got {len(codes)}")
         key = embedding_key(codes)
+        self._rows[key] = len(codes)
         status = self.status(key)
         if status.embedding is not None or status.error is not None:
             return status
         with self._lock:
+            if key in self._started and self._finished(key):  # ... and its result is lost
+                del self._started[key]
             if key not in self._started:
                 self._ensure_worker()
                 self._started[key] = time.time()
                 assert self._process is not None and self._work is not None
                 # The codes go through a file: a large message would block this thread until
-                # the worker, busy compiling or fitting, reads it.
-                codes_path = self._work / f"{key}.npy"
+                # the worker, busy compiling or fitting, reads it. The worker removes the file
+                # when it is done with them.
+                codes_path = self._codes_path(key)
                 np.save(codes_path, np.asarray(codes, dtype=np.float32))
                 paths = {
                     "codes": codes_path,
@@ -194,7 +207,9 @@ class BackgroundUmap:
         return self.status(key)
 
     def status(self, key: str) -> EmbeddingStatus:
-        embedding = _read(self.path(key))
+        """Where the embedding named `key` stands; one on disk counts only if it fits the codes
+        requested under that key (any number of them, for a key never requested here)."""
+        embedding = _read(self.path(key), self._rows.get(key))
         if embedding is not None:
             return EmbeddingStatus(embedding=embedding)
         error = self._error_path(key)
@@ -223,6 +238,14 @@ class BackgroundUmap:
             self._process = None
             self._started.clear()
 
+    def _codes_path(self, key: str) -> Path:
+        assert self._work is not None
+        return self._work / f"{key}.npy"
+
+    def _finished(self, key: str) -> bool:
+        """Whether the worker is done with a request it was sent: it removes the codes."""
+        return self._work is None or not self._codes_path(key).exists()
+
     def _error_path(self, key: str) -> Path | None:
         """Failures are kept for this process only: a later start tries again."""
         return None if self._work is None else self._work / f"{key}.error.txt"
@@ -232,10 +255,10 @@ class BackgroundUmap:
         return None if self._work is None else self._work / f"{key}.progress.json"
 
     def _ensure_worker(self) -> None:
+        if self._work is None or not self._work.is_dir():  # a temp cleaner may remove it
+            self._work = Path(tempfile.mkdtemp(prefix="vaeapp-umap-"))
         if self.worker_alive:
             return
-        if self._work is None:
-            self._work = Path(tempfile.mkdtemp(prefix="vaeapp-umap-"))
         # A process of its own, not multiprocessing's: that would run the app's page script
         # again in the worker (it is `__main__` while Streamlit runs it), warnings and all.
         self._process = subprocess.Popen(
@@ -280,10 +303,17 @@ def _serve(requests: TextIO) -> None:
     for line in requests:
         paths = {name: Path(value) for name, value in json.loads(line).items()}
         try:
-            embedding = umap_embedding(np.load(paths["codes"]), _reporter(paths["progress"]))
+            codes = np.load(paths["codes"])
+            embedding = umap_embedding(codes, _reporter(paths["progress"]))
+            problem = embedding_problem(embedding, len(codes))
+            if problem is not None:  # saved, it would be refused and fitted again, forever
+                raise ValueError(problem)
             _save(paths["out"], embedding)
         except Exception as exc:
-            paths["error"].write_text(f"UMAP failed: {exc}", encoding="utf-8")
+            with contextlib.suppress(OSError):  # the scratch folder may be gone
+                paths["error"].write_text(f"UMAP failed: {exc}", encoding="utf-8")
+        finally:
+            paths["codes"].unlink(missing_ok=True)
 
 
 def _reporter(path: Path) -> Report:
@@ -291,7 +321,8 @@ def _reporter(path: Path) -> Report:
 
     def report(stage: str, done: int, total: int) -> None:
         progress = {"stage": stage, "done": done, "total": total}
-        files.write_atomically(path, json.dumps(progress).encode())
+        with contextlib.suppress(OSError, VaeappError):  # a report lost stops no fit
+            files.write_atomically(path, json.dumps(progress).encode())
 
     return report
 
@@ -307,15 +338,30 @@ def _read_progress(path: Path | None) -> UmapProgress | None:
         return None
 
 
-def _read(path: Path) -> np.ndarray | None:
-    """A cached embedding, or None if there is none usable (a link, a damaged or foreign file)."""
+def _read(path: Path, rows: int | None) -> np.ndarray | None:
+    """A cached embedding, or None if there is none usable (a link, a damaged or foreign file,
+    one that does not fit `rows` codes)."""
     try:
         data = files.read_bytes(path, CACHE_LIMIT)
-        embedding = np.load(io.BytesIO(data), allow_pickle=False)
+        embedding = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)  # .npy only
     except (OSError, ValueError, EOFError, VaeappError):
         return None
-    usable = embedding.ndim == 2 and embedding.shape[1] == 2 and np.isfinite(embedding).all()
-    return embedding.astype(np.float64) if usable else None
+    return None if embedding_problem(embedding, rows) else embedding.astype(np.float64)
+
+
+def embedding_problem(embedding: np.ndarray, rows: int | None) -> str | None:
+    """Why `embedding` cannot be the map of `rows` codes (any number, where None), or None."""
+    if embedding.dtype.kind not in "fiu" or embedding.ndim != 2 or embedding.shape[1] != 2:
+        return f"an embedding is [N, 2] numbers, not {embedding.dtype} {embedding.shape}"
+    if len(embedding) < MIN_CODES or (rows is not None and len(embedding) != rows):
+        return f"{len(embedding)} points for {rows} codes"
+    points = embedding.astype(np.float64)
+    if not np.isfinite(points).all() or np.abs(points).max() > MAX_COORDINATE:
+        return f"coordinates not finite or past {MAX_COORDINATE:g}"
+    spread = np.linalg.svd(points - points.mean(axis=0), compute_uv=False)
+    if not spread[0] > 0 or spread[1] < MIN_SPREAD * spread[0]:
+        return "the points lie at one place or on a line"
+    return None
 
 
 def _save(path: Path, embedding: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError, VaeappError
 from vaeapp.model.likelihoods import is_normalised
-from vaeapp.paths import ASSETS_DIR, runs_dir
+from vaeapp.paths import ASSETS_DIR, runs_dir, user_path
 from vaeapp.store.history import History
 from vaeapp.store.runs import CONFIG_FILE, METRICS_FILE, Run
 
@@ -103,12 +103,13 @@ def default_for(page: str) -> Run:
 
 
 def find(name_or_path: str | Path, root: Path | None = None) -> Run:
-    """A model by shipped name, by the name of a saved run, or by its folder; RunError if none."""
-    text = str(name_or_path)
+    """A model by shipped name, by the name of a saved run, or by its folder; RunError if none
+    (PathError for what cannot name a folder at all)."""
+    path = user_path(name_or_path, "run")
+    text = str(name_or_path)  # as typed: "./default" is a folder, not the shipped model
     for model in SHIPPED:
         if text == model.name:
             return model.run
-    path = Path(text)
     if path.is_dir() or len(path.parts) != 1:
         return Run(path)
     saved = (root or runs_dir()) / text
@@ -147,7 +148,7 @@ def run_path(root: Path, name: str) -> Path:
     forbidden = set("/\\:\0") | {chr(c) for c in range(32)}
     if cleaned in {".", ".."} or cleaned.startswith(".") or forbidden & set(cleaned):
         raise ConfigError("run name must be a plain name: no slashes, no leading dot, no '..'")
-    path = (root / cleaned).resolve()
+    path = (user_path(root / cleaned, "the run's folder")).resolve()  # with the runs folder
     if path.parent != root.resolve():
         raise ConfigError("run name must stay inside the runs folder")
     return root / cleaned

@@ -17,6 +17,10 @@ from vaeapp.store.runs import Run
 
 SMOOTHING = 0.9
 MAX_POINTS = 2000
+# Steps kept in memory: a long run's metrics.jsonl (200 MB is 1.5 million steps) would hold
+# gigabytes of events and copy them at every look. Past this, every other kept step is dropped
+# (the stride doubles), the newest always kept: the chart draws at most MAX_POINTS anyway.
+MAX_STEPS = 20_000
 READ_LIMIT = 1 << 25  # bytes per look: a huge file is caught up with over several looks
 
 
@@ -167,6 +171,8 @@ class History:
         """Wall time spent training, over every session."""
         return self.earlier_s + (self.session.seconds() if self.session else 0.0)
 
+    stride: int = 1  # the steps kept are the multiples of it, and the newest
+
     def add(self, event: Event) -> None:
         kind = event["kind"]
         if kind == "start":
@@ -179,11 +185,20 @@ class History:
         elif self.session is not None:
             self.session.see(event)
         if kind == "step":
-            self.steps[event["step"]] = event
+            self._keep_step(event)
         elif kind == "epoch":
             self.epochs[event["epoch"]] = event
         elif kind == "end":
             self.end = event
+
+    def _keep_step(self, event: Event) -> None:
+        step, last = event["step"], next(reversed(self.steps), None)  # steps come in order
+        if last is not None and last % self.stride and last < step:
+            del self.steps[last]  # it was kept only as the newest
+        self.steps[step] = event
+        while len(self.steps) > MAX_STEPS:
+            self.stride *= 2
+            self.steps = {n: e for n, e in self.steps.items() if n % self.stride == 0 or n == step}
 
     def frozen(self, now: float | None = None) -> TrainingHistory:
         return TrainingHistory(

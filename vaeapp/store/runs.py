@@ -32,7 +32,14 @@ import torch
 
 from vaeapp import files
 from vaeapp.config import RunConfig
-from vaeapp.errors import CheckpointError, ConfigError, RunError, UnsafeFileError
+from vaeapp.errors import (
+    CheckpointError,
+    ConfigError,
+    ImageError,
+    RunError,
+    UnsafeFileError,
+    WriteError,
+)
 from vaeapp.model.networks import VAE, build_model
 from vaeapp.store.checkpoints import read_checkpoint
 from vaeapp.store.events import MAX_LINE, Event, encode_event, parse_event
@@ -49,6 +56,7 @@ SAMPLES_FILE = "samples.png"
 REPLAY_DIR = "replay"  # the test set's posterior means after each epoch: epoch-0001.npy, ...
 SMALL_FILE = 1 << 16  # config.json, job.json, a lock's pid
 PICTURE_LIMIT = 1 << 22
+PICTURE_PIXELS = 1 << 22  # the trainer's grids are under a megapixel
 REPLAY_LIMIT = 1 << 26  # a million test images at 32 dimensions
 TAIL_BYTES = 1 << 14
 ERROR_PREFIX = "vaeapp: error: "
@@ -151,15 +159,20 @@ class Run:
         A line torn by a killed writer is ended first, so the next event starts a line.
         """
         with files.open_to_write(self.metrics_path, "append") as out:
+
+            def write(data: bytes) -> None:
+                try:
+                    files.append_fully(out, data)
+                except OSError as exc:  # a full disk: training stops here, and can resume
+                    raise WriteError(
+                        f"could not add to {self.metrics_path} ({exc.strerror or exc}); the last "
+                        "checkpoint is intact: free some space, then resume the run"
+                    ) from None
+
             size = out.seek(0, os.SEEK_END)
             if size > 0 and files.read_tail(self.metrics_path, 1) != b"\n":
-                out.write(b"\n")
-
-            def append(event: Event) -> None:
-                out.write(encode_event(event))
-                out.flush()
-
-            yield append
+                write(b"\n")
+            yield lambda event: write(encode_event(event))
 
     def append_metrics(self, event: Event) -> None:
         with self.metrics_appender() as append:
@@ -274,6 +287,14 @@ class Run:
         """The pid the lock holder wrote; meaningful only while `is_training()`."""
         return _pid(self._small_text(TRAIN_LOCK_FILE))
 
+    def locked_by(self, pid: int) -> bool:
+        """Whether process `pid` holds this run's training lock or job lock open: a pid read
+        from the run's files (a lock's contents, job.json) could name any process, so only
+        with this proof is it the job's, and signalled."""
+        return any(
+            files.holds_open(pid, self.file(name)) for name in (TRAIN_LOCK_FILE, JOB_LOCK_FILE)
+        )
+
     def is_launching(self) -> bool:
         """Whether a launched job's process holds `job.lock` (from spawn to exit)."""
         return files.is_locked(self.file(JOB_LOCK_FILE))
@@ -325,14 +346,21 @@ class Run:
         files.write_atomically(self.file(SAMPLES_FILE), samples_png)
 
     def pictures(self) -> tuple[bytes, bytes] | None:
-        """The last epoch's reconstructions and samples as PNG bytes, if both are there."""
+        """The last epoch's reconstructions and samples as PNG bytes, if both are there and
+        decode, with an upload's guards, as PNGs of a grid's size: a run from anywhere may hold
+        a decompression bomb or an SVG under these names, which a page must not decode."""
+        from vaeapp.data.images import read_image  # PIL and scipy: only where pictures are shown
+
         try:
-            return tuple(  # type: ignore[return-value]
+            pictures = tuple(
                 files.read_bytes(self.file(name), PICTURE_LIMIT)
                 for name in (RECONSTRUCTIONS_FILE, SAMPLES_FILE)
             )
-        except (FileNotFoundError, UnsafeFileError):
+            for name, picture in zip((RECONSTRUCTIONS_FILE, SAMPLES_FILE), pictures, strict=True):
+                read_image(picture, name, formats=("PNG",), max_pixels=PICTURE_PIXELS)
+        except (FileNotFoundError, UnsafeFileError, ImageError):
             return None
+        return pictures  # type: ignore[return-value]
 
     # --- replay -------------------------------------------------------------------------------
 
@@ -365,7 +393,7 @@ class Run:
             return None
         try:
             data = files.read_bytes(folder / _replay_name(epoch), REPLAY_LIMIT)
-            codes = np.load(io.BytesIO(data), allow_pickle=False)
+            codes = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)  # .npy only
         except (OSError, ValueError, EOFError, UnsafeFileError):
             return None
         good = codes.ndim == 2 and codes.dtype == np.float16 and np.isfinite(codes).all()

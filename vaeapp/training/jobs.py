@@ -101,13 +101,14 @@ def resume(run: Run, epochs: int | None = None) -> Run:
 def stop(run: Run) -> bool:
     """Ask the job to stop: SIGTERM makes the trainer finish its step, save and exit. Under
     torchrun the signal goes to process 0, the trainer that holds the lock; the processes agree
-    on the stop at the next step, process 0 saves once, and all of them (and torchrun) exit."""
+    on the stop at the next step, process 0 saves once, and all of them (and torchrun) exit.
+    A pid the run's files name is signalled only if that process holds the run's lock open."""
     current = state(run)
-    if not current.active or current.pid is None:
+    if not current.active or current.pid is None or not run.locked_by(current.pid):
         return False
     try:
         os.kill(current.pid, signal.SIGTERM)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return False
     return True
 

@@ -120,7 +120,11 @@ def render() -> None:
     view = shown_view(snap, data.spec, mu)
     epoch = _replay_choice(run)
     points = view.points
-    replayed = None if epoch is None else _replayed(snap, epoch)
+    try:
+        replayed = None if epoch is None else _replayed(snap, epoch)
+    except VaeappError as error:  # a damaged file in the run's replay folder
+        st.sidebar.warning(literal(f"{error}: no replay."))
+        epoch = replayed = None
     if replayed is not None and replayed.shape != mu.shape:
         st.sidebar.warning(
             f"The codes kept after epoch {epoch} are of {len(replayed):,} images, not of this "
@@ -202,6 +206,10 @@ def _explorer(explorer: Explorer) -> None:
     # keeps the tab the user opened (it makes a moved element anew).
     with st.container():
         _notes(explorer, z, events.browser_decodes)
+        if events.ignored:  # a console's doing, not a click's: said quietly, never acted on
+            st.caption(
+                f"The map sent a {' and a '.join(events.ignored)} that did not fit: ignored."
+            )
     tabs = st.tabs(TABS)
     with tabs[0]:
         _code_panel(state, explorer)
@@ -236,10 +244,14 @@ def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) ->
     """What the map alone does not say: the decoded image where the browser cannot decode, the
     view's limits, a code in a hole of the aggregate posterior."""
     state = ExploreState.of_session()
-    if browser_decodes is False:
+    if not explorer.content.decoder:
+        why = "this model's decoder is too large to send to the browser"
+    else:
+        why = "this browser cannot decode itself"
+    if browser_decodes is False or not explorer.content.decoder:
         st.image(
             _inline(enlarged(decode(explorer.model, z[None])[0], 6)),
-            caption="Decoded here by the server: E[x | z] (this browser cannot decode itself)",
+            caption=f"Decoded here by the server: E[x | z] ({why})",
         )
     if explorer.view.choice.shown == AXES and explorer.dim > 2:
         x_dim, y_dim = explorer.view.axes
@@ -599,7 +611,7 @@ def _content(
 ) -> MapContent:
     """The map's heavy part, built once per model, view and replayed epoch."""
     key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
-    decoder = browser_decoder(snap)
+    decoder = browser_decoder(snap) or b""  # none sent: the browser says it cannot decode
     return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None)
 
 

@@ -19,7 +19,7 @@ import torch
 from vaeapp.config import RunConfig
 from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.latent.codes import encode_dataset
-from vaeapp.latent.onnx_decoder import decoder_onnx
+from vaeapp.latent.onnx_decoder import browser_decoder_onnx
 from vaeapp.latent.umap_embedding import BackgroundUmap
 from vaeapp.latent.views import EmbeddingProjection, PCAProjection
 from vaeapp.model.networks import VAE
@@ -95,12 +95,13 @@ def encoded_test_set(snap: Snapshot, spec: str) -> torch.Tensor:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _decoder(run_path: str, checkpoint_stamp: float) -> bytes:
-    return decoder_onnx(_model(run_path, checkpoint_stamp)[0])
+def _decoder(run_path: str, checkpoint_stamp: float) -> bytes | None:
+    return browser_decoder_onnx(_model(run_path, checkpoint_stamp)[0])
 
 
-def browser_decoder(snap: Snapshot) -> bytes:
-    """The run's decoder as ONNX, for the map to decode in the browser; exported once."""
+def browser_decoder(snap: Snapshot) -> bytes | None:
+    """The run's decoder as ONNX, for the map to decode in the browser; exported once. None
+    where it is too large to send: the page decodes on the server."""
     return _decoder(str(snap.run.path), snap.stamp)
 
 

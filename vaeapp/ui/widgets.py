@@ -10,7 +10,7 @@ from typing import Any, NoReturn, TypeVar
 import streamlit as st
 import torch
 
-from vaeapp.errors import DataError, VaeappError
+from vaeapp.errors import DataError, PathError, VaeappError
 from vaeapp.latent.umap_embedding import embedding_key
 from vaeapp.latent.views import (
     AXES,
@@ -23,6 +23,7 @@ from vaeapp.latent.views import (
     views_for,
 )
 from vaeapp.model.likelihoods import NOT_NORMALISED
+from vaeapp.paths import data_dir, runs_dir
 from vaeapp.store.catalog import DEFAULT_MODEL, Entry, RunSummary, default_for, entries, find
 from vaeapp.store.runs import Run
 from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
@@ -44,6 +45,10 @@ def model_picker(page: str | None = None) -> Run:
     holds across pages and reloads, and the URL always names it, so a link opens the same
     model; until one is chosen each page opens its own default. Runs that cannot be read are
     named under the box with the reason, rather than left out silently."""
+    try:  # every page starts here: folders from the environment that cannot be, said once
+        runs_dir(), data_dir()
+    except VaeappError as error:
+        show_error(error)
     models, unreadable = available_models()
     _take_choice_from_url(models)
     chosen = st.session_state.get(CHOSEN_KEY)
@@ -77,6 +82,9 @@ def _take_choice_from_url(models: dict[str, Entry]) -> None:
         return
     try:
         path = str(find(named).path)
+    except PathError as error:  # no folder could have that name: say why, briefly
+        st.sidebar.warning(literal(f"{error}; showing the default."))
+        return
     except VaeappError:
         path = ""
     if path not in models:  # no such name, or a folder that is no listed model

@@ -27,6 +27,7 @@ reload is a new session, so it gets the content anew.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
@@ -51,6 +52,15 @@ __all__ = [
 
 DEFAULT_HEIGHT = 460  # with the picture beside it, fits 1280 x 720 with the sidebar open
 SENT = "_vaeapp_latent_map_sent"  # session state: Streamlit key -> id of the content sent
+SHAPES = "_vaeapp_latent_map_shape"  # session state: Streamlit key -> (dots, latent dims) shown
+# What the browser sends back is whatever its console makes of it: a value is kept only if it
+# fits the schema of what the component sends (`_events`). No click lands past MAX_ABS in map
+# or latent coordinates, and no lasso the hand draws has more than MAX_POLYGON vertices.
+MAX_ABS = 1e6
+MAX_POLYGON = 20_000
+MAX_SEQ = 2**53  # JavaScript's exact integers
+SELECTION_KINDS = ("lasso", "box", "none")
+MAX_ERROR_CHARS = 300
 
 
 @cache
@@ -92,6 +102,7 @@ class MapEvents:
     selection: Selection | None = None
     browser_decodes: bool | None = None
     decoder_error: str | None = None
+    ignored: tuple[str, ...] = ()  # what the browser sent that did not fit, and was ignored
 
 
 def latent_map(
@@ -115,6 +126,7 @@ def latent_map(
     `on_pin` runs, as Streamlit's callbacks do, before the script when a click pins a code;
     `map_events(key)` reads the events there.
     """
+    st.session_state.setdefault(SHAPES, {})[key] = content.codes.shape
     before = map_events(key)
     sent = st.session_state.setdefault(SENT, {})
     light = {
@@ -138,12 +150,13 @@ def latent_map(
         on_missing_change=partial(forget_sent, key),
     )
     sent[key] = content.content_id
-    return _events(result)
+    return _events(result, st.session_state[SHAPES][key])
 
 
 def map_events(key: str) -> MapEvents:
     """The events of the map with this key as session state holds them (also in callbacks)."""
-    return _events(st.session_state.get(key) or {})
+    shape = st.session_state.get(SHAPES, {}).get(key)
+    return _events(st.session_state.get(key) or {}, shape) if shape else MapEvents()
 
 
 def forget_sent(key: str) -> None:
@@ -166,25 +179,90 @@ def _pin_json(
     }
 
 
-def _events(values: Mapping[str, Any]) -> MapEvents:
-    pin, selection, decoder = (values.get(name) for name in ("pin", "selection", "decoder"))
+def _events(values: Any, shape: tuple[int, int]) -> MapEvents:
+    """The map's values, each checked against what the component sends for `shape` (dots,
+    latent dimensions): a pin, a selection or the decoder's state that does not fit is left
+    out and named in `ignored`, so a page never acts on NaN, a wrong length or an index past
+    its dots."""
+    values = values if isinstance(values, Mapping) else {}
+    parsers = {"pin": _pin, "selection": _selection, "decoder": _decoder}
+    parsed: dict[str, Any] = {}
+    ignored = []
+    for name, parse in parsers.items():
+        value = values.get(name)
+        parsed[name] = None
+        if not value:  # nothing sent yet (None, or a cleared {})
+            continue
+        try:
+            if not isinstance(value, Mapping):
+                raise TypeError(name)
+            parsed[name] = parse(value, *shape)
+        except (TypeError, ValueError, KeyError, OverflowError):
+            ignored.append(name)
+    decoder = parsed["decoder"]
     return MapEvents(
-        pin=None
-        if not pin
-        else Pin(
-            seq=int(pin["seq"]),
-            code=tuple(float(v) for v in pin["code"]),
-            point=(float(pin["point"][0]), float(pin["point"][1])),
-            index=None if pin["index"] is None else int(pin["index"]),
-        ),
-        selection=None
-        if not selection
-        else Selection(
-            seq=int(selection["seq"]),
-            kind=str(selection["kind"]),
-            indices=tuple(int(i) for i in selection["indices"]),
-            polygon=tuple((float(x), float(y)) for x, y in selection["polygon"]),
-        ),
-        browser_decodes=None if not decoder else bool(decoder["ok"]),
-        decoder_error=None if not decoder else decoder.get("error"),
+        pin=parsed["pin"],
+        selection=parsed["selection"],
+        browser_decodes=None if decoder is None else decoder[0],
+        decoder_error=None if decoder is None else decoder[1],
+        ignored=tuple(ignored),
     )
+
+
+def _pin(value: Mapping[str, Any], dots: int, dims: int) -> Pin:
+    index = value["index"]
+    return Pin(
+        seq=_count(value["seq"]),
+        code=_numbers(value["code"], dims),
+        point=_point(value["point"]),
+        index=None if index is None else _index(index, dots),
+    )
+
+
+def _selection(value: Mapping[str, Any], dots: int, dims: int) -> Selection:
+    kind, indices, polygon = value["kind"], value["indices"], value["polygon"]
+    if kind not in SELECTION_KINDS or not isinstance(indices, list) or len(indices) > dots:
+        raise ValueError("not a selection")
+    if not isinstance(polygon, list) or len(polygon) > MAX_POLYGON:
+        raise ValueError("not a polygon")
+    return Selection(
+        seq=_count(value["seq"]),
+        kind=kind,
+        indices=tuple(sorted({_index(i, dots) for i in indices})),
+        polygon=tuple(_point(vertex) for vertex in polygon),
+    )
+
+
+def _decoder(value: Mapping[str, Any], dots: int, dims: int) -> tuple[bool, str | None]:
+    ok, error = value["ok"], value.get("error")
+    if not isinstance(ok, bool) or not (error is None or isinstance(error, str)):
+        raise ValueError("not a decoder state")
+    return ok, None if error is None else error[:MAX_ERROR_CHARS]
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_SEQ:  # bool is no count
+        raise ValueError("not a count")
+    return value
+
+
+def _index(value: Any, dots: int) -> int:
+    if type(value) is not int or not 0 <= value < dots:
+        raise ValueError("not a dot")
+    return value
+
+
+def _numbers(value: Any, length: int) -> tuple[float, ...]:
+    if not isinstance(value, list) or len(value) != length:
+        raise ValueError("wrong length")
+    numbers = []
+    for v in value:
+        if type(v) not in (int, float) or not math.isfinite(v) or abs(v) > MAX_ABS:
+            raise ValueError("not a coordinate")
+        numbers.append(float(v))
+    return tuple(numbers)
+
+
+def _point(value: Any) -> tuple[float, float]:
+    x, y = _numbers(value, 2)
+    return x, y

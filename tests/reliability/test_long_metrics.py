@@ -1,0 +1,90 @@
+"""A long run's metrics.jsonl (hundreds of MB: a step per line) is followed in bounded looks and
+bounded memory: the steps kept thin out as they come, the newest always kept, so the Train
+page's chart and progress cost the same at step 1.5 million as at step 100."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vaeapp.store import history
+from vaeapp.store.events import encode_event
+from vaeapp.store.history import MAX_STEPS, READ_LIMIT, History, MetricsFollower
+from vaeapp.store.runs import Run
+
+PER_EPOCH = 10
+
+
+def start(step: int) -> dict:
+    return {"kind": "start", "epoch": step // PER_EPOCH, "step": step, "epochs": 10**6,
+            "steps_per_epoch": PER_EPOCH, "n_train": 1000, "time": float(step)}  # fmt: skip
+
+
+def step(n: int, value: float = -100.0) -> dict:
+    return {"kind": "step", "step": n, "epoch": n // PER_EPOCH, "elbo": value, "recon": value,
+            "kl": 1.0, "time": float(n)}  # fmt: skip
+
+
+# A run's events: stretches of steps, each resumed from an earlier step (a crash, a resume).
+runs = st.lists(
+    st.tuples(st.integers(0, 300), st.integers(1, 400)),  # resume back by, steps until next
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stretches=runs)
+def test_kept_steps_are_bounded_and_agree_with_every_step_kept(
+    stretches: list[tuple[int, int]],
+) -> None:
+    events, position = [], 0
+    for back, length in stretches:
+        position = max(0, position - back)
+        events.append(start(position))
+        for n in range(position + 1, position + length + 1):
+            events.append(step(n, value=-float(n)))
+        position += length
+    everything = History()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(history, "MAX_STEPS", 10**9)
+        for event in events:
+            everything.add(event)
+    bounded = History()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(history, "MAX_STEPS", 16)
+        for event in events:
+            bounded.add(event)
+        assert len(bounded.steps) <= 16 + 1
+    newest = max(everything.steps)
+    assert max(bounded.steps) == newest  # progress and the curve's end are exact
+    assert all(bounded.steps[n] == everything.steps[n] for n in bounded.steps)
+    assert bounded.progress(1e9) == everything.progress(1e9)
+    curve, full = bounded.frozen().step_curve("elbo"), everything.frozen().step_curve("elbo")
+    assert curve.x[-1] == full.x[-1] and curve.raw[-1] == full.raw[-1]
+
+
+@pytest.mark.slow
+def test_a_metrics_file_of_millions_of_steps_is_followed_in_bounded_memory(
+    tmp_path: Path,
+) -> None:
+    run = Run(tmp_path)
+    path = run.metrics_path
+    steps = 400_000  # about 60 MB
+    with path.open("wb") as out:
+        out.write(encode_event(start(0)))
+        out.writelines(encode_event(step(n)) for n in range(1, steps + 1))
+    follower = MetricsFollower(run)
+    looks = 0
+    while True:
+        looks += 1
+        seen = follower.read(now=float(steps))
+        assert len(seen.steps) <= MAX_STEPS + 1
+        if seen.progress is not None and seen.progress.steps_done == steps:
+            break
+        assert looks <= path.stat().st_size // READ_LIMIT + 1
+    curve = seen.step_curve("elbo")
+    assert len(curve.x) <= history.MAX_POINTS + 1 and curve.x[-1] == steps / PER_EPOCH
