@@ -119,6 +119,19 @@ def test_a_finished_run_shows_its_history_pictures_and_resume(trained: Run) -> N
     assert [b.label for b in app.button if b.label == "Resume"] == ["Resume"]
 
 
+def test_resume_starts_the_job_and_reruns_the_page_without_an_error(
+    trained: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resume sits outside the live fragments, so it reruns the whole page (a fragment's rerun
+    from there raised StreamlitInvalidLayoutContextError)."""
+    resumed: list[tuple[str, int]] = []
+    monkeypatch.setattr(jobs, "resume", lambda run, epochs: resumed.append((run.name, epochs)))
+    app = open_page(TRAIN_PAGE)
+    next(b for b in app.button if b.label == "Resume").click().run()
+    assert not app.exception, app.exception
+    assert resumed == [("trained", 12)]
+
+
 def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:
     failed = Run.create(runs_dir() / "failed", small_config()).path
     (failed / JOB_FILE).write_text(json.dumps({"pid": 1, "started": time.time()}))

@@ -343,8 +343,8 @@ def _controls(job: jobs.JobState) -> None:
                 jobs.resume(job.run, epochs)
             except VaeappError as exc:
                 st.error(literal(str(exc)))
-            else:
-                st.rerun(scope="fragment")
+            else:  # the controls are outside the fragments: the whole page shows the job
+                st.rerun()
 
 
 def _snapshots(run: Run, history: TrainingHistory) -> None:
