@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
+from testkit.console import console_errors
 from testkit.explore_page import (
     MAP,
     click_map,
@@ -224,3 +225,24 @@ def test_the_umap_view_decodes_under_the_pointer_and_on_click(
     assert decoded(page) != before
     pinned = click_map(page, 0.6, 0.4)
     assert len(pinned) == 16
+
+
+def test_switching_models_drops_the_old_models_pin(page: Page, app_server: AppServer) -> None:
+    """A pin on the 16-D model means nothing on the 2-D one: after the switch the map marks the
+    new model's starting code (the sliders'), its buttons move the cross, and nothing decodes
+    a code of the wrong length."""
+    errors = console_errors(page)
+    open_explore(page, app_server, "?run=digits-16d")
+    assert len(click_map(page, 0.3, 0.7)) == 16
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option").filter(has_text="default (shipped)").click()
+    page.wait_for_function(f"() => {MAP}?.ready() && {MAP}.owner.content.dim === 2")
+    settle(page)
+    pin = hook(page, "pin()")
+    assert len(pin["code"]) == 2
+    assert [round(v, 2) for v in pin["code"]] == latent_sliders(page)
+    page.get_by_role("button", name="Origin").click()
+    page.wait_for_function(f"() => {MAP}?.pin()?.code.every(v => v === 0)")
+    settle(page)
+    assert hook(page, "pin()")["point"] == [0, 0]
+    assert errors == []
