@@ -44,6 +44,10 @@ def codes_figure(
         template="none",
         height=height,
         margin=MARGIN,
+        # The margins are only a floor: each axis widens its own to hold its tick labels whole
+        # (minus signs, descenders), which a 10-pixel margin cut off.
+        xaxis={"automargin": True},
+        yaxis={"automargin": True},
         legend={"title": "label", "itemsizing": "constant"},
         uirevision=revision,
     )
