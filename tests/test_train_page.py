@@ -6,6 +6,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -130,6 +131,26 @@ def test_resume_starts_the_job_and_reruns_the_page_without_an_error(
     next(b for b in app.button if b.label == "Resume").click().run()
     assert not app.exception, app.exception
     assert resumed == [("trained", 12)]
+
+
+def test_the_run_pickers_label_follows_the_jobs_state_read_after_it(
+    trained: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job changes state between the page's read for the picker and the status fragment's
+    read a moment later (here: "starting" once, then what its directory says, "finished"):
+    the picker must not keep the first."""
+    real_state = jobs.state
+    reads: list[str] = []
+
+    def changing_state(run: Run) -> jobs.JobState:
+        reads.append(run.name)
+        now = real_state(run)
+        return replace(now, status=jobs.STARTING) if len(reads) == 1 else now
+
+    monkeypatch.setattr(jobs, "state", changing_state)
+    app = open_page(TRAIN_PAGE)
+    assert app.selectbox(key="train_watch").options == ["trained (finished)"]
+    assert [b.label for b in app.button if b.label == "Resume"] == ["Resume"]
 
 
 def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:

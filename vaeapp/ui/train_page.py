@@ -47,10 +47,14 @@ def render() -> None:
     with form:
         _form()
     with live:
-        watched = _run_picker()
+        states = _states()
+        # What the picker and the controls are drawn from: the status fragment reruns the page
+        # as soon as what it reads differs, so neither shows a state the job has left.
+        st.session_state[SEEN_KEY] = _seen(states)
+        watched = _run_picker(states)
         _live_view(watched)
         if watched is not None:
-            _controls(jobs.state(watched))
+            _controls(states.get(str(watched.path)) or jobs.state(watched))
             _live_chart(watched)
 
 
@@ -195,13 +199,12 @@ def _fresh_name() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S")
 
 
-def _run_picker() -> Run | None:
+def _run_picker(states: dict[str, jobs.JobState]) -> Run | None:
     """The run to watch: the one just started, else the one chosen, else one training now.
 
     It and the Stop and Resume controls sit outside the live fragments, so choosing another run
-    redraws the whole view; the status fragment reruns the page whenever a job starts or ends,
-    which refreshes the statuses and the controls."""
-    states = _states()
+    redraws the whole view; the status fragment reruns the page whenever a job's state differs
+    from `states`, which refreshes the statuses and the controls."""
     if not states:
         return None
     if st.session_state.get(WATCH_KEY) not in states:
@@ -289,13 +292,16 @@ def _epoch_map(run: Run, history: TrainingHistory) -> None:
 
 
 def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
-    """Rerun the whole page when a job starts or ends or a run gets its first checkpoint, so the
-    model picker in the sidebar lists a run as soon as it can be explored."""
-    seen = sorted((path, job.status, job.run.has_checkpoint()) for path, job in states.items())
-    previous = st.session_state.get(SEEN_KEY)
-    st.session_state[SEEN_KEY] = seen
-    if previous is not None and previous != seen:
+    """Rerun the whole page when a job's state differs from the one the page was drawn with (it
+    started, ended, or changed between the page's read and this one) or a run got its first
+    checkpoint: the run picker's labels and the controls show the new state, and the model
+    picker in the sidebar lists a run as soon as it can be explored."""
+    if _seen(states) != st.session_state.get(SEEN_KEY):
         st.rerun()
+
+
+def _seen(states: dict[str, jobs.JobState]) -> list[tuple[str, str, bool]]:
+    return sorted((path, job.status, job.run.has_checkpoint()) for path, job in states.items())
 
 
 def _status(job: jobs.JobState, progress: TrainingProgress | None) -> None:
