@@ -86,6 +86,13 @@ def test_bad_uploads_get_a_message_and_the_page_keeps_working(
     shows_the_strip(app)
 
 
+def test_the_inputs_name_their_image() -> None:
+    app = open_page(INTERPOLATE_PAGE, SHIPPED_2D)
+    labels = [uploader.proto.label for uploader in app.get("file_uploader")]
+    assert labels == ["Picture for image A", "Picture for image B"]
+    assert app.radio(key="interpolate_source_B").label == "Image B from"
+
+
 def test_test_images_need_no_upload() -> None:
     app = open_page(INTERPOLATE_PAGE, SHIPPED_2D)
     app.radio(key="interpolate_source_A").set_value("Test set")

@@ -33,8 +33,9 @@ PAGES = {
   when $\operatorname{Var}_x \mathbb{E}_q[z_d] > 0.01$ (Burda et al., 2015). An inactive one
   has collapsed onto the prior and carries no information.
 - **Prior and aggregate posterior**: the contours of $p(z)$ and of
-  $q(z) = \tfrac1N \sum_i q_\phi(z \mid x_i)$. Where $p(z)$ has mass and $q(z)$ none, the
-  decoder was never trained: samples from the prior that land there look wrong.
+  $q(z) = \tfrac1N \sum_i q_\phi(z \mid x_i)$. Where $p(z)$ has mass and $q(z)$ almost none
+  (a hole), the decoder saw few codes in training: what it decodes there is not what it was
+  trained to produce, and samples from the prior that land there may be off.
 - **Samples from the prior** decode $z \sim \mathcal{N}(0, T^2 I)$.
 """,
     "Train": r"""

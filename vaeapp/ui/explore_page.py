@@ -245,7 +245,7 @@ def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) ->
         hidden = explorer.dim - 2
         st.caption(
             f"The map varies z{x_dim + 1} and z{y_dim + 1}; the other {hidden} dimensions are "
-            f"held at {state.source}'s values (see the sliders)."
+            f"held where {state.source} set them (see the sliders)."
         )
     if explorer.view.choice.shown == UMAP:
         st.caption(
@@ -257,9 +257,11 @@ def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) ->
         variances = explorer.logvar.exp().numpy()
         if in_hole(z.numpy(), explorer.mu.numpy(), variances, density.aggregate_peak):
             st.warning(
-                "This code lies in a hole: the prior has mass here but no test image's "
-                "posterior does. The decoder was never trained on such codes, which is why "
-                "samples from the prior that land here look wrong.",
+                "This code lies in a hole: the prior p(z) puts mass here, but the aggregate "
+                "posterior q(z) has almost none (no test image's code lies near). The decoder "
+                "was trained on codes near the data's, so what it decodes here is not what it "
+                "was trained to produce: it may still look like a digit, and samples from the "
+                "prior that land here may be off.",
                 icon=":material/blur_circular:",
             )
 
@@ -409,7 +411,7 @@ def _encode_your_own(explorer: Explorer, state: ExploreState) -> None:
     """Upload or draw a digit: where it lands, its ellipse, its reconstruction, its neighbours."""
     left, right = st.columns([1, 2])
     with left:
-        image = digit_input("explore", "yours", explorer.data.spec)
+        image = digit_input("explore", "yours", "your image", explorer.data.spec)
     if image is None:
         st.session_state.pop("explore_own_code", None)
         return
