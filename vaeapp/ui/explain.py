@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-# Markdown reads a $$ display before KaTeX does: a line inside one that starts as a markdown
-# block would (a list's "- ", a heading's "#", a quote's ">") splits it, so operators end lines.
+# Streamlit's markdown (remark-math) reads a display as a fenced block: "$$" alone on the line
+# that opens it and on the line that closes it. Text after an opening "$$" is the fence's info
+# string, dropped, and a closing "$$" inside a line is not seen, so the display ran on as raw
+# LaTeX to the text's end. An operator ends a line rather than starting one, so the display
+# stays maths even where it is read inline.
 MODEL = r"""
 A VAE is two networks and a prior. The **encoder** is the approximate *posterior*
 $q_\phi(z \mid x) = \mathcal{N}\big(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x)\big)$;
 the **decoder** is the *likelihood* $p_\theta(x \mid z)$ of the pixels; the **prior** is
 $p(z) = \mathcal{N}(0, I)$. Training maximises the evidence lower bound
 
-$$\mathrm{ELBO}(x) = \mathbb{E}_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big] -
-\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big) \;\le\; \log p_\theta(x),$$
+$$
+\mathrm{ELBO}(x) = \mathbb{E}_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big] -
+\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big) \;\le\; \log p_\theta(x),
+$$
 
 with $z = \mu + \sigma \odot \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$ (the
 reparameterisation trick) and the KL in closed form:
