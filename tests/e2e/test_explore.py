@@ -246,3 +246,16 @@ def test_switching_models_drops_the_old_models_pin(page: Page, app_server: AppSe
     settle(page)
     assert hook(page, "pin()")["point"] == [0, 0]
     assert errors == []
+
+
+def test_what_am_i_looking_at_opens_wide_over_the_page_and_moves_no_map(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    before = hook(page, "plotBox()")
+    page.get_by_text("What am I looking at?").click()
+    panel = page.get_by_test_id("stPopoverBody")
+    panel.get_by_text("evidence lower bound").wait_for()
+    page.wait_for_timeout(300)  # the popover's opening transition
+    assert panel.bounding_box()["width"] >= 600  # the narrow column's was a quarter of the page
+    assert hook(page, "plotBox()") == before

@@ -67,8 +67,22 @@ PAGES = {
 }
 
 
+TITLE, ICON = "What am I looking at?", ":material/school:"
+
+
 def what_am_i_looking_at(page: str) -> None:
-    """The panel for `page`, folded away until asked for."""
-    with st.expander("What am I looking at?", icon=":material/school:"):
-        st.markdown(MODEL)
-        st.markdown(PAGES[page])
+    """The panel for `page`, folded away until asked for, at the width of where it is put."""
+    with st.expander(TITLE, icon=ICON):
+        _panel(page)
+
+
+def what_am_i_looking_at_over(page: str) -> None:
+    """The panel for `page` as a popover: it opens over the page, as wide as its button, and
+    moves nothing below it (Explore's map stays where the user looks)."""
+    with st.popover(TITLE, icon=ICON, width="stretch"):
+        _panel(page)
+
+
+def _panel(page: str) -> None:
+    st.markdown(MODEL)
+    st.markdown(PAGES[page])

@@ -39,7 +39,7 @@ from vaeapp.posterior import (
 )
 from vaeapp.runs import Run
 from vaeapp.ui.digit_input import digit_input
-from vaeapp.ui.explain import what_am_i_looking_at
+from vaeapp.ui.explain import what_am_i_looking_at_over
 from vaeapp.ui.explore_state import MEAN, ExploreState
 from vaeapp.ui.loaders import (
     Snapshot,
@@ -106,7 +106,7 @@ def render() -> None:
     st.title("Explore the latent space")
     caption, explained = st.columns([3, 1], vertical_alignment="center")
     with explained:
-        what_am_i_looking_at("Explore")
+        what_am_i_looking_at_over("Explore")
     try:
         snap = snapshot(run)
         model, config = load_model(snap)
