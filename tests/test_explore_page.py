@@ -244,3 +244,16 @@ def test_where_the_browser_cannot_decode_the_server_decodes_the_code() -> None:
     next(b for b in app.button if b.label == "Origin").click().run()
     after = next(i for i in app.image if any("by the server" in c for c in i.captions))
     assert after.value[0] != before
+
+
+def test_pictures_and_downloads_hold_no_media_url_a_later_run_can_release() -> None:
+    """A /media/ file is released when a run ends without drawing it again (a run cut short by
+    the next), and the browser, still showing its element, got a 404: pictures come inline and
+    downloads are made when clicked."""
+    app = open_page(EXPLORE_PAGE, saved_run("four", latent_dim=4))
+    pictures = [url for image in app.image for url in image.value]
+    assert pictures and all(url.startswith("data:image/png;base64,") for url in pictures)
+    downloads = app.get("download_button")
+    assert len(downloads) >= 4
+    for download in downloads:
+        assert download.proto.deferred_file_id and not download.proto.url, download.proto.label

@@ -184,3 +184,9 @@ def test_choosing_another_run_shows_its_chart(trained: Run, tiny_dataset) -> Non
     epochs = next(t for t in figure["data"] if t["name"] == "test ELBO per epoch")
     assert epochs["x"] == [1]
     assert "finished · epoch 1/1" in app.get("progress")[0].proto.text
+
+
+def test_the_epoch_pictures_come_inline(trained: Run) -> None:
+    app = open_page(TRAIN_PAGE)
+    pictures = [url for image in app.image for url in image.value]
+    assert len(pictures) == 2 and all(url.startswith("data:image/png;base64,") for url in pictures)

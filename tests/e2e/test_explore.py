@@ -259,3 +259,24 @@ def test_what_am_i_looking_at_opens_wide_over_the_page_and_moves_no_map(
     page.wait_for_timeout(300)  # the popover's opening transition
     assert panel.bounding_box()["width"] >= 600  # the narrow column's was a quarter of the page
     assert hook(page, "plotBox()") == before
+
+
+def test_a_map_unmounted_while_its_content_loads_draws_nothing(
+    page: Page, app_server: AppServer
+) -> None:
+    """Streamlit may hand the map its content and unmount it (a page or model switch) before
+    the content is decoded: the map must not then draw into its released renderer (which threw
+    "Cannot set properties of undefined (setting 'width')")."""
+    errors = console_errors(page)
+    open_explore(page, app_server)
+    page.evaluate(
+        f"""() => {{
+            const map = {MAP}.owner;
+            const update = map.update.bind(map);
+            map.update = (light, send) => {{ update(light, send); map.destroy(); }};
+        }}"""
+    )
+    hook(page, "forgetContent()")  # the page sends the content again: an update, then unmount
+    page.wait_for_function(f"() => !{MAP}")
+    page.wait_for_timeout(1000)
+    assert errors == []

@@ -27,7 +27,7 @@ from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
-from vaeapp.ui.widgets import literal, model_picker
+from vaeapp.ui.widgets import inline_png, literal, model_picker
 from vaeapp.views import default_points
 
 REFRESH_S = 1.0
@@ -360,5 +360,7 @@ def _snapshots(run: Run, history: TrainingHistory) -> None:
         return
     epoch = max(history.epochs, default=0)
     left, right = st.columns(2)
-    left.image(pictures[0], caption=f"Test images above their reconstructions, epoch {epoch}")
-    right.image(pictures[1], caption=f"Samples from the prior, epoch {epoch}")
+    left.image(
+        inline_png(pictures[0]), caption=f"Test images above their reconstructions, epoch {epoch}"
+    )
+    right.image(inline_png(pictures[1]), caption=f"Samples from the prior, epoch {epoch}")

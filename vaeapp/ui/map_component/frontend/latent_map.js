@@ -93,6 +93,11 @@ export class LatentMap {
     this.resizing.disconnect();
     this.scatterplot?.destroy();
     this.renderer?.destroy();
+    // What is still on its way (content being decoded, the decoder loading, a pan's frame)
+    // finds no content, view or renderer here and draws nothing: a released renderer has no
+    // canvas, and resizing it threw.
+    this.scatterplot = this.renderer = null;
+    this.content = this.contentId = this.view = null;
     this.root.remove();
     if (metrics.maps[this.light?.key]?.owner === this) delete metrics.maps[this.light.key];
   }
