@@ -280,3 +280,22 @@ def test_a_map_unmounted_while_its_content_loads_draws_nothing(
     page.wait_for_function(f"() => !{MAP}")
     page.wait_for_timeout(1000)
     assert errors == []
+
+
+def test_the_thumbnails_ask_for_a_hover_until_one_comes(
+    page: Page, app_server: AppServer, test_codes: np.ndarray
+) -> None:
+    open_explore(page, app_server)
+    placeholders = page.locator(".vaeapp-map .thumbs .placeholder")
+    assert placeholders.all_inner_texts() == ["hover a dot", "hover a dot"]
+    thumb = page.locator(".vaeapp-map canvas.thumb").first
+    assert thumb.evaluate("(c) => getComputedStyle(c).backgroundColor") != "rgb(0, 0, 0)"
+    (spot,) = hook(page, "toClient(arg)", [test_codes[5].tolist()])
+    page.mouse.move(*spot)
+    page.wait_for_function(f"() => {MAP}?.pixels('test').some(v => v > 0)")
+    assert (
+        placeholders.filter(has_text="hover a dot").evaluate_all(
+            "(all) => all.filter((e) => e.offsetParent !== null).length"
+        )
+        == 0
+    )
