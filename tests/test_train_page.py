@@ -13,6 +13,7 @@ import pytest
 from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, errors, following, open_page
 from tests.conftest import small_config
 from vaeapp import jobs
+from vaeapp.config import RunConfig
 from vaeapp.paths import runs_dir
 from vaeapp.precision import native_cpu_bf16
 from vaeapp.runs import JOB_FILE, LOG_FILE, Run
@@ -151,6 +152,25 @@ def test_the_run_pickers_label_follows_the_jobs_state_read_after_it(
     app = open_page(TRAIN_PAGE)
     assert app.selectbox(key="train_watch").options == ["trained (finished)"]
     assert [b.label for b in app.button if b.label == "Resume"] == ["Resume"]
+
+
+@pytest.mark.parametrize(("arch", "refused"), [("conv", False), ("mlp", True)])
+def test_the_mlps_hidden_sizes_are_checked_only_for_an_mlp(
+    arch: str, refused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+
+    def start(config: RunConfig, name: str) -> Run:
+        started.append(config.model.arch)
+        return Run(runs_dir() / name)
+
+    monkeypatch.setattr(jobs, "start", start)
+    app = open_page(TRAIN_PAGE)
+    app.selectbox(key="train_arch").set_value(arch)
+    app.text_input(key="train_hidden").set_value("not sizes")
+    app.button[0].click().run()
+    assert (following(app, "Hidden sizes (mlp)") == "error") == refused
+    assert started == ([] if refused else [arch])
 
 
 def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:

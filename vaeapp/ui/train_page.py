@@ -148,10 +148,12 @@ def _start_from_form() -> None:
     """Validate everything with the core's own rules; start the job only if nothing is wrong."""
     state = st.session_state
     problems: dict[str, str] = {}
-    try:
-        hidden = parse_sizes(state.train_hidden)
-    except VaeappError as exc:
-        hidden, problems["model.hidden"] = (), str(exc)
+    hidden = RunConfig().model.hidden  # a conv network has no hidden sizes: the field is the mlp's
+    if state.train_arch == "mlp":
+        try:
+            hidden = parse_sizes(state.train_hidden)
+        except VaeappError as exc:
+            hidden, problems["model.hidden"] = (), str(exc)
     config = RunConfig.from_settings(
         {
             "arch": state.train_arch,
