@@ -100,7 +100,7 @@ def test_a_finished_run_shows_its_history_pictures_and_resume(trained: Run) -> N
     app = open_page(TRAIN_PAGE)
     assert app.selectbox(key="train_watch").value == str(trained.path)
     progress = app.get("progress")[0].proto
-    assert progress.value == 100 and "finished · epoch 2/2" in progress.text
+    assert progress.value == 100 and "finished · 2/2 epochs done" in progress.text
     figure = chart(app)
     lengths = {trace["name"]: len(trace["x"]) for trace in figure["data"]}
     assert lengths == {
@@ -203,7 +203,7 @@ def test_choosing_another_run_shows_its_chart(trained: Run, tiny_dataset) -> Non
     figure = chart(app)
     epochs = next(t for t in figure["data"] if t["name"] == "test ELBO per epoch")
     assert epochs["x"] == [1]
-    assert "finished · epoch 1/1" in app.get("progress")[0].proto.text
+    assert "finished · 1/1 epochs done" in app.get("progress")[0].proto.text
 
 
 def test_the_epoch_pictures_come_inline(trained: Run) -> None:

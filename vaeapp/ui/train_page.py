@@ -320,7 +320,7 @@ def _status(job: jobs.JobState, progress: TrainingProgress | None) -> None:
 
 
 def _progress_text(job: jobs.JobState, progress: TrainingProgress) -> str:
-    parts = [f"{job.status}", f"epoch {progress.epoch}/{progress.epochs}"]
+    parts = [f"{job.status}", f"{progress.epochs_done}/{progress.epochs} epochs done"]
     if progress.images_per_s is not None:
         parts.append(f"{progress.images_per_s:,.0f} images/s")
     if progress.eta_s is not None:
