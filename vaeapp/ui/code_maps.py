@@ -65,7 +65,8 @@ def path_map_figure(
     axis_titles: tuple[str, str] = ("z₁", "z₂"),
     revision: str = "map",
 ) -> go.Figure:
-    """`codes_figure` with `path` [M, 2] over it as a line with markers."""
+    """`codes_figure` with `path` [M, 2] over it as a line with markers, its ends marked A and
+    B."""
     figure = codes_figure(points, labels, classes, height=520, revision=revision)
     figure.add_trace(
         go.Scatter(
@@ -76,6 +77,20 @@ def path_map_figure(
             line={"color": "black", "width": 2},
             marker={"size": 7, "color": "black"},
             hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=path[[0, -1], 0],
+            y=path[[0, -1], 1],
+            name="ends",
+            mode="markers+text",
+            text=["A", "B"],
+            textposition="top center",
+            textfont={"size": 16, "color": "black"},
+            marker={"size": 11, "color": "white", "line": {"color": "black", "width": 2}},
+            hoverinfo="skip",
+            showlegend=False,
         )
     )
     figure.update_layout(
