@@ -86,7 +86,11 @@ def path_map_figure(
             name="ends",
             mode="markers+text",
             text=["A", "B"],
-            textposition="top center",
+            # Each letter on the side of its end away from the path, so no line crosses it.
+            textposition=[
+                "bottom center" if path[-1, 1] >= path[0, 1] else "top center",
+                "top center" if path[-1, 1] >= path[0, 1] else "bottom center",
+            ],
             textfont={"size": 16, "color": "black"},
             marker={"size": 11, "color": "white", "line": {"color": "black", "width": 2}},
             hoverinfo="skip",
