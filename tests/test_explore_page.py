@@ -123,7 +123,7 @@ def test_a_higher_dimensional_model_opens_on_pca_and_keeps_its_view(no_umap_work
     app.sidebar.selectbox(key="explore_x").select(2).run()
     app.sidebar.selectbox(key="explore_y").select(0).run()
     assert not app.exception and axis_titles(app) == ("z3", "z1")
-    assert "held at the test codes' mean's values" in " ".join(c.value for c in app.caption)
+    assert "held where the test codes' mean set them" in " ".join(c.value for c in app.caption)
     base = to_map(app)["light"]["base"]
     assert base == pytest.approx([latent_slider(app, i).value for i in range(4)], abs=1e-6)
 
@@ -161,6 +161,19 @@ def test_a_note_over_the_tabs_leaves_them_in_place() -> None:
     assert place_of(app, "Tab") == before
 
 
+def test_the_hole_warning_says_what_is_known_not_that_the_picture_looks_wrong() -> None:
+    """A code in a hole may decode to a clean digit: the warning says where the data and the
+    prior put their mass, and that samples there may be off."""
+    app = open_page(EXPLORE_PAGE)
+    app.sidebar.toggle(key="explore_density").set_value(True).run()
+    latent_slider(app, 0).set_value(-0.75)  # a code in a hole of the shipped model
+    latent_slider(app, 1).set_value(1.5)
+    app.run()
+    (hole,) = [w.value for w in app.warning if "lies in a hole" in w.value]
+    assert "aggregate posterior" in hole and "may be off" in hole
+    assert "look wrong" not in hole
+
+
 def test_ellipses_of_every_dot_and_the_density_contours_go_over_the_map() -> None:
     app = open_page(EXPLORE_PAGE)
     assert to_map(app)["light"]["overlays"] == []
@@ -186,6 +199,16 @@ def test_training_replay_shows_the_map_after_each_epoch() -> None:
     assert "after epoch 1" in app.caption[0].value
     first = to_map(app)
     assert first["light"]["content_id"] != now and first["content"]["sections"]["points"]
+
+
+def test_your_own_images_inputs_are_labelled_in_words() -> None:
+    app = open_page(EXPLORE_PAGE)
+    assert app.radio(key="explore_source_yours").label == "Your image from"
+    assert app.get("file_uploader")[0].proto.label == "Picture for your image"
+    app.radio(key="explore_source_yours").set_value("Test set").run()
+    assert (
+        app.number_input(key="explore_test_yours").label == "Test image used as your image (0-999)"
+    )
 
 
 def test_your_own_image_lands_on_the_map_with_its_ellipse_and_neighbours() -> None:
@@ -222,3 +245,16 @@ def test_where_the_browser_cannot_decode_the_server_decodes_the_code() -> None:
     next(b for b in app.button if b.label == "Origin").click().run()
     after = next(i for i in app.image if any("by the server" in c for c in i.captions))
     assert after.value[0] != before
+
+
+def test_pictures_and_downloads_hold_no_media_url_a_later_run_can_release() -> None:
+    """A /media/ file is released when a run ends without drawing it again (a run cut short by
+    the next), and the browser, still showing its element, got a 404: pictures come inline and
+    downloads are made when clicked."""
+    app = open_page(EXPLORE_PAGE, saved_run("four", latent_dim=4))
+    pictures = [url for image in app.image for url in image.value]
+    assert pictures and all(url.startswith("data:image/png;base64,") for url in pictures)
+    downloads = app.get("download_button")
+    assert len(downloads) >= 4
+    for download in downloads:
+        assert download.proto.deferred_file_id and not download.proto.url, download.proto.label

@@ -69,6 +69,18 @@ def test_progress_images_per_second_and_eta() -> None:
     assert progress.fraction == pytest.approx(3 / 8)
 
 
+def test_epochs_done_do_not_go_back_when_a_job_stops() -> None:
+    """Running in its second epoch (6 of 8 steps, 4 to an epoch), then stopped there."""
+    history = History()
+    for event in (start(), *(step(n, float(n)) for n in range(1, 7))):
+        history.add(event)
+    running = history.progress(now=7.0)
+    history.add({"kind": "end", "status": "stopped", "epoch": 1, "time": 7.0})
+    stopped = history.progress(now=7.0)
+    assert running.epoch == 2 and stopped.epoch == 1  # the epoch under way, then the last done
+    assert running.epochs_done == stopped.epochs_done == 1
+
+
 def test_finished_run_has_no_eta() -> None:
     history = History()
     for n in range(1, 9):

@@ -15,7 +15,9 @@ from tests.app_pages import (
     SHIPPED_2D,
     as_read,
     captions,
+    chart,
     errors,
+    numbers,
     open_page,
     path_on_map,
     place_of,
@@ -84,6 +86,24 @@ def test_bad_uploads_get_a_message_and_the_page_keeps_working(
         shows_the_refusal(app, says, name)
     upload(app, "B", "eight.jpg", photo_bytes[1])
     shows_the_strip(app)
+
+
+def test_the_inputs_name_their_image() -> None:
+    app = open_page(INTERPOLATE_PAGE, SHIPPED_2D)
+    labels = [uploader.proto.label for uploader in app.get("file_uploader")]
+    assert labels == ["Picture for image A", "Picture for image B"]
+    assert app.radio(key="interpolate_source_B").label == "Image B from"
+
+
+def test_the_path_map_marks_which_end_is_a_and_which_b() -> None:
+    app = open_page(INTERPOLATE_PAGE, SHIPPED_2D)
+    app.radio(key="interpolate_source_A").set_value("Test set")
+    app.radio(key="interpolate_source_B").set_value("Test set").run()
+    path = path_on_map(app)
+    ends = next(trace for trace in chart(app)["data"] if trace.get("name") == "ends")
+    assert ends["text"] == ["A", "B"]
+    marked = np.stack([numbers(ends["x"]), numbers(ends["y"])], axis=1)
+    np.testing.assert_allclose(marked, path[[0, -1]], atol=1e-6)
 
 
 def test_test_images_need_no_upload() -> None:

@@ -6,11 +6,13 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, errors, following, open_page
 from tests.conftest import small_config
+from vaeapp.config import RunConfig
 from vaeapp.paths import runs_dir
 from vaeapp.store.runs import JOB_FILE, LOG_FILE, Run
 from vaeapp.training import jobs
@@ -98,7 +100,7 @@ def test_a_finished_run_shows_its_history_pictures_and_resume(trained: Run) -> N
     app = open_page(TRAIN_PAGE)
     assert app.selectbox(key="train_watch").value == str(trained.path)
     progress = app.get("progress")[0].proto
-    assert progress.value == 100 and "finished · epoch 2/2" in progress.text
+    assert progress.value == 100 and "finished · 2/2 epochs done" in progress.text
     figure = chart(app)
     lengths = {trace["name"]: len(trace["x"]) for trace in figure["data"]}
     assert lengths == {
@@ -117,6 +119,58 @@ def test_a_finished_run_shows_its_history_pictures_and_resume(trained: Run) -> N
     ]
     assert app.number_input(key="train_resume:trained").value == 12
     assert [b.label for b in app.button if b.label == "Resume"] == ["Resume"]
+
+
+def test_resume_starts_the_job_and_reruns_the_page_without_an_error(
+    trained: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resume sits outside the live fragments, so it reruns the whole page (a fragment's rerun
+    from there raised StreamlitInvalidLayoutContextError)."""
+    resumed: list[tuple[str, int]] = []
+    monkeypatch.setattr(jobs, "resume", lambda run, epochs: resumed.append((run.name, epochs)))
+    app = open_page(TRAIN_PAGE)
+    next(b for b in app.button if b.label == "Resume").click().run()
+    assert not app.exception, app.exception
+    assert resumed == [("trained", 12)]
+
+
+def test_the_run_pickers_label_follows_the_jobs_state_read_after_it(
+    trained: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job changes state between the page's read for the picker and the status fragment's
+    read a moment later (here: "starting" once, then what its directory says, "finished"):
+    the picker must not keep the first."""
+    real_state = jobs.state
+    reads: list[str] = []
+
+    def changing_state(run: Run) -> jobs.JobState:
+        reads.append(run.name)
+        now = real_state(run)
+        return replace(now, status=jobs.STARTING) if len(reads) == 1 else now
+
+    monkeypatch.setattr(jobs, "state", changing_state)
+    app = open_page(TRAIN_PAGE)
+    assert app.selectbox(key="train_watch").options == ["trained (finished)"]
+    assert [b.label for b in app.button if b.label == "Resume"] == ["Resume"]
+
+
+@pytest.mark.parametrize(("arch", "refused"), [("conv", False), ("mlp", True)])
+def test_the_mlps_hidden_sizes_are_checked_only_for_an_mlp(
+    arch: str, refused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+
+    def start(config: RunConfig, name: str) -> Run:
+        started.append(config.model.arch)
+        return Run(runs_dir() / name)
+
+    monkeypatch.setattr(jobs, "start", start)
+    app = open_page(TRAIN_PAGE)
+    app.selectbox(key="train_arch").set_value(arch)
+    app.text_input(key="train_hidden").set_value("not sizes")
+    app.button[0].click().run()
+    assert (following(app, "Hidden sizes (mlp)") == "error") == refused
+    assert started == ([] if refused else [arch])
 
 
 def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:
@@ -149,4 +203,10 @@ def test_choosing_another_run_shows_its_chart(trained: Run, tiny_dataset) -> Non
     figure = chart(app)
     epochs = next(t for t in figure["data"] if t["name"] == "test ELBO per epoch")
     assert epochs["x"] == [1]
-    assert "finished · epoch 1/1" in app.get("progress")[0].proto.text
+    assert "finished · 1/1 epochs done" in app.get("progress")[0].proto.text
+
+
+def test_the_epoch_pictures_come_inline(trained: Run) -> None:
+    app = open_page(TRAIN_PAGE)
+    pictures = [url for image in app.image for url in image.value]
+    assert len(pictures) == 2 and all(url.startswith("data:image/png;base64,") for url in pictures)

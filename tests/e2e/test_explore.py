@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
+from testkit.console import console_errors
 from testkit.explore_page import (
     MAP,
     click_map,
@@ -224,3 +225,77 @@ def test_the_umap_view_decodes_under_the_pointer_and_on_click(
     assert decoded(page) != before
     pinned = click_map(page, 0.6, 0.4)
     assert len(pinned) == 16
+
+
+def test_switching_models_drops_the_old_models_pin(page: Page, app_server: AppServer) -> None:
+    """A pin on the 16-D model means nothing on the 2-D one: after the switch the map marks the
+    new model's starting code (the sliders'), its buttons move the cross, and nothing decodes
+    a code of the wrong length."""
+    errors = console_errors(page)
+    open_explore(page, app_server, "?run=digits-16d")
+    assert len(click_map(page, 0.3, 0.7)) == 16
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option").filter(has_text="default (shipped)").click()
+    page.wait_for_function(f"() => {MAP}?.ready() && {MAP}.owner.content.dim === 2")
+    settle(page)
+    pin = hook(page, "pin()")
+    assert len(pin["code"]) == 2
+    assert [round(v, 2) for v in pin["code"]] == latent_sliders(page)
+    page.get_by_role("button", name="Origin").click()
+    page.wait_for_function(f"() => {MAP}?.pin()?.code.every(v => v === 0)")
+    settle(page)
+    assert hook(page, "pin()")["point"] == [0, 0]
+    assert errors == []
+
+
+def test_what_am_i_looking_at_opens_wide_over_the_page_and_moves_no_map(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    before = hook(page, "plotBox()")
+    page.get_by_text("What am I looking at?").click()
+    panel = page.get_by_test_id("stPopoverBody")
+    panel.get_by_text("evidence lower bound").wait_for()
+    page.wait_for_timeout(300)  # the popover's opening transition
+    assert panel.bounding_box()["width"] >= 600  # the narrow column's was a quarter of the page
+    assert hook(page, "plotBox()") == before
+
+
+def test_a_map_unmounted_while_its_content_loads_draws_nothing(
+    page: Page, app_server: AppServer
+) -> None:
+    """Streamlit may hand the map its content and unmount it (a page or model switch) before
+    the content is decoded: the map must not then draw into its released renderer (which threw
+    "Cannot set properties of undefined (setting 'width')")."""
+    errors = console_errors(page)
+    open_explore(page, app_server)
+    page.evaluate(
+        f"""() => {{
+            const map = {MAP}.owner;
+            const update = map.update.bind(map);
+            map.update = (light, send) => {{ update(light, send); map.destroy(); }};
+        }}"""
+    )
+    hook(page, "forgetContent()")  # the page sends the content again: an update, then unmount
+    page.wait_for_function(f"() => !{MAP}")
+    page.wait_for_timeout(1000)
+    assert errors == []
+
+
+def test_the_thumbnails_ask_for_a_hover_until_one_comes(
+    page: Page, app_server: AppServer, test_codes: np.ndarray
+) -> None:
+    open_explore(page, app_server)
+    placeholders = page.locator(".vaeapp-map .thumbs .placeholder")
+    assert placeholders.all_inner_texts() == ["hover a dot", "hover a dot"]
+    thumb = page.locator(".vaeapp-map canvas.thumb").first
+    assert thumb.evaluate("(c) => getComputedStyle(c).backgroundColor") != "rgb(0, 0, 0)"
+    (spot,) = hook(page, "toClient(arg)", [test_codes[5].tolist()])
+    page.mouse.move(*spot)
+    page.wait_for_function(f"() => {MAP}?.pixels('test').some(v => v > 0)")
+    assert (
+        placeholders.filter(has_text="hover a dot").evaluate_all(
+            "(all) => all.filter((e) => e.offsetParent !== null).length"
+        )
+        == 0
+    )

@@ -21,8 +21,9 @@ from testkit.interpolate_page import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# The path's trace is the one drawn with a line (the dots are WebGL; the ends' letters have none).
 PATH_POINTS = """() => document.querySelectorAll(
-    '.st-key-interpolate_map .scatterlayer .trace .points .point').length"""
+    '.st-key-interpolate_map .scatterlayer .trace:has(.js-line) .points .point').length"""
 
 
 def test_two_uploads_give_a_strip_and_an_animation_with_the_steps_asked(

@@ -88,13 +88,13 @@ def test_train_watch_reattach_resume_stop_and_pick(
     second.wait_for_function(f"() => ({CHART_POINTS})() >= {counts[-1]}", timeout=WAIT_MS)
     second.close()
 
-    wait_for_progress(page, "finished · epoch 2/2")
+    wait_for_progress(page, "finished · 2/2 epochs done")
     label = "e2e-run: sample, 2-D, ELBO"  # in the picker at once, with no reload
     assert any(option.startswith(label) for option in picker_options(page))
 
     page.reload()  # a reload re-attaches too
     wait_for_app(page)
-    wait_for_progress(page, "finished · epoch 2/2")
+    wait_for_progress(page, "finished · 2/2 epochs done")
 
     page.get_by_label("Epochs in all").fill("30")
     page.get_by_role("button", name="Resume").click()

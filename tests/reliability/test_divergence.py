@@ -43,4 +43,4 @@ def test_a_run_that_diverges_keeps_its_last_good_checkpoint(tiny_dataset: Datase
 
     app = open_page(TRAIN_PAGE)
     assert any(e.value.startswith("Training diverged: the ") for e in app.error)
-    assert app.get("progress")[0].proto.text.startswith("diverged · epoch 1/5")
+    assert app.get("progress")[0].proto.text.startswith("diverged · 1/5 epochs done")

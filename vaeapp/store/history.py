@@ -57,6 +57,12 @@ class TrainingProgress:
     def fraction(self) -> float:
         return min(1.0, self.steps_done / self.steps_total) if self.steps_total else 0.0
 
+    @property
+    def epochs_done(self) -> int:
+        """Whole epochs trained: the same count before and after a stop (`epoch` is the one
+        under way while a job runs, the last finished once it ends)."""
+        return self.steps_done * self.epochs // self.steps_total if self.steps_total else 0
+
 
 @dataclass(frozen=True)
 class StepCurve:

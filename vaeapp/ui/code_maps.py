@@ -44,6 +44,10 @@ def codes_figure(
         template="none",
         height=height,
         margin=MARGIN,
+        # The margins are only a floor: each axis widens its own to hold its tick labels whole
+        # (minus signs, descenders), which a 10-pixel margin cut off.
+        xaxis={"automargin": True},
+        yaxis={"automargin": True},
         legend={"title": "label", "itemsizing": "constant"},
         uirevision=revision,
     )
@@ -61,7 +65,8 @@ def path_map_figure(
     axis_titles: tuple[str, str] = ("z₁", "z₂"),
     revision: str = "map",
 ) -> go.Figure:
-    """`codes_figure` with `path` [M, 2] over it as a line with markers."""
+    """`codes_figure` with `path` [M, 2] over it as a line with markers, its ends marked A and
+    B."""
     figure = codes_figure(points, labels, classes, height=520, revision=revision)
     figure.add_trace(
         go.Scatter(
@@ -72,6 +77,24 @@ def path_map_figure(
             line={"color": "black", "width": 2},
             marker={"size": 7, "color": "black"},
             hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=path[[0, -1], 0],
+            y=path[[0, -1], 1],
+            name="ends",
+            mode="markers+text",
+            text=["A", "B"],
+            # Each letter on the side of its end away from the path, so no line crosses it.
+            textposition=[
+                "bottom center" if path[-1, 1] >= path[0, 1] else "top center",
+                "top center" if path[-1, 1] >= path[0, 1] else "bottom center",
+            ],
+            textfont={"size": 16, "color": "black"},
+            marker={"size": 11, "color": "white", "line": {"color": "black", "width": 2}},
+            hoverinfo="skip",
+            showlegend=False,
         )
     )
     figure.update_layout(

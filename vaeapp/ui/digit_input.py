@@ -1,7 +1,8 @@
 """A digit to encode, from an upload, the test set or a drawing, with what the model will see.
 
 The Interpolate page takes two (A and B) and the Explore page one (yours); each gets its widgets'
-keys from `prefix` and `name`. A bad picture gets its message under the input; the page goes on.
+keys from `prefix` and `name`, and its labels from `noun` ("image A", "your image"). A bad
+picture gets its message under the input; the page goes on.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ PREVIEW_SCALE = 5
 CANVAS_SIDE = 224
 
 
-def digit_input(prefix: str, name: str, spec: str, test_index: int = 0) -> torch.Tensor | None:
+def digit_input(
+    prefix: str, name: str, noun: str, spec: str, test_index: int = 0
+) -> torch.Tensor | None:
     """One input, chosen by its source, with its 28x28 preview; None until it is usable."""
     source = st.radio(
-        f"Image {name} from",
+        f"{noun[:1].upper()}{noun[1:]} from",
         (UPLOAD, TEST_SET, DRAW),
         horizontal=True,
         key=f"{prefix}_source_{name}",
@@ -32,9 +35,9 @@ def digit_input(prefix: str, name: str, spec: str, test_index: int = 0) -> torch
     )
     try:
         if source == UPLOAD:
-            image = _uploaded(prefix, name)
+            image = _uploaded(prefix, name, noun)
         elif source == TEST_SET:
-            image = _test_image(prefix, name, spec, test_index)
+            image = _test_image(prefix, name, noun, spec, test_index)
         else:
             image = _drawn(prefix, name)
     except VaeappError as error:
@@ -45,9 +48,9 @@ def digit_input(prefix: str, name: str, spec: str, test_index: int = 0) -> torch
     return image
 
 
-def _uploaded(prefix: str, name: str) -> torch.Tensor | None:
+def _uploaded(prefix: str, name: str, noun: str) -> torch.Tensor | None:
     upload = st.file_uploader(
-        f"Picture for image {name}",
+        f"Picture for {noun}",
         type=list(UPLOAD_TYPES),
         key=f"{prefix}_upload_{name}",
         help="PNG, JPEG, BMP, WebP, GIF (its first frame) or TIFF: one digit, any size up to the "
@@ -63,10 +66,10 @@ def _digit_from_bytes(data: bytes, name: str) -> torch.Tensor:
     return preprocess(read_image(data, name), name)
 
 
-def _test_image(prefix: str, name: str, spec: str, index: int) -> torch.Tensor:
+def _test_image(prefix: str, name: str, noun: str, spec: str, index: int) -> torch.Tensor:
     test = load_data(spec).test
     chosen = st.number_input(
-        f"Test image for {name} (0-{len(test) - 1})",
+        f"Test image used as {noun} (0-{len(test) - 1})",
         min_value=0,
         max_value=len(test) - 1,
         value=min(index, len(test) - 1),

@@ -7,14 +7,21 @@ import streamlit as st
 
 from vaeapp.model.posterior import ACTIVE_VARIANCE
 
+# Streamlit's markdown (remark-math) reads a display as a fenced block: "$$" alone on the line
+# that opens it and on the line that closes it. Text after an opening "$$" is the fence's info
+# string, dropped, and a closing "$$" inside a line is not seen, so the display ran on as raw
+# LaTeX to the text's end. An operator ends a line rather than starting one, so the display
+# stays maths even where it is read inline.
 MODEL = r"""
 A VAE is two networks and a prior. The **encoder** is the approximate *posterior*
 $q_\phi(z \mid x) = \mathcal{N}\big(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x)\big)$;
 the **decoder** is the *likelihood* $p_\theta(x \mid z)$ of the pixels; the **prior** is
 $p(z) = \mathcal{N}(0, I)$. Training maximises the evidence lower bound
 
-$$\mathrm{ELBO}(x) = \mathbb{E}_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big]
-- \mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big) \;\le\; \log p_\theta(x),$$
+$$
+\mathrm{ELBO}(x) = \mathbb{E}_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big] -
+\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big) \;\le\; \log p_\theta(x),
+$$
 
 with $z = \mu + \sigma \odot \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$ (the
 reparameterisation trick) and the KL in closed form:
@@ -33,8 +40,9 @@ PAGES = {
   when $\operatorname{Var}_x \mathbb{E}_q[z_d] > ACTIVE_VARIANCE$ (Burda et al., 2015). An
   inactive one has collapsed onto the prior and carries no information.
 - **Prior and aggregate posterior**: the contours of $p(z)$ and of
-  $q(z) = \tfrac1N \sum_i q_\phi(z \mid x_i)$. Where $p(z)$ has mass and $q(z)$ none, the
-  decoder was never trained: samples from the prior that land there look wrong.
+  $q(z) = \tfrac1N \sum_i q_\phi(z \mid x_i)$. Where $p(z)$ has mass and $q(z)$ almost none
+  (a hole), the decoder saw few codes in training: what it decodes there is not what it was
+  trained to produce, and samples from the prior that land there may be off.
 - **Samples from the prior** decode $z \sim \mathcal{N}(0, T^2 I)$.
 """,
     "Train": r"""
@@ -61,8 +69,22 @@ PAGES = {
 }
 
 
+TITLE, ICON = "What am I looking at?", ":material/school:"
+
+
 def what_am_i_looking_at(page: str) -> None:
-    """The panel for `page`, folded away until asked for."""
-    with st.expander("What am I looking at?", icon=":material/school:"):
-        st.markdown(MODEL)
-        st.markdown(PAGES[page].replace("ACTIVE_VARIANCE", f"{ACTIVE_VARIANCE:g}"))
+    """The panel for `page`, folded away until asked for, at the width of where it is put."""
+    with st.expander(TITLE, icon=ICON):
+        _panel(page)
+
+
+def what_am_i_looking_at_over(page: str) -> None:
+    """The panel for `page` as a popover: it opens over the page, as wide as its button, and
+    moves nothing below it (Explore's map stays where the user looks)."""
+    with st.popover(TITLE, icon=ICON, width="stretch"):
+        _panel(page)
+
+
+def _panel(page: str) -> None:
+    st.markdown(MODEL)
+    st.markdown(PAGES[page].replace("ACTIVE_VARIANCE", f"{ACTIVE_VARIANCE:g}"))

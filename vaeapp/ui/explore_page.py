@@ -9,10 +9,10 @@ which 2-D view is drawn is the core's choice (`views`).
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -41,7 +41,7 @@ from vaeapp.model.posterior import (
 from vaeapp.store.catalog import EXPLORE
 from vaeapp.store.runs import Run
 from vaeapp.ui.digit_input import digit_input
-from vaeapp.ui.explain import what_am_i_looking_at
+from vaeapp.ui.explain import what_am_i_looking_at_over
 from vaeapp.ui.explore_state import MEAN, ExploreState
 from vaeapp.ui.loaders import (
     Snapshot,
@@ -54,7 +54,7 @@ from vaeapp.ui.loaders import (
 )
 from vaeapp.ui.map_component import MapContent, Polyline, latent_map, map_content, map_events
 from vaeapp.ui.training_charts import kl_per_dim_figure
-from vaeapp.ui.widgets import kept, literal, model_picker, show_error, shown_view
+from vaeapp.ui.widgets import inline_png, kept, literal, model_picker, show_error, shown_view
 
 MAP_KEY = "explore_map"
 SLIDERS_SHOWN = 16
@@ -107,7 +107,7 @@ def render() -> None:
     st.title("Explore the latent space")
     caption, explained = st.columns([3, 1], vertical_alignment="center")
     with explained:
-        what_am_i_looking_at("Explore")
+        what_am_i_looking_at_over("Explore")
     try:
         snap = snapshot(run)
         model, config = load_model(snap)
@@ -258,7 +258,7 @@ def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) ->
         hidden = explorer.dim - 2
         st.caption(
             f"The map varies z{x_dim + 1} and z{y_dim + 1}; the other {hidden} dimensions are "
-            f"held at {state.source}'s values (see the sliders)."
+            f"held where {state.source} set them (see the sliders)."
         )
     if explorer.view.choice.shown == UMAP:
         st.caption(
@@ -270,9 +270,11 @@ def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) ->
         variances = explorer.logvar.exp().numpy()
         if in_hole(z.numpy(), explorer.mu.numpy(), variances, density.aggregate_peak):
             st.warning(
-                "This code lies in a hole: the prior has mass here but no test image's "
-                "posterior does. The decoder was never trained on such codes, which is why "
-                "samples from the prior that land here look wrong.",
+                "This code lies in a hole: the prior p(z) puts mass here, but the aggregate "
+                "posterior q(z) has almost none (no test image's code lies near). The decoder "
+                "was trained on codes near the data's, so what it decodes here is not what it "
+                "was trained to produce: it may still look like a digit, and samples from the "
+                "prior that land here may be off.",
                 icon=":material/blur_circular:",
             )
 
@@ -316,10 +318,9 @@ def _code_panel(state: ExploreState, explorer: Explorer) -> None:
     buttons[0].button("Random from prior", on_click=_draw_from_prior, args=(state, dim))
     buttons[1].button("Test codes' mean", on_click=state.set_code, args=(explorer.mu.mean(0), MEAN))
     buttons[2].button("Origin", on_click=state.set_code, args=(torch.zeros(dim), "the origin"))
-    z = state.latent()
     buttons[3].download_button(
         "Decoded image (PNG)",
-        png_bytes(enlarged(decode(explorer.model, z[None])[0], 8)),
+        partial(_decoded_png, explorer.model, state.latent()),
         file_name="decoded.png",
         mime="image/png",
         on_click="ignore",
@@ -340,7 +341,7 @@ def _code_panel(state: ExploreState, explorer: Explorer) -> None:
     )
     st.download_button(
         "Encoded test set (CSV: label and posterior mean of each image)",
-        _codes_csv(explorer, range(len(explorer.mu))),
+        partial(_codes_csv, explorer, range(len(explorer.mu))),
         file_name="test_codes.csv",
         mime="text/csv",
         on_click="ignore",
@@ -396,7 +397,7 @@ def _traversals(explorer: Explorer, z: torch.Tensor) -> None:
     dims = order[:rows]
     images = decode(explorer.model, traversal_codes(z, dims, TRAVERSAL_STEPS))
     st.image(
-        grid(images, per_row=TRAVERSAL_STEPS, scale=2),
+        _inline(grid(images, per_row=TRAVERSAL_STEPS, scale=2)),
         caption="Rows, top to bottom: "
         + ", ".join(f"z{d + 1} ({kl[d]:.2f} nats)" for d in dims)
         + "; columns: the dimension at code - 3 ... code + 3.",
@@ -422,7 +423,7 @@ def _encode_your_own(explorer: Explorer, state: ExploreState) -> None:
     """Upload or draw a digit: where it lands, its ellipse, its reconstruction, its neighbours."""
     left, right = st.columns([1, 2])
     with left:
-        image = digit_input("explore", "yours", explorer.data.spec)
+        image = digit_input("explore", "yours", "your image", explorer.data.spec)
     if image is None:
         st.session_state.pop("explore_own_code", None)
         return
@@ -459,14 +460,14 @@ def _selection(explorer: Explorer, indices: tuple[int, ...]) -> None:
         return
     shown = explorer.dots.images[list(indices[:200])]
     st.image(
-        grid(shown, per_row=20, scale=1),
+        _inline(grid(shown, per_row=20, scale=1)),
         caption=f"{len(indices)} selected"
         + (" (the first 200 shown)" if len(indices) > 200 else ""),
     )
     st.toggle("Their posterior ellipses on the map", key="explore_selected_ellipses", value=True)
     st.download_button(
         "Their codes and labels (CSV)",
-        _codes_csv(explorer, indices),
+        partial(_codes_csv, explorer, indices),
         file_name="selection.csv",
         mime="text/csv",
         on_click="ignore",
@@ -481,9 +482,12 @@ def _manifold(explorer: Explorer, z: torch.Tensor) -> None:
         explorer.model, explorer.view.at(z), content.x_range, content.y_range, side
     )
     picture = grid(images, per_row=side, padding=0, scale=1)
-    st.image(picture, caption=f"{side} x {side} decoded over the map's box", width=420)
+    st.image(_inline(picture), caption=f"{side} x {side} decoded over the map's box", width=420)
     st.download_button(
-        "Manifold grid (PNG)", png_bytes(picture), file_name="manifold.png", on_click="ignore"
+        "Manifold grid (PNG)",
+        partial(png_bytes, picture),
+        file_name="manifold.png",
+        on_click="ignore",
     )
 
 
@@ -506,9 +510,12 @@ def _prior_samples(model: VAE, state: ExploreState) -> None:
         16,
         scale=2,
     )
-    st.image(picture, caption=f"Seed {state.sample_seed}, temperature {temperature:.1f}")
+    st.image(_inline(picture), caption=f"Seed {state.sample_seed}, temperature {temperature:.1f}")
     st.download_button(
-        "Prior samples (PNG)", png_bytes(picture), file_name="prior_samples.png", on_click="ignore"
+        "Prior samples (PNG)",
+        partial(png_bytes, picture),
+        file_name="prior_samples.png",
+        on_click="ignore",
     )
 
 
@@ -541,8 +548,11 @@ def _reseed(state: ExploreState) -> None:
 
 
 def _inline(picture: Image.Image) -> str:
-    """A PNG as a data URL: it arrives with the page update, without a second request."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
+    return inline_png(png_bytes(picture))
+
+
+def _decoded_png(model: VAE, z: torch.Tensor) -> bytes:
+    return png_bytes(enlarged(decode(model, z[None])[0], 8))
 
 
 def _replay_choice(run: Run) -> int | None:

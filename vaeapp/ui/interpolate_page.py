@@ -51,7 +51,9 @@ def render() -> None:
     for column, side in zip(st.columns(2), "AB", strict=True):
         with column:
             st.subheader(f"Image {side}")
-            inputs.append(digit_input("interpolate", side, spec, test_index="AB".index(side)))
+            inputs.append(
+                digit_input("interpolate", side, f"image {side}", spec, test_index="AB".index(side))
+            )
     steps_column, method_column = st.columns(2)
     steps = steps_column.slider("Steps", MIN_STEPS, MAX_STEPS, 10, key="interpolate_steps")
     method = method_column.radio(

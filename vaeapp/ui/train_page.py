@@ -31,7 +31,7 @@ from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
-from vaeapp.ui.widgets import literal, model_picker
+from vaeapp.ui.widgets import inline_png, literal, model_picker
 
 REFRESH_S = 1.0
 CHART_REFRESH_S = 2.0
@@ -50,10 +50,14 @@ def render() -> None:
     with form:
         _form()
     with live:
-        watched = _run_picker()
+        states = _states()
+        # What the picker and the controls are drawn from: the status fragment reruns the page
+        # as soon as what it reads differs, so neither shows a state the job has left.
+        st.session_state[SEEN_KEY] = _seen(states)
+        watched = _run_picker(states)
         _live_view(watched)
         if watched is not None:
-            _controls(jobs.state(watched))
+            _controls(states.get(str(watched.path)) or jobs.state(watched))
             _live_chart(watched)
 
 
@@ -147,10 +151,12 @@ def _start_from_form() -> None:
     """Validate everything with the core's own rules; start the job only if nothing is wrong."""
     state = st.session_state
     problems: dict[str, str] = {}
-    try:
-        hidden = parse_sizes(state.train_hidden)
-    except VaeappError as exc:
-        hidden, problems["model.hidden"] = (), str(exc)
+    hidden = RunConfig().model.hidden  # a conv network has no hidden sizes: the field is the mlp's
+    if state.train_arch == "mlp":
+        try:
+            hidden = parse_sizes(state.train_hidden)
+        except VaeappError as exc:
+            hidden, problems["model.hidden"] = (), str(exc)
     config = RunConfig.from_settings(
         {
             "arch": state.train_arch,
@@ -198,13 +204,12 @@ def _fresh_name() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S")
 
 
-def _run_picker() -> Run | None:
+def _run_picker(states: dict[str, jobs.JobState]) -> Run | None:
     """The run to watch: the one just started, else the one chosen, else one training now.
 
     It and the Stop and Resume controls sit outside the live fragments, so choosing another run
-    redraws the whole view; the status fragment reruns the page whenever a job starts or ends,
-    which refreshes the statuses and the controls."""
-    states = _states()
+    redraws the whole view; the status fragment reruns the page whenever a job's state differs
+    from `states`, which refreshes the statuses and the controls."""
     if not states:
         return None
     if st.session_state.get(WATCH_KEY) not in states:
@@ -292,13 +297,16 @@ def _epoch_map(run: Run, history: TrainingHistory) -> None:
 
 
 def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
-    """Rerun the whole page when a job starts or ends or a run gets its first checkpoint, so the
-    model picker in the sidebar lists a run as soon as it can be explored."""
-    seen = sorted((path, job.status, job.run.has_checkpoint()) for path, job in states.items())
-    previous = st.session_state.get(SEEN_KEY)
-    st.session_state[SEEN_KEY] = seen
-    if previous is not None and previous != seen:
+    """Rerun the whole page when a job's state differs from the one the page was drawn with (it
+    started, ended, or changed between the page's read and this one) or a run got its first
+    checkpoint: the run picker's labels and the controls show the new state, and the model
+    picker in the sidebar lists a run as soon as it can be explored."""
+    if _seen(states) != st.session_state.get(SEEN_KEY):
         st.rerun()
+
+
+def _seen(states: dict[str, jobs.JobState]) -> list[tuple[str, str, bool]]:
+    return sorted((path, job.status, job.run.has_checkpoint()) for path, job in states.items())
 
 
 def _status(job: jobs.JobState, progress: TrainingProgress | None) -> None:
@@ -315,7 +323,7 @@ def _status(job: jobs.JobState, progress: TrainingProgress | None) -> None:
 
 
 def _progress_text(job: jobs.JobState, progress: TrainingProgress) -> str:
-    parts = [f"{job.status}", f"epoch {progress.epoch}/{progress.epochs}"]
+    parts = [f"{job.status}", f"{progress.epochs_done}/{progress.epochs} epochs done"]
     if progress.images_per_s is not None:
         parts.append(f"{progress.images_per_s:,.0f} images/s")
     if progress.eta_s is not None:
@@ -346,8 +354,8 @@ def _controls(job: jobs.JobState) -> None:
                 jobs.resume(job.run, epochs)
             except VaeappError as exc:
                 st.error(literal(str(exc)))
-            else:
-                st.rerun(scope="fragment")
+            else:  # the controls are outside the fragments: the whole page shows the job
+                st.rerun()
 
 
 def _epoch_pictures(run: Run, history: TrainingHistory) -> None:
@@ -357,5 +365,7 @@ def _epoch_pictures(run: Run, history: TrainingHistory) -> None:
         return
     epoch = max(history.epochs, default=0)
     left, right = st.columns(2)
-    left.image(pictures[0], caption=f"Test images above their reconstructions, epoch {epoch}")
-    right.image(pictures[1], caption=f"Samples from the prior, epoch {epoch}")
+    left.image(
+        inline_png(pictures[0]), caption=f"Test images above their reconstructions, epoch {epoch}"
+    )
+    right.image(inline_png(pictures[1]), caption=f"Samples from the prior, epoch {epoch}")

@@ -49,7 +49,9 @@ def training_figure(history: TrainingHistory) -> go.Figure:
         "xaxis": {**AXIS, "anchor": "y2", "title": {"text": "epoch"}},
         "height": 620,
         "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
-        "legend": {"orientation": "h", "y": 1.1},
+        # Above the plot area, anchored by its foot: Plotly widens the top margin for it, so
+        # however many rows it wraps into it never covers a curve.
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         "uirevision": "keep",
     }
     return go.Figure(data=traces, layout=layout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Callable
@@ -131,6 +132,14 @@ def literal(text: str) -> str:
     still shows as a link to itself (Streamlit links those after the escapes), which hides
     nothing and fetches nothing."""
     return ASCII_PUNCTUATION.sub(r"\\\1", text)
+
+
+def inline_png(png: bytes) -> str:
+    """A PNG as a data URL for st.image: it arrives with the page update and stays valid as long
+    as the element shows. A picture served from /media/ is released as soon as a run ends that
+    did not draw it again (a run cut short by the next one, a fragment's run), and the browser
+    then gets a 404 for an element it still shows or mounts later (a tab opened)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def show_error(error: VaeappError) -> NoReturn:

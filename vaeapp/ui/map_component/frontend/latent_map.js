@@ -72,6 +72,7 @@ export class LatentMap {
       selections: 0,
       reported: null,
       pin: null,
+      clickedOn: null, // the content the last click was made on
     };
     memory.set(light.key, this.memory);
     this.memory.clicks = Math.max(this.memory.clicks, light.pin_seq);
@@ -80,9 +81,9 @@ export class LatentMap {
     this.panel.setMode(this.memory.mode);
     metrics.maps[light.key] = this.hooks();
     this.pin ??= this.memory.pin ?? null; // a map mounted again keeps the pin the user saw
-    this.#usePythonPin(light);
     this.#useContent(light.content_id);
     if (this.content) {
+      this.#usePythonPin(light);
       this.#refreshInverse();
       this.#drawOverlay();
     }
@@ -92,6 +93,11 @@ export class LatentMap {
     this.resizing.disconnect();
     this.scatterplot?.destroy();
     this.renderer?.destroy();
+    // What is still on its way (content being decoded, the decoder loading, a pan's frame)
+    // finds no content, view or renderer here and draws nothing: a released renderer has no
+    // canvas, and resizing it threw.
+    this.scatterplot = this.renderer = null;
+    this.content = this.contentId = this.view = null;
     this.root.remove();
     if (metrics.maps[this.light?.key]?.owner === this) delete metrics.maps[this.light.key];
   }
@@ -120,6 +126,7 @@ export class LatentMap {
 
   #show(content) {
     this.content = content;
+    this.decoder = null; // the previous content's decoder may take codes of another length
     this.view = new View(content.xRange, content.yRange);
     if (this.memory.contentId === content.id && this.memory.view) {
       this.view.state = this.memory.view;
@@ -138,6 +145,11 @@ export class LatentMap {
       selection: this.#themeColour("--st-primary-color", "#ff4b4b"),
     };
     this.panel.setClasses(content.classes, this.colors, this.memory.hidden);
+    // Another model's pin (a click on the 16-D model, now on a 2-D one) is no code here: it
+    // goes, and the pin Python sends with this content takes its place.
+    if (this.pin?.code && this.pin.code.length !== content.dim) this.#setPin(null);
+    this.pinnedImage = null;
+    this.#usePythonPin(this.light);
     this.inverseKey = null;
     this.#refreshInverse();
     this.#resize();
@@ -405,6 +417,7 @@ export class LatentMap {
     const code = dot !== null ? this.#dotCode(dot) : this.#codeAt(...point);
     this.#setPin({ point, code, index: dot, fixed: dot !== null });
     this.memory.clicks += 1;
+    this.memory.clickedOn = this.content.id;
     this.send.setStateValue("pin", {
       seq: this.memory.clicks,
       code: Array.from(code),
@@ -415,10 +428,6 @@ export class LatentMap {
     this.#requestPinDecode();
   }
 
-  /**
-   * A pin Python sets (sliders, buttons) shows once Python has seen every click made here: an
-   * older run's pin would undo a newer click. Without a pin from Python the user's stays.
-   */
   /** The pin, kept with the map's other memory so that a remount (a rerun that moves the map
    * in the page) shows it still. */
   #setPin(pin) {
@@ -426,8 +435,15 @@ export class LatentMap {
     this.memory.pin = pin;
   }
 
+  /**
+   * A pin Python sets (sliders, buttons) for the content shown shows once Python has seen
+   * every click made on that content: an older run's pin would undo a newer click. A click on
+   * other content (another model's) holds back no pin. Without a pin from Python the user's
+   * stays.
+   */
   #usePythonPin(light) {
-    if (!light.pin || light.pin_seq < this.memory.clicks) return;
+    if (!light.pin || light.content_id !== this.content?.id) return;
+    if (light.pin_seq < this.memory.clicks && this.memory.clickedOn === light.content_id) return;
     const { point, code } = light.pin;
     const shown = this.pin;
     const same =

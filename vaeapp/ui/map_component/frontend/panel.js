@@ -37,12 +37,15 @@ export class Panel {
     const decoded = element("figure", "decoded", this.root);
     this.decoded = imageCanvas("big", decoded);
     this.decodedCaption = element("figcaption", "", decoded, "");
-    const thumbs = element("div", "thumbs", this.root);
-    const test = element("figure", "", thumbs);
+    // Until a dot is hovered the thumbnails say so, rather than show two black squares.
+    this.thumbs = element("div", "thumbs waiting", this.root);
+    const test = element("figure", "", this.thumbs);
     this.test = imageCanvas("thumb test", test);
+    element("span", "placeholder", test, "hover a dot");
     element("figcaption", "", test, "test image");
-    const recon = element("figure", "", thumbs);
+    const recon = element("figure", "", this.thumbs);
     this.reconstruction = imageCanvas("thumb reconstruction", recon);
+    element("span", "placeholder", recon, "hover a dot");
     element("figcaption", "", recon, "reconstructed");
     this.dotCaption = element("div", "dot-caption", this.root, "Hover a dot to see its image.");
     const tools = element("div", "tools", this.root);
@@ -93,6 +96,7 @@ export class Panel {
   }
 
   showDot(index, name, testImage) {
+    this.thumbs.classList.remove("waiting");
     paint(this.test, testImage, false);
     this.reconstruction.getContext("2d").clearRect(0, 0, SIDE, SIDE);
     this.dotCaption.textContent = `#${index} · label ${name}`;
