@@ -10,6 +10,7 @@ from tests.conftest import bar_images
 from vaeapp.config import ModelConfig
 from vaeapp.errors import ConfigError
 from vaeapp.latent.codes import (
+    box_around,
     decode,
     encode_dataset,
     grid_points,
@@ -90,3 +91,10 @@ def test_reconstruct_is_deterministic_and_ignores_the_posterior_variance() -> No
     model.encode = lambda x: (encode(x)[0], encode(x)[1] + 5.0)  # a much wider q(z|x)
     torch.testing.assert_close(reconstruct(model, images), rebuilt)
     assert not torch.equal(rebuilt[0], rebuilt[1])  # each image its own code
+
+
+def test_the_box_around_points_pads_them_and_covers_the_prior_core() -> None:
+    points = np.array([[0.0, 10.0], [1.0, 20.0]])
+    (x_low, x_high), (y_low, y_high) = box_around(points, at_least=3.0)
+    assert (x_low, x_high) == (-3.0, 3.0)  # the points span less than the prior's core
+    assert y_low == -3.0 and y_high == pytest.approx(20.5)  # 5% of the span beyond the top

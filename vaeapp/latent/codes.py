@@ -83,3 +83,9 @@ def padded_range(values: np.ndarray, margin: float = 0.05) -> tuple[float, float
     low, high = float(np.min(values)), float(np.max(values))
     pad = margin * (high - low) or 1.0
     return low - pad, high + pad
+
+
+def box_around(points: np.ndarray, at_least: float) -> tuple[tuple[float, float], ...]:
+    """The padded x and y ranges of 2-D `points`, each widened to cover [-at_least, at_least]."""
+    ranges = (padded_range(points[:, 0]), padded_range(points[:, 1]))
+    return tuple((min(low, -at_least), max(high, at_least)) for low, high in ranges)

@@ -29,7 +29,6 @@ from vaeapp.model.posterior import (
     ACTIVE_VARIANCE,
     DensityMap,
     active_units,
-    density_map,
     ellipse_outline,
     in_hole,
     is_active,
@@ -45,14 +44,22 @@ from vaeapp.ui.explain import what_am_i_looking_at_over
 from vaeapp.ui.explore_state import MEAN, ExploreState
 from vaeapp.ui.loaders import (
     Snapshot,
-    browser_decoder,
+    density_for,
     load_data,
     load_model,
+    map_content_for,
+    replayed_codes,
     snapshot,
     test_posteriors,
     train_posteriors,
 )
-from vaeapp.ui.map_component import MapContent, Polyline, latent_map, map_content, map_events
+from vaeapp.ui.map_component import (
+    MapContent,
+    Polyline,
+    events_for,
+    latent_map,
+    map_events,
+)
 from vaeapp.ui.training_charts import kl_per_dim_figure
 from vaeapp.ui.widgets import inline_png, kept, literal, model_picker, show_error, shown_view
 
@@ -121,7 +128,7 @@ def render() -> None:
     epoch = _replay_choice(run)
     points = view.points
     try:
-        replayed = None if epoch is None else _replayed(snap, epoch)
+        replayed = None if epoch is None else replayed_codes(snap, epoch)
     except VaeappError as error:  # a damaged file in the run's replay folder
         st.sidebar.warning(literal(f"{error}: no replay."))
         epoch = replayed = None
@@ -172,7 +179,7 @@ def render() -> None:
             "learned.",
         )
     ):
-        density = _density(snap, config.train.data, view.points)
+        density = density_for(snap, config.train.data, view.points)
     explorer = Explorer(
         snapshot=snap,
         model=model,
@@ -180,7 +187,7 @@ def render() -> None:
         mu=mu,
         logvar=logvar,
         view=view,
-        content=_content(snap, data, mu, logvar, view, points, epoch),
+        content=map_content_for(snap, data, mu, logvar, view, points, epoch),
         epoch=epoch,
         density=density,
     )
@@ -189,19 +196,13 @@ def render() -> None:
 
 @st.fragment
 def _explorer(explorer: Explorer) -> None:
-    """The map and everything that follows the code it pins."""
+    """The map and everything that follows the code it pins. Data flows down the page: the
+    map's slot comes first, and the map is drawn into it last, with what the tabs found (your
+    own image's ellipse)."""
     state = ExploreState.of_session()
     z = state.latent()
-    own = st.session_state.get("explore_own_code")
-    events = latent_map(
-        explorer.content,
-        key=MAP_KEY,
-        base=state.code if explorer.view.choice.shown == AXES else None,
-        pin_point=_cross(explorer, z) if state.chosen_here else None,
-        pin_code=state.code if state.chosen_here else None,
-        overlays=_overlays(explorer, own),
-        on_pin=_on_pin,
-    )
+    events = events_for(explorer.content, MAP_KEY)
+    map_slot = st.container()
     # The notes take one slot whatever they say: the tabs keep their place, so the browser
     # keeps the tab the user opened (it makes a moved element anew).
     with st.container():
@@ -220,13 +221,23 @@ def _explorer(explorer: Explorer) -> None:
     with tabs[3]:
         _units(explorer)
     with tabs[4]:
-        _encode_your_own(explorer, state)
+        own = _encode_your_own(explorer, state)
     with tabs[5]:
         _selection(explorer, events.selection.indices if events.selection else ())
     with tabs[6]:
         _manifold(explorer, z)
     with tabs[7]:
         _prior_samples(explorer.model, state)
+    with map_slot:
+        latent_map(
+            explorer.content,
+            key=MAP_KEY,
+            base=state.code if explorer.view.choice.shown == AXES else None,
+            pin_point=_cross(explorer, z) if state.chosen_here else None,
+            pin_code=state.code if state.chosen_here else None,
+            overlays=_overlays(explorer, own),
+            on_pin=_on_pin,
+        )
 
 
 def _on_pin() -> None:
@@ -279,7 +290,7 @@ def _notes(explorer: Explorer, z: torch.Tensor, browser_decodes: bool | None) ->
             )
 
 
-def _overlays(explorer: Explorer, own: dict | None) -> list[Polyline]:
+def _overlays(explorer: Explorer, own: np.ndarray | None) -> list[Polyline]:
     """Lines over the dots: the UMAP hull, the density contours, the posterior ellipses asked
     for (all, or the selected dots'), and your own image's."""
     view = explorer.view
@@ -296,7 +307,7 @@ def _overlays(explorer: Explorer, own: dict | None) -> list[Polyline]:
         points = explorer.content.points
         lines += [Polyline(ellipse_outline(points[i], covariances[i]), width=1) for i in chosen]
     if own is not None:
-        lines.append(Polyline(np.asarray(own["ellipse"]), color=OWN_INK, width=2))
+        lines.append(Polyline(own, color=OWN_INK, width=2))
     return lines
 
 
@@ -419,24 +430,20 @@ def _units(explorer: Explorer) -> None:
     )
 
 
-def _encode_your_own(explorer: Explorer, state: ExploreState) -> None:
-    """Upload or draw a digit: where it lands, its ellipse, its reconstruction, its neighbours."""
+def _encode_your_own(explorer: Explorer, state: ExploreState) -> np.ndarray | None:
+    """Upload or draw a digit: where it lands, its ellipse, its reconstruction, its neighbours.
+    Returns its ellipse on the map, for the map to draw (none where it has no image)."""
     left, right = st.columns([1, 2])
     with left:
         image = digit_input("explore", "yours", "your image", explorer.data.spec)
     if image is None:
-        st.session_state.pop("explore_own_code", None)
-        return
+        return None
     mu, logvar = (t[0] for t in explorer.model.encode(image[None].to(explorer.model.device)))
     mu, logvar = mu.detach().cpu(), logvar.detach().cpu()
     view = explorer.view.at(mu)
     point = view.project(mu[None])[0]
     covariance = view.covariances(logvar.exp()[None])
     ellipse = ellipse_outline(point, covariance[0]) if covariance is not None else np.empty((0, 2))
-    drawn = {"ellipse": ellipse.tolist()}
-    if st.session_state.get("explore_own_code") != drawn:  # the map above must draw it too
-        st.session_state["explore_own_code"] = drawn
-        st.rerun()
     with right:
         st.image(
             _inline(enlarged(reconstruct(explorer.model, image[None])[0], 5)),
@@ -451,6 +458,7 @@ def _encode_your_own(explorer: Explorer, state: ExploreState) -> None:
         near, far = nearest(explorer.mu[: explorer.n_test], mu, NEIGHBOURS)
         st.markdown("**Its nearest test images**")
         _image_row(explorer.data.test.images[near], [f"{d:.2f}" for d in far])
+    return ellipse
 
 
 def _selection(explorer: Explorer, indices: tuple[int, ...]) -> None:
@@ -569,73 +577,3 @@ def _replay_choice(run: Run) -> int | None:
         "organise. Decoding always uses the trained model.",
     )
     return None if chosen == "now" else int(chosen)
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _replayed_cached(run_path: str, stamp: float, epoch: int) -> torch.Tensor:
-    codes = Run(run_path).load_replay(epoch)
-    if codes is None:
-        raise VaeappError(f"the codes of epoch {epoch} are missing or damaged")
-    return torch.from_numpy(codes)
-
-
-def _replayed(snap: Snapshot, epoch: int) -> torch.Tensor:
-    return _replayed_cached(str(snap.run.path), snap.stamp, epoch)
-
-
-@st.cache_resource(max_entries=16, show_spinner="Preparing the map…")
-def _content_cached(
-    key: str,
-    _data: Dataset,
-    _codes: torch.Tensor,
-    _logvar: torch.Tensor,
-    _view: ShownView,
-    _points: np.ndarray,
-    _decoder: bytes,
-    ellipses: bool,
-) -> MapContent:
-    covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
-    dots = _data.first(len(_codes))
-    images = dots.images[:, 0].mul(255).round().to(torch.uint8)
-    return map_content(
-        _points,
-        dots.labels.numpy(),
-        _data.classes,
-        _codes.numpy(),
-        images.numpy(),
-        _decoder,
-        _view.projection.describe_inverse(),
-        axis_titles=_view.axis_titles,
-        covariances=covariances,
-    )
-
-
-def _content(
-    snap: Snapshot,
-    data: Dataset,
-    mu: torch.Tensor,
-    logvar: torch.Tensor,
-    view: ShownView,
-    points: np.ndarray,
-    epoch: int | None,
-) -> MapContent:
-    """The map's heavy part, built once per model, view and replayed epoch."""
-    key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
-    decoder = browser_decoder(snap) or b""  # none sent: the browser says it cannot decode
-    return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None)
-
-
-@st.cache_resource(max_entries=8, show_spinner="Drawing the prior and aggregate posterior…")
-def _density_cached(key: str, _mu: np.ndarray, _var: np.ndarray, _points: np.ndarray) -> DensityMap:
-    x_range, y_range = padded_range(_points[:, 0]), padded_range(_points[:, 1])
-    wide = (
-        (min(x_range[0], -3.0), max(x_range[1], 3.0)),
-        (min(y_range[0], -3.0), max(y_range[1], 3.0)),
-    )
-    return density_map(_mu, _var, *wide)
-
-
-def _density(snap: Snapshot, spec: str, points: np.ndarray) -> DensityMap:
-    mu, logvar = test_posteriors(snap, spec)
-    key = f"{snap.key}|{spec}"
-    return _density_cached(key, mu.numpy(), logvar.exp().numpy(), points)

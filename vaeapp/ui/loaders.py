@@ -18,15 +18,18 @@ import torch
 
 from vaeapp.config import RunConfig
 from vaeapp.data.sources import Dataset, load_dataset
-from vaeapp.latent.codes import encode_dataset
+from vaeapp.errors import VaeappError
+from vaeapp.latent.codes import box_around, encode_dataset
 from vaeapp.latent.onnx_decoder import browser_decoder_onnx
 from vaeapp.latent.umap_embedding import BackgroundUmap
-from vaeapp.latent.views import EmbeddingProjection, PCAProjection
+from vaeapp.latent.views import EmbeddingProjection, PCAProjection, ShownView
 from vaeapp.model.networks import VAE
+from vaeapp.model.posterior import DensityMap, density_map
 from vaeapp.paths import cache_dir
 from vaeapp.store.catalog import RunSummary, summarise
 from vaeapp.store.history import MetricsFollower, TrainingHistory
 from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run
+from vaeapp.ui.map_component import MapContent, map_content
 
 
 @dataclass(frozen=True)
@@ -139,3 +142,71 @@ def _follower(run_path: str) -> MetricsFollower:
 def run_history(run: Run) -> TrainingHistory:
     """The run's curves and progress so far; each call parses only the newly added lines."""
     return _follower(str(run.path)).read()
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _replayed_cached(run_path: str, stamp: float, epoch: int) -> torch.Tensor:
+    codes = Run(run_path).load_replay(epoch)
+    if codes is None:
+        raise VaeappError(f"the codes of epoch {epoch} are missing or damaged")
+    return torch.from_numpy(codes)
+
+
+def replayed_codes(snap: Snapshot, epoch: int) -> torch.Tensor:
+    """The test codes the run kept after `epoch`; VaeappError where they are missing or damaged."""
+    return _replayed_cached(str(snap.run.path), snap.stamp, epoch)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Preparing the map…")
+def _content_cached(
+    key: str,
+    _data: Dataset,
+    _codes: torch.Tensor,
+    _logvar: torch.Tensor,
+    _view: ShownView,
+    _points: np.ndarray,
+    _decoder: bytes,
+    ellipses: bool,
+) -> MapContent:
+    covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
+    dots = _data.first(len(_codes))
+    images = dots.images[:, 0].mul(255).round().to(torch.uint8)
+    return map_content(
+        _points,
+        dots.labels.numpy(),
+        _data.classes,
+        _codes.numpy(),
+        images.numpy(),
+        _decoder,
+        _view.projection.describe_inverse(),
+        axis_titles=_view.axis_titles,
+        covariances=covariances,
+    )
+
+
+def map_content_for(
+    snap: Snapshot,
+    data: Dataset,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    view: ShownView,
+    points: np.ndarray,
+    epoch: int | None,
+) -> MapContent:
+    """The map's heavy part, built once per model, view and replayed epoch."""
+    key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
+    decoder = browser_decoder(snap) or b""  # none sent: the browser says it cannot decode
+    return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Drawing the prior and aggregate posterior…")
+def _density_cached(key: str, _mu: np.ndarray, _var: np.ndarray, _points: np.ndarray) -> DensityMap:
+    return density_map(_mu, _var, *box_around(_points, at_least=3.0))
+
+
+def density_for(snap: Snapshot, spec: str, points: np.ndarray) -> DensityMap:
+    """The prior's and the aggregate posterior's contours over the map's box (and at least
+    three prior standard deviations), once per checkpoint."""
+    mu, logvar = test_posteriors(snap, spec)
+    key = f"{snap.key}|{spec}"
+    return _density_cached(key, mu.numpy(), logvar.exp().numpy(), points)

@@ -126,8 +126,7 @@ def latent_map(
     `on_pin` runs, as Streamlit's callbacks do, before the script when a click pins a code;
     `map_events(key)` reads the events there.
     """
-    st.session_state.setdefault(SHAPES, {})[key] = content.codes.shape
-    before = map_events(key)
+    before = events_for(content, key)
     sent = st.session_state.setdefault(SENT, {})
     light = {
         "key": key,
@@ -151,6 +150,14 @@ def latent_map(
     )
     sent[key] = content.content_id
     return _events(result, st.session_state[SHAPES][key])
+
+
+def events_for(content: MapContent, key: str) -> MapEvents:
+    """The events the map with this key holds, checked against `content`, the content it is
+    about to draw: a page reads them before it draws the map, so that the map can be drawn
+    last, with everything the page below it worked out."""
+    st.session_state.setdefault(SHAPES, {})[key] = content.codes.shape
+    return map_events(key)
 
 
 def map_events(key: str) -> MapEvents:
