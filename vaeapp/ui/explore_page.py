@@ -125,8 +125,36 @@ def render() -> None:
     dim = mu.shape[1]
     ExploreState.of_session().start_over_if_new(f"{run.path}:{dim}", mu.mean(dim=0))
     view = shown_view(snap, data.spec, mu)
-    epoch = _replay_choice(run)
-    points = view.points
+    epoch, mu, logvar, points = _dots(snap, data, view, mu, logvar)
+    caption.caption(
+        f"Each dot: one of {len(mu):,} {'test ' if len(mu) == len(data.test) else ''}images of "
+        f"{literal(data.spec)} at the mean of its posterior q(z|x)"
+        + ("" if epoch is None else f" after epoch {epoch}")
+        + f", {view.describe(dim)}. Point to decode; click to pin.",
+        help=data.source,
+    )
+    _explorer(
+        Explorer(
+            snapshot=snap,
+            model=model,
+            data=data,
+            mu=mu,
+            logvar=logvar,
+            view=view,
+            content=map_content_for(snap, data, mu, logvar, view, points, epoch),
+            epoch=epoch,
+            density=_overlay_choices(snap, data.spec, view, logvar, epoch),
+        )
+    )
+
+
+def _dots(
+    snap: Snapshot, data: Dataset, view: ShownView, mu: torch.Tensor, logvar: torch.Tensor
+) -> tuple[int | None, torch.Tensor, torch.Tensor, np.ndarray]:
+    """What the map shows, as the sidebar chooses: the test codes after a replayed epoch, or
+    the model's own, with the training images' too if asked; the epoch (None: the model's),
+    the codes, their log-variances and their points on the map."""
+    epoch = _replay_choice(snap.run)
     try:
         replayed = None if epoch is None else replayed_codes(snap, epoch)
     except VaeappError as error:  # a damaged file in the run's replay folder
@@ -139,25 +167,26 @@ def render() -> None:
         )
         epoch = replayed = None
     if replayed is not None:  # where the test codes lay then; decoding is the trained model's
-        mu = replayed
-        points = view.projection.project(mu)
-    elif kept(
+        return epoch, replayed, logvar, view.projection.project(replayed)
+    if kept(
         st.sidebar.toggle,
         f"Training images too ({len(data.train) + len(data.test):,} dots)",
         key="explore_all_images",
         help="The map shows the test images; this adds the training images, each at the mean "
         "of its posterior.",
     ):
-        train_mu, train_logvar = train_posteriors(snap, config.train.data)
-        mu, logvar = torch.cat([mu, train_mu]), torch.cat([logvar, train_logvar])
-        points = np.vstack([points, view.projection.project(train_mu)])
-    caption.caption(
-        f"Each dot: one of {len(mu):,} {'test ' if len(mu) == len(data.test) else ''}images of "
-        f"{literal(data.spec)} at the mean of its posterior q(z|x)"
-        + ("" if epoch is None else f" after epoch {epoch}")
-        + f", {view.describe(dim)}. Point to decode; click to pin.",
-        help=data.source,
-    )
+        train_mu, train_logvar = train_posteriors(snap, data.spec)
+        points = np.vstack([view.points, view.projection.project(train_mu)])
+        return None, torch.cat([mu, train_mu]), torch.cat([logvar, train_logvar]), points
+    return None, mu, logvar, view.points
+
+
+def _overlay_choices(
+    snap: Snapshot, spec: str, view: ShownView, logvar: torch.Tensor, epoch: int | None
+) -> DensityMap | None:
+    """The sidebar's overlays: every dot's ellipse where the view is linear (read by the map's
+    overlays), and for a 2-D latent space on its own axes the prior's and the aggregate
+    posterior's contours, returned."""
     if view.projection.covariances(logvar[:1].exp()) is not None and epoch is None:
         kept(
             st.sidebar.toggle,
@@ -166,32 +195,18 @@ def render() -> None:
             help="Each test image's q(z|x) as its one-standard-deviation ellipse (hover a dot "
             f"for its own; at most {ALL_ELLIPSES_LIMIT:,} are drawn).",
         )
-    density = None
-    if (
-        dim == 2
-        and view.choice.shown == AXES
-        and kept(
-            st.sidebar.toggle,
-            "Prior and aggregate posterior",
-            key="explore_density",
-            help="Contours of p(z) (grey, dashed) and of q(z), the mixture of every test image's "
-            "q(z|x) (purple): where the prior has mass and the data none, the decoder never "
-            "learned.",
-        )
+    if logvar.shape[1] != 2 or view.choice.shown != AXES:
+        return None
+    if not kept(
+        st.sidebar.toggle,
+        "Prior and aggregate posterior",
+        key="explore_density",
+        help="Contours of p(z) (grey, dashed) and of q(z), the mixture of every test image's "
+        "q(z|x) (purple): where the prior has mass and the data none, the decoder never "
+        "learned.",
     ):
-        density = density_for(snap, config.train.data, view.points)
-    explorer = Explorer(
-        snapshot=snap,
-        model=model,
-        data=data,
-        mu=mu,
-        logvar=logvar,
-        view=view,
-        content=map_content_for(snap, data, mu, logvar, view, points, epoch),
-        epoch=epoch,
-        density=density,
-    )
-    _explorer(explorer)
+        return None
+    return density_for(snap, spec, view.points)
 
 
 @st.fragment
