@@ -23,7 +23,6 @@ class ExploreState:
     model: str | None = None
     code: list[float] = field(default_factory=list)
     source: str = MEAN  # what set the code, in words
-    chosen_here: bool = False  # set by the page (not a click): the map marks it with a cross
     pinned_index: int | None = None  # the test image a click hit
     slider_version: int = 0
     prior_draws: int = 0
@@ -46,21 +45,23 @@ class ExploreState:
         """Replace the code from the page: a button, an encoded image."""
         self.code = [float(v) for v in z]
         self.source = source
-        self.chosen_here = True
         self.pinned_index = None
         self.slider_version += 1
 
     def pinned(self, code: tuple[float, ...], index: int | None) -> None:
         """A click on the map pinned `code` (on the test image `index`, if it hit a dot)."""
         self.set_code(torch.tensor(code), CLICK)
-        self.chosen_here = False
         self.pinned_index = index
 
     def move_slider(self, i: int, value: float) -> None:
         self.code[i] = value
         self.source = SLIDER
-        self.chosen_here = True
         self.pinned_index = None
+
+    @property
+    def chosen_here(self) -> bool:
+        """Whether the page set the code (not a click): the map marks it with a cross."""
+        return self.source != CLICK
 
     def latent(self) -> torch.Tensor:
         return torch.tensor(self.code)
