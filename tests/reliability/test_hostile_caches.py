@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from testkit.waiting import wait_for
 from tests.app_pages import EXPLORE_PAGE, open_page, saved_run
+from tests.test_umap_embedding import wait_until_done
 from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.umap_embedding import (
@@ -115,14 +115,6 @@ HOSTILE = hostile_caches(ROWS)
 @pytest.mark.parametrize("cache", HOSTILE.values(), ids=HOSTILE.keys())
 def test_each_hostile_cache_is_refused(cache: np.ndarray) -> None:
     assert embedding_problem(cache, ROWS) is not None
-
-
-def wait_until_done(service: BackgroundUmap, codes: np.ndarray) -> EmbeddingStatus:
-    def done() -> EmbeddingStatus | None:
-        status = service.request(codes)
-        return status if status.running_since is None else None
-
-    return wait_for(done, "UMAP has finished", timeout_s=300, interval_s=0.5)
 
 
 @pytest.mark.slow
