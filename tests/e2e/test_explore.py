@@ -91,6 +91,34 @@ def test_a_slider_moves_the_cross_and_keeps_the_zoom(page: Page, app_server: App
     assert hook(page, "view()") == zoomed
 
 
+def test_a_slider_beside_the_picture_decodes_while_dragged_and_pins_the_code_on_release(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    before, python_before = decoded(page), latent_sliders(page)
+    assert hook(page, "sliders()") == pytest.approx(python_before, abs=0.006)
+    box = page.locator(".vaeapp-map .code input[type=range]").first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 3, y, steps=6)
+    page.wait_for_function(  # the picture follows the slider before it is let go
+        f"(before) => {MAP}.pixels('decoded').some((v, i) => v !== before[i])", arg=before
+    )
+    assert page.get_by_text("the sliders' code").count() == 1
+    page.wait_for_timeout(300)
+    assert latent_sliders(page) == python_before  # nothing sent yet
+    dragged = hook(page, "sliders()")
+    assert dragged[0] > python_before[0] + 0.5
+    page.mouse.up()
+    wait_for(lambda: latent_sliders(page) == [round(v, 2) for v in dragged], "Python's sliders")
+    settle(page)
+    pin = hook(page, "pin()")  # the page placed the cross: on this view, at the code
+    assert pin["point"] == pytest.approx(dragged, abs=1e-5)
+    assert pin["code"] == pytest.approx(dragged, abs=1e-5)
+    assert "set by the sliders" in page.locator("body").inner_text()
+
+
 def test_the_map_and_the_decoded_image_fit_a_1280_by_720_screen(browser, app_server) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()

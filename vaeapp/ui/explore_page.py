@@ -22,7 +22,7 @@ from PIL import Image
 from vaeapp.data.images import enlarged, grid, png_bytes
 from vaeapp.data.sources import Dataset, Split
 from vaeapp.errors import VaeappError
-from vaeapp.latent.codes import decode, manifold_grid, padded_range, prior_codes, reconstruct
+from vaeapp.latent.codes import decode, manifold_grid, prior_codes, reconstruct
 from vaeapp.latent.views import AXES, UMAP, ShownView
 from vaeapp.model.networks import VAE
 from vaeapp.model.posterior import (
@@ -41,7 +41,7 @@ from vaeapp.store.catalog import EXPLORE
 from vaeapp.store.runs import Run
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at_over
-from vaeapp.ui.explore_state import MEAN, ExploreState
+from vaeapp.ui.explore_state import MEAN, SLIDER, ExploreState
 from vaeapp.ui.loaders import (
     Snapshot,
     density_for,
@@ -256,9 +256,16 @@ def _explorer(explorer: Explorer) -> None:
 
 
 def _on_pin() -> None:
+    """A click pins a code the map marks itself; the map's sliders send a code without a point,
+    which the page marks, as it does its own sliders'."""
     pin = map_events(MAP_KEY).pin
-    if pin is not None:
-        ExploreState.of_session().pinned(pin.code, pin.index)
+    if pin is None:
+        return
+    state = ExploreState.of_session()
+    if pin.point is None:
+        state.set_code(torch.tensor(pin.code), SLIDER)
+    else:
+        state.pinned(pin.code, pin.index)
 
 
 def _cross(explorer: Explorer, z: torch.Tensor) -> tuple[float, float]:
@@ -352,7 +359,7 @@ def _code_panel(state: ExploreState, explorer: Explorer) -> None:
         on_click="ignore",
     )
     shown = min(dim, SLIDERS_SHOWN)
-    ranges = [padded_range(explorer.mu[:, i].numpy(), 0.1) for i in range(dim)]
+    ranges = explorer.content.code_ranges  # the map's own sliders' ranges
     columns = st.columns(4)
     for i in range(shown):
         _slider(state, columns[i % 4], i, ranges[i])
@@ -362,7 +369,8 @@ def _code_panel(state: ExploreState, explorer: Explorer) -> None:
             for i in range(shown, dim):
                 _slider(state, rest[i % 4], i, ranges[i])
     st.caption(
-        "Each slider spans its dimension's test codes (a tenth more on each side). "
+        "Each slider spans its dimension's test codes (a tenth more on each side), as the map's "
+        "own sliders do (beside its picture: they decode as they move). "
         f"The code shown was set by {state.source}."
     )
     st.download_button(

@@ -73,11 +73,13 @@ def _component() -> Callable[..., Any]:
 @dataclass(frozen=True)
 class Pin:
     """A click on the map: the code pinned there (a dot's own code when it hit a dot), the map
-    point, the dot's index or None, and the click's number (1, 2, ... per browser session)."""
+    point, the dot's index or None, and the click's number (1, 2, ... per browser session).
+    A code set with the panel's sliders comes as a pin without a point: the browser does not
+    project codes, so the page places its cross (`latent_map`'s `pin_point`)."""
 
     seq: int
     code: tuple[float, ...]
-    point: tuple[float, float]
+    point: tuple[float, float] | None
     index: int | None
 
 
@@ -221,7 +223,7 @@ def _pin(value: Mapping[str, Any], dots: int, dims: int) -> Pin:
     return Pin(
         seq=_count(value["seq"]),
         code=_numbers(value["code"], dims),
-        point=_point(value["point"]),
+        point=None if value["point"] is None else _point(value["point"]),
         index=None if index is None else _index(index, dots),
     )
 

@@ -40,11 +40,17 @@ export class LatentMap {
       resetView: () => this.#resetView(),
       clearSelection: () => this.#select("none", [], []),
       toggleClass: (label) => this.#toggleClass(label),
+      slide: (dimension, value) => this.#slide(dimension, value),
+      release: () => this.#release(),
     });
     attachPointer(this.layer, this.#pointerHandlers(), () => this.memory.mode);
     this.decodes = new LatestOnly(
       (job) => this.#decode(job),
-      (waiting, job) => ({ hover: job.hover ?? waiting.hover, pin: job.pin ?? waiting.pin }),
+      (waiting, job) => ({
+        hover: job.hover ?? waiting.hover,
+        slide: job.slide ?? waiting.slide,
+        pin: job.pin ?? waiting.pin,
+      }),
     );
     this.resizing = new ResizeObserver(() => this.#resize());
     this.resizing.observe(this.plot);
@@ -55,6 +61,7 @@ export class LatentMap {
     this.pin = null; // {point: [x, y], code: Float32Array | null, index: dot | null, fixed}
     this.pinnedImage = null;
     this.hovered = null; // {point: [x, y], dot: index | null}
+    this.sliding = null; // the code a panel slider is changing, until it is released
     this.drawing = null;
     this.inverseKey = null;
   }
@@ -145,6 +152,8 @@ export class LatentMap {
       selection: this.#themeColour("--st-primary-color", "#ff4b4b"),
     };
     this.panel.setClasses(content.classes, this.colors, this.memory.hidden);
+    this.panel.setSliders(content.codeRanges);
+    this.sliding = null;
     // Another model's pin (a click on the 16-D model, now on a 2-D one) is no code here: it
     // goes, and the pin Python sends with this content takes its place.
     if (this.pin?.code && this.pin.code.length !== content.dim) this.#setPin(null);
@@ -447,7 +456,7 @@ export class LatentMap {
     const { point, code } = light.pin;
     const shown = this.pin;
     const same =
-      shown &&
+      shown?.point &&
       shown.point[0] === point[0] &&
       shown.point[1] === point[1] &&
       (!code || (shown.code && code.every((v, d) => Math.fround(v) === shown.code[d])));
@@ -461,12 +470,39 @@ export class LatentMap {
   #requestPinDecode() {
     if (!this.pin || !this.content) return;
     this.pin.code ??= this.#codeAt(...this.pin.point);
+    if (!this.sliding) this.panel.setCode(this.pin.code);
     this.pinnedImage = null;
     this.decodes.request({ hover: null, pin: this.pin });
   }
 
+  /** A panel slider moved: its code decodes here at once, as the pointer's does. */
+  #slide(dimension, value) {
+    if (!this.content) return;
+    this.sliding ??= Float32Array.from(this.pin?.code ?? this.panel.values());
+    this.sliding[dimension] = value;
+    this.decodes.request({ hover: null, slide: this.sliding.slice(), pin: null });
+  }
+
+  /** A panel slider let go: its code is pinned and sent as a click's is, without a point (the
+   * page places the cross: projecting codes is the core's). */
+  #release() {
+    const code = this.sliding;
+    if (!code || !this.content) return;
+    this.sliding = null;
+    this.#setPin({ point: this.pin?.point ?? null, code, index: null, fixed: true });
+    this.memory.clicks += 1;
+    this.memory.clickedOn = this.content.id;
+    this.send.setStateValue("pin", {
+      seq: this.memory.clicks,
+      code: Array.from(code),
+      point: null,
+      index: null,
+    });
+    this.#requestPinDecode();
+  }
+
   #showPinned() {
-    if (this.hovered) return;
+    if (this.hovered || this.sliding) return;
     if (this.pinnedImage) this.panel.showDecoded(this.pinnedImage, "pinned code");
   }
 
@@ -552,14 +588,16 @@ export class LatentMap {
     return said && JSON.parse(said)[0] === this.content?.id ? said : null;
   }
 
-  /** One decoder run for the latest hover (its point, and its dot's code) and any new pin. */
-  async #decode({ hover, pin }) {
+  /** One decoder run for the latest hover (its point, and its dot's code), the sliders' code
+   * and any new pin. */
+  async #decode({ hover, slide, pin }) {
     const { decoder, content } = this;
     if (!decoder) return;
     const onDot = Boolean(hover) && hover.dot !== null;
     const rows = [
       ...(hover ? [this.#codeAt(...hover.point)] : []),
       ...(onDot ? [this.#dotCode(hover.dot)] : []),
+      ...(slide ? [slide] : []),
       ...(pin ? [pin.code] : []),
     ];
     const codes = new Float32Array(rows.length * content.dim);
@@ -572,6 +610,9 @@ export class LatentMap {
       record("hoverDecodeMs", performance.now() - hover.time);
     }
     if (onDot && this.hovered?.dot === hover.dot) this.panel.showReconstruction(image(1));
+    if (slide && this.sliding) {
+      this.panel.showDecoded(image(Number(Boolean(hover)) + Number(onDot)), "the sliders' code");
+    }
     if (pin && pin === this.pin) {
       this.pinnedImage = image(rows.length - 1).slice();
       this.#showPinned();
@@ -614,6 +655,8 @@ export class LatentMap {
       },
       pin: () => this.pin && { ...this.pin, code: Array.from(this.pin.code ?? []) },
       clicks: () => this.memory.clicks,
+      /** The code the panel's sliders hold (they show it on their steps). */
+      sliders: () => Array.from(this.sliding ?? this.pin?.code ?? this.panel.values()),
       view: () => this.view.state,
       plotBox: () => plotBox().toJSON(),
       /** Drop this page's copy of the content, as a lost message would: the map asks again. */
