@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import EXPLORE_PAGE, errors, open_page, place_of, saved_run
@@ -104,7 +105,9 @@ def test_buttons_replace_the_code_and_say_what_set_it() -> None:
 def test_neighbours_units_and_prior_samples_follow_the_code() -> None:
     app = open_page(EXPLORE_PAGE)
     neighbours = next(image for image in app.image if len(image.captions) == 8)
-    assert neighbours.captions == sorted(neighbours.captions, key=float)
+    labels, distances = zip(*(c.split(" · ") for c in neighbours.captions), strict=True)
+    assert list(distances) == sorted(distances, key=float)
+    assert set(labels) <= {str(d) for d in range(10)}
     units = " ".join(m.value for m in app.markdown)
     assert "of 2 units active" in units
     samples = app.image[-1].value[0]
@@ -172,6 +175,22 @@ def test_the_hole_warning_says_what_is_known_not_that_the_picture_looks_wrong() 
     (hole,) = [w.value for w in app.warning if "lies in a hole" in w.value]
     assert "aggregate posterior" in hole and "may be off" in hole
     assert "look wrong" not in hole
+
+
+def test_the_neighbours_are_named_and_ringed_on_the_map() -> None:
+    app = open_page(EXPLORE_PAGE)
+    code = torch.tensor([latent_slider(app, i).value for i in range(2)])
+    model, _ = Run(DEFAULT_MODEL.path).load_model()
+    test = load_dataset("sample").test
+    codes, _ = encode_dataset(model, test.images)
+    expected = torch.cdist(code[None], codes)[0].argsort()[:8].tolist()
+    assert to_map(app)["light"]["marked"] == expected
+    neighbours = next(image for image in app.image if len(image.captions) == 8)
+    assert [c.split(" · ")[0] for c in neighbours.captions] == [
+        str(int(test.labels[i])) for i in expected
+    ]
+    app.toggle(key="explore_ring_neighbours").set_value(False).run()
+    assert to_map(app)["light"]["marked"] == []
 
 
 def test_ellipses_of_every_dot_and_the_density_contours_go_over_the_map() -> None:

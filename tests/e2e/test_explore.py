@@ -119,6 +119,35 @@ def test_a_slider_beside_the_picture_decodes_while_dragged_and_pins_the_code_on_
     assert "set by the sliders" in page.locator("body").inner_text()
 
 
+# Whether each dot (by index) has a ring drawn round it: the overlay's four points 7 px away.
+RINGED = f"""(indices) => {{
+    const map = {MAP};
+    const canvas = map.owner.overlay;
+    const box = canvas.getBoundingClientRect();
+    const ratio = canvas.width / box.width;
+    const points = map.owner.content.points;
+    const lit = ([x, y]) => canvas.getContext("2d").getImageData(
+        Math.round((x - box.left) * ratio), Math.round((y - box.top) * ratio), 1, 1).data[3] > 0;
+    return indices.map((i) => {{
+        const [[x, y]] = map.toClient([[points[2 * i], points[2 * i + 1]]]);
+        return [[7, 0], [-7, 0], [0, 7], [0, -7]].every(([dx, dy]) => lit([x + dx, y + dy]));
+    }});
+}}"""
+
+
+def test_the_neighbours_are_named_and_ringed_on_the_map(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    marked = hook(page, "marked()")
+    assert len(marked) == 8
+    assert all(page.evaluate(RINGED, marked))
+    page.get_by_role("tab", name="Neighbours").click()
+    page.get_by_text("(label, latent distance)").wait_for()
+    page.get_by_text("Ring them on the map").click()
+    page.wait_for_function(f"() => {MAP}?.marked().length === 0")
+    settle(page)
+    assert sum(page.evaluate(RINGED, marked)) <= 1  # the cross may cross one ring's spots
+
+
 def test_the_map_and_the_decoded_image_fit_a_1280_by_720_screen(browser, app_server) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()

@@ -230,7 +230,7 @@ def _explorer(explorer: Explorer) -> None:
     with tabs[0]:
         _code_panel(state, explorer)
     with tabs[1]:
-        _neighbours(explorer, z)
+        neighbours = _neighbours(explorer, z)
     with tabs[2]:
         _traversals(explorer, z)
     with tabs[3]:
@@ -251,6 +251,7 @@ def _explorer(explorer: Explorer) -> None:
             pin_point=_cross(explorer, z) if state.chosen_here else None,
             pin_code=state.code if state.chosen_here else None,
             overlays=_overlays(explorer, own),
+            marked=neighbours,
             on_pin=_on_pin,
         )
 
@@ -403,21 +404,31 @@ def _slider(
     )
 
 
-def _neighbours(explorer: Explorer, z: torch.Tensor) -> None:
+def _neighbours(explorer: Explorer, z: torch.Tensor) -> list[int]:
     """The test and training images whose codes lie nearest the code shown: does the model
-    interpolate between what it saw, or copy it?"""
-    spec = explorer.data.spec
+    interpolate between what it saw, or copy it? Returns the test neighbours' dots, for the map
+    to ring (none when the user turns the rings off)."""
+    data = explorer.data
     near_test, test_far = nearest(explorer.mu[: explorer.n_test], z, NEIGHBOURS)
-    st.markdown(f"**The {NEIGHBOURS} test images nearest this code** (latent distance)")
-    _image_row(explorer.data.test.images[near_test], [f"{d:.2f}" for d in test_far])
+    st.markdown(f"**The {NEIGHBOURS} test images nearest this code** (label, latent distance)")
+    _image_row(data.test.images[near_test], _named(data, data.test.labels[near_test], test_far))
+    ringed = st.toggle("Ring them on the map", key="explore_ring_neighbours", value=True)
     if st.toggle("Also the nearest training images", key="explore_train_neighbours"):
-        codes = train_posteriors(explorer.snapshot, spec)[0]
+        codes = train_posteriors(explorer.snapshot, data.spec)[0]
         near_train, train_far = nearest(codes, z, NEIGHBOURS)
-        _image_row(explorer.data.train.images[near_train], [f"{d:.2f}" for d in train_far])
+        labels = data.train.labels[near_train]
+        _image_row(data.train.images[near_train], _named(data, labels, train_far))
         st.caption(
             "If the decoded image copies one training image, the model memorised; if it blends "
             "its neighbours, it interpolates."
         )
+    return near_test.tolist() if ringed else []
+
+
+def _named(data: Dataset, labels: torch.Tensor, distances: np.ndarray) -> list[str]:
+    """Captions: each image's class name and its distance from the code."""
+    named = zip(labels.tolist(), distances.tolist(), strict=True)
+    return [f"{data.classes[label]} · {d:.2f}" for label, d in named]
 
 
 def _traversals(explorer: Explorer, z: torch.Tensor) -> None:

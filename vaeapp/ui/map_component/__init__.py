@@ -115,6 +115,7 @@ def latent_map(
     pin_point: tuple[float, float] | None = None,
     pin_code: Sequence[float] | None = None,
     overlays: Sequence[Polyline] = (),
+    marked: Sequence[int] = (),
     height: int = DEFAULT_HEIGHT,
     on_pin: Callable[[], None] | None = None,
 ) -> MapEvents:
@@ -124,7 +125,8 @@ def latent_map(
     replaces the inverse description's). `pin_point` (and `pin_code`, the code there if it is
     not the inverse of the point, e.g. set by sliders in a PCA view) marks a code Python chose
     with a cross, once the browser's clicks have all reached Python; without it the user's last
-    click stays marked. The zoom survives all of these. `overlays`: lines drawn over the dots.
+    click stays marked. The zoom survives all of these. `overlays`: lines drawn over the dots;
+    `marked`: indices of dots ringed (a code's neighbours).
     `on_pin` runs, as Streamlit's callbacks do, before the script when a click pins a code;
     `map_events(key)` reads the events there.
     """
@@ -139,6 +141,7 @@ def latent_map(
         "pin_seq": before.pin.seq if before.pin else 0,
         "selection_seq": before.selection.seq if before.selection else 0,
         "overlays": [line.to_json() for line in overlays],
+        "marked": [int(i) for i in marked],
     }
     heavy = content if sent.get(key) != content.content_id else None
     result = _component()(

@@ -282,6 +282,7 @@ export class LatentMap {
         view: this.view,
         axisTitles: content.axisTitles,
         polylines: this.light.overlays,
+        marked: this.light.marked.filter((i) => i < content.n).map((i) => this.#dotPoint(i)),
         pin: this.pin?.point ?? null,
         hover: dot !== null ? this.#dotPoint(dot) : null,
         ellipse: spread
@@ -655,6 +656,7 @@ export class LatentMap {
       },
       pin: () => this.pin && { ...this.pin, code: Array.from(this.pin.code ?? []) },
       clicks: () => this.memory.clicks,
+      marked: () => this.light.marked,
       /** The code the panel's sliders hold (they show it on their steps). */
       sliders: () => Array.from(this.sliding ?? this.pin?.code ?? this.panel.values()),
       view: () => this.view.state,
