@@ -23,6 +23,7 @@ from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
+from vaeapp.ui.explore_page import STEPPED_AT
 from vaeapp.ui.map_component import SENT
 
 
@@ -218,6 +219,33 @@ def test_training_replay_shows_the_map_after_each_epoch() -> None:
     assert "after epoch 1" in app.caption[0].value
     first = to_map(app)
     assert first["light"]["content_id"] != now and first["content"]["sections"]["points"]
+
+
+def test_play_steps_through_the_replay_on_axes_that_hold() -> None:
+    run = Run.create(runs_dir() / "played", small_config(epochs=3, data="sample"))
+    Trainer(run, load_dataset("sample")).fit()
+    app = open_page(EXPLORE_PAGE, run)
+    now = sent_content(app)
+    app.sidebar.toggle(key=f"explore_replay_play:{run.path}").set_value(True).run()
+    assert "after epoch 1" in app.caption[0].value  # Play starts at the first epoch
+    first = sent_content(app)
+    ranges = []
+    for epoch in (2, 3):
+        app.session_state[STEPPED_AT] = 0.0  # as if Play's pace had passed
+        app.run()  # the player's step, then the page's run that shows it
+        app.run()
+        assert f"after epoch {epoch}" in app.caption[0].value
+        content = sent_content(app)
+        assert content["id"] != first["id"]
+        ranges.append((content["x_range"], content["y_range"]))
+    assert ranges == [(first["x_range"], first["y_range"])] * 2
+    app.session_state[STEPPED_AT] = 0.0
+    app.run()
+    app.run()
+    assert "after epoch" not in app.caption[0].value  # the model's own map: Play stopped
+    assert not app.sidebar.toggle(key=f"explore_replay_play:{run.path}").value
+    assert sent_content(app)["id"] == now["id"]
+    assert not app.exception
 
 
 def test_your_own_images_inputs_are_labelled_in_words() -> None:

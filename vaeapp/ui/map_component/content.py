@@ -172,11 +172,14 @@ def map_content(
     *,
     axis_titles: tuple[str, str] = ("z1", "z2"),
     covariances: np.ndarray | None = None,
+    box: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> MapContent:
-    """MapContent with the view spanning the points plus a margin, as the Plotly map did, and
-    each code slider its dimension's codes plus SLIDER_MARGIN."""
+    """MapContent with the view spanning the points plus a margin, as the Plotly map did (or
+    `box`, x and y ranges that other maps share), and each code slider its dimension's codes
+    plus SLIDER_MARGIN."""
     points = np.asarray(points, dtype=np.float64)
     codes = np.asarray(codes, dtype=np.float32)
+    x_range, y_range = box or (padded_range(points[:, 0]), padded_range(points[:, 1]))
     return MapContent(
         points=points,
         labels=np.asarray(labels),
@@ -185,8 +188,8 @@ def map_content(
         images=np.asarray(images),
         decoder=decoder,
         inverse=inverse,
-        x_range=padded_range(points[:, 0]),
-        y_range=padded_range(points[:, 1]),
+        x_range=x_range,
+        y_range=y_range,
         code_ranges=tuple(padded_range(column, SLIDER_MARGIN) for column in codes.T),
         axis_titles=axis_titles,
         covariances=covariances,
