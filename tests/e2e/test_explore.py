@@ -5,6 +5,8 @@ dimension, the training replay, the UMAP view's inverse."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from playwright.sync_api import Page
@@ -254,6 +256,24 @@ def test_training_replay_moves_the_dots(page: Page, app_server: AppServer) -> No
     wait_for_app(page)
     page.wait_for_function(f"() => {MAP}?.ready() && {MAP}.owner.content.id !== '{first}'")
     assert page.get_by_text("after epoch 1").count() >= 1
+
+
+def test_play_steps_through_the_replay_on_axes_that_hold(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    shown = [hook(page, "owner.content.id")]
+    page.get_by_test_id("stSidebarUserContent").get_by_text("Play the replay").click()
+    boxes = []
+    for epoch in (1, 2):  # no click after the first: Play steps by itself
+        page.get_by_text(re.compile(f"after epoch {epoch},")).wait_for(timeout=60_000)
+        page.wait_for_function(
+            f"(id) => {MAP}?.ready() && {MAP}.owner.content.id !== id", arg=shown[-1]
+        )
+        shown.append(hook(page, "owner.content.id"))
+        boxes.append(
+            page.evaluate(f"() => [...{MAP}.owner.content.xRange, ...{MAP}.owner.content.yRange]")
+        )
+    assert boxes[0] == boxes[1]
+    page.get_by_test_id("stSidebarUserContent").get_by_text("Play the replay").click()
 
 
 def test_the_umap_view_decodes_under_the_pointer_and_on_click(
