@@ -150,6 +150,27 @@ def test_the_neighbours_are_named_and_ringed_on_the_map(page: Page, app_server: 
     assert sum(page.evaluate(RINGED, marked)) <= 1  # the cross may cross one ring's spots
 
 
+def test_the_search_box_shows_one_class_or_rings_one_dot(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    search = page.locator(".vaeapp-map input.search")
+    search.fill("3")  # a class name
+    page.wait_for_function(f"() => {MAP}.hidden().length === 9")
+    assert hook(page, "hidden()") == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert page.locator(".vaeapp-map .legend .entry.off").count() == 9
+    search.fill("#5")  # a dot: every class again, that dot ringed, its images shown
+    page.wait_for_function(f"() => {MAP}.found() === 5 && {MAP}.hidden().length === 0")
+    assert page.evaluate(RINGED, [5]) == [True]
+    page.wait_for_function(f"() => {MAP}.pixels('reconstruction').some(v => v > 0)")
+    sample = load_dataset("sample").test
+    shown = np.array(hook(page, "pixels('test')")).reshape(28, 28)
+    assert np.abs(shown / 255 - sample.images[5, 0].numpy()).max() < 0.01
+    search.fill("no such thing")
+    page.get_by_text('No class or dot "no such thing".').wait_for()
+    search.fill("")
+    page.wait_for_function(f"() => {MAP}.found() === null && {MAP}.hidden().length === 0")
+    assert page.evaluate(RINGED, [5]) == [False] or 5 in hook(page, "marked()")
+
+
 def test_the_map_and_the_decoded_image_fit_a_1280_by_720_screen(browser, app_server) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()

@@ -42,6 +42,7 @@ export class LatentMap {
       toggleClass: (label) => this.#toggleClass(label),
       slide: (dimension, value) => this.#slide(dimension, value),
       release: () => this.#release(),
+      find: (text) => this.#find(text),
     });
     attachPointer(this.layer, this.#pointerHandlers(), () => this.memory.mode);
     this.decodes = new LatestOnly(
@@ -49,6 +50,7 @@ export class LatentMap {
       (waiting, job) => ({
         hover: job.hover ?? waiting.hover,
         slide: job.slide ?? waiting.slide,
+        found: job.found ?? waiting.found,
         pin: job.pin ?? waiting.pin,
       }),
     );
@@ -62,6 +64,7 @@ export class LatentMap {
     this.pinnedImage = null;
     this.hovered = null; // {point: [x, y], dot: index | null}
     this.sliding = null; // the code a panel slider is changing, until it is released
+    this.found = null; // the dot the search box names, ringed
     this.drawing = null;
     this.inverseKey = null;
   }
@@ -154,6 +157,7 @@ export class LatentMap {
     this.panel.setClasses(content.classes, this.colors, this.memory.hidden);
     this.panel.setSliders(content.codeRanges);
     this.sliding = null;
+    this.found = null;
     // Another model's pin (a click on the 16-D model, now on a 2-D one) is no code here: it
     // goes, and the pin Python sends with this content takes its place.
     if (this.pin?.code && this.pin.code.length !== content.dim) this.#setPin(null);
@@ -282,7 +286,9 @@ export class LatentMap {
         view: this.view,
         axisTitles: content.axisTitles,
         polylines: this.light.overlays,
-        marked: this.light.marked.filter((i) => i < content.n).map((i) => this.#dotPoint(i)),
+        marked: [...this.light.marked, ...(this.found === null ? [] : [this.found])]
+          .filter((i) => i < content.n)
+          .map((i) => this.#dotPoint(i)),
         pin: this.pin?.point ?? null,
         hover: dot !== null ? this.#dotPoint(dot) : null,
         ellipse: spread
@@ -417,6 +423,36 @@ export class LatentMap {
     else hidden.add(label);
     this.panel.setClasses(this.content.classes, this.colors, hidden);
     this.#applyFilter();
+  }
+
+  /**
+   * The search box: a class name (any case) shows that class alone, as the legend would; a
+   * number, or #number (for a class named by a number, "7" is the class and "#7" the dot),
+   * rings that dot and shows its test image. Clearing the box shows every class again.
+   */
+  #find(text) {
+    if (!this.content) return;
+    const term = text.trim();
+    const { classes, labels, images, n } = this.content;
+    const label = term.startsWith("#")
+      ? -1
+      : classes.findIndex((name) => name.toLowerCase() === term.toLowerCase());
+    const index = label < 0 && /^#?\d+$/.test(term) ? Number(term.replace("#", "")) : null;
+    const known = term === "" || label >= 0 || (index !== null && index < n);
+    this.panel.setStatus(known ? "" : `No class or dot "${term}".`);
+    if (!known) return;
+    // Each search replaces what the last one showed: one class, or all with one dot ringed.
+    const others = classes.map((_, other) => other).filter((other) => other !== label);
+    this.memory.hidden = new Set(label >= 0 ? others : []);
+    this.panel.setClasses(classes, this.colors, this.memory.hidden);
+    this.#applyFilter();
+    this.found = index;
+    if (index !== null) {
+      const name = classes[labels[index]] ?? String(labels[index]);
+      this.panel.showDot(index, name, images.subarray(index * PIXELS, (index + 1) * PIXELS));
+      this.decodes.request({ hover: null, found: index, pin: null });
+    }
+    this.#drawOverlay();
   }
 
   /** A click pins the code under the pointer, or a dot's own code, and tells Python. */
@@ -589,9 +625,9 @@ export class LatentMap {
     return said && JSON.parse(said)[0] === this.content?.id ? said : null;
   }
 
-  /** One decoder run for the latest hover (its point, and its dot's code), the sliders' code
-   * and any new pin. */
-  async #decode({ hover, slide, pin }) {
+  /** One decoder run for the latest hover (its point, and its dot's code), the sliders' code,
+   * the found dot's code (its reconstruction) and any new pin. */
+  async #decode({ hover, slide, found, pin }) {
     const { decoder, content } = this;
     if (!decoder) return;
     const onDot = Boolean(hover) && hover.dot !== null;
@@ -599,6 +635,7 @@ export class LatentMap {
       ...(hover ? [this.#codeAt(...hover.point)] : []),
       ...(onDot ? [this.#dotCode(hover.dot)] : []),
       ...(slide ? [slide] : []),
+      ...(found !== undefined ? [this.#dotCode(found)] : []),
       ...(pin ? [pin.code] : []),
     ];
     const codes = new Float32Array(rows.length * content.dim);
@@ -611,8 +648,10 @@ export class LatentMap {
       record("hoverDecodeMs", performance.now() - hover.time);
     }
     if (onDot && this.hovered?.dot === hover.dot) this.panel.showReconstruction(image(1));
-    if (slide && this.sliding) {
-      this.panel.showDecoded(image(Number(Boolean(hover)) + Number(onDot)), "the sliders' code");
+    const before = Number(Boolean(hover)) + Number(onDot); // the rows above the sliders'
+    if (slide && this.sliding) this.panel.showDecoded(image(before), "the sliders' code");
+    if (found !== undefined && this.found === found && !this.hovered) {
+      this.panel.showReconstruction(image(before + Number(Boolean(slide))));
     }
     if (pin && pin === this.pin) {
       this.pinnedImage = image(rows.length - 1).slice();
@@ -657,6 +696,8 @@ export class LatentMap {
       pin: () => this.pin && { ...this.pin, code: Array.from(this.pin.code ?? []) },
       clicks: () => this.memory.clicks,
       marked: () => this.light.marked,
+      found: () => this.found,
+      hidden: () => [...this.memory.hidden].sort((a, b) => a - b),
       /** The code the panel's sliders hold (they show it on their steps). */
       sliders: () => Array.from(this.sliding ?? this.pin?.code ?? this.panel.values()),
       view: () => this.view.state,

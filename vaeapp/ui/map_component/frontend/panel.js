@@ -34,7 +34,7 @@ function paint(canvas, grey, unit) {
 
 export class Panel {
   /** `actions`: {mode(name), resetView(), clearSelection(), toggleClass(label),
-   * slide(dimension, value), release()}. */
+   * slide(dimension, value), release(), find(text)}. */
   constructor(parent, actions) {
     this.root = element("div", "panel", parent);
     const decoded = element("figure", "decoded", this.root);
@@ -51,6 +51,10 @@ export class Panel {
     element("span", "placeholder", recon, "hover a dot");
     element("figcaption", "", recon, "reconstructed");
     this.dotCaption = element("div", "dot-caption", this.root, "Hover a dot to see its image.");
+    this.search = element("input", "search", this.root);
+    Object.assign(this.search, { type: "search", placeholder: "Find a label or #index" });
+    this.search.title = "A class name shows only that class; a number (#12) rings that dot";
+    this.search.oninput = () => actions.find(this.search.value);
     const tools = element("div", "tools", this.root);
     this.modes = {};
     for (const [name, label, hint] of [
