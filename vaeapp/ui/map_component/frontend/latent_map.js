@@ -439,7 +439,7 @@ export class LatentMap {
       : classes.findIndex((name) => name.toLowerCase() === term.toLowerCase());
     const index = label < 0 && /^#?\d+$/.test(term) ? Number(term.replace("#", "")) : null;
     const known = term === "" || label >= 0 || (index !== null && index < n);
-    this.panel.setStatus(known ? "" : `No class or dot "${term}".`);
+    this.panel.setSearchNote(known ? "" : `No class or dot "${term}".`);
     if (!known) return;
     // Each search replaces what the last one showed: one class, or all with one dot ringed.
     const others = classes.map((_, other) => other).filter((other) => other !== label);

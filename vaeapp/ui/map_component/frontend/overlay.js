@@ -33,7 +33,7 @@ export function drawOverlay(canvas, scene, colors) {
   context.clip();
   for (const line of scene.polylines) drawPolyline(context, scene.view, line);
   for (const point of scene.marked) {
-    drawRing(context, scene.view.toPixel(...point), colors.selection, MARKED_RADIUS, 2);
+    drawRing(context, scene.view.toPixel(...point), colors.selection, MARKED_RADIUS);
   }
   if (scene.ellipse) drawEllipse(context, scene.view, scene.ellipse, colors.text);
   if (scene.hover) drawRing(context, scene.view.toPixel(...scene.hover), colors.text);

@@ -51,10 +51,6 @@ export class Panel {
     element("span", "placeholder", recon, "hover a dot");
     element("figcaption", "", recon, "reconstructed");
     this.dotCaption = element("div", "dot-caption", this.root, "Hover a dot to see its image.");
-    this.search = element("input", "search", this.root);
-    Object.assign(this.search, { type: "search", placeholder: "Find a label or #index" });
-    this.search.title = "A class name shows only that class; a number (#12) rings that dot";
-    this.search.oninput = () => actions.find(this.search.value);
     const tools = element("div", "tools", this.root);
     this.modes = {};
     for (const [name, label, hint] of [
@@ -76,7 +72,14 @@ export class Panel {
     this.legend = element("div", "legend", this.root);
     this.actions = actions;
     this.status = element("div", "status", this.root, "");
+    // The code column: the search box first (the picture's column has no room left for it
+    // above the legend), then the sliders.
     this.code = element("div", "code", parent);
+    this.search = element("input", "search", this.code);
+    Object.assign(this.search, { type: "search", placeholder: "Find a label or #index" });
+    this.search.title = "A class name shows only that class; a number (#12) rings that dot";
+    this.search.oninput = () => actions.find(this.search.value);
+    this.searchNote = element("div", "search-note", this.code, "");
     const title = element("div", "code-title", this.code, "Code");
     title.title = "Drag a slider: the picture decodes as it moves; releasing pins the code";
     this.sliders = element("div", "sliders", this.code);
@@ -155,6 +158,11 @@ export class Panel {
 
   showReconstruction(pixels) {
     paint(this.reconstruction, pixels, true);
+  }
+
+  /** What the search box found nothing for ("" when it found something). */
+  setSearchNote(text) {
+    this.searchNote.textContent = text;
   }
 
   setStatus(text) {
