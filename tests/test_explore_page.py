@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import EXPLORE_PAGE, errors, open_page, place_of, saved_run
@@ -22,6 +23,7 @@ from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
+from vaeapp.ui.explore_page import STEPPED_AT
 from vaeapp.ui.map_component import SENT
 
 
@@ -104,7 +106,9 @@ def test_buttons_replace_the_code_and_say_what_set_it() -> None:
 def test_neighbours_units_and_prior_samples_follow_the_code() -> None:
     app = open_page(EXPLORE_PAGE)
     neighbours = next(image for image in app.image if len(image.captions) == 8)
-    assert neighbours.captions == sorted(neighbours.captions, key=float)
+    labels, distances = zip(*(c.split(" · ") for c in neighbours.captions), strict=True)
+    assert list(distances) == sorted(distances, key=float)
+    assert set(labels) <= {str(d) for d in range(10)}
     units = " ".join(m.value for m in app.markdown)
     assert "of 2 units active" in units
     samples = app.image[-1].value[0]
@@ -174,6 +178,22 @@ def test_the_hole_warning_says_what_is_known_not_that_the_picture_looks_wrong() 
     assert "look wrong" not in hole
 
 
+def test_the_neighbours_are_named_and_ringed_on_the_map() -> None:
+    app = open_page(EXPLORE_PAGE)
+    code = torch.tensor([latent_slider(app, i).value for i in range(2)])
+    model, _ = Run(DEFAULT_MODEL.path).load_model()
+    test = load_dataset("sample").test
+    codes, _ = encode_dataset(model, test.images)
+    expected = torch.cdist(code[None], codes)[0].argsort()[:8].tolist()
+    assert to_map(app)["light"]["marked"] == expected
+    neighbours = next(image for image in app.image if len(image.captions) == 8)
+    assert [c.split(" · ")[0] for c in neighbours.captions] == [
+        str(int(test.labels[i])) for i in expected
+    ]
+    app.toggle(key="explore_ring_neighbours").set_value(False).run()
+    assert to_map(app)["light"]["marked"] == []
+
+
 def test_ellipses_of_every_dot_and_the_density_contours_go_over_the_map() -> None:
     app = open_page(EXPLORE_PAGE)
     assert to_map(app)["light"]["overlays"] == []
@@ -199,6 +219,33 @@ def test_training_replay_shows_the_map_after_each_epoch() -> None:
     assert "after epoch 1" in app.caption[0].value
     first = to_map(app)
     assert first["light"]["content_id"] != now and first["content"]["sections"]["points"]
+
+
+def test_play_steps_through_the_replay_on_axes_that_hold() -> None:
+    run = Run.create(runs_dir() / "played", small_config(epochs=3, data="sample"))
+    Trainer(run, load_dataset("sample")).fit()
+    app = open_page(EXPLORE_PAGE, run)
+    now = sent_content(app)
+    app.sidebar.toggle(key=f"explore_replay_play:{run.path}").set_value(True).run()
+    assert "after epoch 1" in app.caption[0].value  # Play starts at the first epoch
+    first = sent_content(app)
+    ranges = []
+    for epoch in (2, 3):
+        app.session_state[STEPPED_AT] = 0.0  # as if Play's pace had passed
+        app.run()  # the player's step, then the page's run that shows it
+        app.run()
+        assert f"after epoch {epoch}" in app.caption[0].value
+        content = sent_content(app)
+        assert content["id"] != first["id"]
+        ranges.append((content["x_range"], content["y_range"]))
+    assert ranges == [(first["x_range"], first["y_range"])] * 2
+    app.session_state[STEPPED_AT] = 0.0
+    app.run()
+    app.run()
+    assert "after epoch" not in app.caption[0].value  # the model's own map: Play stopped
+    assert not app.sidebar.toggle(key=f"explore_replay_play:{run.path}").value
+    assert sent_content(app)["id"] == now["id"]
+    assert not app.exception
 
 
 def test_your_own_images_inputs_are_labelled_in_words() -> None:

@@ -83,6 +83,16 @@ def test_rows_must_match_the_points() -> None:
         map_content(good.points, good.labels, good.classes, good.codes[:-1], good.images, b"", {})
 
 
+def test_each_code_slider_spans_its_dimensions_codes_and_a_tenth_more() -> None:
+    made = content()
+    sent = read(pack({}, made))[0]["content"]["code_ranges"]
+    assert len(sent) == DIM
+    for (low, high), column in zip(sent, made.codes.T, strict=True):
+        span = float(column.max() - column.min())
+        assert low == pytest.approx(column.min() - 0.1 * span)
+        assert high == pytest.approx(column.max() + 0.1 * span)
+
+
 def test_a_polyline_is_plain_json() -> None:
     line = Polyline(np.array([[0, 1], [2, 3]]), color="grey", width=2, dashed=True)
     assert line.to_json() == {

@@ -5,6 +5,8 @@ dimension, the training replay, the UMAP view's inverse."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from playwright.sync_api import Page
@@ -89,6 +91,84 @@ def test_a_slider_moves_the_cross_and_keeps_the_zoom(page: Page, app_server: App
         f"() => {MAP}?.pin() && Math.abs({MAP}.pin().code[0] - {latent_sliders(page)[0]}) < 0.011"
     )
     assert hook(page, "view()") == zoomed
+
+
+def test_a_slider_beside_the_picture_decodes_while_dragged_and_pins_the_code_on_release(
+    page: Page, app_server: AppServer
+) -> None:
+    open_explore(page, app_server)
+    before, python_before = decoded(page), latent_sliders(page)
+    assert hook(page, "sliders()") == pytest.approx(python_before, abs=0.006)
+    box = page.locator(".vaeapp-map .code input[type=range]").first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 3, y, steps=6)
+    page.wait_for_function(  # the picture follows the slider before it is let go
+        f"(before) => {MAP}.pixels('decoded').some((v, i) => v !== before[i])", arg=before
+    )
+    assert page.get_by_text("the sliders' code").count() == 1
+    page.wait_for_timeout(300)
+    assert latent_sliders(page) == python_before  # nothing sent yet
+    dragged = hook(page, "sliders()")
+    assert dragged[0] > python_before[0] + 0.5
+    page.mouse.up()
+    wait_for(lambda: latent_sliders(page) == [round(v, 2) for v in dragged], "Python's sliders")
+    settle(page)
+    pin = hook(page, "pin()")  # the page placed the cross: on this view, at the code
+    assert pin["point"] == pytest.approx(dragged, abs=1e-5)
+    assert pin["code"] == pytest.approx(dragged, abs=1e-5)
+    assert "set by the sliders" in page.locator("body").inner_text()
+
+
+# Whether each dot (by index) has a ring drawn round it: the overlay's four points 7 px away.
+RINGED = f"""(indices) => {{
+    const map = {MAP};
+    const canvas = map.owner.overlay;
+    const box = canvas.getBoundingClientRect();
+    const ratio = canvas.width / box.width;
+    const points = map.owner.content.points;
+    const lit = ([x, y]) => canvas.getContext("2d").getImageData(
+        Math.round((x - box.left) * ratio), Math.round((y - box.top) * ratio), 1, 1).data[3] > 0;
+    return indices.map((i) => {{
+        const [[x, y]] = map.toClient([[points[2 * i], points[2 * i + 1]]]);
+        return [[7, 0], [-7, 0], [0, 7], [0, -7]].every(([dx, dy]) => lit([x + dx, y + dy]));
+    }});
+}}"""
+
+
+def test_the_neighbours_are_named_and_ringed_on_the_map(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    marked = hook(page, "marked()")
+    assert len(marked) == 8
+    assert all(page.evaluate(RINGED, marked))
+    page.get_by_role("tab", name="Neighbours").click()
+    page.get_by_text("(label, latent distance)").wait_for()
+    page.get_by_text("Ring them on the map").click()
+    page.wait_for_function(f"() => {MAP}?.marked().length === 0")
+    settle(page)
+    assert sum(page.evaluate(RINGED, marked)) <= 1  # the cross may cross one ring's spots
+
+
+def test_the_search_box_shows_one_class_or_rings_one_dot(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    search = page.locator(".vaeapp-map input.search")
+    search.fill("3")  # a class name
+    page.wait_for_function(f"() => {MAP}.hidden().length === 9")
+    assert hook(page, "hidden()") == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert page.locator(".vaeapp-map .legend .entry.off").count() == 9
+    search.fill("#5")  # a dot: every class again, that dot ringed, its images shown
+    page.wait_for_function(f"() => {MAP}.found() === 5 && {MAP}.hidden().length === 0")
+    assert page.evaluate(RINGED, [5]) == [True]
+    page.wait_for_function(f"() => {MAP}.pixels('reconstruction').some(v => v > 0)")
+    sample = load_dataset("sample").test
+    shown = np.array(hook(page, "pixels('test')")).reshape(28, 28)
+    assert np.abs(shown / 255 - sample.images[5, 0].numpy()).max() < 0.01
+    search.fill("no such thing")
+    page.get_by_text('No class or dot "no such thing".').wait_for()
+    search.fill("")
+    page.wait_for_function(f"() => {MAP}.found() === null && {MAP}.hidden().length === 0")
+    assert page.evaluate(RINGED, [5]) == [False] or 5 in hook(page, "marked()")
 
 
 def test_the_map_and_the_decoded_image_fit_a_1280_by_720_screen(browser, app_server) -> None:
@@ -197,6 +277,24 @@ def test_training_replay_moves_the_dots(page: Page, app_server: AppServer) -> No
     wait_for_app(page)
     page.wait_for_function(f"() => {MAP}?.ready() && {MAP}.owner.content.id !== '{first}'")
     assert page.get_by_text("after epoch 1").count() >= 1
+
+
+def test_play_steps_through_the_replay_on_axes_that_hold(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    shown = [hook(page, "owner.content.id")]
+    page.get_by_test_id("stSidebarUserContent").get_by_text("Play the replay").click()
+    boxes = []
+    for epoch in (1, 2):  # no click after the first: Play steps by itself
+        page.get_by_text(re.compile(f"after epoch {epoch},")).wait_for(timeout=60_000)
+        page.wait_for_function(
+            f"(id) => {MAP}?.ready() && {MAP}.owner.content.id !== id", arg=shown[-1]
+        )
+        shown.append(hook(page, "owner.content.id"))
+        boxes.append(
+            page.evaluate(f"() => [...{MAP}.owner.content.xRange, ...{MAP}.owner.content.yRange]")
+        )
+    assert boxes[0] == boxes[1]
+    page.get_by_test_id("stSidebarUserContent").get_by_text("Play the replay").click()
 
 
 def test_the_umap_view_decodes_under_the_pointer_and_on_click(

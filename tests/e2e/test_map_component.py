@@ -326,11 +326,16 @@ def test_map_and_picture_fit_a_small_screen_beside_the_sidebar(
     open_scene(map_page, app_url, AXES)
     assert map_page.get_by_test_id("stSidebar").is_visible()
     map_box = map_page.locator(".vaeapp-map").bounding_box()
+    plot = map_page.locator(".vaeapp-map .plot").bounding_box()
     picture = map_page.locator(".vaeapp-map canvas.big").bounding_box()
-    assert map_box is not None and picture is not None
+    sliders = map_page.locator(".vaeapp-map .code").bounding_box()
+    assert map_box is not None and plot is not None and picture is not None and sliders
     assert map_box["x"] + map_box["width"] <= 1280
     assert map_box["y"] + map_box["height"] <= 720
-    assert picture["x"] >= map_box["x"] + 0.6 * map_box["width"]  # beside the map, not below
+    assert plot["width"] >= 0.4 * map_box["width"]  # the dots keep most of the room
+    # The picture and the code's sliders beside the plot, not below it, all on the screen.
+    assert plot["x"] + plot["width"] <= picture["x"] < sliders["x"]
+    assert sliders["x"] + sliders["width"] <= 1280 and picture["y"] < plot["y"] + plot["height"]
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ which 2-D view is drawn is the core's choice (`views`).
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +23,7 @@ from PIL import Image
 from vaeapp.data.images import enlarged, grid, png_bytes
 from vaeapp.data.sources import Dataset, Split
 from vaeapp.errors import VaeappError
-from vaeapp.latent.codes import decode, manifold_grid, padded_range, prior_codes, reconstruct
+from vaeapp.latent.codes import decode, manifold_grid, prior_codes, reconstruct
 from vaeapp.latent.views import AXES, UMAP, ShownView
 from vaeapp.model.networks import VAE
 from vaeapp.model.posterior import (
@@ -41,13 +42,14 @@ from vaeapp.store.catalog import EXPLORE
 from vaeapp.store.runs import Run
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explain import what_am_i_looking_at_over
-from vaeapp.ui.explore_state import MEAN, ExploreState
+from vaeapp.ui.explore_state import MEAN, SLIDER, ExploreState
 from vaeapp.ui.loaders import (
     Snapshot,
     density_for,
     load_data,
     load_model,
     map_content_for,
+    replay_box,
     replayed_codes,
     snapshot,
     test_posteriors,
@@ -64,6 +66,10 @@ from vaeapp.ui.training_charts import kl_per_dim_figure
 from vaeapp.ui.widgets import inline_png, kept, literal, model_picker, show_error, shown_view
 
 MAP_KEY = "explore_map"
+Box = tuple[tuple[float, float], tuple[float, float]]  # a map's x and y ranges
+REPLAY_STEP_S = 1.5  # Play's pace: an epoch's map drawn and seen before the next
+STEPPED_AT = "_explore_replay_stepped_at"  # when Play last stepped (time.monotonic)
+NEXT_EPOCH = "_explore_replay_next"  # Play's step: (the replay slider's key, its next value)
 SLIDERS_SHOWN = 16
 NEIGHBOURS = 8
 TRAVERSAL_STEPS = 9
@@ -125,7 +131,7 @@ def render() -> None:
     dim = mu.shape[1]
     ExploreState.of_session().start_over_if_new(f"{run.path}:{dim}", mu.mean(dim=0))
     view = shown_view(snap, data.spec, mu)
-    epoch, mu, logvar, points = _dots(snap, data, view, mu, logvar)
+    epoch, mu, logvar, points, box = _dots(snap, data, view, mu, logvar)
     caption.caption(
         f"Each dot: one of {len(mu):,} {'test ' if len(mu) == len(data.test) else ''}images of "
         f"{literal(data.spec)} at the mean of its posterior q(z|x)"
@@ -141,7 +147,7 @@ def render() -> None:
             mu=mu,
             logvar=logvar,
             view=view,
-            content=map_content_for(snap, data, mu, logvar, view, points, epoch),
+            content=map_content_for(snap, data, mu, logvar, view, points, epoch, box),
             epoch=epoch,
             density=_overlay_choices(snap, data.spec, view, logvar, epoch),
         )
@@ -150,16 +156,18 @@ def render() -> None:
 
 def _dots(
     snap: Snapshot, data: Dataset, view: ShownView, mu: torch.Tensor, logvar: torch.Tensor
-) -> tuple[int | None, torch.Tensor, torch.Tensor, np.ndarray]:
+) -> tuple[int | None, torch.Tensor, torch.Tensor, np.ndarray, Box | None]:
     """What the map shows, as the sidebar chooses: the test codes after a replayed epoch, or
     the model's own, with the training images' too if asked; the epoch (None: the model's),
-    the codes, their log-variances and their points on the map."""
+    the codes, their log-variances, their points on the map and the map's box where it is not
+    theirs (a replay's: every epoch's, so that the axes hold while the dots move)."""
     epoch = _replay_choice(snap.run)
     try:
         replayed = None if epoch is None else replayed_codes(snap, epoch)
+        box = None if epoch is None else replay_box(snap, view, snap.run.replay_epochs())
     except VaeappError as error:  # a damaged file in the run's replay folder
         st.sidebar.warning(literal(f"{error}: no replay."))
-        epoch = replayed = None
+        epoch = replayed = box = None
     if replayed is not None and replayed.shape != mu.shape:
         st.sidebar.warning(
             f"The codes kept after epoch {epoch} are of {len(replayed):,} images, not of this "
@@ -167,7 +175,7 @@ def _dots(
         )
         epoch = replayed = None
     if replayed is not None:  # where the test codes lay then; decoding is the trained model's
-        return epoch, replayed, logvar, view.projection.project(replayed)
+        return epoch, replayed, logvar, view.projection.project(replayed), box
     if kept(
         st.sidebar.toggle,
         f"Training images too ({len(data.train) + len(data.test):,} dots)",
@@ -177,8 +185,8 @@ def _dots(
     ):
         train_mu, train_logvar = train_posteriors(snap, data.spec)
         points = np.vstack([view.points, view.projection.project(train_mu)])
-        return None, torch.cat([mu, train_mu]), torch.cat([logvar, train_logvar]), points
-    return None, mu, logvar, view.points
+        return None, torch.cat([mu, train_mu]), torch.cat([logvar, train_logvar]), points, None
+    return None, mu, logvar, view.points, None
 
 
 def _overlay_choices(
@@ -230,7 +238,7 @@ def _explorer(explorer: Explorer) -> None:
     with tabs[0]:
         _code_panel(state, explorer)
     with tabs[1]:
-        _neighbours(explorer, z)
+        neighbours = _neighbours(explorer, z)
     with tabs[2]:
         _traversals(explorer, z)
     with tabs[3]:
@@ -251,14 +259,22 @@ def _explorer(explorer: Explorer) -> None:
             pin_point=_cross(explorer, z) if state.chosen_here else None,
             pin_code=state.code if state.chosen_here else None,
             overlays=_overlays(explorer, own),
+            marked=neighbours,
             on_pin=_on_pin,
         )
 
 
 def _on_pin() -> None:
+    """A click pins a code the map marks itself; the map's sliders send a code without a point,
+    which the page marks, as it does its own sliders'."""
     pin = map_events(MAP_KEY).pin
-    if pin is not None:
-        ExploreState.of_session().pinned(pin.code, pin.index)
+    if pin is None:
+        return
+    state = ExploreState.of_session()
+    if pin.point is None:
+        state.set_code(torch.tensor(pin.code), SLIDER)
+    else:
+        state.pinned(pin.code, pin.index)
 
 
 def _cross(explorer: Explorer, z: torch.Tensor) -> tuple[float, float]:
@@ -352,7 +368,7 @@ def _code_panel(state: ExploreState, explorer: Explorer) -> None:
         on_click="ignore",
     )
     shown = min(dim, SLIDERS_SHOWN)
-    ranges = [padded_range(explorer.mu[:, i].numpy(), 0.1) for i in range(dim)]
+    ranges = explorer.content.code_ranges  # the map's own sliders' ranges
     columns = st.columns(4)
     for i in range(shown):
         _slider(state, columns[i % 4], i, ranges[i])
@@ -362,7 +378,8 @@ def _code_panel(state: ExploreState, explorer: Explorer) -> None:
             for i in range(shown, dim):
                 _slider(state, rest[i % 4], i, ranges[i])
     st.caption(
-        "Each slider spans its dimension's test codes (a tenth more on each side). "
+        "Each slider spans its dimension's test codes (a tenth more on each side), as the map's "
+        "own sliders do (beside its picture: they decode as they move). "
         f"The code shown was set by {state.source}."
     )
     st.download_button(
@@ -395,21 +412,31 @@ def _slider(
     )
 
 
-def _neighbours(explorer: Explorer, z: torch.Tensor) -> None:
+def _neighbours(explorer: Explorer, z: torch.Tensor) -> list[int]:
     """The test and training images whose codes lie nearest the code shown: does the model
-    interpolate between what it saw, or copy it?"""
-    spec = explorer.data.spec
+    interpolate between what it saw, or copy it? Returns the test neighbours' dots, for the map
+    to ring (none when the user turns the rings off)."""
+    data = explorer.data
     near_test, test_far = nearest(explorer.mu[: explorer.n_test], z, NEIGHBOURS)
-    st.markdown(f"**The {NEIGHBOURS} test images nearest this code** (latent distance)")
-    _image_row(explorer.data.test.images[near_test], [f"{d:.2f}" for d in test_far])
+    st.markdown(f"**The {NEIGHBOURS} test images nearest this code** (label, latent distance)")
+    _image_row(data.test.images[near_test], _named(data, data.test.labels[near_test], test_far))
+    ringed = st.toggle("Ring them on the map", key="explore_ring_neighbours", value=True)
     if st.toggle("Also the nearest training images", key="explore_train_neighbours"):
-        codes = train_posteriors(explorer.snapshot, spec)[0]
+        codes = train_posteriors(explorer.snapshot, data.spec)[0]
         near_train, train_far = nearest(codes, z, NEIGHBOURS)
-        _image_row(explorer.data.train.images[near_train], [f"{d:.2f}" for d in train_far])
+        labels = data.train.labels[near_train]
+        _image_row(data.train.images[near_train], _named(data, labels, train_far))
         st.caption(
             "If the decoded image copies one training image, the model memorised; if it blends "
             "its neighbours, it interpolates."
         )
+    return near_test.tolist() if ringed else []
+
+
+def _named(data: Dataset, labels: torch.Tensor, distances: np.ndarray) -> list[str]:
+    """Captions: each image's class name and its distance from the code."""
+    named = zip(labels.tolist(), distances.tolist(), strict=True)
+    return [f"{data.classes[label]} · {d:.2f}" for label, d in named]
 
 
 def _traversals(explorer: Explorer, z: torch.Tensor) -> None:
@@ -579,16 +606,59 @@ def _decoded_png(model: VAE, z: torch.Tensor) -> bytes:
 
 
 def _replay_choice(run: Run) -> int | None:
-    """The sidebar's training replay: the map as it was after an epoch (None: the model's)."""
+    """The sidebar's training replay: the map as it was after an epoch (None: the model's),
+    and Play, which steps through the epochs to the model's own map."""
     epochs = run.replay_epochs()
     if len(epochs) < 2:
         return None
+    options = [*epochs, "now"]
+    key, playing = f"explore_replay:{run.path}", f"explore_replay_play:{run.path}"
+    # Play's step lands here, before the widgets are made: their values may be set only then.
+    step = st.session_state.pop(NEXT_EPOCH, None)
+    if step is not None and step[0] == key and step[1] in options:
+        st.session_state[key] = step[1]
+        if step[1] == "now":
+            st.session_state[playing] = False
     chosen = st.sidebar.select_slider(
         "Training replay: the map after epoch",
-        options=[*epochs, "now"],
+        options=options,
         value="now",
-        key=f"explore_replay:{run.path}",
+        key=key,
         help="Where the test codes lay after each epoch of training: watch the latent space "
-        "organise. Decoding always uses the trained model.",
+        "organise. The axes hold across the epochs. Decoding always uses the trained model.",
     )
+    st.sidebar.toggle(
+        "Play the replay",
+        key=playing,
+        on_change=_play_from_the_start,
+        args=(key, playing, options[0]),
+        help="Step through the epochs, one every "
+        f"{REPLAY_STEP_S:g} seconds, to the trained model's map.",
+    )
+    player = st.sidebar.empty()  # a slot: the player comes and goes, the sidebar stays put
+    if st.session_state[playing]:
+        with player:
+            _replay_player(key, options)
     return None if chosen == "now" else int(chosen)
+
+
+def _play_from_the_start(key: str, playing: str, first: int) -> None:
+    """Play, switched on at the trained model's map, starts at the first epoch kept."""
+    if st.session_state[playing]:
+        if st.session_state.get(key, "now") == "now":
+            st.session_state[key] = first
+        st.session_state[STEPPED_AT] = time.monotonic()
+
+
+@st.fragment(run_every=REPLAY_STEP_S)
+def _replay_player(key: str, options: list[int | str]) -> None:
+    """While Play is on: every REPLAY_STEP_S seconds the next epoch, through a run of the whole
+    page (the map's content is the page's); at the model's own map it stops. The step waits for
+    the next run, as a fragment may not set widgets made outside it."""
+    if time.monotonic() - st.session_state.get(STEPPED_AT, 0.0) < 0.8 * REPLAY_STEP_S:
+        return  # the page's own run, just after a step
+    current = st.session_state.get(key, "now")
+    following = options[options.index(current) + 1] if current in options[:-1] else "now"
+    st.session_state[STEPPED_AT] = time.monotonic()
+    st.session_state[NEXT_EPOCH] = (key, following)
+    st.rerun(scope="app")

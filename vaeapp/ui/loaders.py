@@ -9,6 +9,7 @@ checkpoint between two of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import torch
 from vaeapp.config import RunConfig
 from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.errors import VaeappError
-from vaeapp.latent.codes import box_around, encode_dataset
+from vaeapp.latent.codes import box_around, encode_dataset, padded_range
 from vaeapp.latent.onnx_decoder import browser_decoder_onnx
 from vaeapp.latent.umap_embedding import BackgroundUmap
 from vaeapp.latent.views import EmbeddingProjection, PCAProjection, ShownView
@@ -167,6 +168,7 @@ def _content_cached(
     _points: np.ndarray,
     _decoder: bytes,
     ellipses: bool,
+    box: tuple[tuple[float, float], tuple[float, float]] | None,
 ) -> MapContent:
     covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
     dots = _data.first(len(_codes))
@@ -181,6 +183,7 @@ def _content_cached(
         _view.projection.describe_inverse(),
         axis_titles=_view.axis_titles,
         covariances=covariances,
+        box=box,
     )
 
 
@@ -192,11 +195,30 @@ def map_content_for(
     view: ShownView,
     points: np.ndarray,
     epoch: int | None,
+    box: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> MapContent:
-    """The map's heavy part, built once per model, view and replayed epoch."""
+    """The map's heavy part, built once per model, view and replayed epoch; `box`: the map's
+    x and y ranges where they are not the points' own (a replay's, the same every epoch)."""
     key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
     decoder = browser_decoder(snap) or b""  # none sent: the browser says it cannot decode
-    return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None)
+    return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None, box)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Fitting the replay's axes…")
+def _replay_box_cached(
+    key: str, _snap: Snapshot, _view: ShownView, epochs: tuple[int, ...]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    points = np.vstack([_view.projection.project(replayed_codes(_snap, e)) for e in epochs])
+    return padded_range(points[:, 0]), padded_range(points[:, 1])
+
+
+def replay_box(
+    snap: Snapshot, view: ShownView, epochs: Sequence[int]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The map's x and y ranges over every kept epoch's test codes, so that a replay keeps its
+    axes while the dots move; VaeappError where an epoch's codes are missing or damaged."""
+    key = f"{snap.key}|{view.identity}"
+    return _replay_box_cached(key, snap, view, tuple(epochs))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Drawing the prior and aggregate posterior…")

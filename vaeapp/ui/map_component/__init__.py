@@ -3,7 +3,10 @@
 A WebGL scatter of the test codes (regl-scatterplot) beside the picture decoded under the
 pointer by ONNX Runtime Web (WASM, one thread): hovering decodes continuously and shows a dot's
 test image and reconstruction; a click pins a code and sends it here; a lasso or box selects
-dots. The browser computes the view's inverse itself (`Projection.describe_inverse`).
+dots. Beside the picture, one slider per latent dimension: dragging decodes in the browser,
+releasing sends the code here as a pin without a point (the page places its cross). A search
+box shows one class or rings one dot; `marked` dots (a code's neighbours) are ringed. The
+browser computes the view's inverse itself (`Projection.describe_inverse`).
 Everything it loads ships in frontend/ (vendored by scripts/vendor_js.sh): nothing is fetched.
 
     content = map_content(points, labels, classes, codes, images, decoder_onnx(model),
@@ -73,11 +76,13 @@ def _component() -> Callable[..., Any]:
 @dataclass(frozen=True)
 class Pin:
     """A click on the map: the code pinned there (a dot's own code when it hit a dot), the map
-    point, the dot's index or None, and the click's number (1, 2, ... per browser session)."""
+    point, the dot's index or None, and the click's number (1, 2, ... per browser session).
+    A code set with the panel's sliders comes as a pin without a point: the browser does not
+    project codes, so the page places its cross (`latent_map`'s `pin_point`)."""
 
     seq: int
     code: tuple[float, ...]
-    point: tuple[float, float]
+    point: tuple[float, float] | None
     index: int | None
 
 
@@ -113,6 +118,7 @@ def latent_map(
     pin_point: tuple[float, float] | None = None,
     pin_code: Sequence[float] | None = None,
     overlays: Sequence[Polyline] = (),
+    marked: Sequence[int] = (),
     height: int = DEFAULT_HEIGHT,
     on_pin: Callable[[], None] | None = None,
 ) -> MapEvents:
@@ -122,7 +128,8 @@ def latent_map(
     replaces the inverse description's). `pin_point` (and `pin_code`, the code there if it is
     not the inverse of the point, e.g. set by sliders in a PCA view) marks a code Python chose
     with a cross, once the browser's clicks have all reached Python; without it the user's last
-    click stays marked. The zoom survives all of these. `overlays`: lines drawn over the dots.
+    click stays marked. The zoom survives all of these. `overlays`: lines drawn over the dots;
+    `marked`: indices of dots ringed (a code's neighbours).
     `on_pin` runs, as Streamlit's callbacks do, before the script when a click pins a code;
     `map_events(key)` reads the events there.
     """
@@ -137,6 +144,7 @@ def latent_map(
         "pin_seq": before.pin.seq if before.pin else 0,
         "selection_seq": before.selection.seq if before.selection else 0,
         "overlays": [line.to_json() for line in overlays],
+        "marked": [int(i) for i in marked],
     }
     heavy = content if sent.get(key) != content.content_id else None
     result = _component()(
@@ -221,7 +229,7 @@ def _pin(value: Mapping[str, Any], dots: int, dims: int) -> Pin:
     return Pin(
         seq=_count(value["seq"]),
         code=_numbers(value["code"], dims),
-        point=_point(value["point"]),
+        point=None if value["point"] is None else _point(value["point"]),
         index=None if index is None else _index(index, dots),
     )
 

@@ -29,6 +29,7 @@ MAGIC = b"VMAP"
 ALIGN = 8
 IMAGE_SIDE = 28
 COMPRESSION_LEVEL = 1  # level 6 shrinks MNIST 10% more, at 2.5 times the time
+SLIDER_MARGIN = 0.1  # a code slider spans its dimension's codes and a tenth more each side
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class MapContent:
     (`vaeapp.onnx_decoder.decoder_onnx`), `inverse` the view's way back
     (`Projection.describe_inverse`), `covariances` [N, 3] (var_x, cov_xy, var_y)
     optional posterior spreads in map coordinates (each dot's 1-sigma ellipse shows on hover).
-    The ranges are the map's initial view.
+    The ranges are the map's initial view; `code_ranges` [D] each latent dimension's slider
+    span (the panel's sliders and the page's).
     """
 
     points: np.ndarray
@@ -72,11 +74,14 @@ class MapContent:
     inverse: Mapping[str, Any]
     x_range: tuple[float, float]
     y_range: tuple[float, float]
+    code_ranges: tuple[tuple[float, float], ...]
     axis_titles: tuple[str, str] = ("z1", "z2")
     covariances: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.points)
+        if len(self.code_ranges) != np.shape(self.codes)[1]:
+            raise ValueError("code_ranges must hold one range per latent dimension")
         if np.shape(self.points) != (n, 2) or n == 0:
             raise ValueError("points must be [N, 2] with N >= 1")
         per_point = {"labels": self.labels, "codes": self.codes, "images": self.images}
@@ -119,6 +124,7 @@ class MapContent:
             "classes": list(self.classes),
             "x_range": [float(v) for v in self.x_range],
             "y_range": [float(v) for v in self.y_range],
+            "code_ranges": [[float(low), float(high)] for low, high in self.code_ranges],
             "axis_titles": list(self.axis_titles),
             "inverse": inverse,
         }
@@ -166,19 +172,25 @@ def map_content(
     *,
     axis_titles: tuple[str, str] = ("z1", "z2"),
     covariances: np.ndarray | None = None,
+    box: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> MapContent:
-    """MapContent with the view spanning the points plus a margin, as the Plotly map did."""
+    """MapContent with the view spanning the points plus a margin, as the Plotly map did (or
+    `box`, x and y ranges that other maps share), and each code slider its dimension's codes
+    plus SLIDER_MARGIN."""
     points = np.asarray(points, dtype=np.float64)
+    codes = np.asarray(codes, dtype=np.float32)
+    x_range, y_range = box or (padded_range(points[:, 0]), padded_range(points[:, 1]))
     return MapContent(
         points=points,
         labels=np.asarray(labels),
         classes=tuple(classes),
-        codes=np.asarray(codes, dtype=np.float32),
+        codes=codes,
         images=np.asarray(images),
         decoder=decoder,
         inverse=inverse,
-        x_range=padded_range(points[:, 0]),
-        y_range=padded_range(points[:, 1]),
+        x_range=x_range,
+        y_range=y_range,
+        code_ranges=tuple(padded_range(column, SLIDER_MARGIN) for column in codes.T),
         axis_titles=axis_titles,
         covariances=covariances,
     )

@@ -40,11 +40,19 @@ export class LatentMap {
       resetView: () => this.#resetView(),
       clearSelection: () => this.#select("none", [], []),
       toggleClass: (label) => this.#toggleClass(label),
+      slide: (dimension, value) => this.#slide(dimension, value),
+      release: () => this.#release(),
+      find: (text) => this.#find(text),
     });
     attachPointer(this.layer, this.#pointerHandlers(), () => this.memory.mode);
     this.decodes = new LatestOnly(
       (job) => this.#decode(job),
-      (waiting, job) => ({ hover: job.hover ?? waiting.hover, pin: job.pin ?? waiting.pin }),
+      (waiting, job) => ({
+        hover: job.hover ?? waiting.hover,
+        slide: job.slide ?? waiting.slide,
+        found: job.found ?? waiting.found,
+        pin: job.pin ?? waiting.pin,
+      }),
     );
     this.resizing = new ResizeObserver(() => this.#resize());
     this.resizing.observe(this.plot);
@@ -55,6 +63,8 @@ export class LatentMap {
     this.pin = null; // {point: [x, y], code: Float32Array | null, index: dot | null, fixed}
     this.pinnedImage = null;
     this.hovered = null; // {point: [x, y], dot: index | null}
+    this.sliding = null; // the code a panel slider is changing, until it is released
+    this.found = null; // the dot the search box names, ringed
     this.drawing = null;
     this.inverseKey = null;
   }
@@ -145,6 +155,9 @@ export class LatentMap {
       selection: this.#themeColour("--st-primary-color", "#ff4b4b"),
     };
     this.panel.setClasses(content.classes, this.colors, this.memory.hidden);
+    this.panel.setSliders(content.codeRanges);
+    this.sliding = null;
+    this.found = null;
     // Another model's pin (a click on the 16-D model, now on a 2-D one) is no code here: it
     // goes, and the pin Python sends with this content takes its place.
     if (this.pin?.code && this.pin.code.length !== content.dim) this.#setPin(null);
@@ -273,6 +286,9 @@ export class LatentMap {
         view: this.view,
         axisTitles: content.axisTitles,
         polylines: this.light.overlays,
+        marked: [...this.light.marked, ...(this.found === null ? [] : [this.found])]
+          .filter((i) => i < content.n)
+          .map((i) => this.#dotPoint(i)),
         pin: this.pin?.point ?? null,
         hover: dot !== null ? this.#dotPoint(dot) : null,
         ellipse: spread
@@ -409,6 +425,36 @@ export class LatentMap {
     this.#applyFilter();
   }
 
+  /**
+   * The search box: a class name (any case) shows that class alone, as the legend would; a
+   * number, or #number (for a class named by a number, "7" is the class and "#7" the dot),
+   * rings that dot and shows its test image. Clearing the box shows every class again.
+   */
+  #find(text) {
+    if (!this.content) return;
+    const term = text.trim();
+    const { classes, labels, images, n } = this.content;
+    const label = term.startsWith("#")
+      ? -1
+      : classes.findIndex((name) => name.toLowerCase() === term.toLowerCase());
+    const index = label < 0 && /^#?\d+$/.test(term) ? Number(term.replace("#", "")) : null;
+    const known = term === "" || label >= 0 || (index !== null && index < n);
+    this.panel.setSearchNote(known ? "" : `No class or dot "${term}".`);
+    if (!known) return;
+    // Each search replaces what the last one showed: one class, or all with one dot ringed.
+    const others = classes.map((_, other) => other).filter((other) => other !== label);
+    this.memory.hidden = new Set(label >= 0 ? others : []);
+    this.panel.setClasses(classes, this.colors, this.memory.hidden);
+    this.#applyFilter();
+    this.found = index;
+    if (index !== null) {
+      const name = classes[labels[index]] ?? String(labels[index]);
+      this.panel.showDot(index, name, images.subarray(index * PIXELS, (index + 1) * PIXELS));
+      this.decodes.request({ hover: null, found: index, pin: null });
+    }
+    this.#drawOverlay();
+  }
+
   /** A click pins the code under the pointer, or a dot's own code, and tells Python. */
   #click(px, py) {
     if (!this.content || !this.view) return;
@@ -447,7 +493,7 @@ export class LatentMap {
     const { point, code } = light.pin;
     const shown = this.pin;
     const same =
-      shown &&
+      shown?.point &&
       shown.point[0] === point[0] &&
       shown.point[1] === point[1] &&
       (!code || (shown.code && code.every((v, d) => Math.fround(v) === shown.code[d])));
@@ -461,12 +507,39 @@ export class LatentMap {
   #requestPinDecode() {
     if (!this.pin || !this.content) return;
     this.pin.code ??= this.#codeAt(...this.pin.point);
+    if (!this.sliding) this.panel.setCode(this.pin.code);
     this.pinnedImage = null;
     this.decodes.request({ hover: null, pin: this.pin });
   }
 
+  /** A panel slider moved: its code decodes here at once, as the pointer's does. */
+  #slide(dimension, value) {
+    if (!this.content) return;
+    this.sliding ??= Float32Array.from(this.pin?.code ?? this.panel.values());
+    this.sliding[dimension] = value;
+    this.decodes.request({ hover: null, slide: this.sliding.slice(), pin: null });
+  }
+
+  /** A panel slider let go: its code is pinned and sent as a click's is, without a point (the
+   * page places the cross: projecting codes is the core's). */
+  #release() {
+    const code = this.sliding;
+    if (!code || !this.content) return;
+    this.sliding = null;
+    this.#setPin({ point: this.pin?.point ?? null, code, index: null, fixed: true });
+    this.memory.clicks += 1;
+    this.memory.clickedOn = this.content.id;
+    this.send.setStateValue("pin", {
+      seq: this.memory.clicks,
+      code: Array.from(code),
+      point: null,
+      index: null,
+    });
+    this.#requestPinDecode();
+  }
+
   #showPinned() {
-    if (this.hovered) return;
+    if (this.hovered || this.sliding) return;
     if (this.pinnedImage) this.panel.showDecoded(this.pinnedImage, "pinned code");
   }
 
@@ -552,14 +625,17 @@ export class LatentMap {
     return said && JSON.parse(said)[0] === this.content?.id ? said : null;
   }
 
-  /** One decoder run for the latest hover (its point, and its dot's code) and any new pin. */
-  async #decode({ hover, pin }) {
+  /** One decoder run for the latest hover (its point, and its dot's code), the sliders' code,
+   * the found dot's code (its reconstruction) and any new pin. */
+  async #decode({ hover, slide, found, pin }) {
     const { decoder, content } = this;
     if (!decoder) return;
     const onDot = Boolean(hover) && hover.dot !== null;
     const rows = [
       ...(hover ? [this.#codeAt(...hover.point)] : []),
       ...(onDot ? [this.#dotCode(hover.dot)] : []),
+      ...(slide ? [slide] : []),
+      ...(found !== undefined ? [this.#dotCode(found)] : []),
       ...(pin ? [pin.code] : []),
     ];
     const codes = new Float32Array(rows.length * content.dim);
@@ -572,6 +648,11 @@ export class LatentMap {
       record("hoverDecodeMs", performance.now() - hover.time);
     }
     if (onDot && this.hovered?.dot === hover.dot) this.panel.showReconstruction(image(1));
+    const before = Number(Boolean(hover)) + Number(onDot); // the rows above the sliders'
+    if (slide && this.sliding) this.panel.showDecoded(image(before), "the sliders' code");
+    if (found !== undefined && this.found === found && !this.hovered) {
+      this.panel.showReconstruction(image(before + Number(Boolean(slide))));
+    }
     if (pin && pin === this.pin) {
       this.pinnedImage = image(rows.length - 1).slice();
       this.#showPinned();
@@ -614,6 +695,11 @@ export class LatentMap {
       },
       pin: () => this.pin && { ...this.pin, code: Array.from(this.pin.code ?? []) },
       clicks: () => this.memory.clicks,
+      marked: () => this.light.marked,
+      found: () => this.found,
+      hidden: () => [...this.memory.hidden].sort((a, b) => a - b),
+      /** The code the panel's sliders hold (they show it on their steps). */
+      sliders: () => Array.from(this.sliding ?? this.pin?.code ?? this.panel.values()),
       view: () => this.view.state,
       plotBox: () => plotBox().toJSON(),
       /** Drop this page's copy of the content, as a lost message would: the map asks again. */

@@ -1,15 +1,19 @@
 // What is drawn over the WebGL dots on a 2-D canvas: axes with ticks and titles, the lines
-// Python passes, the pinned cross, the hovered dot's ring and 1-sigma ellipse, a lasso or box
+// Python passes, the rings of the dots it marks, the pinned cross, the hovered dot's ring and
+// 1-sigma ellipse, a lasso or box
 // being drawn. Redrawn whole on every change: a few hundred line segments, well under a ms.
 import { ticks } from "./view.js";
 
 export const MARGIN = { left: 52, right: 8, top: 8, bottom: 38 };
 const TICK = 4;
 const ELLIPSE_SEGMENTS = 64;
+const RING_RADIUS = 6; // the hovered dot's
+const MARKED_RADIUS = 7; // a marked dot's: wider, so that it shows round a hovered one
 
 /**
  * Draw everything onto `canvas` (the whole map: plot area plus margins), in CSS pixels.
- * `scene`: {view, axisTitles, polylines, pin: [x, y] | null, hover: [x, y] | null,
+ * `scene`: {view, axisTitles, polylines, marked: [[x, y], ...], pin: [x, y] | null,
+ * hover: [x, y] | null,
  * ellipse: {centre, covariance: [var_x, cov_xy, var_y]} | null, drawing: [[px, py], ...] | null}.
  */
 export function drawOverlay(canvas, scene, colors) {
@@ -28,6 +32,9 @@ export function drawOverlay(canvas, scene, colors) {
   context.rect(0, 0, scene.view.width, scene.view.height);
   context.clip();
   for (const line of scene.polylines) drawPolyline(context, scene.view, line);
+  for (const point of scene.marked) {
+    drawRing(context, scene.view.toPixel(...point), colors.selection, MARKED_RADIUS);
+  }
   if (scene.ellipse) drawEllipse(context, scene.view, scene.ellipse, colors.text);
   if (scene.hover) drawRing(context, scene.view.toPixel(...scene.hover), colors.text);
   if (scene.pin) drawCross(context, scene.view.toPixel(...scene.pin), colors.text);
@@ -114,11 +121,11 @@ function drawCross(context, [px, py], color) {
   line(context, px - arm, py + arm, px + arm, py - arm);
 }
 
-function drawRing(context, [px, py], color) {
-  context.lineWidth = 1.5;
+function drawRing(context, [px, py], color, radius = RING_RADIUS, width = 1.5) {
+  context.lineWidth = width;
   context.strokeStyle = color;
   context.beginPath();
-  context.arc(px, py, 6, 0, 2 * Math.PI);
+  context.arc(px, py, radius, 0, 2 * Math.PI);
   context.stroke();
 }
 

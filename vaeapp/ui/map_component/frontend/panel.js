@@ -1,6 +1,8 @@
-// The column beside the map: the decoded picture, the hovered dot's test image and
-// reconstruction, the mouse modes, the legend (whose entries hide and show classes), a status.
+// The columns beside the map: the decoded picture, the hovered dot's test image and
+// reconstruction, the mouse modes, the legend (whose entries hide and show classes), a status;
+// and the code as sliders, one per latent dimension, so that picture and code are seen together.
 const SIDE = 28;
+const SLIDER_STEPS = 200; // a slider's steps across its range: fine enough to see a change
 
 /** A new element of `tag` with a class, optionally text, appended to `parent` if given. */
 export function element(tag, className, parent, text) {
@@ -31,7 +33,8 @@ function paint(canvas, grey, unit) {
 }
 
 export class Panel {
-  /** `actions`: {mode(name), resetView(), clearSelection(), toggleClass(label)}. */
+  /** `actions`: {mode(name), resetView(), clearSelection(), toggleClass(label),
+   * slide(dimension, value), release(), find(text)}. */
   constructor(parent, actions) {
     this.root = element("div", "panel", parent);
     const decoded = element("figure", "decoded", this.root);
@@ -69,6 +72,57 @@ export class Panel {
     this.legend = element("div", "legend", this.root);
     this.actions = actions;
     this.status = element("div", "status", this.root, "");
+    // The code column: the search box first (the picture's column has no room left for it
+    // above the legend), then the sliders.
+    this.code = element("div", "code", parent);
+    this.search = element("input", "search", this.code);
+    Object.assign(this.search, { type: "search", placeholder: "Find a label or #index" });
+    this.search.title = "A class name shows only that class; a number (#12) rings that dot";
+    this.search.oninput = () => actions.find(this.search.value);
+    this.searchNote = element("div", "search-note", this.code, "");
+    const title = element("div", "code-title", this.code, "Code");
+    title.title = "Drag a slider: the picture decodes as it moves; releasing pins the code";
+    this.sliders = element("div", "sliders", this.code);
+    this.inputs = [];
+    this.rangesKey = null;
+  }
+
+  /** One slider per latent dimension over `ranges` [[low, high], ...] (Python's, per content). */
+  setSliders(ranges) {
+    const key = JSON.stringify(ranges);
+    if (this.rangesKey === key) return;
+    this.rangesKey = key;
+    this.sliders.replaceChildren();
+    this.inputs = ranges.map(([low, high], d) => {
+      const row = element("label", "slider", this.sliders);
+      element("span", "name", row, `z${d + 1}`);
+      const input = element("input", "", row);
+      Object.assign(input, { type: "range", min: low, max: high, step: (high - low) / SLIDER_STEPS });
+      input.value = (low + high) / 2;
+      const shown = element("span", "value", row, Number(input.value).toFixed(2));
+      input.oninput = () => {
+        shown.textContent = Number(input.value).toFixed(2);
+        this.actions.slide(d, Number(input.value));
+      };
+      input.onchange = () => this.actions.release();
+      return { input, shown, low, high };
+    });
+  }
+
+  /** The sliders at `code`; a range widens to hold a value set elsewhere (a prior draw). */
+  setCode(code) {
+    this.inputs.forEach(({ input, shown, low, high }, d) => {
+      const value = code[d];
+      input.min = Math.min(low, value);
+      input.max = Math.max(high, value);
+      input.value = value;
+      shown.textContent = value.toFixed(2);
+    });
+  }
+
+  /** The code the sliders show. */
+  values() {
+    return this.inputs.map(({ input }) => Number(input.value));
   }
 
   setMode(name) {
@@ -104,6 +158,11 @@ export class Panel {
 
   showReconstruction(pixels) {
     paint(this.reconstruction, pixels, true);
+  }
+
+  /** What the search box found nothing for ("" when it found something). */
+  setSearchNote(text) {
+    this.searchNote.textContent = text;
   }
 
   setStatus(text) {

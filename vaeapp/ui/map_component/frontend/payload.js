@@ -66,6 +66,7 @@ async function unpack(header, buffer, start) {
     classes: header.classes,
     xRange: header.x_range,
     yRange: header.y_range,
+    codeRanges: header.code_ranges,
     axisTitles: header.axis_titles,
     inverse,
     points: arrays.points.values,
