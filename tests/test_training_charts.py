@@ -1,4 +1,5 @@
-"""The Train page's charts: their legends and labels stay clear of what they label."""
+"""The training charts: legends and labels stay clear of what they label; every compared run
+shows, in a colour of its own."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from vaeapp.store.history import TrainingHistory
 from vaeapp.ui.code_maps import codes_figure
-from vaeapp.ui.training_charts import training_figure
+from vaeapp.ui.training_charts import comparison_figure, run_style, training_figure
 
 
 def test_the_training_legend_sits_above_the_plot_area_never_over_a_curve() -> None:
@@ -22,3 +23,35 @@ def test_the_training_legend_sits_above_the_plot_area_never_over_a_curve() -> No
 def test_the_epoch_maps_axes_make_room_for_their_tick_labels() -> None:
     figure = codes_figure(np.array([[-3.5, -2.0], [1.0, 4.0]]), np.array([0, 1]), ("0", "1"))
     assert figure.layout.xaxis.automargin and figure.layout.yaxis.automargin
+
+
+def _history(elbos: list[float]) -> TrainingHistory:
+    epochs = {n: {"train_elbo": e, "test_elbo": e} for n, e in enumerate(elbos, start=1)}
+    return TrainingHistory(steps={}, epochs=epochs, start=None, end=None, progress=None)
+
+
+def test_a_run_equal_to_another_shows_inside_it_not_hidden_under_it() -> None:
+    same = _history([-200.0, -150.0])
+    traces = comparison_figure({"first": same, "second": same}).data
+    first, second = traces[0], traces[2]  # the test curves; the train curves follow each
+    assert list(first.y) == list(second.y)
+    # The later curve is drawn on top: thinner, with smaller markers of another shape, so the
+    # earlier one shows around it.
+    assert first.line.width > second.line.width
+    assert first.marker.size > second.marker.size
+    assert first.marker.symbol != second.marker.symbol
+
+
+def test_a_runs_colour_and_marker_follow_its_name_not_its_place_in_the_choice() -> None:
+    history = _history([-200.0])
+    names = ["a", "b", "c", "d"]
+
+    def styles(chosen: list[str]) -> dict[str, tuple[str, str]]:
+        traces = comparison_figure({name: history for name in chosen}).data
+        return {t.legendgroup: (t.line.color, t.marker.symbol) for t in traces}
+
+    every = styles(names)
+    assert styles(names[1:]) == {name: every[name] for name in names[1:]}  # "a" removed
+    assert styles(names[::-1]) == every
+    assert every["a"] == run_style("a")
+    assert len({colour for colour, _ in every.values()}) > 1

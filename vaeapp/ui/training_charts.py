@@ -6,6 +6,7 @@ Only drawing happens here; the curves (smoothing, thinning, per-epoch values) co
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,14 +81,23 @@ def _line(
 
 
 def comparison_figure(histories: dict[str, TrainingHistory]) -> go.Figure:
-    """Each run's test ELBO (solid) and train ELBO (dotted) per epoch, on one chart."""
+    """Each run's test ELBO (solid) and train ELBO (dotted) per epoch, on one chart.
+
+    A run's colour and marker follow from its name alone, so removing a run from the choice
+    recolours none of the others. Each curve is drawn wider, with larger markers, than those
+    drawn after it: a run equal to an earlier one shows as a thin line inside a wide one."""
     figure = go.Figure()
+    count = len(histories)
     for index, (name, history) in enumerate(histories.items()):
-        colour = qualitative.Plotly[index % len(qualitative.Plotly)]
+        colour, symbol = run_style(name)
+        below = (count - 1 - index) / max(count - 1, 1)  # 1 for the first drawn, 0 the last
+        width, size = 2 + 4 * below, 6 + 10 * below
         for split, dash in (("test", "solid"), ("train", "dot")):
             epochs, values = history.epoch_curve(f"{split}_elbo")
-            curve = _line(f"{name} ({split})", epochs, values, colour, True, dash=dash)
-            figure.add_trace(curve.update(legendgroup=name))
+            curve = _line(f"{name} ({split})", epochs, values, colour, True, width=width, dash=dash)
+            figure.add_trace(
+                curve.update(legendgroup=name, marker={"symbol": symbol, "size": size})
+            )
     figure.update_layout(
         xaxis_title="epoch",
         yaxis_title="ELBO (nats per image, higher is better)",
@@ -96,6 +106,18 @@ def comparison_figure(histories: dict[str, TrainingHistory]) -> go.Figure:
         uirevision="keep",
     )
     return figure
+
+
+RUN_COLOURS = qualitative.Dark24  # dark enough for a thin line on white
+RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
+
+
+def run_style(name: str) -> tuple[str, str]:
+    """A run's colour and marker symbol, from a hash of its name: the same in every session
+    and whichever runs are chosen beside it (Python's own `hash` of a str changes per process).
+    """
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+    return RUN_COLOURS[digest % len(RUN_COLOURS)], RUN_SYMBOLS[digest // 256 % len(RUN_SYMBOLS)]
 
 
 def kl_per_dim_figure(kl_per_dim: list[float], active: list[bool]) -> go.Figure:
