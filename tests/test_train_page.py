@@ -9,8 +9,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, errors, following, open_page
+from tests.app_pages import (
+    COMPARE_PAGE,
+    TRAIN_PAGE,
+    chart,
+    errors,
+    following,
+    open_page,
+    saved_run,
+)
 from tests.conftest import small_config
 from vaeapp.config import RunConfig
 from vaeapp.paths import runs_dir
@@ -210,3 +219,32 @@ def test_the_epoch_pictures_come_inline(trained: Run) -> None:
     app = open_page(TRAIN_PAGE)
     pictures = [url for image in app.image for url in image.value]
     assert len(pictures) == 2 and all(url.startswith("data:image/png;base64,") for url in pictures)
+
+
+def test_compare_links_each_chosen_run_to_explore_on_it(trained: Run, tiny_dataset) -> None:
+    other = saved_run("other", latent_dim=2)
+    app = open_page(COMPARE_PAGE)
+    app.multiselect(key="compare_runs").set_value([str(trained.path), str(other.path)]).run()
+    links = [link.proto for link in app.get("page_link")]
+    assert [(link.page, link.label, link.query_string) for link in links] == [
+        ("explore", "trained", "run=trained"),
+        ("explore", "other", "run=other"),
+    ]
+
+
+PICKER = "from vaeapp.ui.widgets import model_picker\nmodel_picker()"
+
+
+def test_a_run_named_in_the_url_by_a_link_in_the_app_becomes_the_choice() -> None:
+    """Compare's links switch page with `?run=NAME` in the same session: the picker takes the
+    name, as it does from the URL a session opens with, though it read that URL already."""
+    first, second = saved_run("first", latent_dim=2), saved_run("second", latent_dim=2)
+    app = AppTest.from_string(PICKER, default_timeout=60)
+    app.query_params["run"] = "first"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(first.path)
+    app.query_params["run"] = "second"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(second.path)
+    app.run()  # the URL now names what the picker shows: nothing changes
+    assert app.sidebar.selectbox(key="model_path").value == str(second.path)

@@ -31,6 +31,7 @@ from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, u
 
 MODEL_KEY = "model_path"
 CHOSEN_KEY = "chosen_model"  # the model the user (or a link) chose: kept across pages
+URL_RUN_KEY = "url_run"  # the name the URL held when the picker last read or wrote it
 VIEW_KEY = "explore_view"
 
 
@@ -66,7 +67,7 @@ def model_picker(page: str | None = None) -> Run:
         on_change=_remember_choice,
         help="The shipped models, and every run saved under the runs folder.",
     )
-    st.query_params["run"] = models[picked].name
+    st.query_params["run"] = st.session_state[URL_RUN_KEY] = models[picked].name
     st.sidebar.caption(literal(_details(models[picked].summary)))
     for name, reason in unreadable.items():
         st.sidebar.warning(literal(f"Run {name} is not listed: {reason}"))
@@ -74,13 +75,12 @@ def model_picker(page: str | None = None) -> Run:
 
 
 def _take_choice_from_url(models: dict[str, Entry]) -> None:
-    """A `?run=NAME` in the URL the session opened with (a link, a reload) becomes the choice."""
-    if st.session_state.get("url_read"):
-        return
-    st.session_state["url_read"] = True
+    """A `?run=NAME` the picker did not write becomes the choice: the URL the session opened
+    with (a link, a reload), or a link in the app that switched page (Compare's to Explore)."""
     named = st.query_params.get("run")
-    if not named:
+    if not named or named == st.session_state.get(URL_RUN_KEY):
         return
+    st.session_state[URL_RUN_KEY] = named
     try:
         path = str(find(named).path)
     except PathError as error:  # no folder could have that name: say why, briefly
