@@ -95,11 +95,13 @@ def shows_the_strip(app: AppTest, label: str = "") -> None:
 
 def shows_the_refusal(app: AppTest, says: str, label: str = "") -> None:
     """Interpolate after image B was refused: one error that says `says`, A's preview alone,
-    and the page asking for both images again."""
+    and the page pointing at that refusal, not asking for an image the user has just given."""
     shown = captions(app)
     assert len(app.error) == 1 and says in errors(app)[0], f"{label}: {errors(app)}"
     assert shown == [PREVIEW], f"{label}: {shown}"
-    assert "Give both images" in app.info[0].value, label
+    assert [info.value for info in app.info] == [
+        "Image B cannot be used: its message above says why. Give another."
+    ], label
 
 
 def path_on_map(app: AppTest) -> np.ndarray:
