@@ -232,14 +232,21 @@ def test_compare_links_each_chosen_run_to_explore_on_it(trained: Run, tiny_datas
     ]
 
 
-PICKER = "from vaeapp.ui.widgets import model_picker\nmodel_picker()"
+PAGES = """
+import streamlit as st
+from vaeapp.ui.widgets import keep_model_choice, model_picker
+if st.session_state.get("page") == "Compare":
+    keep_model_choice()
+else:
+    model_picker("Interpolate")
+"""
 
 
 def test_a_run_named_in_the_url_by_a_link_in_the_app_becomes_the_choice() -> None:
     """Compare's links switch page with `?run=NAME` in the same session: the picker takes the
     name, as it does from the URL a session opens with, though it read that URL already."""
     first, second = saved_run("first", latent_dim=2), saved_run("second", latent_dim=2)
-    app = AppTest.from_string(PICKER, default_timeout=60)
+    app = AppTest.from_string(PAGES, default_timeout=60)
     app.query_params["run"] = "first"
     app.run()
     assert app.sidebar.selectbox(key="model_path").value == str(first.path)
@@ -248,3 +255,32 @@ def test_a_run_named_in_the_url_by_a_link_in_the_app_becomes_the_choice() -> Non
     assert app.sidebar.selectbox(key="model_path").value == str(second.path)
     app.run()  # the URL now names what the picker shows: nothing changes
     assert app.sidebar.selectbox(key="model_path").value == str(second.path)
+
+
+def test_train_and_compare_draw_no_picker_and_keep_the_choice_in_the_url() -> None:
+    chosen = saved_run("chosen", latent_dim=2)
+    for page in (TRAIN_PAGE, COMPARE_PAGE):
+        assert not open_page(page).sidebar.selectbox, page
+    app = AppTest.from_string(PAGES, default_timeout=60)
+    app.run()
+    app.sidebar.selectbox(key="model_path").select(str(chosen.path)).run()
+    app.session_state["page"] = "Compare"
+    app.run()
+    assert not app.exception and not app.sidebar.selectbox
+    assert app.query_params["run"] == "chosen"  # a reload or a link from here keeps it
+    app.session_state["page"] = "Interpolate"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(chosen.path)
+
+
+def test_a_link_to_compare_names_the_model_the_other_pages_then_open() -> None:
+    named = saved_run("named", latent_dim=2)
+    app = AppTest.from_string(PAGES, default_timeout=60)
+    app.session_state["page"] = "Compare"
+    app.query_params["run"] = "named"
+    app.run()
+    assert app.query_params["run"] == "named"
+    app.session_state["page"] = "Interpolate"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(named.path)
+

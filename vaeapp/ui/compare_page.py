@@ -9,7 +9,7 @@ from vaeapp.ui import explore_page
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import run_history
 from vaeapp.ui.training_charts import comparison_figure
-from vaeapp.ui.widgets import available_models, literal, model_picker
+from vaeapp.ui.widgets import available_models, keep_model_choice, literal
 
 SHOWN_AT_FIRST = 4
 # The Explore page as vaeapp/ui/app.py registers it (Streamlit finds a page by its url_path): a
@@ -19,7 +19,7 @@ EXPLORE = st.Page(explore_page.render, title="Explore", url_path="explore")
 
 
 def render() -> None:
-    model_picker()
+    keep_model_choice()
     st.title("Compare runs")
     what_am_i_looking_at("Compare")
     models, _ = available_models()  # the picker's list, in its order

@@ -31,7 +31,7 @@ from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
-from vaeapp.ui.widgets import inline_png, literal, model_picker
+from vaeapp.ui.widgets import inline_png, keep_model_choice, literal
 
 REFRESH_S = 1.0
 CHART_REFRESH_S = 2.0
@@ -43,7 +43,7 @@ NAMED_SOURCES = [name for name in source_names() if ":" not in name]
 
 
 def render() -> None:
-    model_picker()
+    keep_model_choice()
     st.title("Train a VAE")
     what_am_i_looking_at("Train")
     form, live = st.columns([1, 2], gap="large")
