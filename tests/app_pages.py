@@ -111,10 +111,18 @@ def path_on_map(app: AppTest) -> np.ndarray:
 
 
 def following(app: AppTest, label: str) -> str | None:
-    """The type of the element right after the widget labelled `label` in the form: "error"
-    where the form put its message beside that field."""
-    form = app.get("form")[0]
-    children = list(form.children.values())
+    """The type of the element right after the widget labelled `label` in the form, in reading
+    order through its columns and expanders: "error" where the form put its message beside
+    that field."""
+
+    def in_order(node: Any) -> Iterator[Any]:
+        for child in getattr(node, "children", {}).values():
+            if type(child).__name__ in ("Column", "Expander", "Block", "HorizontalBlock"):
+                yield from in_order(child)
+            else:
+                yield child
+
+    children = list(in_order(app.get("form")[0]))
     index = next(i for i, child in enumerate(children) if getattr(child, "label", None) == label)
     return children[index + 1].type if index + 1 < len(children) else None
 

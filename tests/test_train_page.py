@@ -284,3 +284,13 @@ def test_a_link_to_compare_names_the_model_the_other_pages_then_open() -> None:
     app.run()
     assert app.sidebar.selectbox(key="model_path").value == str(named.path)
 
+
+def test_a_refused_setting_in_the_closed_expander_opens_it() -> None:
+    app = open_page(TRAIN_PAGE)
+    more = next(e for e in app.expander if e.label == "More settings")
+    assert not more.proto.expanded  # closed at first: the form fits the screen
+    app.number_input(key="train_processes").set_value(999)
+    app.button[0].click().run()
+    more = next(e for e in app.expander if e.label == "More settings")
+    assert more.proto.expanded
+    assert following(app, "Processes") == "error"

@@ -121,3 +121,13 @@ def test_train_watch_reattach_resume_stop_and_pick(
     wait_for_progress(page, "stopped")
     assert jobs.state(run).status == STOPPED and not run.is_training()
     assert page.get_by_role("button", name="Resume").is_visible()
+
+
+def test_start_training_shows_without_scrolling_on_a_laptops_screen(
+    page: Page, own_server: AppServer
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_train_page(page, own_server)
+    start = page.get_by_role("button", name="Start training").bounding_box()
+    assert start is not None and start["y"] + start["height"] <= 800, start
+    assert page.evaluate("() => window.scrollY") == 0
