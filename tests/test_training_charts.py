@@ -7,7 +7,7 @@ import numpy as np
 
 from vaeapp.store.history import TrainingHistory
 from vaeapp.ui.code_maps import codes_figure
-from vaeapp.ui.training_charts import comparison_figure, run_style, training_figure
+from vaeapp.ui.training_charts import comparison_figure, run_colours, training_figure
 
 
 def test_the_training_legend_sits_above_the_plot_area_never_over_a_curve() -> None:
@@ -32,26 +32,28 @@ def _history(elbos: list[float]) -> TrainingHistory:
 
 def test_a_run_equal_to_another_shows_inside_it_not_hidden_under_it() -> None:
     same = _history([-200.0, -150.0])
-    traces = comparison_figure({"first": same, "second": same}).data
+    colours = run_colours(["first", "second"])
+    traces = comparison_figure({"first": same, "second": same}, colours).data
     first, second = traces[0], traces[2]  # the test curves; the train curves follow each
     assert list(first.y) == list(second.y)
-    # The later curve is drawn on top: thinner, with smaller markers of another shape, so the
-    # earlier one shows around it.
+    # The later curve is drawn on top: thinner, with smaller markers, so the earlier one shows
+    # around it.
     assert first.line.width > second.line.width
     assert first.marker.size > second.marker.size
-    assert first.marker.symbol != second.marker.symbol
 
 
-def test_a_runs_colour_and_marker_follow_its_name_not_its_place_in_the_choice() -> None:
+def test_a_runs_colour_and_marker_follow_the_runs_listed_not_those_chosen() -> None:
     history = _history([-200.0])
-    names = ["a", "b", "c", "d"]
+    listed = [f"run-{i}" for i in range(8)]
+    colours = run_colours(listed)
 
     def styles(chosen: list[str]) -> dict[str, tuple[str, str]]:
-        traces = comparison_figure({name: history for name in chosen}).data
+        traces = comparison_figure({name: history for name in chosen}, colours).data
         return {t.legendgroup: (t.line.color, t.marker.symbol) for t in traces}
 
-    every = styles(names)
-    assert styles(names[1:]) == {name: every[name] for name in names[1:]}  # "a" removed
-    assert styles(names[::-1]) == every
-    assert every["a"] == run_style("a")
-    assert len({colour for colour, _ in every.values()}) > 1
+    every = styles(listed)
+    assert styles(listed[1:]) == {name: every[name] for name in listed[1:]}  # one removed
+    assert styles(listed[::-1]) == every
+    assert len({colour for colour, _ in every.values()}) == len(listed)  # all told apart
+    with_newer = run_colours([*listed, "newer"])  # a new run is listed last
+    assert {name: with_newer[name] for name in listed} == colours

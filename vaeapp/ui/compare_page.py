@@ -8,7 +8,7 @@ from vaeapp.store.catalog import Entry
 from vaeapp.ui import explore_page
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import run_history
-from vaeapp.ui.training_charts import comparison_figure
+from vaeapp.ui.training_charts import comparison_figure, run_colours
 from vaeapp.ui.widgets import available_models, keep_model_choice, literal
 
 SHOWN_AT_FIRST = 4
@@ -35,8 +35,17 @@ def render() -> None:
     if not chosen:
         st.info("Choose one or more runs to see their ELBO per epoch.")
         return
+    # Every listed run gets its colour, the shipped ones and then the oldest first, so that a
+    # run keeps its colour whichever are chosen, and a new run takes one nobody gives up.
+    listed = list(models.values())
+    oldest_first = [e.name for e in listed if e.shipped] + [
+        e.name for e in reversed(listed) if not e.shipped
+    ]
     st.plotly_chart(
-        comparison_figure({models[path].name: run_history(runs[path]) for path in chosen}),
+        comparison_figure(
+            {models[path].name: run_history(runs[path]) for path in chosen},
+            run_colours(oldest_first),
+        ),
         key="compare_chart",
     )
     rows = [_row(models[path]) for path in chosen]
