@@ -95,11 +95,13 @@ def shows_the_strip(app: AppTest, label: str = "") -> None:
 
 def shows_the_refusal(app: AppTest, says: str, label: str = "") -> None:
     """Interpolate after image B was refused: one error that says `says`, A's preview alone,
-    and the page asking for both images again."""
+    and the page pointing at that refusal, not asking for an image the user has just given."""
     shown = captions(app)
     assert len(app.error) == 1 and says in errors(app)[0], f"{label}: {errors(app)}"
     assert shown == [PREVIEW], f"{label}: {shown}"
-    assert "Give both images" in app.info[0].value, label
+    assert [info.value for info in app.info] == [
+        "Image B cannot be used: its message above says why. Give another."
+    ], label
 
 
 def path_on_map(app: AppTest) -> np.ndarray:
@@ -109,10 +111,18 @@ def path_on_map(app: AppTest) -> np.ndarray:
 
 
 def following(app: AppTest, label: str) -> str | None:
-    """The type of the element right after the widget labelled `label` in the form: "error"
-    where the form put its message beside that field."""
-    form = app.get("form")[0]
-    children = list(form.children.values())
+    """The type of the element right after the widget labelled `label` in the form, in reading
+    order through its columns and expanders: "error" where the form put its message beside
+    that field."""
+
+    def in_order(node: Any) -> Iterator[Any]:
+        for child in getattr(node, "children", {}).values():
+            if type(child).__name__ in ("Column", "Expander", "Block", "HorizontalBlock"):
+                yield from in_order(child)
+            else:
+                yield child
+
+    children = list(in_order(app.get("form")[0]))
     index = next(i for i, child in enumerate(children) if getattr(child, "label", None) == label)
     return children[index + 1].type if index + 1 < len(children) else None
 

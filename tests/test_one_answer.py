@@ -8,7 +8,14 @@ import os
 
 import pytest
 
-from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, errors, following, open_page
+from tests.app_pages import (
+    COMPARE_PAGE,
+    INTERPOLATE_PAGE,
+    TRAIN_PAGE,
+    errors,
+    following,
+    open_page,
+)
 from tests.command_line import cli_error
 from tests.conftest import small_config
 from vaeapp.cli import main
@@ -23,7 +30,7 @@ TOO_LARGE = {"batch_size": 65_536, "mc_samples": 1000}  # a step needs far more 
 
 
 def picker_names(labels: list[str]) -> list[str]:
-    """The model names in the picker's labels ("name (shipped): data, ...")."""
+    """The model names in the picker's labels ("name (shipped): 2-D")."""
     return [label.split(": ")[0].removesuffix(" (shipped)") for label in labels]
 
 
@@ -40,8 +47,9 @@ def test_the_cli_the_picker_and_compare_list_the_same_models_in_one_order(
     assert main(["models", "--json"]) == 0
     from_cli = [row["name"] for row in json.loads(capsys.readouterr().out)["models"]]
     assert from_cli == ["default", "digits-16d", "newer", "older", "oldest"]
+    picker = open_page(INTERPOLATE_PAGE).sidebar.selectbox(key="model_path")
+    assert picker_names(picker.options) == from_cli
     app = open_page(COMPARE_PAGE)
-    assert picker_names(app.sidebar.selectbox(key="model_path").options) == from_cli
     assert app.multiselect(key="compare_runs").options == from_cli
 
 

@@ -9,8 +9,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import COMPARE_PAGE, TRAIN_PAGE, chart, errors, following, open_page
+from tests.app_pages import (
+    COMPARE_PAGE,
+    TRAIN_PAGE,
+    chart,
+    errors,
+    following,
+    open_page,
+    saved_run,
+)
 from tests.conftest import small_config
 from vaeapp.config import RunConfig
 from vaeapp.paths import runs_dir
@@ -210,3 +219,78 @@ def test_the_epoch_pictures_come_inline(trained: Run) -> None:
     app = open_page(TRAIN_PAGE)
     pictures = [url for image in app.image for url in image.value]
     assert len(pictures) == 2 and all(url.startswith("data:image/png;base64,") for url in pictures)
+
+
+def test_compare_links_each_chosen_run_to_explore_on_it(trained: Run, tiny_dataset) -> None:
+    other = saved_run("other", latent_dim=2)
+    app = open_page(COMPARE_PAGE)
+    app.multiselect(key="compare_runs").set_value([str(trained.path), str(other.path)]).run()
+    links = [link.proto for link in app.get("page_link")]
+    assert [(link.page, link.label, link.query_string) for link in links] == [
+        ("explore", "trained", "run=trained"),
+        ("explore", "other", "run=other"),
+    ]
+
+
+PAGES = """
+import streamlit as st
+from vaeapp.ui.widgets import keep_model_choice, model_picker
+if st.session_state.get("page") == "Compare":
+    keep_model_choice()
+else:
+    model_picker("Interpolate")
+"""
+
+
+def test_a_run_named_in_the_url_by_a_link_in_the_app_becomes_the_choice() -> None:
+    """Compare's links switch page with `?run=NAME` in the same session: the picker takes the
+    name, as it does from the URL a session opens with, though it read that URL already."""
+    first, second = saved_run("first", latent_dim=2), saved_run("second", latent_dim=2)
+    app = AppTest.from_string(PAGES, default_timeout=60)
+    app.query_params["run"] = "first"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(first.path)
+    app.query_params["run"] = "second"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(second.path)
+    app.run()  # the URL now names what the picker shows: nothing changes
+    assert app.sidebar.selectbox(key="model_path").value == str(second.path)
+
+
+def test_train_and_compare_draw_no_picker_and_keep_the_choice_in_the_url() -> None:
+    chosen = saved_run("chosen", latent_dim=2)
+    for page in (TRAIN_PAGE, COMPARE_PAGE):
+        assert not open_page(page).sidebar.selectbox, page
+    app = AppTest.from_string(PAGES, default_timeout=60)
+    app.run()
+    app.sidebar.selectbox(key="model_path").select(str(chosen.path)).run()
+    app.session_state["page"] = "Compare"
+    app.run()
+    assert not app.exception and not app.sidebar.selectbox
+    assert app.query_params["run"] == "chosen"  # a reload or a link from here keeps it
+    app.session_state["page"] = "Interpolate"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(chosen.path)
+
+
+def test_a_link_to_compare_names_the_model_the_other_pages_then_open() -> None:
+    named = saved_run("named", latent_dim=2)
+    app = AppTest.from_string(PAGES, default_timeout=60)
+    app.session_state["page"] = "Compare"
+    app.query_params["run"] = "named"
+    app.run()
+    assert app.query_params["run"] == "named"
+    app.session_state["page"] = "Interpolate"
+    app.run()
+    assert app.sidebar.selectbox(key="model_path").value == str(named.path)
+
+
+def test_a_refused_setting_in_the_closed_expander_opens_it() -> None:
+    app = open_page(TRAIN_PAGE)
+    more = next(e for e in app.expander if e.label == "More settings")
+    assert not more.proto.expanded  # closed at first: the form fits the screen
+    app.number_input(key="train_processes").set_value(999)
+    app.button[0].click().run()
+    more = next(e for e in app.expander if e.label == "More settings")
+    assert more.proto.expanded
+    assert following(app, "Processes") == "error"

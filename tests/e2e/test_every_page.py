@@ -41,8 +41,11 @@ def trained_server(own_server: AppServer) -> Iterator[AppServer]:
 def open_everything(page: Page) -> None:
     """Open every closed expander and the popovers, and show every tab in turn."""
     main = page.get_by_test_id("stMain")
-    for expander in main.locator('[data-testid="stExpander"] details:not([open]) > summary').all():
-        expander.click()
+    # One at a time, the first still closed: an opened one leaves the list, so the list's
+    # indices, taken at the start, would skip one of every two.
+    closed = main.locator('[data-testid="stExpander"] details:not([open]) > summary')
+    while closed.count():
+        closed.first.click()
         wait_until_idle(page)
     for tab in main.get_by_role("tab").all():
         tab.click()

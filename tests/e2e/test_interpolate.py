@@ -88,3 +88,26 @@ def test_a_digit_drawn_on_the_canvas_is_an_input(page: Page, app_server: AppServ
     page.mouse.up()
     page.get_by_text(PREVIEW).nth(1).wait_for(timeout=WAIT_MS)
     wait_for_strip(page, 10)
+
+
+BOX = """(selector) => {
+    const box = document.querySelector(selector).getBoundingClientRect();
+    return [box.left, box.top, box.right, box.bottom];
+}"""
+
+
+def test_the_mode_bar_leaves_the_path_maps_legend_title_readable(
+    page: Page, app_server: AppServer
+) -> None:
+    open_interpolate_page(page, app_server)
+    for side in "AB":
+        page.locator(f".st-key-interpolate_source_{side}").get_by_text("Test set").click()
+        wait_for_app(page)
+    wait_for_strip(page, 10)
+    figure = ".st-key-interpolate_map .js-plotly-plot"
+    page.locator(figure).hover()  # the bar shows while the pointer is over the figure
+    bar = page.evaluate(BOX, f"{figure} .modebar")
+    title = page.evaluate(BOX, f"{figure} .legendtitletext")
+    assert bar[2] > bar[0] and title[2] > title[0]  # both drawn
+    apart = bar[3] <= title[1] or title[3] <= bar[1] or bar[2] <= title[0] or title[2] <= bar[0]
+    assert apart, f"mode bar {bar} over the legend's title {title}"

@@ -89,8 +89,12 @@ def test_train_watch_reattach_resume_stop_and_pick(
     second.close()
 
     wait_for_progress(page, "finished · 2/2 epochs done")
-    label = "e2e-run: sample, 2-D, ELBO"  # in the picker at once, with no reload
-    assert any(option.startswith(label) for option in picker_options(page))
+    sidebar = page.get_by_test_id("stSidebar")  # the picker shows on the model pages only
+    sidebar.get_by_role("link", name="Interpolate").click()
+    wait_for_app(page)
+    assert "e2e-run: 2-D" in picker_options(page)  # at once, with no reload
+    sidebar.get_by_role("link", name="Train").click()
+    wait_for_app(page)
 
     page.reload()  # a reload re-attaches too
     wait_for_app(page)
@@ -104,7 +108,7 @@ def test_train_watch_reattach_resume_stop_and_pick(
     open_explore(explorer, own_server)  # the explorer, on the checkpoint of the job still training
     explorer.locator(".st-key-model_path input").click()
     explorer.get_by_role("option", name=re.compile("^e2e-run")).click()
-    explorer.get_by_text(re.compile("^mlp network")).wait_for(timeout=WAIT_MS)  # its details
+    explorer.get_by_text(re.compile("^e2e-run: mlp network")).wait_for(timeout=WAIT_MS)  # details
     explorer.wait_for_function(READY, timeout=WAIT_MS)  # its map; the click waits till it settles
     first, first_image = click_map(explorer, 0.3, 0.35), decoded(explorer)
     second_click, second_image = click_map(explorer, 0.7, 0.75), decoded(explorer)
@@ -117,3 +121,13 @@ def test_train_watch_reattach_resume_stop_and_pick(
     wait_for_progress(page, "stopped")
     assert jobs.state(run).status == STOPPED and not run.is_training()
     assert page.get_by_role("button", name="Resume").is_visible()
+
+
+def test_start_training_shows_without_scrolling_on_a_laptops_screen(
+    page: Page, own_server: AppServer
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_train_page(page, own_server)
+    start = page.get_by_role("button", name="Start training").bounding_box()
+    assert start is not None and start["y"] + start["height"] <= 800, start
+    assert page.evaluate("() => window.scrollY") == 0

@@ -13,6 +13,7 @@ from plotly.colors import qualitative
 
 PALETTE = qualitative.Plotly
 MARGIN = {"l": 10, "r": 10, "t": 10, "b": 10}
+MODE_BAR_HEIGHT = 36  # pixels, its buttons and their padding, with a little room below
 
 
 def codes_figure(
@@ -43,7 +44,10 @@ def codes_figure(
     figure.update_layout(
         template="none",
         height=height,
-        margin=MARGIN,
+        # Plotly's mode bar floats over the figure's top right corner, where the legend's
+        # title sits at the plot area's top: a top margin as high as the bar puts the title
+        # below it.
+        margin={**MARGIN, "t": MODE_BAR_HEIGHT},
         # The margins are only a floor: each axis widens its own to hold its tick labels whole
         # (minus signs, descenders), which a 10-pixel margin cut off.
         xaxis={"automargin": True},

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import streamlit as st
 
 from vaeapp.store.catalog import Entry
+from vaeapp.ui import explore_page
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import run_history
-from vaeapp.ui.training_charts import comparison_figure
-from vaeapp.ui.widgets import available_models, model_picker
+from vaeapp.ui.training_charts import comparison_figure, run_colours
+from vaeapp.ui.widgets import available_models, keep_model_choice, literal
 
 SHOWN_AT_FIRST = 4
+# The Explore page as vaeapp/ui/app.py registers it (Streamlit finds a page by its url_path): a
+# link to it switches page in the same tab, in one click, where a dataframe's LinkColumn took
+# two (one to select the cell, one to follow it) and opened a new tab.
+EXPLORE = st.Page(explore_page.render, title="Explore", url_path="explore")
 
 
 def render() -> None:
-    model_picker()
+    keep_model_choice()
     st.title("Compare runs")
     what_am_i_looking_at("Compare")
     models, _ = available_models()  # the picker's list, in its order
@@ -32,8 +35,17 @@ def render() -> None:
     if not chosen:
         st.info("Choose one or more runs to see their ELBO per epoch.")
         return
+    # Every listed run gets its colour, the shipped ones and then the oldest first, so that a
+    # run keeps its colour whichever are chosen, and a new run takes one nobody gives up.
+    listed = list(models.values())
+    oldest_first = [e.name for e in listed if e.shipped] + [
+        e.name for e in reversed(listed) if not e.shipped
+    ]
     st.plotly_chart(
-        comparison_figure({models[path].name: run_history(runs[path]) for path in chosen}),
+        comparison_figure(
+            {models[path].name: run_history(runs[path]) for path in chosen},
+            run_colours(oldest_first),
+        ),
         key="compare_chart",
     )
     rows = [_row(models[path]) for path in chosen]
@@ -41,11 +53,11 @@ def render() -> None:
         rows,
         hide_index=True,
         column_config={
-            "open": st.column_config.LinkColumn("open", display_text="Explore", width="small"),
             "test ELBO": st.column_config.NumberColumn(format="%.1f"),
             "learning rate": st.column_config.NumberColumn(format="%g"),
         },
     )
+    _explore_links([models[path].name for path in chosen])
     if any(not row["normalised"] for row in rows):
         st.caption(
             "normalised: whether the test ELBO bounds a log-likelihood. A Bernoulli trained on "
@@ -72,5 +84,17 @@ def _row(entry: Entry) -> dict[str, object]:
         "learning rate": train.lr,
         "batch": train.batch_size,
         "training time": f"{minutes}:{seconds:02d}",
-        "open": f"./explore?run={quote(name)}",
     }
+
+
+def _explore_links(names: list[str]) -> None:
+    """One link per chosen run, in the table's order, that opens Explore on it."""
+    with st.container(horizontal=True, vertical_alignment="center", key="compare_links"):
+        st.markdown("Open in Explore:", width="content")
+        for name in names:
+            st.page_link(
+                EXPLORE,
+                label=literal(name),
+                icon=":material/scatter_plot:",
+                query_params={"run": name},
+            )

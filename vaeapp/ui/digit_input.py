@@ -26,6 +26,16 @@ def digit_input(
     prefix: str, name: str, noun: str, spec: str, test_index: int = 0
 ) -> torch.Tensor | None:
     """One input, chosen by its source, with its 28x28 preview; None until it is usable."""
+    given = digit_or_refusal(prefix, name, noun, spec, test_index)
+    return None if isinstance(given, VaeappError) else given
+
+
+def digit_or_refusal(
+    prefix: str, name: str, noun: str, spec: str, test_index: int = 0
+) -> torch.Tensor | VaeappError | None:
+    """`digit_input`, telling a refused input (its error, shown under it) from one not given
+    yet (None): a page that waits for it asks for the one, and points at the message of the
+    other rather than asking for an image the user has just given."""
     source = st.radio(
         f"{noun[:1].upper()}{noun[1:]} from",
         (UPLOAD, TEST_SET, DRAW),
@@ -42,7 +52,7 @@ def digit_input(
             image = _drawn(prefix, name)
     except VaeappError as error:
         st.error(literal(str(error)), icon=":material/warning:")
-        return None
+        return error
     if image is not None:
         st.image(enlarged(image, PREVIEW_SCALE), caption="What the model sees (28x28)")
     return image

@@ -24,7 +24,7 @@ from vaeapp.latent.interpolation import (
 )
 from vaeapp.store.catalog import INTERPOLATE
 from vaeapp.ui.code_maps import path_map_figure
-from vaeapp.ui.digit_input import digit_input
+from vaeapp.ui.digit_input import digit_or_refusal
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import Snapshot, encoded_test_set, load_data, load_model, snapshot
 from vaeapp.ui.widgets import literal, model_picker, show_error, shown_view
@@ -52,7 +52,9 @@ def render() -> None:
         with column:
             st.subheader(f"Image {side}")
             inputs.append(
-                digit_input("interpolate", side, f"image {side}", spec, test_index="AB".index(side))
+                digit_or_refusal(
+                    "interpolate", side, f"image {side}", spec, test_index="AB".index(side)
+                )
             )
     steps_column, method_column = st.columns(2)
     steps = steps_column.slider("Steps", MIN_STEPS, MAX_STEPS, 10, key="interpolate_steps")
@@ -65,13 +67,27 @@ def render() -> None:
         help="Linear: a straight line. Spherical: the direction turns along a great circle "
         "while the length changes evenly, so the path stays where the prior N(0, I) has mass.",
     )
-    first, second = inputs
-    if first is None or second is None:
+    refused = [
+        side for side, given in zip("AB", inputs, strict=True) if isinstance(given, VaeappError)
+    ]
+    images = [given for given in inputs if isinstance(given, torch.Tensor)]
+    if refused:
+        st.info(_refusal_note(refused), icon=":material/arrow_upward:")
+        return
+    if len(images) < 2:
         st.info("Give both images, A and B, to see the walk between them.")
         return
+    first, second = images
     result = interpolate_images(model, first, second, steps, method)
     _show_strip(result)
     _show_path(snap, spec, result.codes)
+
+
+def _refusal_note(refused: list[str]) -> str:
+    """Where the walk stops when an input was refused: its message already says why."""
+    if len(refused) == 1:
+        return f"Image {refused[0]} cannot be used: its message above says why. Give another."
+    return "Neither image can be used: the message under each says why. Give others."
 
 
 def _show_strip(result: Interpolation) -> None:

@@ -31,7 +31,7 @@ from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import load_data, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
-from vaeapp.ui.widgets import inline_png, literal, model_picker
+from vaeapp.ui.widgets import inline_png, keep_model_choice, literal
 
 REFRESH_S = 1.0
 CHART_REFRESH_S = 2.0
@@ -43,10 +43,10 @@ NAMED_SOURCES = [name for name in source_names() if ":" not in name]
 
 
 def render() -> None:
-    model_picker()
+    keep_model_choice()
     st.title("Train a VAE")
     what_am_i_looking_at("Train")
-    form, live = st.columns([1, 2], gap="large")
+    form, live = st.columns([2, 3], gap="large")  # the form two fields wide
     with form:
         _form()
     with live:
@@ -62,63 +62,82 @@ def render() -> None:
 
 
 def _form() -> None:
-    """The settings of a new run; each invalid value gets its message under its field."""
+    """The settings of a new run; each invalid value gets its message under its field. Two
+    fields a row, and the settings a first run keeps at their defaults in a closed expander,
+    so that "Start training" shows without scrolling on a laptop's screen."""
     defaults = RunConfig()
     model, train = defaults.model, defaults.train
     st.session_state.setdefault(NAME_KEY, _fresh_name())
     with st.form("train_form", border=True):
         st.subheader("New run")
-        st.selectbox(
-            "Data source",
-            NAMED_SOURCES,
-            key="train_data",
-            accept_new_options=True,
-            help="A named source, or type idx:DIR or folder:DIR. 'sample' works offline.",
-        )
-        _problem("train.data")
-        st.selectbox("Architecture", ARCHITECTURES, key="train_arch")
-        _problem("model.arch")
-        st.text_input(
-            "Hidden sizes (mlp)",
-            value=",".join(map(str, model.hidden)),
-            key="train_hidden",
-            help="The mlp's hidden layers, from the image inwards; the decoder mirrors them.",
-        )
-        _problem("model.hidden")
-        st.number_input("Latent dimension", value=model.latent_dim, step=1, key="train_latent")
-        _problem("model.latent_dim")
-        st.selectbox("Likelihood p(x|z)", LIKELIHOODS, key="train_likelihood")
-        _problem("model.likelihood")
-        st.checkbox(
-            "Binarise the data (Bernoulli only)",
-            value=train.binarize,
-            key="train_binarize",
-            help="Each batch's pixels drawn as 0 or 1 with their grey level as probability, the "
-            "test set once with the run's seed: the Bernoulli's bound is then a bound on the "
-            "log-likelihood. Off, a Bernoulli on grey levels is no normalised likelihood.",
-        )
-        _problem("train.binarize")
-        for field, label, key, options in TRAINING_NUMBERS:
-            st.number_input(label, value=getattr(train, field), key=key, **options)
-            _problem(f"train.{field}")
-        st.selectbox(
-            "Precision",
-            PRECISIONS,
-            key="train_precision",
-            help="bf16 autocast runs on CUDA GPUs and on CPUs with native bf16, fp16 (with a "
-            "grad scaler) on CUDA only. The weights, Adam's state and the bounds stay in fp32.",
-        )
-        _problem("train.precision")
-        st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
-        _problem("name")
+        left, right = st.columns(2)
+        with left:
+            st.selectbox(
+                "Data source",
+                NAMED_SOURCES,
+                key="train_data",
+                accept_new_options=True,
+                help="A named source, or type idx:DIR or folder:DIR. 'sample' works offline.",
+            )
+            _problem("train.data")
+        with right:
+            st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
+            _problem("name")
+        left, right = st.columns(2)
+        with left:
+            st.selectbox("Architecture", ARCHITECTURES, key="train_arch")
+            _problem("model.arch")
+        with right:
+            st.text_input(
+                "Hidden sizes (mlp)",
+                value=",".join(map(str, model.hidden)),
+                key="train_hidden",
+                help="The mlp's hidden layers, from the image inwards; the decoder mirrors them.",
+            )
+            _problem("model.hidden")
+        left, right = st.columns(2)
+        with left:
+            st.number_input("Latent dimension", value=model.latent_dim, step=1, key="train_latent")
+            _problem("model.latent_dim")
+        with right:
+            st.selectbox("Likelihood p(x|z)", LIKELIHOODS, key="train_likelihood")
+            _problem("model.likelihood")
+        left, right = st.columns(2, vertical_alignment="bottom")
+        with left:
+            _number_field(EPOCHS)
+        with right:
+            st.checkbox(
+                "Binarise",
+                value=train.binarize,
+                key="train_binarize",
+                help="Bernoulli only. Each batch's pixels drawn as 0 or 1 with their grey level as "
+                "probability, the test set once with the run's seed: the Bernoulli's bound is "
+                "then a bound on the log-likelihood. Off, a Bernoulli on grey levels is no "
+                "normalised likelihood.",
+            )
+            _problem("train.binarize")
+        with st.expander("More settings", key=MORE_KEY, on_change="rerun"):
+            for row in range(0, len(MORE_NUMBERS), 2):
+                for column, number in zip(st.columns(2), MORE_NUMBERS[row : row + 2], strict=False):
+                    with column:
+                        _number_field(number)
+            st.selectbox(
+                "Precision",
+                PRECISIONS,
+                key="train_precision",
+                help="bf16 autocast runs on CUDA GPUs and on CPUs with native bf16, fp16 (with a "
+                "grad scaler) on CUDA only. The weights, Adam's state and the bounds stay in fp32.",
+            )
+            _problem("train.precision")
         st.form_submit_button("Start training", type="primary", on_click=_start_from_form)
 
 
-TRAINING_NUMBERS: tuple[tuple[str, str, str, dict[str, object]], ...] = (
-    # TrainConfig field, label, widget key, st.number_input's options
+NumberField = tuple[str, str, str, dict[str, object]]
+# TrainConfig field, label, widget key, st.number_input's options
+EPOCHS: NumberField = ("epochs", "Epochs", "train_epochs", {"step": 1})
+MORE_NUMBERS: tuple[NumberField, ...] = (
     ("beta", "Beta (KL weight)", "train_beta", {"step": 0.1, "format": "%g"}),
     ("warmup_epochs", "KL warm-up (epochs)", "train_warmup", {"step": 1.0, "format": "%g"}),
-    ("epochs", "Epochs", "train_epochs", {"step": 1}),
     ("batch_size", "Batch size", "train_batch", {"step": 32}),
     (
         "mc_samples",
@@ -139,6 +158,14 @@ TRAINING_NUMBERS: tuple[tuple[str, str, str, dict[str, object]], ...] = (
     ("lr", "Learning rate", "train_lr", {"step": 1e-4, "format": "%g"}),
     ("seed", "Seed", "train_seed", {"step": 1}),
 )
+MORE_KEY = "train_more"  # the expander of MORE_NUMBERS and the precision: open, or not
+MORE_FIELDS = {f"train.{number[0]}" for number in MORE_NUMBERS} | {"train.precision"}
+
+
+def _number_field(number: NumberField) -> None:
+    field, label, key, options = number
+    st.number_input(label, value=getattr(RunConfig().train, field), key=key, **options)
+    _problem(f"train.{field}")
 
 
 def _problem(field: str) -> None:
@@ -198,6 +225,8 @@ def _start_from_form() -> None:
             state[WATCH_KEY] = str(run.path)
             state[NAME_KEY] = _fresh_name()
     state[PROBLEMS_KEY] = problems
+    if MORE_FIELDS & problems.keys():  # a message in the closed expander would go unseen
+        state[MORE_KEY] = True
 
 
 def _fresh_name() -> str:

@@ -6,6 +6,7 @@ Only drawing happens here; the curves (smoothing, thinning, per-epoch values) co
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ RECON_COLOUR = "#ab63fa"
 KL_COLOUR = "#ffa15a"
 TRAIN_COLOUR = "#ef553b"
 TEST_COLOUR = "#00a36c"
+GREYS = ("#7F7F7F", "rgb(102,102,102)")
 AXIS = {"showgrid": True, "gridcolor": "#e8e8e8", "zeroline": False, "automargin": True}
 
 
@@ -79,15 +81,25 @@ def _line(
     )
 
 
-def comparison_figure(histories: dict[str, TrainingHistory]) -> go.Figure:
-    """Each run's test ELBO (solid) and train ELBO (dotted) per epoch, on one chart."""
+def comparison_figure(histories: dict[str, TrainingHistory], colours: dict[str, str]) -> go.Figure:
+    """Each run's test ELBO (solid) and train ELBO (dotted) per epoch, on one chart.
+
+    A run's colour comes from `colours` (by name; see `run_colours`) and its marker from its
+    name alone, so removing a run from the choice recolours none of the others. Each curve is
+    drawn wider, with larger markers, than those drawn after it: a run equal to an earlier one
+    shows as a thin line inside a wide one."""
     figure = go.Figure()
+    count = len(histories)
     for index, (name, history) in enumerate(histories.items()):
-        colour = qualitative.Plotly[index % len(qualitative.Plotly)]
+        below = (count - 1 - index) / max(count - 1, 1)  # 1 for the first drawn, 0 the last
+        width, size = 1.5 + 2.5 * below, 4 + 6 * below
+        marker = {"symbol": run_symbol(name), "size": size}
         for split, dash in (("test", "solid"), ("train", "dot")):
             epochs, values = history.epoch_curve(f"{split}_elbo")
-            curve = _line(f"{name} ({split})", epochs, values, colour, True, dash=dash)
-            figure.add_trace(curve.update(legendgroup=name))
+            curve = _line(
+                f"{name} ({split})", epochs, values, colours[name], True, width=width, dash=dash
+            )
+            figure.add_trace(curve.update(legendgroup=name, marker=marker))
     figure.update_layout(
         xaxis_title="epoch",
         yaxis_title="ELBO (nats per image, higher is better)",
@@ -96,6 +108,35 @@ def comparison_figure(histories: dict[str, TrainingHistory]) -> go.Figure:
         uirevision="keep",
     )
     return figure
+
+
+# Hues far enough apart to tell at a glance, each dark enough for a thin line on white: D3's
+# and ColorBrewer Dark2's, without their greys.
+RUN_COLOURS = tuple(c for c in (*qualitative.D3, *qualitative.Dark2) if c not in GREYS)
+RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
+
+
+def run_colours(names: list[str]) -> dict[str, str]:
+    """A colour for every run in `names`, by name: each takes the colour its name hashes to,
+    or the next one no run before it took, so up to len(RUN_COLOURS) runs get distinct ones.
+    Given every listed run, oldest first, a colour depends on which runs exist, never on which
+    are chosen, and a new run (last) takes a colour no other run gives up."""
+    taken: dict[str, str] = {}
+    for name in names:
+        start = _name_hash(name) % len(RUN_COLOURS)
+        free = [RUN_COLOURS[(start + step) % len(RUN_COLOURS)] for step in range(len(RUN_COLOURS))]
+        taken[name] = next((c for c in free if c not in taken.values()), free[0])
+    return taken
+
+
+def run_symbol(name: str) -> str:
+    """A run's marker symbol, from its name alone."""
+    return RUN_SYMBOLS[_name_hash(name) // 256 % len(RUN_SYMBOLS)]
+
+
+def _name_hash(name: str) -> int:
+    """The same in every process (Python's own `hash` of a str changes per process)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
 
 
 def kl_per_dim_figure(kl_per_dim: list[float], active: list[bool]) -> go.Figure:

@@ -31,6 +31,7 @@ from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, u
 
 MODEL_KEY = "model_path"
 CHOSEN_KEY = "chosen_model"  # the model the user (or a link) chose: kept across pages
+URL_RUN_KEY = "url_run"  # the name the URL held when the picker last read or wrote it
 VIEW_KEY = "explore_view"
 
 
@@ -41,20 +42,16 @@ def available_models() -> tuple[dict[str, Entry], dict[str, str]]:
     return {str(entry.run.path): entry for entry in listed}, unreadable
 
 
-def model_picker(page: str | None = None) -> Run:
-    """The sidebar's model choice. A model chosen here, or named in the URL (`?run=NAME`),
-    holds across pages and reloads, and the URL always names it, so a link opens the same
-    model; until one is chosen each page opens its own default. Runs that cannot be read are
-    named under the box with the reason, rather than left out silently."""
-    try:  # every page starts here: folders from the environment that cannot be, said once
-        runs_dir(), data_dir()
-    except VaeappError as error:
-        show_error(error)
-    models, unreadable = available_models()
-    _take_choice_from_url(models)
+def model_picker(page: str) -> Run:
+    """The sidebar's model choice, on a page that shows a model (Explore, Interpolate). A model
+    chosen here, or named in the URL (`?run=NAME`), holds across pages and reloads, and the
+    URL always names it, so a link opens the same model; until one is chosen each page opens
+    its own default. Runs that cannot be read are named under the box with the reason, rather
+    than left out silently."""
+    models, unreadable = _models_and_url_choice()
     chosen = st.session_state.get(CHOSEN_KEY)
     if chosen not in models:
-        chosen = str((default_for(page) if page else DEFAULT_MODEL.run).path)
+        chosen = str(default_for(page).path)
     if chosen not in models:  # a damaged installation: any model that can be read
         chosen = next(iter(models))
     st.session_state[MODEL_KEY] = chosen  # the box shows the choice, on every page
@@ -64,23 +61,54 @@ def model_picker(page: str | None = None) -> Run:
         key=MODEL_KEY,
         format_func=lambda path: _label(models[path]),
         on_change=_remember_choice,
-        help="The shipped models, and every run saved under the runs folder.",
+        help="The shipped models, and every run saved under the runs folder; under the box, "
+        "what the chosen one is.",
     )
-    st.query_params["run"] = models[picked].name
-    st.sidebar.caption(literal(_details(models[picked].summary)))
-    for name, reason in unreadable.items():
-        st.sidebar.warning(literal(f"Run {name} is not listed: {reason}"))
+    st.query_params["run"] = st.session_state[URL_RUN_KEY] = models[picked].name
+    st.sidebar.caption(
+        f"**{literal(models[picked].name)}**: {literal(_details(models[picked].summary))}"
+    )
+    _name_unlisted(unreadable)
     return Run(picked)
 
 
+def keep_model_choice() -> None:
+    """The picker's part on a page that shows no model (Train, Compare), where a box would do
+    nothing: a model chosen on another page, or named in the URL this session opened with,
+    stays the choice, and the URL goes on naming it, so a reload or a link from here opens the
+    model pages on it. Runs that cannot be read are named, as under the box."""
+    models, unreadable = _models_and_url_choice()
+    chosen = st.session_state.get(CHOSEN_KEY)
+    if chosen in models:
+        st.query_params["run"] = st.session_state[URL_RUN_KEY] = models[chosen].name
+    else:  # no choice yet, or a name that is no model: each model page opens its default
+        st.query_params.pop("run", None)
+    _name_unlisted(unreadable)
+
+
+def _models_and_url_choice() -> tuple[dict[str, Entry], dict[str, str]]:
+    """`available_models()`, once the URL's `?run=NAME` (if new) is taken as the choice."""
+    try:  # every page starts here: folders from the environment that cannot be, said once
+        runs_dir(), data_dir()
+    except VaeappError as error:
+        show_error(error)
+    models, unreadable = available_models()
+    _take_choice_from_url(models)
+    return models, unreadable
+
+
+def _name_unlisted(unreadable: dict[str, str]) -> None:
+    for name, reason in unreadable.items():
+        st.sidebar.warning(literal(f"Run {name} is not listed: {reason}"))
+
+
 def _take_choice_from_url(models: dict[str, Entry]) -> None:
-    """A `?run=NAME` in the URL the session opened with (a link, a reload) becomes the choice."""
-    if st.session_state.get("url_read"):
-        return
-    st.session_state["url_read"] = True
+    """A `?run=NAME` the picker did not write becomes the choice: the URL the session opened
+    with (a link, a reload), or a link in the app that switched page (Compare's to Explore)."""
     named = st.query_params.get("run")
-    if not named:
+    if not named or named == st.session_state.get(URL_RUN_KEY):
         return
+    st.session_state[URL_RUN_KEY] = named
     try:
         path = str(find(named).path)
     except PathError as error:  # no folder could have that name: say why, briefly
@@ -99,14 +127,10 @@ def _remember_choice() -> None:
 
 
 def _label(entry: Entry) -> str:
-    """Name, data set, latent dimension, epochs and test ELBO, briefly."""
-    summary = entry.summary
+    """Name and latent dimension: short enough for the sidebar's box, whose text is cut at its
+    edge; the caption under it says the rest."""
     name = f"{entry.name} (shipped)" if entry.shipped else entry.name
-    elbo = "" if summary.test_elbo is None else f", ELBO {summary.test_elbo:.1f}"
-    elbo += "" if summary.normalised or not elbo else " (not normalised)"
-    epochs = f"{summary.epochs_done}/{summary.epochs_planned} epochs"
-    dim = summary.config.model.latent_dim
-    return f"{name}: {summary.config.train.data}, {dim}-D{elbo}, {epochs}"
+    return f"{name}: {entry.summary.config.model.latent_dim}-D"
 
 
 def _details(summary: RunSummary) -> str:
