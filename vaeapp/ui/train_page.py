@@ -65,71 +65,81 @@ def _form() -> None:
     """The settings of a new run; each invalid value gets its message under its field. Two
     fields a row, and the settings a first run keeps at their defaults in a closed expander,
     so that "Start training" shows without scrolling on a laptop's screen."""
-    defaults = RunConfig()
-    model, train = defaults.model, defaults.train
     st.session_state.setdefault(NAME_KEY, _fresh_name())
     with st.form("train_form", border=True):
         st.subheader("New run")
-        left, right = st.columns(2)
-        with left:
-            st.selectbox(
-                "Data source",
-                NAMED_SOURCES,
-                key="train_data",
-                accept_new_options=True,
-                help="A named source, or type idx:DIR or folder:DIR. 'sample' works offline.",
-            )
-            _problem("train.data")
-        with right:
-            st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
-            _problem("name")
-        left, right = st.columns(2)
-        with left:
-            st.selectbox("Architecture", ARCHITECTURES, key="train_arch")
-            _problem("model.arch")
-        with right:
-            st.text_input(
-                "Hidden sizes (mlp)",
-                value=",".join(map(str, model.hidden)),
-                key="train_hidden",
-                help="The mlp's hidden layers, from the image inwards; the decoder mirrors them.",
-            )
-            _problem("model.hidden")
-        left, right = st.columns(2)
-        with left:
-            st.number_input("Latent dimension", value=model.latent_dim, step=1, key="train_latent")
-            _problem("model.latent_dim")
-        with right:
-            st.selectbox("Likelihood p(x|z)", LIKELIHOODS, key="train_likelihood")
-            _problem("model.likelihood")
-        left, right = st.columns(2, vertical_alignment="bottom")
-        with left:
-            _number_field(EPOCHS)
-        with right:
-            st.checkbox(
-                "Binarise",
-                value=train.binarize,
-                key="train_binarize",
-                help="Bernoulli only. Each batch's pixels drawn as 0 or 1 with their grey level as "
-                "probability, the test set once with the run's seed: the Bernoulli's bound is "
-                "then a bound on the log-likelihood. Off, a Bernoulli on grey levels is no "
-                "normalised likelihood.",
-            )
-            _problem("train.binarize")
-        with st.expander("More settings", key=MORE_KEY, on_change="rerun"):
-            for row in range(0, len(MORE_NUMBERS), 2):
-                for column, number in zip(st.columns(2), MORE_NUMBERS[row : row + 2], strict=False):
-                    with column:
-                        _number_field(number)
-            st.selectbox(
-                "Precision",
-                PRECISIONS,
-                key="train_precision",
-                help="bf16 autocast runs on CUDA GPUs and on CPUs with native bf16, fp16 (with a "
-                "grad scaler) on CUDA only. The weights, Adam's state and the bounds stay in fp32.",
-            )
-            _problem("train.precision")
+        _main_fields()
+        _more_settings()
         st.form_submit_button("Start training", type="primary", on_click=_start_from_form)
+
+
+def _main_fields() -> None:
+    """What a first run chooses: data, name, network, latent size, likelihood, epochs."""
+    defaults = RunConfig()
+    model, train = defaults.model, defaults.train
+    left, right = st.columns(2)
+    with left:
+        st.selectbox(
+            "Data source",
+            NAMED_SOURCES,
+            key="train_data",
+            accept_new_options=True,
+            help="A named source, or type idx:DIR or folder:DIR. 'sample' works offline.",
+        )
+        _problem("train.data")
+    with right:
+        st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
+        _problem("name")
+    left, right = st.columns(2)
+    with left:
+        st.selectbox("Architecture", ARCHITECTURES, key="train_arch")
+        _problem("model.arch")
+    with right:
+        st.text_input(
+            "Hidden sizes (mlp)",
+            value=",".join(map(str, model.hidden)),
+            key="train_hidden",
+            help="The mlp's hidden layers, from the image inwards; the decoder mirrors them.",
+        )
+        _problem("model.hidden")
+    left, right = st.columns(2)
+    with left:
+        st.number_input("Latent dimension", value=model.latent_dim, step=1, key="train_latent")
+        _problem("model.latent_dim")
+    with right:
+        st.selectbox("Likelihood p(x|z)", LIKELIHOODS, key="train_likelihood")
+        _problem("model.likelihood")
+    left, right = st.columns(2, vertical_alignment="bottom")
+    with left:
+        _number_field(EPOCHS)
+    with right:
+        st.checkbox(
+            "Binarise",
+            value=train.binarize,
+            key="train_binarize",
+            help="Bernoulli only. Each batch's pixels drawn as 0 or 1 with their grey level as "
+            "probability, the test set once with the run's seed: the Bernoulli's bound is "
+            "then a bound on the log-likelihood. Off, a Bernoulli on grey levels is no "
+            "normalised likelihood.",
+        )
+        _problem("train.binarize")
+
+
+def _more_settings() -> None:
+    """The settings a first run keeps at their defaults, in an expander a refusal opens."""
+    with st.expander("More settings", key=MORE_KEY, on_change="rerun"):
+        for row in range(0, len(MORE_NUMBERS), 2):
+            for column, number in zip(st.columns(2), MORE_NUMBERS[row : row + 2], strict=False):
+                with column:
+                    _number_field(number)
+        st.selectbox(
+            "Precision",
+            PRECISIONS,
+            key="train_precision",
+            help="bf16 autocast runs on CUDA GPUs and on CPUs with native bf16, fp16 (with a "
+            "grad scaler) on CUDA only. The weights, Adam's state and the bounds stay in fp32.",
+        )
+        _problem("train.precision")
 
 
 NumberField = tuple[str, str, str, dict[str, object]]
@@ -177,6 +187,35 @@ def _problem(field: str) -> None:
 def _start_from_form() -> None:
     """Validate everything with the core's own rules; start the job only if nothing is wrong."""
     state = st.session_state
+    config, problems = _config_from_form()
+    try:
+        run_path(runs_dir(), state[NAME_KEY])
+    except VaeappError as exc:
+        problems["name"] = str(exc)
+    if "train.data" not in problems:
+        try:
+            check_spec(config.train.data)  # a quick look: the job reads the data, not the page
+        except VaeappError as exc:
+            problems["train.data"] = str(exc)
+    if not problems and (problem := machine_problem(config)) is not None:
+        field, error = problem
+        problems[field] = str(error)
+    if not problems:
+        try:
+            run = jobs.start(config, state[NAME_KEY])
+        except VaeappError as exc:
+            problems["name"] = str(exc)
+        else:
+            state[WATCH_KEY] = str(run.path)
+            state[NAME_KEY] = _fresh_name()
+    state[PROBLEMS_KEY] = problems
+    if MORE_FIELDS & problems.keys():  # a message in the closed expander would go unseen
+        state[MORE_KEY] = True
+
+
+def _config_from_form() -> tuple[RunConfig, dict[str, str]]:
+    """The form's settings as a config, and every problem the config's own checks find."""
+    state = st.session_state
     problems: dict[str, str] = {}
     hidden = RunConfig().model.hidden  # a conv network has no hidden sizes: the field is the mlp's
     if state.train_arch == "mlp":
@@ -203,30 +242,7 @@ def _start_from_form() -> None:
             "precision": state.train_precision,
         }
     )
-    problems = {**config.problems(), **problems}
-    try:
-        run_path(runs_dir(), state[NAME_KEY])
-    except VaeappError as exc:
-        problems["name"] = str(exc)
-    if "train.data" not in problems:
-        try:
-            check_spec(config.train.data)  # a quick look: the job reads the data, not the page
-        except VaeappError as exc:
-            problems["train.data"] = str(exc)
-    if not problems and (problem := machine_problem(config)) is not None:
-        field, error = problem
-        problems[field] = str(error)
-    if not problems:
-        try:
-            run = jobs.start(config, state[NAME_KEY])
-        except VaeappError as exc:
-            problems["name"] = str(exc)
-        else:
-            state[WATCH_KEY] = str(run.path)
-            state[NAME_KEY] = _fresh_name()
-    state[PROBLEMS_KEY] = problems
-    if MORE_FIELDS & problems.keys():  # a message in the closed expander would go unseen
-        state[MORE_KEY] = True
+    return config, {**config.problems(), **problems}
 
 
 def _fresh_name() -> str:
