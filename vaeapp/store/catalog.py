@@ -65,11 +65,12 @@ class RunSummary:
 
 
 def summarise(run: Run) -> RunSummary:
-    """What the pages and `vaeapp models` show of a run, from its config and its whole history
-    (as the Train page reads it); RunError if it cannot be read."""
+    """What the pages and `vaeapp models` show of a run, from its config and its history (as
+    the Train page reads it, less the steps between: a summary needs their epochs and wall
+    time, and a long run's metrics are 200 MB of steps); RunError if it cannot be read."""
     config = run.read_config()
     history = History()
-    for event in run.iter_metrics():
+    for event in run.iter_metrics_but_steps():
         history.add(event)
     done = max(history.epochs, default=0)
     return RunSummary(
