@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from testkit.app_server import AppServer, running_app
 from testkit.chromium import VIEWPORT, launch_chromium, wait_until_quiet
@@ -109,15 +110,19 @@ def progress_at(epochs: int) -> str:
         .some(e => e.innerText.includes('{epochs}/{epochs} epochs done'))"""
 
 
-def settled_seconds(browser: Browser, url: str, condition: str) -> float:
+def settled_seconds(browser: Browser, url: str, condition: str) -> float | str:
+    """Seconds until the page at `url` settled; what it had not done by TIMEOUT_MS, if so."""
     page: Page = browser.new_page(viewport=VIEWPORT)
     started = time.monotonic()
-    page.goto(url)
-    page.wait_for_selector("h1", timeout=TIMEOUT_MS)
-    wait_until_quiet(page, condition, SETTLE_MS, timeout_ms=TIMEOUT_MS)
-    seconds = time.monotonic() - started - SETTLE_MS / 1000
-    page.close()
-    return round(seconds, 2)
+    try:
+        page.goto(url)
+        page.wait_for_selector("h1", timeout=TIMEOUT_MS)
+        wait_until_quiet(page, condition, SETTLE_MS, timeout_ms=TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        return f"not settled after {TIMEOUT_MS / 1000:g} s"
+    finally:
+        page.close()
+    return round(time.monotonic() - started - SETTLE_MS / 1000, 2)
 
 
 def timed_pages(browser: Browser, server: AppServer, pages: dict[str, str]) -> dict:
