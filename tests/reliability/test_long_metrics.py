@@ -11,11 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaeapp.store import history
-from vaeapp.store.events import encode_event
+from vaeapp.store import runs as run_files
+from vaeapp.store.catalog import summarise
+from vaeapp.store.events import encode_event, parse_event
 from vaeapp.store.history import MAX_STEPS, READ_LIMIT, History, MetricsFollower
 from vaeapp.store.runs import Run
 
 PER_EPOCH = 10
+DEFAULT = Path(__file__).resolve().parents[2] / "vaeapp" / "assets" / "default"
 
 
 def start(step: int) -> dict:
@@ -69,8 +72,9 @@ def test_kept_steps_are_bounded_and_agree_with_every_step_kept(
 
 @pytest.mark.slow
 def test_a_metrics_file_of_millions_of_steps_is_followed_in_bounded_memory(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(history, "LOOK_S", float("inf"))  # looks bounded in bytes alone
     run = Run(tmp_path)
     path = run.metrics_path
     steps = 400_000  # about 60 MB
@@ -88,3 +92,70 @@ def test_a_metrics_file_of_millions_of_steps_is_followed_in_bounded_memory(
         assert looks <= path.stat().st_size // READ_LIMIT + 1
     curve = seen.step_curve("elbo")
     assert len(curve.x) <= history.MAX_POINTS + 1 and curve.x[-1] == steps / PER_EPOCH
+
+
+def epoch(n: int) -> dict:
+    return {"kind": "epoch", "epoch": n, "test_elbo": -float(n), "time": n * PER_EPOCH + 0.5}
+
+
+def write_lines(run: Run, stretches: list[tuple[int, int]], torn: set[int]) -> list[bytes]:
+    """A run's metrics as the trainer writes them, resumed as `stretches` say, with the lines
+    numbered in `torn` cut short (a killed writer); the lines."""
+    lines, position = [], 0
+    for back, length in stretches:
+        position = max(0, position - back)
+        lines.append(encode_event(start(position)))
+        for n in range(position + 1, position + length + 1):
+            lines.append(encode_event(step(n, value=-float(n))))
+            if n % PER_EPOCH == 0:
+                lines.append(encode_event(epoch(n // PER_EPOCH)))
+        position += length
+    lines = [line[: len(line) // 2] + b"\n" if i in torn else line for i, line in enumerate(lines)]
+    run.metrics_path.write_bytes(b"".join(lines))
+    return lines
+
+
+def every_event(lines: list[bytes]) -> History:
+    everything = History()
+    for line in lines:
+        if (event := parse_event(line.rstrip(b"\n"))) is not None:
+            everything.add(event)
+    return everything
+
+
+@settings(max_examples=100, deadline=None)
+@given(stretches=runs, torn=st.sets(st.integers(0, 2000), max_size=30))
+def test_steps_left_unparsed_change_nothing_a_follower_or_a_summary_shows(
+    tmp_path_factory: pytest.TempPathFactory, stretches: list[tuple[int, int]], torn: set[int]
+) -> None:
+    run = Run(tmp_path_factory.mktemp("run"))
+    (run.path / "config.json").write_text(Run(DEFAULT).file("config.json").read_text())
+    lines = write_lines(run, stretches, torn)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(history, "MAX_STEPS", 16)  # thinning from the first pieces on
+        patch.setattr(history, "PIECE", 1 << 10)
+        everything, followed = every_event(lines), MetricsFollower(run).read(now=1e9)
+    assert followed == everything.frozen(now=1e9)
+    summary = summarise(run)
+    assert summary.trained_s == everything.trained_s
+    assert summary.epochs_done == max(everything.epochs, default=0)
+
+
+def test_a_long_run_is_followed_and_summarised_parsing_a_fraction_of_its_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = Run(tmp_path)
+    (run.path / "config.json").write_text(Run(DEFAULT).file("config.json").read_text())
+    steps = 20_000
+    write_lines(run, [(0, steps)], torn=set())
+    parsed = []
+    monkeypatch.setattr(
+        run_files, "parse_event", lambda line: parsed.append(line) or parse_event(line)
+    )
+    monkeypatch.setattr(history, "MAX_STEPS", 500)
+    monkeypatch.setattr(history, "PIECE", 1 << 14)
+    assert MetricsFollower(run).read().progress.steps_done == steps
+    assert len(parsed) < steps / 2
+    parsed.clear()
+    assert summarise(run).epochs_done == steps // PER_EPOCH
+    assert len(parsed) < steps / 2

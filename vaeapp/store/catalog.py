@@ -65,11 +65,12 @@ class RunSummary:
 
 
 def summarise(run: Run) -> RunSummary:
-    """What the pages and `vaeapp models` show of a run, from its config and its whole history
-    (as the Train page reads it); RunError if it cannot be read."""
+    """What the pages and `vaeapp models` show of a run, from its config and its history (as
+    the Train page reads it, less the steps between: a summary needs their epochs and wall
+    time, and a long run's metrics are 200 MB of steps); RunError if it cannot be read."""
     config = run.read_config()
     history = History()
-    for event in run.iter_metrics():
+    for event in run.iter_metrics_but_steps():
         history.add(event)
     done = max(history.epochs, default=0)
     return RunSummary(
@@ -182,11 +183,14 @@ def entries(
     runs = [*(m.run for m in SHIPPED), *(r for r in saved_runs(root) if r.has_checkpoint())]
     for run in runs:
         shipped = next((m for m in SHIPPED if m.run == run), None)
+        # `name_of`'s answer, without its resolving of paths (six a run, on every rerun of
+        # every page): a saved run is a folder right inside the runs folder
+        name = shipped.name if shipped else run.name
         try:
             summary = read_summary(run)
         except VaeappError as error:
-            unreadable[name_of(run, root)] = str(error)
+            unreadable[name] = str(error)
             continue
         pages = shipped.default_for if shipped else ()
-        listed.append(Entry(name_of(run, root), summary, shipped is not None, pages))
+        listed.append(Entry(name, summary, shipped is not None, pages))
     return listed, unreadable

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from vaeapp.store.events import Event
+from vaeapp.store.events import MAX_LINE, Event
 from vaeapp.store.runs import Run
 
 SMOOTHING = 0.9
@@ -21,7 +21,11 @@ MAX_POINTS = 2000
 # gigabytes of events and copy them at every look. Past this, every other kept step is dropped
 # (the stride doubles), the newest always kept: the chart draws at most MAX_POINTS anyway.
 MAX_STEPS = 20_000
-READ_LIMIT = 1 << 25  # bytes per look: a huge file is caught up with over several looks
+# Bytes per look, and seconds: a huge file is caught up with over several looks. The trainer's
+# 200 MB take one (`Run.new_metrics` leaves out the steps the thinning would drop unparsed).
+READ_LIMIT = 1 << 28
+LOOK_S = 1.0
+PIECE = 2 * MAX_LINE  # read at once: the thinning as it stands says which steps to parse
 
 
 def ema(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -197,6 +201,10 @@ class History:
         elif kind == "end":
             self.end = event
 
+    def fleeting(self, step: int) -> bool:
+        """Whether step `step` is dropped as soon as a later step comes."""
+        return step % self.stride != 0
+
     def _keep_step(self, event: Event) -> None:
         step, last = event["step"], next(reversed(self.steps), None)  # steps come in order
         if last is not None and last % self.stride and last < step:
@@ -247,10 +255,15 @@ class MetricsFollower:
     def read(self, now: float | None = None) -> TrainingHistory:
         """The history including every complete line written so far (a torn last line waits)."""
         with self._lock:
-            events, offset = self.run.new_metrics(self._offset, READ_LIMIT)
-            if offset < self._offset:  # the file was replaced by a shorter one
-                self._history = History()
-            self._offset = offset
-            for event in events:
-                self._history.add(event)
+            read, began = 0, time.monotonic()
+            while read < READ_LIMIT and time.monotonic() - began < LOOK_S:
+                before = self._offset
+                events, self._offset = self.run.new_metrics(before, PIECE, self._history.fleeting)
+                if self._offset < before:  # the file was replaced by a shorter one
+                    self._history, before = History(), 0
+                if self._offset == before:
+                    break
+                read += self._offset - before
+                for event in events:
+                    self._history.add(event)
             return self._history.frozen(now)

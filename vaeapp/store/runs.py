@@ -20,7 +20,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +61,12 @@ PICTURE_LIMIT = 1 << 22
 PICTURE_PIXELS = 1 << 22  # the trainer's grids are under a megapixel
 REPLAY_LIMIT = 1 << 26  # a million test images at 32 dimensions
 TAIL_BYTES = 1 << 14
+# How the trainer's line for a step begins (`events.encode_event`): such lines are most of a long
+# run's metrics, and `iter_metrics_but_steps` parses only the last of each stretch of them.
+STEP_LINE = b'{"kind": "step"'
+STEP_LOOKBACK = 64  # lines of a stretch of steps kept to find its last well-formed one
+# A step's number in a step line (after STEP_LINE), read without parsing the line.
+STEP_NUMBER = re.compile(rb'"step": (\d{1,13})[,}]')
 ERROR_PREFIX = "vaeapp: error: "
 
 
@@ -191,11 +199,44 @@ class Run:
         except UnsafeFileError as exc:
             raise RunError(str(exc)) from None
 
-    def new_metrics(self, offset: int, limit: int) -> tuple[list[Event], int]:
+    def iter_metrics_but_steps(self) -> Iterator[Event]:
+        """The events of `iter_metrics` less the steps, each stretch of steps stood for by its
+        last (which ends a session's wall time): what a summary needs of a run, without parsing
+        the million steps of a long one. A line that begins as the trainer writes a step, with no
+        other "kind" and no escape that could spell one, is a step or no event, so it is parsed
+        only if it ends a stretch (a stretch whose last STEP_LOOKBACK lines are all torn is
+        stood for by none)."""
+        steps: deque[bytes] = deque(maxlen=STEP_LOOKBACK)
+        try:
+            with files.open_for_reading(self.metrics_path) as source:
+                for line in files.iter_lines(source, MAX_LINE):
+                    if _step_line(line):
+                        steps.append(line)
+                        continue
+                    event = parse_event(line)
+                    if event is not None:
+                        yield from _last_event(steps)
+                        steps.clear()
+                        yield event
+                yield from _last_event(steps)
+        except FileNotFoundError:
+            return
+        except UnsafeFileError as exc:
+            raise RunError(str(exc)) from None
+
+    def new_metrics(
+        self, offset: int, limit: int, fleeting: Callable[[int], bool] | None = None
+    ) -> tuple[list[Event], int]:
         """The events of the complete lines written from byte `offset` on (at most `limit`
         bytes, so a huge file is caught up with over several calls), and the offset after them.
         A file shorter than `offset` was replaced: its events are read from the start, and the
-        offset returned is below the one given. A link or a special file reads as empty."""
+        offset returned is below the one given. A link or a special file reads as empty.
+
+        `fleeting(n)`: whether the reader forgets step n once a later step comes (a history
+        thinning its steps). Such steps inside a stretch of the trainer's step lines, in rising
+        order, between the stretch's first and last well-formed steps, are left out unparsed:
+        the reader would keep nothing of them, and a long run's catch-up parses a fraction of
+        its million lines."""
         try:
             with files.open_for_reading(self.metrics_path) as source:
                 if source.seek(0, os.SEEK_END) < offset:
@@ -207,8 +248,7 @@ class Run:
         complete = chunk[: chunk.rfind(b"\n") + 1]
         if not complete and len(chunk) == limit:  # one line longer than a look: skip it
             complete = chunk
-        events = [parse_event(line) for line in complete.splitlines()]
-        return [event for event in events if event is not None], offset + len(complete)
+        return _events(complete.splitlines(), fleeting), offset + len(complete)
 
     def read_metrics(self) -> list[Event]:
         return list(self.iter_metrics())
@@ -410,6 +450,69 @@ class Run:
 class JobRecord:
     pid: int
     started: float
+
+
+def _step_line(line: bytes) -> bool:
+    return line.startswith(STEP_LINE) and line.count(b'"kind"') == 1 and b"\\" not in line
+
+
+def _step_number(line: bytes) -> int | None:
+    """The number of a line that begins as the trainer's step lines do; None for any other line
+    (and for one with a second "kind" or "step", or an escape that could spell one, which JSON
+    would read apart). A line with a number here is a step of that number, or no event."""
+    if b"\\" in line or line.count(b'"kind"') != 1 or line.count(b'"step"') != 2:
+        return None
+    match = STEP_NUMBER.search(line, len(STEP_LINE)) if line.startswith(STEP_LINE) else None
+    return int(match[1]) if match else None
+
+
+def _events(lines: list[bytes], fleeting: Callable[[int], bool] | None) -> list[Event]:
+    """The well-formed events of `lines`, less the `fleeting` steps inside stretches of steps."""
+    numbers = [_step_number(line) if fleeting else None for line in lines]
+    events: list[Event] = []
+    start = 0
+    while start < len(lines):
+        end = start + 1  # the stretch: lines[start:end], step lines in rising order
+        while end < len(lines) and _rises(numbers[end - 1], numbers[end]):
+            end += 1
+        parsed = _ends(lines, start, end)
+        valid = sorted(i for i, event in parsed.items() if event is not None)
+        for i in range(start, end):
+            inside = bool(valid) and valid[0] < i < valid[-1]
+            if i in parsed:
+                event = parsed[i]
+            elif inside and fleeting and fleeting(numbers[i]):  # type: ignore[arg-type]
+                continue
+            else:
+                event = parse_event(lines[i])
+            if event is not None:
+                events.append(event)
+        start = end
+    return events
+
+
+def _rises(before: int | None, after: int | None) -> bool:
+    return before is not None and after is not None and after > before
+
+
+def _ends(lines: list[bytes], start: int, end: int) -> dict[int, Event | None]:
+    """The lines of a stretch parsed first, by index: from each end inwards up to a
+    well-formed event."""
+    parsed: dict[int, Event | None] = {}
+    for indices in (range(start, end), range(end - 1, start - 1, -1)):
+        for i in indices:
+            parsed[i] = parsed[i] if i in parsed else parse_event(lines[i])
+            if parsed[i] is not None:
+                break
+    return parsed
+
+
+def _last_event(lines: deque[bytes]) -> Iterator[Event]:
+    """The newest well-formed event of `lines`, if any."""
+    for line in reversed(lines):
+        if (event := parse_event(line)) is not None:
+            yield event
+            return
 
 
 def _replay_name(epoch: int) -> str:

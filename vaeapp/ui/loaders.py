@@ -9,9 +9,10 @@ checkpoint between two of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import streamlit as st
@@ -29,8 +30,11 @@ from vaeapp.model.posterior import DensityMap, density_map
 from vaeapp.paths import cache_dir
 from vaeapp.store.catalog import RunSummary, summarise
 from vaeapp.store.history import MetricsFollower, TrainingHistory
-from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run
+from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, JOB_FILE, LOG_FILE, METRICS_FILE, Run
+from vaeapp.training import jobs
 from vaeapp.ui.map_component import MapContent, map_content
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,51 @@ def load_data(spec: str) -> Dataset:
     return load_dataset(spec)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def _summary(run_path: str, metrics_stamp: float, config_stamp: float) -> RunSummary:
-    return summarise(Run(run_path))
+class LatestByRun(Generic[T]):
+    """One value per run, kept with the file times it was read at and read again when they
+    differ: a picker lists every saved run on every rerun, and 5,000 runs fit as well as 5 (an
+    LRU cache smaller than the runs folder would read every run again on each rerun)."""
+
+    def __init__(self, read: Callable[[Run], T], names: tuple[str, ...]) -> None:
+        self._read, self._names = read, names
+        self._values: dict[Path, tuple[tuple[float, ...], T]] = {}
+
+    def __call__(self, run: Run) -> T:
+        stamps = tuple(run.modified(name) for name in self._names)
+        kept = self._values.get(run.path)
+        if kept is not None and kept[0] == stamps:
+            return kept[1]
+        value = self._read(run)
+        self._values[run.path] = (stamps, value)  # one entry per run: a dict's set is atomic
+        return value
+
+
+@st.cache_resource(show_spinner=False)
+def _summaries() -> LatestByRun[RunSummary]:
+    return LatestByRun(summarise, (METRICS_FILE, CONFIG_FILE, CHECKPOINT_FILE))
 
 
 def run_summary(run: Run) -> RunSummary:
-    return _summary(str(run.path), run.modified(METRICS_FILE), run.modified(CONFIG_FILE))
+    """The catalog's summary of `run`, read again when its metrics, config or checkpoint
+    change (a RunSummary is frozen: every session shares it)."""
+    return _summaries()(run)
+
+
+@st.cache_resource(show_spinner=False)
+def _settled_states() -> LatestByRun[jobs.JobState]:
+    return LatestByRun(jobs.state, (METRICS_FILE, JOB_FILE, LOG_FILE))
+
+
+def job_state(run: Run) -> jobs.JobState:
+    """`jobs.state(run)`, read afresh while a process holds one of the run's locks. A run that
+    no process holds changes only when one takes a lock, so its state is the one its files
+    (metrics, job record, log) gave when they last changed: the Train page asks for every
+    saved run's state every second. A state read as active is never trusted from the cache (a
+    job may have taken its lock between the check and the read)."""
+    if run.is_training() or run.is_launching():
+        return jobs.state(run)
+    settled = _settled_states()(run)
+    return jobs.state(run) if settled.active else settled
 
 
 @st.cache_resource(max_entries=8, show_spinner="Encoding the images…")

@@ -29,7 +29,7 @@ from vaeapp.training import jobs
 from vaeapp.training.machine import machine_problem
 from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
-from vaeapp.ui.loaders import load_data, run_history, run_summary
+from vaeapp.ui.loaders import job_state, load_data, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
 from vaeapp.ui.widgets import inline_png, keep_model_choice, literal
 
@@ -57,7 +57,7 @@ def render() -> None:
         watched = _run_picker(states)
         _live_view(watched)
         if watched is not None:
-            _controls(states.get(str(watched.path)) or jobs.state(watched))
+            _controls(states.get(str(watched.path)) or job_state(watched))
             _live_chart(watched)
 
 
@@ -270,7 +270,7 @@ def _run_picker(states: dict[str, jobs.JobState]) -> Run | None:
 
 
 def _states() -> dict[str, jobs.JobState]:
-    return {str(run.path): jobs.state(run) for run in saved_runs()}
+    return {str(run.path): job_state(run) for run in saved_runs()}
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -285,7 +285,7 @@ def _live_view(watched: Run | None) -> None:
     others = [Path(p).name for p, job in states.items() if job.active and p != str(watched.path)]
     if others:
         st.caption("Also training now: " + literal(", ".join(others)))
-    job = states.get(str(watched.path)) or jobs.state(watched)
+    job = states.get(str(watched.path)) or job_state(watched)
     _status(job, run_history(job.run).progress)
 
 
