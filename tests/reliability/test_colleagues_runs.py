@@ -13,7 +13,8 @@ from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, open_page, saved_run, warn
 from tests.conftest import small_config
 from tests.reliability.hard_uploads import HTML_PAGE, declared_size_png, truncated
 from vaeapp.paths import runs_dir
-from vaeapp.store.runs import RECONSTRUCTIONS_FILE, REPLAY_DIR, SAMPLES_FILE, Run
+from vaeapp.store.epoch_outputs import RECONSTRUCTIONS_FILE, REPLAY_DIR, SAMPLES_FILE
+from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="9e9" height="9e9"><rect/></svg>'

@@ -31,6 +31,7 @@ from vaeapp.errors import CheckpointError, ConfigError, RunError, VaeappError
 from vaeapp.model.networks import build_model
 from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import saved_runs, summarise
+from vaeapp.store.epoch_outputs import RECONSTRUCTIONS_FILE
 from vaeapp.store.events import FINISHED
 from vaeapp.store.history import MetricsFollower
 from vaeapp.store.runs import (
@@ -39,7 +40,6 @@ from vaeapp.store.runs import (
     JOB_FILE,
     LOG_FILE,
     METRICS_FILE,
-    RECONSTRUCTIONS_FILE,
     TRAIN_LOCK_FILE,
     Run,
 )

@@ -6,8 +6,8 @@
     train.lock          flock held by the training process, with its pid
     job.lock, job.json  a job launched by the app: its lock, and when and how it was launched
     train.log           that job's output
-    reconstructions.png, samples.png    the pictures of the last epoch (see `epoch_pictures`)
-    replay/epoch-NNNN.npy   the test set's posterior means after each epoch, float16 [N, D]
+    reconstructions.png, samples.png    the pictures of the last epoch   (`epoch_outputs`)
+    replay/epoch-NNNN.npy   the test set's posterior means after each epoch (`epoch_outputs`)
 
 Every read and write goes through `vaeapp.files`: no link in a run is followed, no special file
 is opened, no read is unbounded and every write is atomic. What is read is validated before use
@@ -17,10 +17,8 @@ a damaged or hostile run raises one `VaeappError` that says what is wrong, and n
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import re
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -29,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from vaeapp import files
@@ -37,14 +34,23 @@ from vaeapp.config import RunConfig
 from vaeapp.errors import (
     CheckpointError,
     ConfigError,
-    ImageError,
     RunError,
     UnsafeFileError,
     WriteError,
 )
 from vaeapp.model.networks import VAE, build_model
 from vaeapp.store.checkpoints import read_checkpoint
-from vaeapp.store.events import MAX_LINE, Event, encode_event, parse_event
+from vaeapp.store.epoch_outputs import EpochOutputs
+from vaeapp.store.events import (
+    MAX_LINE,
+    STEP_LOOKBACK,
+    Event,
+    encode_event,
+    is_step_line,
+    last_event_of,
+    parse_event,
+    parse_events,
+)
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -53,24 +59,14 @@ TRAIN_LOCK_FILE = "train.lock"
 JOB_LOCK_FILE = "job.lock"
 JOB_FILE = "job.json"
 LOG_FILE = "train.log"
-RECONSTRUCTIONS_FILE = "reconstructions.png"
-SAMPLES_FILE = "samples.png"
-REPLAY_DIR = "replay"  # the test set's posterior means after each epoch: epoch-0001.npy, ...
 SMALL_FILE = 1 << 16  # config.json, job.json, a lock's pid
-PICTURE_LIMIT = 1 << 22
-PICTURE_PIXELS = 1 << 22  # the trainer's grids are under a megapixel
-REPLAY_LIMIT = 1 << 26  # a million test images at 32 dimensions
 TAIL_BYTES = 1 << 14
 # How the trainer's line for a step begins (`events.encode_event`): such lines are most of a long
 # run's metrics, and `iter_metrics_but_steps` parses only the last of each stretch of them.
-STEP_LINE = b'{"kind": "step"'
-STEP_LOOKBACK = 64  # lines of a stretch of steps kept to find its last well-formed one
-# A step's number in a step line (after STEP_LINE), read without parsing the line.
-STEP_NUMBER = re.compile(rb'"step": (\d{1,13})[,}]')
 ERROR_PREFIX = "vaeapp: error: "
 
 
-class Run:
+class Run(EpochOutputs):
     """One training run on disk. Cheap to construct; files are read when asked for."""
 
     def __init__(self, path: Path | str) -> None:
@@ -210,15 +206,15 @@ class Run:
         try:
             with files.open_for_reading(self.metrics_path) as source:
                 for line in files.iter_lines(source, MAX_LINE):
-                    if _step_line(line):
+                    if is_step_line(line):
                         steps.append(line)
                         continue
                     event = parse_event(line)
                     if event is not None:
-                        yield from _last_event(steps)
+                        yield from last_event_of(steps)
                         steps.clear()
                         yield event
-                yield from _last_event(steps)
+                yield from last_event_of(steps)
         except FileNotFoundError:
             return
         except UnsafeFileError as exc:
@@ -248,7 +244,7 @@ class Run:
         complete = chunk[: chunk.rfind(b"\n") + 1]
         if not complete and len(chunk) == limit:  # one line longer than a look: skip it
             complete = chunk
-        return _events(complete.splitlines(), fleeting), offset + len(complete)
+        return parse_events(complete.splitlines(), fleeting), offset + len(complete)
 
     def read_metrics(self) -> list[Event]:
         return list(self.iter_metrics())
@@ -379,66 +375,6 @@ class Run:
         errors = [ln.removeprefix(ERROR_PREFIX) for ln in lines if ln.startswith(ERROR_PREFIX)]
         return errors[-1] if errors else next((ln for ln in reversed(lines) if ln.strip()), "")
 
-    # --- pictures -----------------------------------------------------------------------------
-
-    def write_pictures(self, reconstructions_png: bytes, samples_png: bytes) -> None:
-        files.write_atomically(self.file(RECONSTRUCTIONS_FILE), reconstructions_png)
-        files.write_atomically(self.file(SAMPLES_FILE), samples_png)
-
-    def pictures(self) -> tuple[bytes, bytes] | None:
-        """The last epoch's reconstructions and samples as PNG bytes, if both are there and
-        decode, with an upload's guards, as PNGs of a grid's size: a run from anywhere may hold
-        a decompression bomb or an SVG under these names, which a page must not decode."""
-        from vaeapp.data.images import read_image  # PIL and scipy: only where pictures are shown
-
-        try:
-            pictures = tuple(
-                files.read_bytes(self.file(name), PICTURE_LIMIT)
-                for name in (RECONSTRUCTIONS_FILE, SAMPLES_FILE)
-            )
-            for name, picture in zip((RECONSTRUCTIONS_FILE, SAMPLES_FILE), pictures, strict=True):
-                read_image(picture, name, formats=("PNG",), max_pixels=PICTURE_PIXELS)
-        except (FileNotFoundError, UnsafeFileError, ImageError):
-            return None
-        return pictures  # type: ignore[return-value]
-
-    # --- replay -------------------------------------------------------------------------------
-
-    def save_replay(self, epoch: int, codes: np.ndarray) -> None:
-        """Keep the test set's posterior means after `epoch`, as float16, atomically."""
-        folder = self.file(REPLAY_DIR)
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            raise UnsafeFileError(f"{folder} is not a plain folder; vaeapp does not write there")
-        folder.mkdir(exist_ok=True)
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(codes, dtype=np.float16))
-        files.write_atomically(folder / _replay_name(epoch), buffer.getvalue())
-
-    def replay_epochs(self) -> list[int]:
-        """The epochs whose codes are kept, in order."""
-        folder = self.file(REPLAY_DIR)
-        if folder.is_symlink() or not folder.is_dir():
-            return []
-        try:
-            names = [entry.name for entry in os.scandir(folder)]
-        except OSError:
-            return []
-        stems = (n.removeprefix("epoch-").removesuffix(".npy") for n in names if n.endswith(".npy"))
-        return sorted(int(stem) for stem in stems if stem.isdigit() and len(stem) <= 6)
-
-    def load_replay(self, epoch: int) -> np.ndarray | None:
-        """The codes kept after `epoch` as float32 [N, D], or None if missing or damaged."""
-        folder = self.file(REPLAY_DIR)
-        if folder.is_symlink():
-            return None
-        try:
-            data = files.read_bytes(folder / _replay_name(epoch), REPLAY_LIMIT)
-            codes = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)  # .npy only
-        except (OSError, ValueError, EOFError, UnsafeFileError):
-            return None
-        good = codes.ndim == 2 and codes.dtype == np.float16 and np.isfinite(codes).all()
-        return codes.astype(np.float32) if good else None
-
     def _small_text(self, name: str) -> str:
         try:
             return files.read_text(self.file(name), SMALL_FILE)
@@ -450,73 +386,6 @@ class Run:
 class JobRecord:
     pid: int
     started: float
-
-
-def _step_line(line: bytes) -> bool:
-    return line.startswith(STEP_LINE) and line.count(b'"kind"') == 1 and b"\\" not in line
-
-
-def _step_number(line: bytes) -> int | None:
-    """The number of a line that begins as the trainer's step lines do; None for any other line
-    (and for one with a second "kind" or "step", or an escape that could spell one, which JSON
-    would read apart). A line with a number here is a step of that number, or no event."""
-    if b"\\" in line or line.count(b'"kind"') != 1 or line.count(b'"step"') != 2:
-        return None
-    match = STEP_NUMBER.search(line, len(STEP_LINE)) if line.startswith(STEP_LINE) else None
-    return int(match[1]) if match else None
-
-
-def _events(lines: list[bytes], fleeting: Callable[[int], bool] | None) -> list[Event]:
-    """The well-formed events of `lines`, less the `fleeting` steps inside stretches of steps."""
-    numbers = [_step_number(line) if fleeting else None for line in lines]
-    events: list[Event] = []
-    start = 0
-    while start < len(lines):
-        end = start + 1  # the stretch: lines[start:end], step lines in rising order
-        while end < len(lines) and _rises(numbers[end - 1], numbers[end]):
-            end += 1
-        parsed = _ends(lines, start, end)
-        valid = sorted(i for i, event in parsed.items() if event is not None)
-        for i in range(start, end):
-            inside = bool(valid) and valid[0] < i < valid[-1]
-            if i in parsed:
-                event = parsed[i]
-            elif inside and fleeting and fleeting(numbers[i]):  # type: ignore[arg-type]
-                continue
-            else:
-                event = parse_event(lines[i])
-            if event is not None:
-                events.append(event)
-        start = end
-    return events
-
-
-def _rises(before: int | None, after: int | None) -> bool:
-    return before is not None and after is not None and after > before
-
-
-def _ends(lines: list[bytes], start: int, end: int) -> dict[int, Event | None]:
-    """The lines of a stretch parsed first, by index: from each end inwards up to a
-    well-formed event."""
-    parsed: dict[int, Event | None] = {}
-    for indices in (range(start, end), range(end - 1, start - 1, -1)):
-        for i in indices:
-            parsed[i] = parsed[i] if i in parsed else parse_event(lines[i])
-            if parsed[i] is not None:
-                break
-    return parsed
-
-
-def _last_event(lines: deque[bytes]) -> Iterator[Event]:
-    """The newest well-formed event of `lines`, if any."""
-    for line in reversed(lines):
-        if (event := parse_event(line)) is not None:
-            yield event
-            return
-
-
-def _replay_name(epoch: int) -> str:
-    return f"epoch-{epoch:04d}.npy"
 
 
 def _is_pid(value: Any) -> bool:
