@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -82,3 +83,21 @@ def test_a_config_this_machine_cannot_train_is_refused_in_the_same_words(
     assert "more than the" in message and message == str(from_jobs.value)
     assert errors(app) == [message]
     assert not (runs_dir() / "big").exists()
+
+
+def test_a_colleagues_run_on_more_processes_than_cores_is_not_resumed_by_the_app(
+    tiny_dataset,
+) -> None:
+    run = Run.create(runs_dir() / "theirs", small_config(epochs=1))
+    Trainer(run, tiny_dataset).fit()
+    config = run.read_config()
+    processes = (os.cpu_count() or 1) + 2
+    train = replace(config.train, world_size=processes, epochs=5)
+    run.write_config(replace(config, train=train))  # as a colleague's torchrun run records it
+    with pytest.raises(VaeappError) as from_app:
+        jobs.resume(run)
+    with pytest.raises(VaeappError) as from_form:  # a new job: the check the form asks too
+        jobs.start(RunConfig.from_settings({"world_size": processes}), "mine")
+    assert str(from_app.value) == str(from_form.value)
+    assert f"{processes} processes on" in str(from_app.value)
+    assert not jobs.state(run).active
