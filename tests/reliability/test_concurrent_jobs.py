@@ -52,7 +52,7 @@ def test_two_jobs_train_apart_and_a_second_job_on_a_run_is_refused(
     with pytest.raises(RunError, match="exists already"):
         jobs.start(job_config(latent_dim=2), "first")
     resumed = cli_error(["train", "--resume", str(first.path), "--quiet"], capsys)
-    assert "is training right now" in resumed
+    assert "running already; stop that job before resuming" in resumed
     over = cli_error(["train", "--data", "sample", "--out", str(first.path), "--quiet"], capsys)
     assert "already holds a run" in over
 
@@ -83,7 +83,7 @@ def test_two_cli_resumes_of_one_run_started_together_train_it_once(
         _, error = loser.communicate()
         assert loser.returncode == 1, error
         one_line_error(error)
-        assert "is training right now" in error or "being trained by another job" in error
+        assert "running already" in error or "being trained by another job" in error
         wait_for(lambda: len(events(run, "start")) == 2 and run.is_training(), "the winner trains")
         assert winner.poll() is None
     finally:

@@ -279,11 +279,14 @@ def test_a_deflate_bomb_checkpoint_is_refused_in_bounded_memory() -> None:
     bomb = inflating_checkpoint(trained, 3 << 30, zipfile.ZIP_DEFLATED)
     assert len(bomb) < 8 << 20
     trained.checkpoint_path.write_bytes(bomb)
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a child of a large
+    # test process would report its parent's peak; VmHWM belongs to the new address space.
     script = (
-        "import resource\nfrom vaeapp.store.runs import Run\n"
+        "import re\nfrom pathlib import Path\nfrom vaeapp.store.runs import Run\n"
         "from vaeapp.errors import VaeappError\n"
         f"try:\n    Run({str(trained.path)!r}).load_model()\nexcept VaeappError as e:\n"
-        "    print(e)\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "    print(e)\n"
+        "print(re.search(r'VmHWM:\\s+(\\d+) kB', Path('/proc/self/status').read_text())[1])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
