@@ -237,9 +237,10 @@ class Trainer:
 
     def _finish_epoch(self, test_x: torch.Tensor, img_per_s: float) -> None:
         """The test bound (each process scores its share of the test batches; their sums and
-        counts are added up) and the checkpoint; then process 0 keeps what the app replays (the
-        pictures, and the test images' posterior means, of the images as shown, grey, for the
-        map) and reports the epoch."""
+        counts are added up), what process 0 keeps for the app to replay (the pictures, and
+        the test images' posterior means, of the images as shown, grey, for the map), then the
+        checkpoint, reported at once: the slow work comes first, so a kill leaves the record
+        and the checkpoint agreeing on the epochs done, bar the instant of one appended line."""
         self.model.eval()
         seed = self.config.train.seed
         test = summary_of(
@@ -247,34 +248,45 @@ class Trainer:
         )
         means = self.position.epoch_means()
         self.position.next_epoch()
+        self._check_weights()
+        report = self._epoch_outputs(test_x, seed) if self.world.is_main else {}
         self._save()
-        if not self.world.is_main:
-            return
+        if self.world.is_main:
+            self._emit(
+                kind="epoch",
+                epoch=self.position.epoch,
+                **means,
+                test_elbo=test.elbo,
+                test_recon=test.recon,
+                test_kl=test.kl,
+                **report,
+                img_per_s=img_per_s,
+            )
+
+    def _epoch_outputs(self, test_x: torch.Tensor, seed: int) -> dict[str, Any]:
+        """Process 0's pictures and replay frame of the epoch just done; its posterior's
+        figures for the epoch event."""
         mu, logvar = encode_dataset(self.model, test_x)
         binary = self.config.train.binarize
         shown = encode_dataset(self.model, self.dataset.test.images)[0] if binary else mu
         write_epoch_pictures(self.run, self.model, test_x, seed)
         self.run.save_replay(self.position.epoch, shown.numpy())
-        self._emit(
-            kind="epoch",
-            epoch=self.position.epoch,
-            **means,
-            test_elbo=test.elbo,
-            test_recon=test.recon,
-            test_kl=test.kl,
-            test_kl_per_dim=kl_per_dim(mu, logvar).tolist(),
-            test_activity_per_dim=unit_activity(mu).tolist(),
-            active_units=active_units(mu),
-            img_per_s=img_per_s,
-        )
+        return {
+            "test_kl_per_dim": kl_per_dim(mu, logvar).tolist(),
+            "test_activity_per_dim": unit_activity(mu).tolist(),
+            "active_units": active_units(mu),
+        }
 
-    def _save(self) -> None:
-        """Process 0 writes the checkpoint; every process waits until it is on disk, so none
-        goes on, or ends, before it."""
+    def _check_weights(self) -> None:
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             raise TrainingDiverged(
                 f"the weights became non-finite; training stopped. {self._kept()}"
             )
+
+    def _save(self) -> None:
+        """Process 0 writes the checkpoint; every process waits until it is on disk, so none
+        goes on, or ends, before it."""
+        self._check_weights()
         if self.world.is_main:
             state = {
                 "model": self.model.state_dict(),
