@@ -22,6 +22,8 @@ MAX_LATENT_DIM = 256
 MAX_LAYERS = 8
 MAX_HIDDEN = 8192
 MAX_PROCESSES = 4096
+CHANNELS = (1, 3)
+MIN_SIDE, MAX_SIDE = 16, 256
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class ModelConfig:
     hidden: tuple[int, ...] = (512, 256)
     likelihood: str = "bernoulli"
     gaussian_std: float = 0.1
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # channels, height, width
+
+    # Keys a config.json written before they existed lacks; such a file takes their defaults.
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"image_shape"})
 
     def problems(self) -> dict[str, str]:
         """Every invalid field with a message for the user; empty when the config is valid."""
@@ -53,6 +59,16 @@ class ModelConfig:
             found["likelihood"] = f"likelihood must be one of {', '.join(LIKELIHOODS)}"
         if not _is_positive(self.gaussian_std):
             found["gaussian_std"] = "the Gaussian likelihood's standard deviation must be > 0"
+        if not (
+            isinstance(self.image_shape, tuple)
+            and len(self.image_shape) == 3
+            and all(_is_int(n) for n in self.image_shape)
+            and self.image_shape[0] in CHANNELS
+            and all(MIN_SIDE <= n <= MAX_SIDE for n in self.image_shape[1:])
+        ):
+            found["image_shape"] = (
+                f"images must have 1 or 3 channels and sides of {MIN_SIDE} to {MAX_SIDE} pixels"
+            )
         return found
 
 
@@ -172,9 +188,9 @@ class RunConfig:
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
         """Parse and validate a saved config; missing or unknown keys, and values of the wrong
-        type, are errors, not guesses. Only the training keys added after the first release
-        (`TrainConfig.ADDED_LATER`) may be missing: an older run takes their defaults (fp32,
-        one process), which is how it was trained."""
+        type, are errors, not guesses. Only the keys added after the first release (each
+        section's `ADDED_LATER`) may be missing: an older run takes their defaults (fp32, one
+        process, 1x28x28 images), which is how it was trained."""
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:

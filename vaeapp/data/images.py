@@ -219,24 +219,25 @@ def _centred(box: np.ndarray) -> np.ndarray:
 
 
 def enlarged(image: torch.Tensor, scale: int) -> Image.Image:
-    """One [1, H, W] image in [0, 1] as a grayscale picture, each pixel a scale x scale block."""
-    pixels = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    picture = Image.fromarray(pixels)
+    """One [C, H, W] image in [0, 1] as a picture, grey for one channel and RGB for three, each
+    pixel a scale x scale block."""
+    pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
     return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
 
 
 def grid(images: torch.Tensor, per_row: int, padding: int = 2, scale: int = 1) -> Image.Image:
-    """Images [N, 1, H, W] in rows of `per_row` on a grey frame, each pixel scale x scale."""
+    """Images [N, C, H, W] in rows of `per_row` on a grey frame, each pixel scale x scale."""
     from torchvision.utils import make_grid  # here: importing torchvision takes seconds
 
     tiled = make_grid(
         images.detach().cpu().clamp(0, 1), nrow=per_row, padding=padding, pad_value=0.5
     )
-    return enlarged(tiled[:1], scale)
+    return enlarged(tiled[: images.shape[1]], scale)  # make_grid makes grey images RGB
 
 
 def strip(images: torch.Tensor, scale: int = 3) -> Image.Image:
-    """Images [N, 1, H, W] side by side, from first to last, on a grey frame."""
+    """Images [N, C, H, W] side by side, from first to last, on a grey frame."""
     return grid(images, per_row=len(images), scale=scale)
 
 
@@ -247,7 +248,7 @@ def png_bytes(picture: Image.Image) -> bytes:
 
 
 def there_and_back_gif(images: torch.Tensor, scale: int = 4, frame_ms: int = 100) -> bytes:
-    """A looping GIF that plays images [N, 1, H, W] forwards then backwards: 2N - 2 frames.
+    """A looping GIF that plays images [N, C, H, W] forwards then backwards: 2N - 2 frames.
 
     Under each frame a bar shows how far along the path it is. It also keeps every frame
     distinct, since a GIF writer merges identical neighbours and the count would then vary.
@@ -265,8 +266,9 @@ def there_and_back_gif(images: torch.Tensor, scale: int = 4, frame_ms: int = 100
 
 
 def _with_progress_bar(picture: Image.Image, fraction: float, height: int = 4) -> Image.Image:
-    framed = Image.new("L", (picture.width, picture.height + height), color=0)
+    framed = Image.new(picture.mode, (picture.width, picture.height + height))
     framed.paste(picture, (0, 0))
     filled = round(fraction * picture.width)
-    framed.paste(128, (0, picture.height, filled, picture.height + height))
+    grey = 128 if picture.mode == "L" else (128, 128, 128)
+    framed.paste(grey, (0, picture.height, filled, picture.height + height))
     return framed

@@ -17,6 +17,7 @@ from torch.distributions import ContinuousBernoulli as TorchContinuousBernoulli
 
 class Likelihood(Protocol):
     name: str
+    params_per_value: int  # the decoder's outputs per pixel value
 
     def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x | z) per image, summed over the pixels."""
@@ -40,6 +41,7 @@ class Bernoulli:
     """
 
     name = "bernoulli"
+    params_per_value = 1
 
     def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         target = x.expand_as(params)
@@ -53,6 +55,7 @@ class ContinuousBernoulli:
     """Continuous Bernoulli (Loaiza-Ganem & Cunningham, 2019): a proper density on [0, 1]."""
 
     name = "cbernoulli"
+    params_per_value = 1
 
     def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         dist = _continuous_bernoulli(params)
@@ -70,6 +73,7 @@ class Gaussian:
     """Gaussian with fixed standard deviation and the decoder output as its mean."""
 
     name = "gaussian"
+    params_per_value = 1
 
     def __init__(self, std: float) -> None:
         self.std = std

@@ -8,6 +8,7 @@ objective that ties them together lives in `objective`.
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 from torch import nn
@@ -15,23 +16,38 @@ from torch import nn
 from vaeapp.config import ModelConfig
 from vaeapp.model.likelihoods import Likelihood, make_likelihood
 
-IMAGE_SHAPE = (1, 28, 28)
-PIXELS = 28 * 28
+ImageShape = tuple[int, int, int]  # channels, height, width
+FEATURE_SIDE = 8  # the conv encoder halves the image until its longer side is at most this
+STAGE_WIDTHS = (32, 64)  # channels of the first stride-2 stages; deeper ones keep the last
+
+
+def conv_stages(image_shape: ImageShape) -> tuple[int, int, int]:
+    """How many stride-2 stages the conv networks take (one per doubling of the image), and the
+    feature map's height and width after them: 28 -> 14 -> 7, 32 -> 16 -> 8, 64 -> ... -> 8."""
+    _, height, width = image_shape
+    stages = 0
+    while max(height, width) > FEATURE_SIDE:
+        height, width, stages = math.ceil(height / 2), math.ceil(width / 2), stages + 1
+    return stages, height, width
+
+
+def stage_widths(stages: int) -> list[int]:
+    return [STAGE_WIDTHS[min(i, len(STAGE_WIDTHS) - 1)] for i in range(stages)]
 
 
 class ConvEncoder(nn.Module):
-    """q(z|x): Conv 32 3x3 s2, Conv 64 3x3 s2, Dense 2d (mean and log-variance)."""
+    """q(z|x): a 3x3 stride-2 convolution per doubling of the image (32, 64, 64, ... channels),
+    then Dense 2d (mean and log-variance). For 1x28x28: Conv 32, Conv 64, Dense from 64*7*7."""
 
-    def __init__(self, latent_dim: int) -> None:
+    def __init__(self, latent_dim: int, image_shape: ImageShape) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Flatten(),
-        )
-        self.head = nn.Linear(64 * 7 * 7, 2 * latent_dim)
+        stages, height, width = conv_stages(image_shape)
+        widths = stage_widths(stages)
+        layers: list[nn.Module] = []
+        for n_in, n_out in zip([image_shape[0], *widths], widths, strict=False):
+            layers += [nn.Conv2d(n_in, n_out, 3, stride=2, padding=1), nn.ReLU()]
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Linear(widths[-1] * height * width, 2 * latent_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.head(self.features(x)).chunk(2, dim=-1)
@@ -39,23 +55,31 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """p(x|z): Dense 7*7*32, ConvT 64 s2, ConvT 32 s2, ConvT 1, giving one parameter per pixel."""
+    """p(x|z): the encoder mirrored: Dense to 32 maps of the feature size, a stride-2 transposed
+    convolution per stage, a 3x3 convolution to `outputs` maps (the likelihood's parameters per
+    pixel value), cropped where the doublings overshoot an odd size."""
 
-    def __init__(self, latent_dim: int) -> None:
+    def __init__(self, latent_dim: int, image_shape: ImageShape, outputs: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(latent_dim, 32 * 7 * 7),
+        stages, height, width = conv_stages(image_shape)
+        widths = [*reversed(stage_widths(stages))]
+        first = STAGE_WIDTHS[0]
+        layers: list[nn.Module] = [
+            nn.Linear(latent_dim, first * height * width),
             nn.ReLU(),
-            nn.Unflatten(1, (32, 7, 7)),
-            nn.ConvTranspose2d(32, 64, 3, stride=2, padding=1, output_padding=1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1),
-            nn.ReLU(),
-            nn.ConvTranspose2d(32, 1, 3, stride=1, padding=1),
-        )
+            nn.Unflatten(1, (first, height, width)),
+        ]
+        for n_in, n_out in zip([first, *widths], widths, strict=False):
+            layers += [
+                nn.ConvTranspose2d(n_in, n_out, 3, stride=2, padding=1, output_padding=1),
+                nn.ReLU(),
+            ]
+        layers.append(nn.ConvTranspose2d(widths[-1], outputs, 3, stride=1, padding=1))
+        self.net = nn.Sequential(*layers)
+        self.size = image_shape[1:]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return self.net(z)[..., : self.size[0], : self.size[1]]
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -70,9 +94,11 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 class MLPEncoder(nn.Module):
     """q(z|x): fully connected layers of the configured hidden sizes, then mean and log-variance."""
 
-    def __init__(self, latent_dim: int, hidden: tuple[int, ...]) -> None:
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...], image_shape: ImageShape) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), _mlp([PIXELS, *hidden, 2 * latent_dim]))
+        self.net = nn.Sequential(
+            nn.Flatten(), _mlp([math.prod(image_shape), *hidden, 2 * latent_dim])
+        )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.net(x).chunk(2, dim=-1)
@@ -80,12 +106,16 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDecoder(nn.Module):
-    """p(x|z): the encoder's hidden sizes in reverse, then one parameter per pixel."""
+    """p(x|z): the encoder's hidden sizes in reverse, then `outputs` parameters per pixel."""
 
-    def __init__(self, latent_dim: int, hidden: tuple[int, ...]) -> None:
+    def __init__(
+        self, latent_dim: int, hidden: tuple[int, ...], image_shape: ImageShape, outputs: int
+    ) -> None:
         super().__init__()
+        _, height, width = image_shape
         self.net = nn.Sequential(
-            _mlp([latent_dim, *reversed(hidden), PIXELS]), nn.Unflatten(1, IMAGE_SHAPE)
+            _mlp([latent_dim, *reversed(hidden), outputs * height * width]),
+            nn.Unflatten(1, (outputs, height, width)),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -96,13 +126,19 @@ class VAE(nn.Module):
     """Encoder, decoder and likelihood; works for any encoder/decoder pair with these signatures."""
 
     def __init__(
-        self, encoder: nn.Module, decoder: nn.Module, likelihood: Likelihood, latent_dim: int
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        likelihood: Likelihood,
+        latent_dim: int,
+        image_shape: ImageShape = (1, 28, 28),
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
         self.latent_dim = latent_dim
+        self.image_shape = image_shape
 
     @property
     def device(self) -> torch.device:
@@ -150,16 +186,18 @@ def reparameterize(
 
 
 def build_model(config: ModelConfig) -> VAE:
+    likelihood = make_likelihood(config.likelihood, config.gaussian_std)
+    shape = config.image_shape
+    outputs = shape[0] * likelihood.params_per_value
     if config.arch == "conv":
-        encoder: nn.Module = ConvEncoder(config.latent_dim)
-        decoder: nn.Module = ConvDecoder(config.latent_dim)
+        encoder: nn.Module = ConvEncoder(config.latent_dim, shape)
+        decoder: nn.Module = ConvDecoder(config.latent_dim, shape, outputs)
     elif config.arch == "mlp":
-        encoder = MLPEncoder(config.latent_dim, config.hidden)
-        decoder = MLPDecoder(config.latent_dim, config.hidden)
+        encoder = MLPEncoder(config.latent_dim, config.hidden, shape)
+        decoder = MLPDecoder(config.latent_dim, config.hidden, shape, outputs)
     else:
         raise ValueError(f"unknown architecture {config.arch!r}")
-    likelihood = make_likelihood(config.likelihood, config.gaussian_std)
-    model = VAE(encoder, decoder, likelihood, config.latent_dim)
+    model = VAE(encoder, decoder, likelihood, config.latent_dim, shape)
     if config.arch == "conv":
         # oneDNN's transposed convolutions run about twice as fast on the CPU in this layout
         # (a training step about 1.2x); the numbers computed are the same.

@@ -13,7 +13,7 @@ import torch
 
 from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, VaeappError
-from vaeapp.model.networks import IMAGE_SHAPE, VAE, build_model
+from vaeapp.model.networks import VAE, build_model
 from vaeapp.model.objective import elbo_terms
 from vaeapp.training.distributed import check_processes
 from vaeapp.training.precision import check_precision
@@ -49,7 +49,7 @@ def training_bytes(config: RunConfig) -> int:
             return tensor
 
         with torch.device("meta"), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            elbo_terms(model, torch.zeros(images, *IMAGE_SHAPE), draws).loss()
+            elbo_terms(model, torch.zeros(images, *model.image_shape), draws).loss()
         return total
 
     one, two_images, two_draws = saved_bytes(1, 1), saved_bytes(2, 1), saved_bytes(2, 2)

@@ -28,7 +28,7 @@ from vaeapp.data.sources import Dataset
 from vaeapp.errors import CheckpointError, TrainingDiverged, VaeappError
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.model.evaluate import elbo_sums, evaluation_images, summary_of
-from vaeapp.model.networks import IMAGE_SHAPE, VAE, build_model
+from vaeapp.model.networks import VAE, build_model
 from vaeapp.model.objective import ElboTerms, elbo_terms
 from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
 from vaeapp.store.checkpoints import TrainingPosition
@@ -229,7 +229,7 @@ class Trainer:
         settings = self.config.train
         noise = step_generator(settings.seed, self.position.global_step, self.device)
         if settings.binarize:  # Bernoulli(images): torch.bernoulli draws the same on the CPU
-            uniform = torch.rand((size, *IMAGE_SHAPE), generator=noise, device=self.device)
+            uniform = torch.rand((size, *images.shape[1:]), generator=noise, device=self.device)
             images = (self.world.rows(uniform) < images).to(images.dtype)
         shape = (settings.mc_samples, size, self.config.model.latent_dim)
         eps = torch.randn(shape, generator=noise, device=self.device)
