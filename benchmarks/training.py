@@ -78,7 +78,7 @@ def training_figures(dataset: Dataset, rounds: int, epochs: int = 3) -> dict[str
 def training_flops_per_image(config: ModelConfig) -> float:
     """FLOPs of one training step (forward and backward), per image, counted by PyTorch."""
     model = build_model(config)
-    x = torch.rand(BATCH_SIZE, 1, 28, 28)
+    x = torch.rand(BATCH_SIZE, *config.image_shape)
     with FlopCounterMode(display=False) as counter:
         elbo_terms(model, x).loss().backward()
     return counter.get_total_flops() / BATCH_SIZE

@@ -50,9 +50,10 @@ def path_type(what: str) -> Callable[[str], Path]:
     return argument_type(lambda text: user_path(text, what))
 
 
-def load_data(spec: str, args: argparse.Namespace) -> Dataset:
-    """The data source `spec`, where `--data-dir` says, downloading unless `--no-download`."""
-    return load_dataset(spec, args.data_dir, download=not args.no_download)
+def load_data(spec: str, args: argparse.Namespace, shape: tuple[int, int, int]) -> Dataset:
+    """The data source `spec` as images of `shape` (the model's), where `--data-dir` says,
+    downloading unless `--no-download`."""
+    return load_dataset(spec, args.data_dir, download=not args.no_download, shape=shape)
 
 
 def write_file(path: Path, data: bytes) -> None:

@@ -42,7 +42,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, config = run.load_model(resolve_device(args.device))
     seed = config.train.seed if args.seed is None else args.seed
     spec = args.data or config.train.data
-    dataset = load_data(spec, args)
+    dataset = load_data(spec, args, config.model.image_shape)
     images = evaluation_images(dataset.test.images, config.train.binarize, seed)
     images = images[: args.limit] if args.limit else images
     result = evaluate(model, config, images, k=args.importance_samples, seed=seed)
@@ -76,7 +76,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     run: Run = args.run
     model, config = run.load_model()
-    dataset = load_data(args.data or config.train.data, args)
+    dataset = load_data(args.data or config.train.data, args, config.model.image_shape)
     images = evaluation_images(dataset.test.images, config.train.binarize, config.train.seed)
     mu, logvar = encode_dataset(model, images)
     per_dim = kl_per_dim(mu, logvar).tolist()

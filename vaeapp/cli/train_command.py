@@ -23,8 +23,17 @@ from vaeapp.cli.common import (
     one_line,
     path_type,
 )
-from vaeapp.config import ARCHITECTURES, DEVICES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
-from vaeapp.data.sources import Dataset
+from vaeapp.config import (
+    ARCHITECTURES,
+    CHANNELS,
+    DEVICES,
+    LIKELIHOODS,
+    PRECISIONS,
+    RunConfig,
+    TrainConfig,
+    parse_sizes,
+)
+from vaeapp.data.sources import Dataset, image_shape_for
 from vaeapp.errors import ConfigError, TrainingDiverged
 from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import find
@@ -50,7 +59,23 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--hidden", type=argument_type(parse_sizes), help="mlp hidden sizes, e.g. 512,256"
     )
-    p.add_argument("--likelihood", choices=LIKELIHOODS, help=f"(default {model.likelihood})")
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=CHANNELS,
+        help="1 (grey) or 3 (colour) (default: as the data source gives)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        metavar="N",
+        help="images resized and centre-cropped to N x N (default: as the data source gives)",
+    )
+    p.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        help="(default bernoulli for grey images, dlogistic for colour)",
+    )
     p.add_argument("--gaussian-std", type=float, help=f"(default {model.gaussian_std})")
     p.add_argument("--epochs", type=int, help=f"(default {train.epochs}); with --resume: extend")
     p.add_argument("--batch-size", type=int, help=f"(default {train.batch_size})")
@@ -87,7 +112,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.resume is not None:
             run = _resumed_run(args, world)
             config = run.read_config()
-            dataset = world.main_first(lambda: load_data(config.train.data, args))
+            dataset = world.main_first(
+                lambda: load_data(config.train.data, args, config.model.image_shape)
+            )
             if not config.data_source:  # prepared by the app: record what this first start used
                 world.on_main(
                     lambda: run.write_config(_with_provenance(config, dataset, config.command))
@@ -119,9 +146,14 @@ def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
     from vaeapp.training.machine import check_machine, resolve_device
 
     given = {k: v for k, v in vars(args).items() if v is not None}
+    given["image_shape"] = image_shape_for(
+        given.get("data", TrainConfig.data), args.channels, args.image_size
+    )
     config = RunConfig.from_settings({**given, "world_size": world.size}).validated()
     check_machine(config, world.device(resolve_device(config.train.device)), world.local_size)
-    dataset = world.main_first(lambda: load_data(config.train.data, args))
+    dataset = world.main_first(
+        lambda: load_data(config.train.data, args, config.model.image_shape)
+    )
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
     command = shlex.join(["vaeapp", *sys.argv[1:]])
     run = world.on_main(lambda: Run.create(out, _with_provenance(config, dataset, command)))

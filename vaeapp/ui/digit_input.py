@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from vaeapp.data.images import UPLOAD_TYPES, enlarged, preprocess, read_image
+from vaeapp.data.images import UPLOAD_TYPES, enlarged, model_input, read_image
 from vaeapp.errors import VaeappError
 from vaeapp.ui.loaders import load_data
 from vaeapp.ui.widgets import literal
@@ -22,21 +22,26 @@ PREVIEW_SCALE = 5
 CANVAS_SIDE = 224
 
 
+DataChoice = tuple[str, tuple[int, int, int]]  # a data source and the model's image shape
+
+
 def digit_input(
-    prefix: str, name: str, noun: str, spec: str, test_index: int = 0
+    prefix: str, name: str, noun: str, source: DataChoice, test_index: int = 0
 ) -> torch.Tensor | None:
-    """One input, chosen by its source, with its 28x28 preview; None until it is usable."""
-    given = digit_or_refusal(prefix, name, noun, spec, test_index)
+    """One input, chosen by its source, with its preview as the model sees it; None until it
+    is usable. `source`: the run's data (for its test images) and its model's image shape."""
+    given = digit_or_refusal(prefix, name, noun, source, test_index)
     return None if isinstance(given, VaeappError) else given
 
 
 def digit_or_refusal(
-    prefix: str, name: str, noun: str, spec: str, test_index: int = 0
+    prefix: str, name: str, noun: str, source: DataChoice, test_index: int = 0
 ) -> torch.Tensor | VaeappError | None:
     """`digit_input`, telling a refused input (its error, shown under it) from one not given
     yet (None): a page that waits for it asks for the one, and points at the message of the
     other rather than asking for an image the user has just given."""
-    source = st.radio(
+    shape = source[1]
+    chosen = st.radio(
         f"{noun[:1].upper()}{noun[1:]} from",
         (UPLOAD, TEST_SET, DRAW),
         horizontal=True,
@@ -44,21 +49,25 @@ def digit_or_refusal(
         label_visibility="collapsed",
     )
     try:
-        if source == UPLOAD:
-            image = _uploaded(prefix, name, noun)
-        elif source == TEST_SET:
-            image = _test_image(prefix, name, noun, spec, test_index)
+        if chosen == UPLOAD:
+            image = _uploaded(prefix, name, noun, shape)
+        elif chosen == TEST_SET:
+            image = _test_image(prefix, name, noun, source, test_index)
         else:
-            image = _drawn(prefix, name)
+            image = _drawn(prefix, name, shape)
     except VaeappError as error:
         st.error(literal(str(error)), icon=":material/warning:")
         return error
     if image is not None:
-        st.image(enlarged(image, PREVIEW_SCALE), caption="What the model sees (28x28)")
+        _, height, width = shape
+        caption = f"What the model sees ({height}x{width})"
+        st.image(enlarged(image, PREVIEW_SCALE), caption=caption)
     return image
 
 
-def _uploaded(prefix: str, name: str, noun: str) -> torch.Tensor | None:
+def _uploaded(
+    prefix: str, name: str, noun: str, shape: tuple[int, int, int]
+) -> torch.Tensor | None:
     upload = st.file_uploader(
         f"Picture for {noun}",
         type=list(UPLOAD_TYPES),
@@ -68,16 +77,19 @@ def _uploaded(prefix: str, name: str, noun: str) -> torch.Tensor | None:
     )
     if upload is None:
         return None
-    return _digit_from_bytes(upload.getvalue(), upload.name)
+    return _picture_from_bytes(upload.getvalue(), upload.name, shape)
 
 
 @st.cache_data(max_entries=16, show_spinner="Reading the picture…")
-def _digit_from_bytes(data: bytes, name: str) -> torch.Tensor:
-    return preprocess(read_image(data, name), name)
+def _picture_from_bytes(data: bytes, name: str, shape: tuple[int, int, int]) -> torch.Tensor:
+    return model_input(read_image(data, name), name, shape)
 
 
-def _test_image(prefix: str, name: str, noun: str, spec: str, index: int) -> torch.Tensor:
-    test = load_data(spec).test
+def _test_image(
+    prefix: str, name: str, noun: str, source: DataChoice, index: int
+) -> torch.Tensor:
+    spec = source[0]
+    test = load_data(*source).test
     chosen = st.number_input(
         f"Test image used as {noun} (0-{len(test) - 1})",
         min_value=0,
@@ -89,7 +101,7 @@ def _test_image(prefix: str, name: str, noun: str, spec: str, index: int) -> tor
     return test.images[chosen]
 
 
-def _drawn(prefix: str, name: str) -> torch.Tensor | None:
+def _drawn(prefix: str, name: str, shape: tuple[int, int, int]) -> torch.Tensor | None:
     # Imported here: the canvas registers a Streamlit component, which needs a running app.
     from streamlit_drawable_canvas import st_canvas
 
@@ -106,4 +118,5 @@ def _drawn(prefix: str, name: str) -> torch.Tensor | None:
     drawn = (canvas.json_data or {}).get("objects")
     if not drawn or canvas.image_data is None:
         return None
-    return preprocess(Image.fromarray(np.asarray(canvas.image_data, dtype=np.uint8)), "the drawing")
+    drawing = Image.fromarray(np.asarray(canvas.image_data, dtype=np.uint8))
+    return model_input(drawing, "the drawing", shape)

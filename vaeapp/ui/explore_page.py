@@ -29,6 +29,8 @@ from vaeapp.store.catalog import EXPLORE
 from vaeapp.store.runs import Run
 from vaeapp.ui.explain import what_am_i_looking_at_over
 from vaeapp.ui.explore_state import SLIDER, ExploreState
+from vaeapp.ui.factors_tab import TAB as FACTORS_TAB
+from vaeapp.ui.factors_tab import factors
 from vaeapp.ui.explore_tabs import (
     Explorer,
     code_panel,
@@ -73,6 +75,7 @@ TABS = (
     "Neighbours",
     "Traversals",
     "KL per dimension",
+    FACTORS_TAB,
     "Encode your own",
     "Selection",
     "Manifold grid",
@@ -89,7 +92,7 @@ def render() -> None:
     try:
         snap = snapshot(run)
         model, config = load_model(snap)
-        data = load_data(config.train.data)
+        data = load_data(config.train.data, config.model.image_shape)
         mu, logvar = test_posteriors(snap, config.train.data)
     except VaeappError as error:
         show_error(error)
@@ -209,12 +212,14 @@ def _explorer(explorer: Explorer) -> None:
     with tabs[3]:
         units(explorer)
     with tabs[4]:
-        own = encode_your_own(explorer, state)
+        factors(explorer)
     with tabs[5]:
-        selection(explorer, events.selection.indices if events.selection else ())
+        own = encode_your_own(explorer, state)
     with tabs[6]:
-        manifold(explorer, z)
+        selection(explorer, events.selection.indices if events.selection else ())
     with tabs[7]:
+        manifold(explorer, z)
+    with tabs[8]:
         prior_samples(explorer.model, state)
     with map_slot:
         latent_map(

@@ -203,7 +203,8 @@ def encode_your_own(explorer: Explorer, state: ExploreState) -> np.ndarray | Non
     Returns its ellipse on the map, for the map to draw (none where it has no image)."""
     left, right = st.columns([1, 2])
     with left:
-        image = digit_input("explore", "yours", "your image", explorer.data.spec)
+        source = (explorer.data.spec, explorer.model.image_shape)
+        image = digit_input("explore", "yours", "your image", source)
     if image is None:
         return None
     mu, logvar = (t[0] for t in explorer.model.encode(image[None].to(explorer.model.device)))

@@ -24,7 +24,7 @@ from vaeapp.latent.interpolation import (
 )
 from vaeapp.store.catalog import INTERPOLATE
 from vaeapp.ui.code_maps import path_map_figure
-from vaeapp.ui.digit_input import digit_or_refusal
+from vaeapp.ui.digit_input import DataChoice, digit_or_refusal
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import Snapshot, encoded_test_set, load_data, load_model, snapshot
 from vaeapp.ui.widgets import literal, model_picker, show_error, shown_view
@@ -53,7 +53,11 @@ def render() -> None:
             st.subheader(f"Image {side}")
             inputs.append(
                 digit_or_refusal(
-                    "interpolate", side, f"image {side}", spec, test_index="AB".index(side)
+                    "interpolate",
+                    side,
+                    f"image {side}",
+                    (spec, model.image_shape),
+                    test_index="AB".index(side),
                 )
             )
     steps_column, method_column = st.columns(2)
@@ -80,7 +84,7 @@ def render() -> None:
     first, second = images
     result = interpolate_images(model, first, second, steps, method)
     _show_strip(result)
-    _show_path(snap, spec, result.codes)
+    _show_path(snap, (spec, model.image_shape), result.codes)
 
 
 def _refusal_note(refused: list[str]) -> str:
@@ -122,11 +126,12 @@ def _show_strip(result: Interpolation) -> None:
         )
 
 
-def _show_path(snap: Snapshot, spec: str, codes: torch.Tensor) -> None:
+def _show_path(snap: Snapshot, source: DataChoice, codes: torch.Tensor) -> None:
     """The path over the test set's codes: on the latent axes up to 2-D, else the PCA plane."""
     st.subheader("The path on the latent map")
+    spec = source[0]
     try:
-        data = load_data(spec)
+        data = load_data(*source)
         test = encoded_test_set(snap, spec)
     except VaeappError as error:
         st.warning(f"No map: {literal(str(error))}")

@@ -65,9 +65,10 @@ def load_model(snap: Snapshot) -> tuple[VAE, RunConfig]:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the data…")
-def load_data(spec: str) -> Dataset:
-    """A data source by spec; raises DataError with what to do when it is missing."""
-    return load_dataset(spec)
+def load_data(spec: str, shape: tuple[int, int, int]) -> Dataset:
+    """A data source by spec, as images of `shape` (a model's); raises DataError with what to
+    do when it is missing."""
+    return load_dataset(spec, shape=shape)
 
 
 class LatestByRun(Generic[T]):
@@ -122,7 +123,7 @@ def _posteriors(
     run_path: str, checkpoint_stamp: float, spec: str, split: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     model, _ = _model(run_path, checkpoint_stamp)
-    return encode_dataset(model, getattr(load_data(spec), split).images)
+    return encode_dataset(model, getattr(load_data(spec, model.image_shape), split).images)
 
 
 def test_posteriors(snap: Snapshot, spec: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,8 +14,16 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from vaeapp.config import ARCHITECTURES, LIKELIHOODS, PRECISIONS, RunConfig, parse_sizes
-from vaeapp.data.sources import check_spec, source_names
+from vaeapp.config import (
+    ARCHITECTURES,
+    CHANNELS,
+    LIKELIHOODS,
+    PRECISIONS,
+    RunConfig,
+    default_likelihood,
+    parse_sizes,
+)
+from vaeapp.data.sources import image_shape_for, source_names
 from vaeapp.errors import VaeappError
 from vaeapp.latent.views import default_points
 from vaeapp.model.likelihoods import NOT_NORMALISED
@@ -107,7 +115,15 @@ def _main_fields() -> None:
         st.number_input("Latent dimension", value=model.latent_dim, step=1, key="train_latent")
         _problem("model.latent_dim")
     with right:
-        st.selectbox("Likelihood p(x|z)", LIKELIHOODS, key="train_likelihood")
+        st.selectbox(
+            "Likelihood p(x|z)",
+            LIKELIHOODS,
+            index=None,
+            placeholder="bernoulli (grey), dlogistic (colour)",
+            key="train_likelihood",
+            help="Left empty: the Bernoulli for grey images, the discretised logistic (a "
+            "distribution over 8-bit values) for colour.",
+        )
         _problem("model.likelihood")
     left, right = st.columns(2, vertical_alignment="bottom")
     with left:
@@ -132,6 +148,23 @@ def _more_settings() -> None:
             for column, number in zip(st.columns(2), MORE_NUMBERS[row : row + 2], strict=False):
                 with column:
                     _number_field(number)
+        left, right = st.columns(2)
+        with left:
+            st.selectbox(
+                "Channels",
+                (None, *CHANNELS),
+                format_func=lambda c: CHANNEL_NAMES.get(c, "as the data gives"),
+                key="train_channels",
+            )
+        with right:
+            st.selectbox(
+                "Image size",
+                (None, *IMAGE_SIZES),
+                format_func=lambda n: "as the data gives" if n is None else f"{n} x {n}",
+                key="train_image_size",
+                help="Images resized and centre-cropped to this size.",
+            )
+        _problem("model.image_shape")
         st.selectbox(
             "Precision",
             PRECISIONS,
@@ -168,8 +201,13 @@ MORE_NUMBERS: tuple[NumberField, ...] = (
     ("lr", "Learning rate", "train_lr", {"step": 1e-4, "format": "%g"}),
     ("seed", "Seed", "train_seed", {"step": 1}),
 )
-MORE_KEY = "train_more"  # the expander of MORE_NUMBERS and the precision: open, or not
-MORE_FIELDS = {f"train.{number[0]}" for number in MORE_NUMBERS} | {"train.precision"}
+MORE_KEY = "train_more"  # the expander of MORE_NUMBERS, the images and the precision
+MORE_FIELDS = {f"train.{number[0]}" for number in MORE_NUMBERS} | {
+    "train.precision",
+    "model.image_shape",
+}
+CHANNEL_NAMES = {1: "1 (grey)", 3: "3 (colour)"}
+IMAGE_SIZES = (28, 32, 64)
 
 
 def _number_field(number: NumberField) -> None:
@@ -192,11 +230,6 @@ def _start_from_form() -> None:
         run_path(runs_dir(), state[NAME_KEY])
     except VaeappError as exc:
         problems["name"] = str(exc)
-    if "train.data" not in problems:
-        try:
-            check_spec(config.train.data)  # a quick look: the job reads the data, not the page
-        except VaeappError as exc:
-            problems["train.data"] = str(exc)
     if not problems and (problem := machine_problem(config)) is not None:
         field, error = problem
         problems[field] = str(error)
@@ -223,20 +256,27 @@ def _config_from_form() -> tuple[RunConfig, dict[str, str]]:
             hidden = parse_sizes(state.train_hidden)
         except VaeappError as exc:
             hidden, problems["model.hidden"] = (), str(exc)
+    data = state.train_data or ""
+    try:  # a quick look at the source: the job reads the data, not the page
+        shape = image_shape_for(data, state.train_channels, state.train_image_size)
+    except VaeappError as exc:
+        shape, problems["train.data"] = RunConfig().model.image_shape, str(exc)
+    likelihood = state.train_likelihood or default_likelihood(shape)
     config = RunConfig.from_settings(
         {
             "arch": state.train_arch,
             "latent_dim": state.train_latent,
             "hidden": hidden,
-            "likelihood": state.train_likelihood,
-            "data": state.train_data or "",
+            "likelihood": likelihood,
+            "image_shape": shape,
+            "data": data,
             "epochs": state.train_epochs,
             "batch_size": state.train_batch,
             "lr": state.train_lr,
             "beta": state.train_beta,
             "warmup_epochs": state.train_warmup,
             "mc_samples": state.train_mc,
-            "binarize": state.train_binarize and state.train_likelihood == "bernoulli",
+            "binarize": state.train_binarize and likelihood == "bernoulli",
             "seed": state.train_seed,
             "world_size": state.train_processes,
             "precision": state.train_precision,
@@ -331,7 +371,8 @@ def _epoch_map(run: Run, history: TrainingHistory) -> None:
     if codes is None:
         return
     try:
-        data = load_data(run.read_config().train.data)
+        config = run.read_config()
+        data = load_data(config.train.data, config.model.image_shape)
     except VaeappError:
         return
     points = default_points(torch.from_numpy(codes))
