@@ -1,6 +1,6 @@
 """What vaeapp calls log p(x) is one: binarised data scored by the run's seed, bounds in order,
-a grey-level Bernoulli flagged as no likelihood, and densities' bits per dimension through
-dequantisation, against a closed form."""
+a grey-level Bernoulli flagged as no likelihood, densities' bits per dimension through
+dequantisation and the discretised logistic's without, against closed forms."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.command_line import run_vaeapp
 from tests.conftest import small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.model.evaluate import LEVELS, evaluate, evaluation_images
-from vaeapp.model.likelihoods import NOT_NORMALISED, Gaussian
+from vaeapp.model.likelihoods import NOT_NORMALISED, DiscretisedLogistic, Gaussian
 from vaeapp.model.networks import VAE
 from vaeapp.paths import runs_dir
 from vaeapp.store.runs import Run
@@ -97,14 +97,14 @@ class Silent(nn.Module):
 
 
 class Constant(nn.Module):
-    """A decoder whose mean is `level` at every pixel, whatever z."""
+    """A decoder whose output is `values` at every pixel, one channel each, whatever z."""
 
-    def __init__(self, level: float) -> None:
+    def __init__(self, *values: float) -> None:
         super().__init__()
-        self.level = level
+        self.values = torch.tensor(values).reshape(1, -1, 1, 1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.full((z.shape[0], 1, 28, 28), self.level)
+        return self.values.expand(z.shape[0], -1, 28, 28)
 
 
 def test_dequantised_bits_per_dim_of_a_density_against_its_closed_form(tiny_dataset) -> None:
@@ -126,3 +126,21 @@ def test_dequantised_bits_per_dim_of_a_density_against_its_closed_form(tiny_data
     assert result.discrete_log_likelihood == pytest.approx(expected, abs=0.5)
     assert result.bits_per_dim == pytest.approx(-expected / (784 * math.log(2)), abs=1e-3)
     assert result.bits_per_dim > 0  # a discrete likelihood: bits can never be negative
+
+
+def test_bits_per_dim_of_the_discretised_logistic_need_no_dequantising(tiny_dataset) -> None:
+    """As above, the bound is exact: per pixel of level x, log(sigmoid((u - m) / s) -
+    sigmoid((l - m) / s)) with the bin's edges l, u = (x -+ 1/2) / 255, the outer edges of
+    levels 0 and 255 at -+inf; nothing dequantised."""
+    m, s = 0.3, 0.1
+    model = VAE(Silent(2), Constant(m, math.log(s)), DiscretisedLogistic(), 2)
+    config = RunConfig(ModelConfig(likelihood="dlogistic"), TrainConfig(binarize=False))
+    levels = (tiny_dataset.test.images.double() * (LEVELS - 1)).round()
+    result = evaluate(model, config, (levels / (LEVELS - 1)).float(), k=4, seed=0)
+    upper = torch.where(levels == LEVELS - 1, math.inf, (levels + 0.5) / (LEVELS - 1))
+    lower = torch.where(levels == 0, -math.inf, (levels - 0.5) / (LEVELS - 1))
+    per_pixel = torch.log(torch.sigmoid((upper - m) / s) - torch.sigmoid((lower - m) / s))
+    expected = per_pixel.flatten(1).sum(1).mean().item()
+    assert result.normalised and result.discrete_log_likelihood is None
+    assert result.log_likelihood == pytest.approx(expected, rel=1e-5)
+    assert result.bits_per_dim == pytest.approx(-expected / (784 * math.log(2)), rel=1e-5)

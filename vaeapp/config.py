@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from vaeapp.errors import ConfigError
 
 ARCHITECTURES = ("conv", "mlp")
-LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
+LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian", "gaussian-learned", "dlogistic")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16", "fp16")
 MAX_LATENT_DIM = 256

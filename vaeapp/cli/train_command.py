@@ -151,9 +151,7 @@ def _new_run(args: argparse.Namespace, world: World) -> tuple[Run, Dataset]:
     )
     config = RunConfig.from_settings({**given, "world_size": world.size}).validated()
     check_machine(config, world.device(resolve_device(config.train.device)), world.local_size)
-    dataset = world.main_first(
-        lambda: load_data(config.train.data, args, config.model.image_shape)
-    )
+    dataset = world.main_first(lambda: load_data(config.train.data, args, config.model.image_shape))
     out = args.out or runs_dir() / time.strftime("run-%Y%m%d-%H%M%S")
     command = shlex.join(["vaeapp", *sys.argv[1:]])
     run = world.on_main(lambda: Run.create(out, _with_provenance(config, dataset, command)))

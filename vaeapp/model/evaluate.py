@@ -7,8 +7,10 @@ evaluation scores the very test set (and binarisation) its training logged.
 What the bound means depends on the likelihood (`likelihoods.is_normalised`): for a Bernoulli of
 binarised data it is a bound on the log-likelihood of binary images, and bits per dimension
 follow; for a Bernoulli of grey levels it is no log-likelihood at all, and none is claimed; for
-a density (continuous Bernoulli, Gaussian) it bounds a log-density on [0, 1]^D, and the 8-bit
-images' discrete log-likelihood is bounded through uniform dequantisation:
+the discretised logistic, a distribution over 8-bit images, it bounds their log-likelihood
+itself, and bits per dimension follow with no dequantisation; for a density (continuous
+Bernoulli, the Gaussians) it bounds a log-density on [0, 1]^D, and the 8-bit images' discrete
+log-likelihood is bounded through uniform dequantisation:
     log P(x) >= E_u[log p((x + u) / 256)] - D log 256,   x in {0..255}^D, u ~ U[0, 1)^D
 (Theis, van den Oord & Bethge, 2016), from which bits per dimension follow.
 """

@@ -85,9 +85,7 @@ def _picture_from_bytes(data: bytes, name: str, shape: tuple[int, int, int]) -> 
     return model_input(read_image(data, name), name, shape)
 
 
-def _test_image(
-    prefix: str, name: str, noun: str, source: DataChoice, index: int
-) -> torch.Tensor:
+def _test_image(prefix: str, name: str, noun: str, source: DataChoice, index: int) -> torch.Tensor:
     spec = source[0]
     test = load_data(*source).test
     chosen = st.number_input(

@@ -29,8 +29,6 @@ from vaeapp.store.catalog import EXPLORE
 from vaeapp.store.runs import Run
 from vaeapp.ui.explain import what_am_i_looking_at_over
 from vaeapp.ui.explore_state import SLIDER, ExploreState
-from vaeapp.ui.factors_tab import TAB as FACTORS_TAB
-from vaeapp.ui.factors_tab import factors
 from vaeapp.ui.explore_tabs import (
     Explorer,
     code_panel,
@@ -43,6 +41,8 @@ from vaeapp.ui.explore_tabs import (
     traversals,
     units,
 )
+from vaeapp.ui.factors_tab import TAB as FACTORS_TAB
+from vaeapp.ui.factors_tab import factors
 from vaeapp.ui.loaders import (
     Snapshot,
     density_for,
