@@ -48,12 +48,17 @@ def vaeapp_img_per_s(config: ModelConfig, dataset: Dataset, epochs: int, seed: i
     return statistics.median(epochs[1:])
 
 
-def training_figures(dataset: Dataset, rounds: int, epochs: int = 3) -> dict[str, dict]:
+def training_figures(
+    dataset: Dataset,
+    rounds: int,
+    epochs: int = 3,
+    architectures: dict[str, ModelConfig] = ARCHITECTURES,
+) -> dict[str, dict]:
     """Per architecture: both loops' images/s, medians over rounds that alternate which goes
     first, and the bound from FLOPs (`roofline_img_per_s`)."""
     matmul_rate = matmul_flop_per_s()
     figures: dict[str, dict] = {"matmul_gflop_per_s": matmul_rate / 1e9}
-    for name, config in ARCHITECTURES.items():
+    for name, config in architectures.items():
         ours, plain = [], []
         for r in range(rounds):
             order = ("ours", "plain") if r % 2 == 0 else ("plain", "ours")
