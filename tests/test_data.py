@@ -123,7 +123,8 @@ def test_missing_torchvision_source_says_what_to_do(tmp_path: Path) -> None:
 
 def test_unknown_source_lists_the_choices() -> None:
     with pytest.raises(
-        DataError, match="sample, mnist, fashion-mnist, kmnist, idx:DIR, folder:DIR"
+        DataError,
+        match="sample, mnist, fashion-mnist, kmnist, shapes, cifar10, svhn, idx:DIR, folder:DIR",
     ):
         load_dataset("cifar")
 

