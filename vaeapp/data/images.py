@@ -21,6 +21,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from vaeapp import files
 from vaeapp.errors import ImageError, UnsafeFileError
 
+Shape = tuple[int, int, int]  # channels, height, width
+MNIST_SHAPE: Shape = (1, 28, 28)
+CONFORM_CHUNK = 1024  # images converted at a time: the float copies a resize makes stay small
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's convert("L")
+
 FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff")
 MAX_PIXELS = 50_000_000  # a 48-megapixel phone photo passes; 20000x20000 does not
@@ -284,3 +289,47 @@ def _with_progress_bar(picture: Image.Image, fraction: float, height: int = 4) -
     grey = 128 if picture.mode == "L" else (128, 128, 128)
     framed.paste(grey, (0, picture.height, filled, picture.height + height))
     return framed
+
+
+def model_input(image: Image.Image, name: str, shape: Shape) -> torch.Tensor:
+    """A picture as a model of `shape` sees it: for MNIST's 1x28x28, a digit made into MNIST's
+    form (`preprocess`); else the picture in the model's channels, resized and centre-cropped
+    as its data were (`conform`)."""
+    if tuple(shape) == MNIST_SHAPE:
+        return preprocess(image, name)
+    return conform(picture_tensor(image, name)[None], shape)[0]
+
+
+def conform(images: torch.Tensor, shape: Shape) -> torch.Tensor:
+    """Images [N, C, H, W] in [0, 1] made `shape`: grey repeated into RGB or RGB made grey (ITU-R
+    601 luma), then the shorter side resized (antialiased) to cover and the middle cropped, as
+    torchvision's Resize and CenterCrop do. What already has a part of the shape keeps it exactly.
+    """
+    from torchvision.transforms.v2 import functional as tvf
+
+    channels, height, width = shape
+    old_height, old_width = images.shape[-2:]
+    if height * old_width >= width * old_height:  # the height is the side that must fit
+        size = [height, int(height * old_width / old_height)]
+    else:
+        size = [int(width * old_height / old_width), width]
+    out = torch.empty((len(images), *shape), dtype=torch.float32)
+    for start in range(0, len(images), CONFORM_CHUNK):
+        chunk = _channels(images[start : start + CONFORM_CHUNK], channels)
+        if (old_height, old_width) != (height, width):
+            chunk = tvf.resize(chunk, size, antialias=True)
+            chunk = tvf.center_crop(chunk, [height, width]).clamp_(0, 1)
+        out[start : start + CONFORM_CHUNK] = chunk
+    return out
+
+
+def _channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """Grey repeated into RGB, or RGB made grey; luma written as red plus weighted differences,
+    so a grey pixel (red = green = blue) comes back exactly as it was."""
+    if images.shape[1] == channels:
+        return images
+    if channels == 3:
+        return images.expand(-1, 3, -1, -1)
+    red, green, blue = images.unbind(1)
+    luma = red + LUMA[1] * (green - red) + LUMA[2] * (blue - red)
+    return luma.clamp_(0, 1).unsqueeze(1)

@@ -19,7 +19,7 @@ import numpy as np
 
 SEED = 0
 SIDE = 64
-N_TRAIN, N_TEST = 20_000, 2_000
+N_TRAIN, N_TEST = 10_000, 2_000  # 590 MB as float32 at 3x64x64
 MAX_RADIUS = 10.0  # pixels: every shape fits in a circle of this radius times its scale
 CHUNK = 1_000  # images rendered at a time: four float32 planes of 16 MB each
 

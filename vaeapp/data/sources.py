@@ -42,12 +42,13 @@ import numpy as np
 import torch
 
 from vaeapp import files
+from vaeapp.config import ModelConfig
 from vaeapp.data import shapes
+from vaeapp.data.images import MNIST_SHAPE, Shape, conform
 from vaeapp.errors import DataError, ImageError, UnsafeFileError, WriteError
 from vaeapp.paths import data_dir as default_data_dir
 from vaeapp.paths import user_path
 
-Shape = tuple[int, int, int]  # channels, height, width
 T = TypeVar("T")
 
 SPLIT_SEED = 0
@@ -57,10 +58,6 @@ MAX_IDX_BYTES = 1 << 30  # 1.3 million 28x28 images
 MAX_ENTRIES = 500_000  # files and folders a folder scan looks at
 MAX_IMAGE_FILE = 1 << 26
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".pgm", ".ppm")
-MNIST_SHAPE: Shape = (1, 28, 28)
-MAX_SIDE = 512  # the largest height or width `load_dataset` makes
-CONFORM_CHUNK = 1024  # images converted at a time: the float copies a resize makes stay small
-LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's convert("L")
 
 
 @dataclass(frozen=True)
@@ -134,51 +131,17 @@ def native_shape(spec: str) -> Shape:
 
 
 def check_shape(shape: Shape) -> None:
-    """Raise DataError unless `shape` is (1 or 3 channels, height, width) of a sane size."""
-    if (
-        len(shape) != 3
-        or shape[0] not in (1, 3)
-        or not all(isinstance(side, int) and 1 <= side <= MAX_SIDE for side in shape[1:])
-    ):
-        raise DataError(
-            f"image shape {shape} is not (channels, height, width) with 1 or 3 channels and "
-            f"sides from 1 to {MAX_SIDE} pixels"
-        )
+    """Raise DataError unless `shape` is one a model may have (the config's rule)."""
+    problem = ModelConfig(image_shape=tuple(shape)).problems().get("image_shape")
+    if problem:
+        raise DataError(f"image shape {tuple(shape)}: {problem}")
 
 
-def conform(images: torch.Tensor, shape: Shape) -> torch.Tensor:
-    """Images [N, C, H, W] in [0, 1] made `shape`: grey repeated into RGB or RGB made grey (ITU-R
-    601 luma), then the shorter side resized (antialiased) to cover and the middle cropped, as
-    torchvision's Resize and CenterCrop do. What already has a part of the shape keeps it exactly.
-    """
-    from torchvision.transforms.v2 import functional as tvf
-
-    channels, height, width = shape
-    old_height, old_width = images.shape[-2:]
-    if height * old_width >= width * old_height:  # the height is the side that must fit
-        size = [height, int(height * old_width / old_height)]
-    else:
-        size = [int(width * old_height / old_width), width]
-    out = torch.empty((len(images), *shape), dtype=torch.float32)
-    for start in range(0, len(images), CONFORM_CHUNK):
-        chunk = _channels(images[start : start + CONFORM_CHUNK], channels)
-        if (old_height, old_width) != (height, width):
-            chunk = tvf.resize(chunk, size, antialias=True)
-            chunk = tvf.center_crop(chunk, [height, width]).clamp_(0, 1)
-        out[start : start + CONFORM_CHUNK] = chunk
-    return out
-
-
-def _channels(images: torch.Tensor, channels: int) -> torch.Tensor:
-    """Grey repeated into RGB, or RGB made grey; luma written as red plus weighted differences,
-    so a grey pixel (red = green = blue) comes back exactly as it was."""
-    if images.shape[1] == channels:
-        return images
-    if channels == 3:
-        return images.expand(-1, 3, -1, -1)
-    red, green, blue = images.unbind(1)
-    luma = red + LUMA[1] * (green - red) + LUMA[2] * (blue - red)
-    return luma.clamp_(0, 1).unsqueeze(1)
+def image_shape_for(spec: str, channels: int | None = None, size: int | None = None) -> Shape:
+    """The images a new run on `spec` trains on: the source's own, with the channels and the
+    (square) size asked for; DataError for an unknown source."""
+    native = native_shape(spec)
+    return (channels or native[0], size or native[1], size or native[2])
 
 
 def check_spec(spec: str) -> tuple[str, Path | None]:
