@@ -31,7 +31,7 @@ def test_a_snapshot_keeps_its_weights_when_training_saves_newer_ones() -> None:
     taken = snapshot(run)
     model, _ = load_model(taken)
     save_newer_weights(run)  # between the page's first load and the rest
-    images = load_data("sample").test.images[:5]
+    images = load_data("sample", (1, 28, 28)).test.images[:5]
     with torch.no_grad():
         own_codes = model.encode(images)[0]
     torch.testing.assert_close(loaders.test_posteriors(taken, "sample")[0][:5], own_codes)

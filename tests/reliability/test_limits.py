@@ -66,7 +66,7 @@ def fill(disk: Path) -> Path:
 def test_a_disk_full_while_metrics_are_appended_is_one_line_and_the_run_resumes(
     small_disk: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(train_command, "load_data", lambda spec, args: make_dataset())  # toy data
+    monkeypatch.setattr(train_command, "load_data", lambda *_: make_dataset())  # toy data
     run = Run.create(small_disk / "run", small_config(epochs=2))
     with run.lock():  # the lock file exists, so taking it again needs no new page
         pass
