@@ -31,13 +31,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vaeapp.config import CHANNELS
+from vaeapp.config import ModelConfig
 from vaeapp.latent.codes import padded_range
 
 MAGIC = b"VMAP"
 ALIGN = 8
 THUMBNAIL_SIDE = 32  # the hovered dot's image shows at 72 px: more pixels are seldom seen
 THUMBNAIL_BYTES = 70_000 * 28 * 28  # 70,000 MNIST digits' worth: what a browser kept (payload.js)
+THUMBNAIL_CHUNK = 4096  # images made thumbnails at a time: float copies of a few, not of all
 COMPRESSION_LEVEL = 1  # level 6 shrinks MNIST 10% more, at 2.5 times the time
 SLIDER_MARGIN = 0.1  # a code slider spans its dimension's codes and a tenth more each side
 
@@ -102,9 +103,10 @@ class MapContent:
         for name, values in per_point.items():
             if len(values) != n:
                 raise ValueError(f"{name} has {len(values)} rows for {n} points")
+        problem = ModelConfig(image_shape=tuple(self.image_shape)).problems().get("image_shape")
+        if problem:
+            raise ValueError(problem)
         channels, height, width = self.image_shape
-        if channels not in CHANNELS or min(height, width) < 1:
-            raise ValueError(f"image_shape must be (C, H, W) with C in {CHANNELS}")
         shapes = [(n, channels, height, width)] + ([(n, height, width)] if channels == 1 else [])
         if np.shape(self.images) not in shapes:
             raise ValueError(f"images must be {' or '.join(map(str, shapes))}")
@@ -159,10 +161,14 @@ class MapContent:
         images = np.asarray(self.images).reshape(n, channels, height, width)
         if size == (height, width) and images.dtype == np.uint8:
             return images
-        levels = images.astype(np.float32) * (1 if images.dtype == np.uint8 else 255)
-        if size != (height, width):
-            levels = F.adaptive_avg_pool2d(torch.from_numpy(levels), size).numpy()
-        return np.round(levels).astype(np.uint8)
+        sent = np.empty((n, channels, *size), dtype=np.uint8)
+        for start in range(0, n, THUMBNAIL_CHUNK):
+            part = images[start : start + THUMBNAIL_CHUNK]
+            levels = part.astype(np.float32) * (1 if part.dtype == np.uint8 else 255)
+            if size != (height, width):
+                levels = F.adaptive_avg_pool2d(torch.from_numpy(levels), size).numpy()
+            sent[start : start + THUMBNAIL_CHUNK] = np.round(levels)
+        return sent
 
     @cached_property
     def content_id(self) -> str:
