@@ -1,14 +1,17 @@
 """The latent map component's speed in headless Chromium, on its test app.
 
     python -m benchmarks.map_timings
+    python -m benchmarks.map_timings --decoding 3x64x64   # only the decoding figures, that shape
 
 Prints one JSON object:
 
-- decodes_per_s_conv16, decodes_per_s_conv2: decoder runs per second while Playwright moves
-  the pointer over the map without pause for `MOVE_S` seconds (conv decoder, 16-D and 2-D
-  latent space), with pointer_moves_per_s_*: the moves it made; decodes_per_s_flooded_*: the
+- decodes_per_s_conv16, decodes_per_s_conv2, decodes_per_s_conv16_3x64x64: decoder runs per
+  second while Playwright moves the pointer over the map without pause for `MOVE_S` seconds
+  (conv decoder, 16-D and 2-D latent space; 28 x 28 grey unless the key names another image
+  shape), with pointer_moves_per_s_*: the moves it made; decodes_per_s_flooded_*: the
   same under synthetic pointer events dispatched in the page as fast as it takes them
-  (positions that pile up are dropped: the decoder's own pace); decode_run_ms_p50_*: one run;
+  (positions that pile up are dropped: the decoder's own pace); decode_run_ms_p50_*: one run
+  (a hover decodes two codes in one run where the pointer is on a dot);
 - hover_thumbnail_ms_p50/_p95: pointer event to the hovered dot's test image drawn; and
   hover_decode_ms_p50/_p95: pointer event to the decoded picture drawn (both in the page, from
   the event's timestamp; Playwright's own round trip is not in them);
@@ -26,6 +29,7 @@ Prints one JSON object:
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
@@ -83,11 +87,16 @@ def metric(page: Page, name: str):
     return page.evaluate(f"() => window.__vaeappMap.{name}")
 
 
-def decoding(browser: Browser, url: str, dim: int) -> dict[str, float]:
+def decoding(
+    browser: Browser, url: str, dim: int, channels: int = 1, side: int = 28
+) -> dict[str, float]:
     """Decodes per second under Playwright's pointer, then under synthetic pointer events sent
-    as fast as the page takes them; and the decoder's run time."""
+    as fast as the page takes them; and the decoder's run time. Keys end in the image shape
+    where it is not MNIST's."""
     page = new_page(browser)
-    open_scene(page, url, Scene(view="axes", n=2000, dim=dim))
+    scene = Scene(view="axes", n=2000, dim=dim, channels=channels, side=side)
+    name = f"conv{dim}" if (channels, side) == (1, 28) else f"conv{dim}_{channels}x{side}x{side}"
+    open_scene(page, url, scene)
     box = hook(page, "plotBox()")
     centre = np.array([box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
     radius = 0.35 * min(box["width"], box["height"])
@@ -102,11 +111,11 @@ def decoding(browser: Browser, url: str, dim: int) -> dict[str, float]:
     decodes = metric(page, "decodes") - before
     flooded = page.evaluate(FLOOD, MOVE_S)
     result = {
-        f"decodes_per_s_conv{dim}": round(decodes / seconds, 1),
-        f"pointer_moves_per_s_conv{dim}": round(moves / seconds, 1),
-        f"decodes_per_s_flooded_conv{dim}": round(flooded["decodes"] / flooded["seconds"], 1),
-        f"pointer_moves_per_s_flooded_conv{dim}": round(flooded["moves"] / flooded["seconds"], 1),
-        f"decode_run_ms_p50_conv{dim}": round(statistics.median(metric(page, "decodeMs")), 2),
+        f"decodes_per_s_{name}": round(decodes / seconds, 1),
+        f"pointer_moves_per_s_{name}": round(moves / seconds, 1),
+        f"decodes_per_s_flooded_{name}": round(flooded["decodes"] / flooded["seconds"], 1),
+        f"pointer_moves_per_s_flooded_{name}": round(flooded["moves"] / flooded["seconds"], 1),
+        f"decode_run_ms_p50_{name}": round(statistics.median(metric(page, "decodeMs")), 2),
     }
     page.context.close()
     return result
@@ -220,13 +229,14 @@ def encode_seconds(n: int = 70_000) -> float:
         torch.set_num_threads(threads)
 
 
-def map_figures() -> dict[str, object]:
-    """Every figure above, for benchmarks/run.py and for this module's main."""
-    result: dict[str, object] = {
-        "onnx_export_s_conv16": export_seconds("conv"),
-        "onnx_export_s_mlp16": export_seconds("mlp"),
-        "encode_70k_s": encode_seconds(),
-    }
+def map_figures(only_decoding: tuple[int, int] | None = None) -> dict[str, object]:
+    """Every figure above, for benchmarks/run.py and for this module's main; with
+    `only_decoding` (channels, side), the 16-D conv decoder's figures for that image shape."""
+    result: dict[str, object] = {}
+    if only_decoding is None:
+        result["onnx_export_s_conv16"] = export_seconds("conv")
+        result["onnx_export_s_mlp16"] = export_seconds("mlp")
+        result["encode_70k_s"] = encode_seconds()
     with sync_playwright() as playwright, map_app() as url:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -234,7 +244,12 @@ def map_figures() -> dict[str, object]:
         page = browser.new_page()
         result["webgl"] = page.evaluate(WEBGL_RENDERER)
         page.close()
+        if only_decoding is not None:
+            result.update(decoding(browser, url, 16, *only_decoding))
+            browser.close()
+            return result
         result.update(decoding(browser, url, 16))
+        result.update(decoding(browser, url, 16, channels=3, side=64))
         result.update(decoding(browser, url, 2))
         result.update(hover_latencies(browser, url))
         result.update(first_map(browser, url, 10_000))
@@ -245,8 +260,20 @@ def map_figures() -> dict[str, object]:
     return result
 
 
+def image_shape(text: str) -> tuple[int, int]:
+    """ "3x64x64" -> (3, 64): channels and side of a square image."""
+    channels, height, width = (int(n) for n in text.split("x"))
+    if height != width:
+        raise argparse.ArgumentTypeError("the test map's images are square")
+    return channels, height
+
+
 def main() -> None:
-    print(json.dumps(map_figures(), indent=2))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--decoding", type=image_shape, metavar="CxHxW", help="only decoding, at this shape"
+    )
+    print(json.dumps(map_figures(parser.parse_args().decoding), indent=2))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ class Scene:
     arch: str = "conv"
     likelihood: str = "bernoulli"
     broken_decoder: bool = False  # the browser gets bytes that are no ONNX model
+    channels: int = 1  # the model's and the images' shape: channels x side x side
+    side: int = 28
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> Scene:
@@ -45,6 +47,10 @@ class Scene:
     def query(self) -> str:
         return "&".join(f"{name}={value}" for name, value in asdict(self).items())
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.channels, self.side, self.side
+
 
 def _parsed(kind: type, value: str) -> object:
     return value in ("1", "true", "True") if kind is bool else kind(value)
@@ -53,7 +59,12 @@ def _parsed(kind: type, value: str) -> object:
 @cache
 def model(scene: Scene) -> VAE:
     torch.manual_seed(0)
-    config = ModelConfig(arch=scene.arch, latent_dim=scene.dim, likelihood=scene.likelihood)
+    config = ModelConfig(
+        arch=scene.arch,
+        latent_dim=scene.dim,
+        likelihood=scene.likelihood,
+        image_shape=scene.image_shape,
+    )
     return build_model(config).eval()
 
 
@@ -71,13 +82,21 @@ def codes_and_labels(scene: Scene) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def images(scene: Scene) -> np.ndarray:
-    """uint8 [N, 28, 28]: class k a bright bar at row 4 + 2k, over seeded noise."""
+    """uint8 [N, side, side] (grey) or [N, 3, side, side]: class k a bar at row (4 + 2k) * side / 28
+    over seeded noise, white, or in colour its red, green or blue (k mod 3) brightest."""
     _, labels = codes_and_labels(scene)
     rng = np.random.default_rng(2)
-    pictures = rng.integers(0, 40, size=(scene.n, 28, 28), dtype=np.uint8)
-    rows = 4 + 2 * labels
+    shape = scene.image_shape[1:] if scene.channels == 1 else scene.image_shape
+    pictures = rng.integers(0, 40, size=(scene.n, *shape), dtype=np.uint8)
+    dots = np.arange(scene.n)
+    rows = (4 + 2 * labels) * scene.side // 28
+    columns = slice(6 * scene.side // 28, 22 * scene.side // 28)
     for offset in (0, 1):
-        pictures[np.arange(scene.n), rows + offset, 6:22] = 230
+        if scene.channels == 1:
+            pictures[dots, rows + offset, columns] = 230
+        else:
+            pictures[dots, :, rows + offset, columns] = 120
+            pictures[dots, labels % 3, rows + offset, columns] = 230
     return pictures
 
 
@@ -110,6 +129,7 @@ def content(scene: Scene) -> MapContent:
         images(scene),
         decoder,
         projection.describe_inverse(),
+        image_shape=scene.image_shape,
         axis_titles=titles,
         covariances=spread,
     )

@@ -9,12 +9,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vaeapp.ui.map_component import content as content_module
 from vaeapp.ui.map_component.content import Polyline, map_content, pack
 
 N, DIM = 30, 3
+GREY = (1, 28, 28)
 
 
-def content(codes_offset: float = 0.0):
+def content(
+    codes_offset: float = 0.0,
+    image_shape: tuple[int, int, int] = GREY,
+    images: np.ndarray | None = None,
+):
     rng = np.random.default_rng(0)
     codes = rng.normal(size=(N, DIM)).astype(np.float32) + codes_offset
     return map_content(
@@ -22,7 +28,7 @@ def content(codes_offset: float = 0.0):
         labels=np.arange(N) % 10,
         classes=[str(d) for d in range(10)],
         codes=codes,
-        images=rng.uniform(size=(N, 1, 28, 28)),
+        images=rng.uniform(size=(N, *image_shape)) if images is None else images,
         decoder=b"onnx bytes",
         inverse={
             "kind": "delaunay",
@@ -30,7 +36,16 @@ def content(codes_offset: float = 0.0):
             "triangles": np.array([[0, 1, 2]], dtype=np.int32),
             "x": 1,
         },
+        image_shape=image_shape,
     )
+
+
+def sent_images(made) -> tuple[list[int], dict[str, Any], np.ndarray]:
+    """The image shape the header declares, the thumbnails' section, and their bytes inflated."""
+    header, body = read(pack({}, made))
+    where = header["content"]["sections"]["images"]
+    data = zlib.decompress(body[where["offset"] : where["offset"] + where["length"]])
+    return header["content"]["image_shape"], where, np.frombuffer(data, dtype=np.uint8)
 
 
 def read(message: bytes) -> tuple[dict[str, Any], bytes]:
@@ -80,7 +95,89 @@ def test_the_content_id_names_the_data() -> None:
 def test_rows_must_match_the_points() -> None:
     good = content()
     with pytest.raises(ValueError, match="codes"):
-        map_content(good.points, good.labels, good.classes, good.codes[:-1], good.images, b"", {})
+        map_content(
+            good.points,
+            good.labels,
+            good.classes,
+            good.codes[:-1],
+            good.images,
+            b"",
+            {},
+            image_shape=GREY,
+        )
+
+
+def test_grey_digits_go_as_they_are_whichever_way_their_channel_is_given() -> None:
+    floats = np.random.default_rng(1).uniform(size=(N, 28, 28))
+    for images in (floats, floats[:, None]):
+        shape, where, sent = sent_images(content(images=images))
+        assert shape == [1, 28, 28]
+        assert where["shape"] == [N, 1, 28, 28]
+        assert np.array_equal(sent, np.round(floats.astype(np.float32).ravel() * 255))
+
+
+def test_seventy_thousand_digits_are_not_shrunk() -> None:
+    """MNIST's whole 70,000 as the map has always sent them: THUMBNAIL_BYTES is their size."""
+    many = np.zeros((70_000, 28, 28), dtype=np.uint8)
+    made = map_content(
+        np.zeros((70_000, 2)),
+        np.zeros(70_000),
+        ["0"],
+        np.zeros((70_000, 2)),
+        many,
+        b"",
+        {},
+        image_shape=GREY,
+    )
+    assert made.thumbnails.shape == (70_000, 1, 28, 28)
+
+
+def test_colour_images_of_32_pixels_go_as_they_are() -> None:
+    images = np.random.default_rng(2).integers(0, 256, size=(N, 3, 32, 32), dtype=np.uint8)
+    shape, where, sent = sent_images(content(image_shape=(3, 32, 32), images=images))
+    assert shape == [3, 32, 32]
+    assert where["shape"] == [N, 3, 32, 32]
+    assert np.array_equal(sent, images.ravel())
+
+
+def test_larger_colour_images_go_as_32_pixel_thumbnails_of_their_block_means(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(content_module, "THUMBNAIL_CHUNK", 7)  # made in 5 parts, the last short
+    images = np.random.default_rng(3).uniform(size=(N, 3, 64, 64)).astype(np.float32)
+    shape, where, sent = sent_images(content(image_shape=(3, 64, 64), images=images))
+    assert shape == [3, 64, 64]  # what the decoder makes; the thumbnails are smaller
+    assert where["shape"] == [N, 3, 32, 32]
+    means = images.reshape(N, 3, 32, 2, 32, 2).mean(axis=(3, 5))
+    assert np.abs(sent.astype(np.float32) - means.ravel() * 255).max() <= 0.5 + 1e-3
+
+
+def test_a_picture_that_is_not_square_keeps_its_proportions() -> None:
+    made = content(image_shape=(3, 20, 40))
+    assert made.thumbnails.shape == (N, 3, 16, 32)
+
+
+def test_many_thumbnails_shrink_to_stay_within_the_byte_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(content_module, "THUMBNAIL_BYTES", N * 3 * 16 * 16)
+    assert content(image_shape=(3, 32, 32)).thumbnails.shape == (N, 3, 16, 16)
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "images_shape"),
+    [
+        ((3, 32, 32), (N, 32, 32)),  # colour needs its channels
+        ((3, 32, 32), (N, 3, 32, 31)),
+        ((1, 28, 28), (N, 3, 28, 28)),
+        ((2, 28, 28), (N, 2, 28, 28)),  # neither grey nor RGB
+    ],
+)
+def test_images_must_have_the_declared_shape(
+    image_shape: tuple[int, int, int], images_shape: tuple[int, ...]
+) -> None:
+    with pytest.raises(ValueError, match="image"):
+        content(image_shape=image_shape, images=np.zeros(images_shape))
 
 
 def test_each_code_slider_spans_its_dimensions_codes_and_a_tenth_more() -> None:

@@ -1,4 +1,5 @@
-"""The ONNX export of the decoder: valid, any batch size, the same images as torch."""
+"""The ONNX export of the decoder: valid, any batch size and image shape, the same images as
+torch."""
 
 from __future__ import annotations
 
@@ -15,11 +16,17 @@ from vaeapp.latent.onnx_decoder import decoder_onnx
 from vaeapp.model.networks import build_model
 
 
+@pytest.mark.parametrize("image_shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64)])
 @pytest.mark.parametrize("likelihood", ["bernoulli", "cbernoulli", "gaussian"])
 @pytest.mark.parametrize("arch", ["conv", "mlp"])
-def test_the_export_decodes_any_batch_as_torch_does(arch: str, likelihood: str) -> None:
+def test_the_export_decodes_any_batch_as_torch_does(
+    arch: str, likelihood: str, image_shape: tuple[int, int, int]
+) -> None:
     torch.manual_seed(0)
-    model = build_model(ModelConfig(arch=arch, latent_dim=3, hidden=(32,), likelihood=likelihood))
+    config = ModelConfig(
+        arch=arch, latent_dim=3, hidden=(32,), likelihood=likelihood, image_shape=image_shape
+    )
+    model = build_model(config)
     exported = decoder_onnx(model)
 
     onnx.checker.check_model(onnx.load_from_string(exported), full_check=True)
@@ -32,8 +39,10 @@ def test_the_export_decodes_any_batch_as_torch_does(arch: str, likelihood: str) 
         [images] = session.run(None, {session.get_inputs()[0].name: z.numpy()})
         with torch.no_grad():
             expected = exact.decode_mean(z.double()).numpy()
-        assert images.shape == (size, 1, 28, 28)
+        assert images.shape == (size, *image_shape)
         assert np.abs(images - expected).max() < 1e-5
+        if image_shape[0] == 3:  # colour: the planes are not one grey copied
+            assert np.abs(images[:, 0] - images[:, 1]).max() > 1e-3
 
 
 def test_the_continuous_bernoullis_mean_is_exact_where_float32_cancels() -> None:

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.browser
 AXES = Scene(view="axes", n=500, dim=2)
 PCA = Scene(view="pca", n=500, dim=16)
 UMAP = Scene(view="umap", n=2000, dim=16)
+COLOUR = Scene(view="axes", n=300, dim=2, channels=3, side=64)  # sent as 32 x 32 thumbnails
 GREY_LEVELS = 255
 
 
@@ -48,7 +49,7 @@ def map_page(browser: Browser) -> Iterator[Page]:
 
 
 def torch_picture(scene: Scene, code: np.ndarray) -> np.ndarray:
-    """What the browser should show for a code: E[x|z] as grey levels 0-255, [784]."""
+    """What the browser should show for a code: E[x|z] as levels 0-255, [C * H * W]."""
     with torch.no_grad():
         mean = model(scene).decode_mean(torch.as_tensor(code, dtype=torch.float32)[None])
     return np.round(mean.numpy().ravel() * GREY_LEVELS)
@@ -114,6 +115,38 @@ def test_the_browsers_decoder_agrees_with_torch(
     with torch.no_grad():
         expected = exact.decode_mean(codes.double()).numpy().reshape(100, -1)
     assert np.abs(in_browser - expected).max() < 1e-4
+
+
+def test_a_colour_model_decodes_in_colour_as_torch_does(map_page: Page, app_url: str) -> None:
+    open_scene(map_page, app_url, COLOUR)
+    assert hook(map_page, "decoder()") == "ready"
+    codes = 1.5 * torch.randn(20, 2, generator=torch.Generator().manual_seed(7))
+    in_browser = np.array(hook(map_page, "decode(arg)", codes.tolist()))
+    with torch.no_grad():
+        expected = copy.deepcopy(model(COLOUR)).double().decode_mean(codes.double()).numpy()
+    assert expected.shape == (20, 3, 64, 64)
+    assert np.abs(in_browser - expected.reshape(20, -1)).max() < 1e-4
+
+    pictures = []
+    for fx, fy in [(0.15, 0.2), (0.85, 0.8)]:
+        spot = plot_spot(map_page, fx, fy)
+        map_page.mouse.move(*spot)
+        point = hook(map_page, "toMap(arg)", spot)
+        picture = torch_picture(COLOUR, python_inverse(COLOUR, [point])[0])
+        wait_for_picture(map_page, "decoded", picture)
+        red, green, blue = np.array(hook(map_page, "pixels('decoded')")).reshape(3, 64, 64)
+        assert np.abs(red - green).max() > 2 and np.abs(green - blue).max() > 2  # not grey
+        pictures.append(picture)
+    assert np.abs(pictures[0] - pictures[1]).max() > 1
+
+    index, spot = isolated_dot(map_page, COLOUR)
+    map_page.mouse.move(*spot)
+    map_page.get_by_text(f"#{index} · label {index % 10}").wait_for(timeout=10_000)
+    thumbnail = content(COLOUR).thumbnails[index]
+    assert thumbnail.shape == (3, 32, 32)
+    assert np.array_equal(np.array(hook(map_page, "pixels('test')")), thumbnail.ravel())
+    dots, _ = codes_and_labels(COLOUR)
+    wait_for_picture(map_page, "reconstruction", torch_picture(COLOUR, dots[index].numpy()))
 
 
 def test_hovering_a_dot_shows_its_test_image_and_reconstruction(

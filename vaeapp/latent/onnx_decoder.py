@@ -1,8 +1,9 @@
 """The decoder as an ONNX model, so that a browser can decode latent codes itself.
 
-`decoder_onnx` exports z [B, D] -> E[x | z] [B, 1, 28, 28] in [0, 1]: the decoder followed by
-the likelihood's `mean`, the image to show, with a dynamic batch axis. The latent map runs it
-with ONNX Runtime Web under the pointer.
+`decoder_onnx` exports z [B, D] -> E[x | z] [B, C, H, W] in [0, 1] (the model's `image_shape`:
+grey or RGB): the decoder followed by the likelihood's `mean`, the image to show, with a dynamic
+batch axis. The latent map runs it with ONNX Runtime Web under the pointer; the map's content
+declares the shape (`MapContent.image_shape`), and the browser checks the output against it.
 
 The exporter is torch's TorchScript one (`dynamo=False`): it takes 0.02-0.1 s for the shipped
 architectures here, where the torch.export-based exporter took 1-3 s a model (and 2 s more to
@@ -56,7 +57,8 @@ def browser_decoder_onnx(model: VAE) -> bytes | None:
 
 
 def decoder_onnx(model: VAE) -> bytes:
-    """The serialised ONNX model of z [B, D] -> E[x | z] [B, 1, 28, 28], B free."""
+    """The serialised ONNX model of z [B, D] -> E[x | z] [B, C, H, W] (`model.image_shape`),
+    B free."""
     example = torch.zeros(1, model.latent_dim, device=model.device)
     buffer = io.BytesIO()
     with warnings.catch_warnings():

@@ -210,20 +210,21 @@ def _content_cached(
     _view: ShownView,
     _points: np.ndarray,
     _decoder: bytes,
+    image_shape: tuple[int, int, int],
     ellipses: bool,
     box: tuple[tuple[float, float], tuple[float, float]] | None,
 ) -> MapContent:
     covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
     dots = _data.first(len(_codes))
-    images = dots.images[:, 0].mul(255).round().to(torch.uint8)
     return map_content(
         _points,
         dots.labels.numpy(),
         _data.classes,
         _codes.numpy(),
-        images.numpy(),
+        dots.images.numpy(),
         _decoder,
         _view.projection.describe_inverse(),
+        image_shape=image_shape,
         axis_titles=_view.axis_titles,
         covariances=covariances,
         box=box,
@@ -244,7 +245,8 @@ def map_content_for(
     x and y ranges where they are not the points' own (a replay's, the same every epoch)."""
     key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
     decoder = browser_decoder(snap) or b""  # none sent: the browser says it cannot decode
-    return _content_cached(key, data, mu, logvar, view, points, decoder, epoch is None, box)
+    shape = load_model(snap)[0].image_shape
+    return _content_cached(key, data, mu, logvar, view, points, decoder, shape, epoch is None, box)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Fitting the replay's axes…")

@@ -1,16 +1,18 @@
 """The latent map as a Streamlit component (components v2) that decodes in the browser.
 
 A WebGL scatter of the test codes (regl-scatterplot) beside the picture decoded under the
-pointer by ONNX Runtime Web (WASM, one thread): hovering decodes continuously and shows a dot's
-test image and reconstruction; a click pins a code and sends it here; a lasso or box selects
-dots. Beside the picture, one slider per latent dimension: dragging decodes in the browser,
-releasing sends the code here as a pin without a point (the page places its cross). A search
-box shows one class or rings one dot; `marked` dots (a code's neighbours) are ringed. The
-browser computes the view's inverse itself (`Projection.describe_inverse`).
+pointer by ONNX Runtime Web (WASM, one thread), grey or colour at the model's image shape:
+hovering decodes continuously and shows a dot's test image and reconstruction; a click pins a
+code and sends it here; a lasso or box selects dots. Beside the picture, one slider per latent
+dimension: dragging decodes in the browser, releasing sends the code here as a pin without a
+point (the page places its cross). A search box shows one class or rings one dot; `marked` dots
+(a code's neighbours) are ringed. The browser computes the view's inverse itself
+(`Projection.describe_inverse`).
 Everything it loads ships in frontend/ (vendored by scripts/vendor_js.sh): nothing is fetched.
 
     content = map_content(points, labels, classes, codes, images, decoder_onnx(model),
-                          view.describe_inverse())           # build once per model and view
+                          view.describe_inverse(),           # build once per model and view
+                          image_shape=model.image_shape)     # grey or RGB, any size
     events = latent_map(content, key="map", on_pin=...)     # every run
 
 Data transfer. Components v2 sends an element's whole `data` in every run that renders it, and

@@ -7,14 +7,20 @@ arrays, each at a multiple of 8 bytes from the end of the header (padded to 8), 
 views them as typed arrays. The header holds the per-run values (`light`) and,
 when the content goes along, its JSON fields and where each array lies (`content`).
 
-Images go as bytes (0-255) compressed with zlib (MNIST's shrink to a quarter, in about 70 ms per
-10,000 images); the browser inflates them with its DecompressionStream.
+The content declares the model's image shape [C, H, W] (C 1 or 3) once: the decoder's pictures
+have it. The dots' test images go as thumbnails, bytes (0-255) [N, C, h, w] compressed with zlib
+(MNIST's shrink to a quarter, in about 70 ms per 10,000 images), which the browser inflates with
+its DecompressionStream. A thumbnail is the image itself (MNIST's 28 x 28 as ever) unless that is
+more than THUMBNAIL_SIDE on a side, or the thumbnails would outweigh THUMBNAIL_BYTES: then it is
+the image shrunk by area averaging. 5,000 colour 64 x 64 images would be 61 MB as they are; as
+32 x 32 thumbnails they are 15 MB (12 to 15 MB after zlib), under a second to send locally.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,12 +28,17 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
+from vaeapp.config import ModelConfig
 from vaeapp.latent.codes import padded_range
 
 MAGIC = b"VMAP"
 ALIGN = 8
-IMAGE_SIDE = 28
+THUMBNAIL_SIDE = 32  # the hovered dot's image shows at 72 px: more pixels are seldom seen
+THUMBNAIL_BYTES = 70_000 * 28 * 28  # 70,000 MNIST digits' worth: what a browser kept (payload.js)
+THUMBNAIL_CHUNK = 4096  # images made thumbnails at a time: float copies of a few, not of all
 COMPRESSION_LEVEL = 1  # level 6 shrinks MNIST 10% more, at 2.5 times the time
 SLIDER_MARGIN = 0.1  # a code slider spans its dimension's codes and a tenth more each side
 
@@ -56,8 +67,9 @@ class MapContent:
     """The map's data: sent to a browser session once, then named by `content_id`.
 
     `points` [N, 2] are the dots on the map, `labels` [N] their class numbers (names in
-    `classes`), `codes` [N, D] their latent codes, `images` [N, 28, 28] (or [N, 1, 28, 28]) in
-    [0, 1], or uint8 0-255, their test images, `decoder` the ONNX decoder
+    `classes`), `codes` [N, D] their latent codes, `image_shape` (C, H, W) the model's pictures'
+    shape, `images` [N, C, H, W] (or [N, H, W] for one channel) in [0, 1], or uint8 0-255, their
+    test images (sent as `thumbnails`), `decoder` the ONNX decoder
     (`vaeapp.onnx_decoder.decoder_onnx`), `inverse` the view's way back
     (`Projection.describe_inverse`), `covariances` [N, 3] (var_x, cov_xy, var_y)
     optional posterior spreads in map coordinates (each dot's 1-sigma ellipse shows on hover).
@@ -69,6 +81,7 @@ class MapContent:
     labels: np.ndarray
     classes: tuple[str, ...]
     codes: np.ndarray
+    image_shape: tuple[int, int, int]
     images: np.ndarray
     decoder: bytes
     inverse: Mapping[str, Any]
@@ -90,8 +103,13 @@ class MapContent:
         for name, values in per_point.items():
             if len(values) != n:
                 raise ValueError(f"{name} has {len(values)} rows for {n} points")
-        if np.size(self.images) != n * IMAGE_SIDE * IMAGE_SIDE:
-            raise ValueError("images must be 28 x 28 each")
+        problem = ModelConfig(image_shape=tuple(self.image_shape)).problems().get("image_shape")
+        if problem:
+            raise ValueError(problem)
+        channels, height, width = self.image_shape
+        shapes = [(n, channels, height, width)] + ([(n, height, width)] if channels == 1 else [])
+        if np.shape(self.images) not in shapes:
+            raise ValueError(f"images must be {' or '.join(map(str, shapes))}")
 
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
@@ -100,7 +118,7 @@ class MapContent:
             "points": np.asarray(self.points, dtype=np.float64),
             "labels": np.asarray(self.labels, dtype=np.int32),
             "codes": np.asarray(self.codes, dtype=np.float32),
-            "images": _grey_levels(np.asarray(self.images)),
+            "images": self.thumbnails,
             "decoder": np.frombuffer(self.decoder, dtype=np.uint8),
         }
         if self.covariances is not None:
@@ -126,8 +144,31 @@ class MapContent:
             "y_range": [float(v) for v in self.y_range],
             "code_ranges": [[float(low), float(high)] for low, high in self.code_ranges],
             "axis_titles": list(self.axis_titles),
+            "image_shape": [int(v) for v in self.image_shape],
             "inverse": inverse,
         }
+
+    @cached_property
+    def thumbnails(self) -> np.ndarray:
+        """The test images as sent: uint8 [N, C, h, w], shrunk where the module's doc says."""
+        n, (channels, height, width) = len(self.images), self.image_shape
+        scale = min(
+            1.0,
+            THUMBNAIL_SIDE / max(height, width),
+            math.sqrt(THUMBNAIL_BYTES / (n * channels * height * width)),
+        )
+        size = (max(1, math.floor(height * scale)), max(1, math.floor(width * scale)))
+        images = np.asarray(self.images).reshape(n, channels, height, width)
+        if size == (height, width) and images.dtype == np.uint8:
+            return images
+        sent = np.empty((n, channels, *size), dtype=np.uint8)
+        for start in range(0, n, THUMBNAIL_CHUNK):
+            part = images[start : start + THUMBNAIL_CHUNK]
+            levels = part.astype(np.float32) * (1 if part.dtype == np.uint8 else 255)
+            if size != (height, width):
+                levels = F.adaptive_avg_pool2d(torch.from_numpy(levels), size).numpy()
+            sent[start : start + THUMBNAIL_CHUNK] = np.round(levels)
+        return sent
 
     @cached_property
     def content_id(self) -> str:
@@ -170,13 +211,14 @@ def map_content(
     decoder: bytes,
     inverse: Mapping[str, Any],
     *,
+    image_shape: tuple[int, int, int],
     axis_titles: tuple[str, str] = ("z1", "z2"),
     covariances: np.ndarray | None = None,
     box: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> MapContent:
     """MapContent with the view spanning the points plus a margin, as the Plotly map did (or
     `box`, x and y ranges that other maps share), and each code slider its dimension's codes
-    plus SLIDER_MARGIN."""
+    plus SLIDER_MARGIN; `image_shape` is the model's (C, H, W)."""
     points = np.asarray(points, dtype=np.float64)
     codes = np.asarray(codes, dtype=np.float32)
     x_range, y_range = box or (padded_range(points[:, 0]), padded_range(points[:, 1]))
@@ -185,6 +227,7 @@ def map_content(
         labels=np.asarray(labels),
         classes=tuple(classes),
         codes=codes,
+        image_shape=image_shape,
         images=np.asarray(images),
         decoder=decoder,
         inverse=inverse,
@@ -216,12 +259,6 @@ def _same_as(values: np.ndarray, arrays: Mapping[str, np.ndarray]) -> str | None
         if same_kind and np.array_equal(other, values):
             return name
     return None
-
-
-def _grey_levels(images: np.ndarray) -> np.ndarray:
-    if images.dtype == np.uint8:
-        return images
-    return np.round(images.astype(np.float32) * 255).astype(np.uint8)
 
 
 def _padded(length: int) -> int:

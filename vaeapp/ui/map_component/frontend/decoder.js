@@ -4,7 +4,6 @@
 import { metrics, record } from "./metrics.js";
 
 const WASM = new URL("./vendor/ort-wasm-simd-threaded.wasm", import.meta.url).href;
-const PIXELS = 28 * 28;
 let runtime = null;
 const sessions = new Map(); // content id -> Promise of a Decoder, one per page
 
@@ -31,24 +30,30 @@ export class Decoder {
       executionProviders: ["wasm"],
       graphOptimizationLevel: "all",
     });
-    return new Decoder(ort, session, content.dim);
+    return new Decoder(ort, session, content.dim, content.imageShape);
   }
 
-  constructor(ort, session, dim) {
+  constructor(ort, session, dim, imageShape) {
     this.ort = ort;
     this.session = session;
     this.dim = dim;
+    this.imageShape = imageShape;
   }
 
-  /** Images [count, 784] in [0, 1] for codes [count, dim]. */
+  /** Images [count, C * H * W] in [0, 1] for codes [count, dim], each C planes of H x W (the
+   * content's `imageShape`); throws where the model's output has another shape. */
   async decode(codes, count) {
     const started = performance.now();
     const z = new this.ort.Tensor("float32", codes, [count, this.dim]);
     const outputs = await this.session.run({ [this.session.inputNames[0]]: z });
-    const images = outputs[this.session.outputNames[0]].data;
+    const images = outputs[this.session.outputNames[0]];
+    const expected = [count, ...this.imageShape];
+    if (images.dims.length !== 4 || images.dims.some((size, axis) => size !== expected[axis])) {
+      throw new Error(`the decoder made [${images.dims}], not [${expected}]`);
+    }
     metrics.decodes += 1;
     record("decodeMs", performance.now() - started);
-    return images.subarray(0, count * PIXELS);
+    return images.data;
   }
 }
 

@@ -7,7 +7,7 @@ import { attachPointer } from "./interaction.js";
 import { inverseOf } from "./inverse.js";
 import { metrics, record } from "./metrics.js";
 import { drawOverlay, MARGIN } from "./overlay.js";
-import { element, Panel } from "./panel.js";
+import { canvasPlanes, element, Panel } from "./panel.js";
 import { contentById, forgetContents } from "./payload.js";
 import createScatterplot, { createRenderer } from "./vendor/regl-scatterplot.min.mjs";
 import { View } from "./view.js";
@@ -17,7 +17,6 @@ const PALETTE = [
   "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A",
   "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52",
 ];
-const PIXELS = 28 * 28;
 const HOVER_RADIUS = 6; // pixels from a dot's centre that count as on it
 const ASK_AGAIN_MS = 3000; // a content asked for and not received is asked for again after this
 // What outlives a remount of the same map (same Streamlit key): zoom, hidden classes, mode,
@@ -156,6 +155,7 @@ export class LatentMap {
     };
     this.panel.setClasses(content.classes, this.colors, this.memory.hidden);
     this.panel.setSliders(content.codeRanges);
+    this.panel.setShapes(content.imageShape, content.thumbShape);
     this.sliding = null;
     this.found = null;
     // Another model's pin (a click on the 16-D model, now on a 2-D one) is no code here: it
@@ -188,6 +188,10 @@ export class LatentMap {
   #dotCode(index) {
     const { codes, dim } = this.content;
     return codes.slice(index * dim, (index + 1) * dim);
+  }
+
+  #testImage(index) {
+    return pictureOf(this.content.images, index, this.content.thumbShape);
   }
 
   // --- drawing ------------------------------------------------------------------------------
@@ -358,9 +362,9 @@ export class LatentMap {
     const shownBefore = this.hovered?.dot ?? null;
     this.hovered = { point, dot };
     if (dot !== null && dot !== shownBefore) {
-      const { images, labels, classes } = this.content;
+      const { labels, classes } = this.content;
       const name = classes[labels[dot]] ?? String(labels[dot]);
-      this.panel.showDot(dot, name, images.subarray(dot * PIXELS, (dot + 1) * PIXELS));
+      this.panel.showDot(dot, name, this.#testImage(dot));
       record("hoverMs", performance.now() - time);
     }
     this.#drawOverlay();
@@ -433,7 +437,7 @@ export class LatentMap {
   #find(text) {
     if (!this.content) return;
     const term = text.trim();
-    const { classes, labels, images, n } = this.content;
+    const { classes, labels, n } = this.content;
     const label = term.startsWith("#")
       ? -1
       : classes.findIndex((name) => name.toLowerCase() === term.toLowerCase());
@@ -449,7 +453,7 @@ export class LatentMap {
     this.found = index;
     if (index !== null) {
       const name = classes[labels[index]] ?? String(labels[index]);
-      this.panel.showDot(index, name, images.subarray(index * PIXELS, (index + 1) * PIXELS));
+      this.panel.showDot(index, name, this.#testImage(index));
       this.decodes.request({ hover: null, found: index, pin: null });
     }
     this.#drawOverlay();
@@ -642,7 +646,7 @@ export class LatentMap {
     rows.forEach((row, k) => codes.set(row, k * content.dim));
     const images = await decoder.decode(codes, rows.length);
     if (this.content !== content) return;
-    const image = (k) => images.subarray(k * PIXELS, (k + 1) * PIXELS);
+    const image = (k) => pictureOf(images, k, content.imageShape);
     if (hover && this.hovered) {
       this.panel.showDecoded(image(0), "under the pointer");
       record("hoverDecodeMs", performance.now() - hover.time);
@@ -675,7 +679,7 @@ export class LatentMap {
       decode: async (codes) => {
         const decoder = await Decoder.forContent(this.content);
         const images = await decoder.decode(Float32Array.from(codes.flat()), codes.length);
-        return codes.map((_, k) => Array.from(images.subarray(k * PIXELS, (k + 1) * PIXELS)));
+        return codes.map((_, k) => Array.from(pictureOf(images, k, decoder.imageShape)));
       },
       inverse: (points) => points.map(([x, y]) => Array.from(this.#codeAt(x, y))),
       toClient: (points) => {
@@ -689,9 +693,10 @@ export class LatentMap {
         const box = plotBox();
         return this.view.toMap(clientX - box.left, clientY - box.top);
       },
+      /** A canvas's picture as C planes of 0-255, C the channels of what it shows. */
       pixels: (name) => {
-        const data = canvases[name].getContext("2d").getImageData(0, 0, 28, 28).data;
-        return Array.from({ length: PIXELS }, (_, i) => data[4 * i]);
+        const shape = name === "test" ? this.content.thumbShape : this.content.imageShape;
+        return canvasPlanes(canvases[name], shape[0]);
       },
       pin: () => this.pin && { ...this.pin, code: Array.from(this.pin.code ?? []) },
       clicks: () => this.memory.clicks,
@@ -711,4 +716,10 @@ export class LatentMap {
       },
     };
   }
+}
+
+/** The k-th of pictures of `shape` [C, H, W] laid one after another. */
+function pictureOf(images, k, shape) {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return images.subarray(k * size, (k + 1) * size);
 }

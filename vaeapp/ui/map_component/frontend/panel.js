@@ -1,7 +1,6 @@
 // The columns beside the map: the decoded picture, the hovered dot's test image and
 // reconstruction, the mouse modes, the legend (whose entries hide and show classes), a status;
 // and the code as sliders, one per latent dimension, so that picture and code are seen together.
-const SIDE = 28;
 const SLIDER_STEPS = 200; // a slider's steps across its range: fine enough to see a change
 
 /** A new element of `tag` with a class, optionally text, appended to `parent` if given. */
@@ -13,23 +12,37 @@ export function element(tag, className, parent, text) {
   return made;
 }
 
-function imageCanvas(className, parent) {
-  const canvas = element("canvas", className, parent);
-  canvas.width = SIDE;
-  canvas.height = SIDE;
-  return canvas;
+/** A canvas of one pixel per image pixel (the style enlarges it, pixelated) made H x W for
+ * pictures of `shape` [C, H, W]; setting a size clears it. */
+function fit(canvas, [, height, width]) {
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
 }
 
-/** Grey values (0-255, or 0-1 floats when `unit`) drawn into a 28 x 28 canvas. */
-function paint(canvas, grey, unit) {
+/** C planes of the canvas's size (0-255, or 0-1 floats when `unit`) drawn into it: one plane
+ * is grey, three are red, green and blue. */
+function paint(canvas, planes, channels, unit) {
+  const { width, height } = canvas;
   const context = canvas.getContext("2d");
-  const image = context.createImageData(SIDE, SIDE);
-  for (let i = 0; i < SIDE * SIDE; i++) {
-    const value = unit ? Math.round(grey[i] * 255) : grey[i];
-    image.data[4 * i] = image.data[4 * i + 1] = image.data[4 * i + 2] = value;
+  const image = context.createImageData(width, height);
+  const area = width * height;
+  for (let i = 0; i < area; i++) {
+    for (let c = 0; c < 3; c++) {
+      const value = planes[(channels === 1 ? 0 : c * area) + i];
+      image.data[4 * i + c] = unit ? Math.round(value * 255) : value;
+    }
     image.data[4 * i + 3] = 255;
   }
   context.putImageData(image, 0, 0);
+}
+
+/** What a canvas shows as C planes of 0-255 (the red plane for one channel): what `paint`
+ * drew, for tests. */
+export function canvasPlanes(canvas, channels) {
+  const { width, height } = canvas;
+  const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
+  const area = width * height;
+  return Array.from({ length: channels * area }, (_, k) => data[4 * (k % area) + Math.floor(k / area)]);
 }
 
 export class Panel {
@@ -38,16 +51,16 @@ export class Panel {
   constructor(parent, actions) {
     this.root = element("div", "panel", parent);
     const decoded = element("figure", "decoded", this.root);
-    this.decoded = imageCanvas("big", decoded);
+    this.decoded = element("canvas", "big", decoded);
     this.decodedCaption = element("figcaption", "", decoded, "");
     // Until a dot is hovered the thumbnails say so, rather than show two black squares.
     this.thumbs = element("div", "thumbs waiting", this.root);
     const test = element("figure", "", this.thumbs);
-    this.test = imageCanvas("thumb test", test);
+    this.test = element("canvas", "thumb test", test);
     element("span", "placeholder", test, "hover a dot");
     element("figcaption", "", test, "test image");
     const recon = element("figure", "", this.thumbs);
-    this.reconstruction = imageCanvas("thumb reconstruction", recon);
+    this.reconstruction = element("canvas", "thumb reconstruction", recon);
     element("span", "placeholder", recon, "hover a dot");
     element("figcaption", "", recon, "reconstructed");
     this.dotCaption = element("div", "dot-caption", this.root, "Hover a dot to see its image.");
@@ -85,6 +98,17 @@ export class Panel {
     this.sliders = element("div", "sliders", this.code);
     this.inputs = [];
     this.rangesKey = null;
+    this.imageShape = null;
+    this.thumbShape = null;
+  }
+
+  /** The decoded pictures' shape [C, H, W], and the test images' (maybe shrunk). */
+  setShapes(imageShape, thumbShape) {
+    this.imageShape = imageShape;
+    this.thumbShape = thumbShape;
+    fit(this.decoded, imageShape);
+    fit(this.reconstruction, imageShape);
+    fit(this.test, thumbShape);
   }
 
   /** One slider per latent dimension over `ranges` [[low, high], ...] (Python's, per content). */
@@ -145,19 +169,20 @@ export class Panel {
   }
 
   showDecoded(pixels, caption) {
-    paint(this.decoded, pixels, true);
+    paint(this.decoded, pixels, this.imageShape[0], true);
     this.decodedCaption.textContent = caption;
   }
 
   showDot(index, name, testImage) {
     this.thumbs.classList.remove("waiting");
-    paint(this.test, testImage, false);
-    this.reconstruction.getContext("2d").clearRect(0, 0, SIDE, SIDE);
+    paint(this.test, testImage, this.thumbShape[0], false);
+    const { width, height } = this.reconstruction;
+    this.reconstruction.getContext("2d").clearRect(0, 0, width, height);
     this.dotCaption.textContent = `#${index} · label ${name}`;
   }
 
   showReconstruction(pixels) {
-    paint(this.reconstruction, pixels, true);
+    paint(this.reconstruction, pixels, this.imageShape[0], true);
   }
 
   /** What the search box found nothing for ("" when it found something). */

@@ -59,6 +59,7 @@ async function unpack(header, buffer, start) {
     inverse[field] = value?.section ? arrays[value.section].values : value;
   }
   const [n, dim] = arrays.codes.shape;
+  const [, ...thumbShape] = arrays.images.shape;
   return {
     id: header.id,
     n,
@@ -72,6 +73,8 @@ async function unpack(header, buffer, start) {
     points: arrays.points.values,
     labels: arrays.labels.values,
     codes: arrays.codes.values,
+    imageShape: header.image_shape, // [C, H, W] of the decoder's pictures
+    thumbShape, // [C, h, w] of the test images sent (`images`): the pictures', or shrunk
     images: arrays.images.values,
     decoder: arrays.decoder.values,
     covariances: arrays.covariances?.values ?? null,
