@@ -19,10 +19,11 @@ def open_interpolate_page(page: Page, server: AppServer) -> None:
     page.locator(".st-key-interpolate_upload_B").wait_for(timeout=WAIT_MS)
 
 
-def upload(page: Page, side: str, path: Path, previews: int) -> None:
-    """Give image `side` a file, then wait until `previews` previews show and the run is over."""
+def upload(page: Page, side: str, path: Path, previews: int, preview: str = PREVIEW) -> None:
+    """Give image `side` a file, then wait until `previews` previews (captioned `preview`)
+    show and the run is over."""
     page.locator(f".st-key-interpolate_upload_{side} input[type=file]").set_input_files(path)
-    page.get_by_text(PREVIEW).nth(previews - 1).wait_for(timeout=WAIT_MS)
+    page.get_by_text(preview).nth(previews - 1).wait_for(timeout=WAIT_MS)
     wait_for_app(page)
 
 

@@ -133,11 +133,26 @@ def test_learned_gaussian_matches_torch_normal_with_its_floor() -> None:
     torch.testing.assert_close(got, expected)
 
 
-@pytest.mark.parametrize("name", ["dlogistic", "gaussian-learned"])
-def test_the_mean_is_the_location_in_unit_range(name: str) -> None:
+def test_the_dlogistic_mean_is_the_mean_of_its_256_levels() -> None:
+    """Sum of x P(x) over the levels, P from log_prob: the closed form is within half a level."""
+    params = torch.stack([one_value(*case) for case in EXTREMES]).expand(-1, LEVELS, -1, -1, -1)
+    levels = (torch.arange(LEVELS) / (LEVELS - 1)).reshape(LEVELS, 1, 1, 1)
+    exact = (DLOGISTIC.log_prob(params, levels).exp() * levels.flatten()).sum(1)
+    shown = DLOGISTIC.mean(params[:, :1]).flatten()
+    torch.testing.assert_close(shown, exact, atol=H, rtol=0)
+
+
+def test_an_unsure_dlogistic_shows_the_blur_it_expects() -> None:
+    """Black is most likely, but a wide logistic's mean is not black: the picture shows it."""
+    unsure = DLOGISTIC.mean(one_value(0.0, math.log(0.2))).item()
+    assert unsure == pytest.approx(0.2 * (math.log(2) - math.log1p(math.exp(-5))), abs=1e-6)
+    assert DLOGISTIC.mean(one_value(0.4, -7.7)).item() == pytest.approx(0.4, abs=1e-5)
+
+
+def test_the_gaussian_mean_is_the_location_in_unit_range() -> None:
     location = torch.tensor([-1.0, 0.25, 2.0]).reshape(1, 1, 3, 1, 1).expand(4, 2, 3, 5, 5)
     log_scale = torch.randn(4, 2, 3, 5, 5, generator=GEN)
-    mean = make_likelihood(name).mean(params_of(location, log_scale))
+    mean = make_likelihood("gaussian-learned").mean(params_of(location, log_scale))
     assert mean.shape == (4, 2, 3, 5, 5)
     torch.testing.assert_close(mean[0, 0, :, 0, 0], torch.tensor([0.0, 0.25, 1.0]))
 

@@ -115,7 +115,9 @@ def render() -> None:
             mu=mu,
             logvar=logvar,
             view=view,
-            content=map_content_for(snap, data, mu, logvar, view, points, epoch, box),
+            content=map_content_for(
+                snap, data, mu, logvar, view, points, epoch, box, _colour_by(data)
+            ),
             epoch=epoch,
             density=_overlay_choices(snap, data.spec, view, logvar, epoch),
         )
@@ -155,6 +157,20 @@ def _dots(
         points = np.vstack([view.points, view.projection.project(train_mu)])
         return None, torch.cat([mu, train_mu]), torch.cat([logvar, train_logvar]), points, None
     return None, mu, logvar, view.points, None
+
+
+def _colour_by(data: Dataset) -> int | None:
+    """The known factor the sidebar colours the dots by, where the data has factors."""
+    if not data.factor_names:
+        return None
+    return kept(
+        st.sidebar.selectbox,
+        "Colour dots by",
+        range(len(data.factor_names)),
+        format_func=lambda i: data.factor_names[i],
+        key="explore_colour_by",
+        help="Each image's known factor: does the map sort the images by it?",
+    )
 
 
 def _overlay_choices(

@@ -213,13 +213,17 @@ def _content_cached(
     image_shape: tuple[int, int, int],
     ellipses: bool,
     box: tuple[tuple[float, float], tuple[float, float]] | None,
+    colour_by: int | None,
 ) -> MapContent:
     covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
     dots = _data.first(len(_codes))
+    labels, classes = dots.labels, _data.classes
+    if colour_by is not None and dots.factors is not None:
+        labels, classes = dots.factors[:, colour_by], _data.factor_values[colour_by]
     return map_content(
         _points,
-        dots.labels.numpy(),
-        _data.classes,
+        labels.numpy(),
+        classes,
         _codes.numpy(),
         dots.images.numpy(),
         _decoder,
@@ -240,13 +244,17 @@ def map_content_for(
     points: np.ndarray,
     epoch: int | None,
     box: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    colour_by: int | None = None,
 ) -> MapContent:
-    """The map's heavy part, built once per model, view and replayed epoch; `box`: the map's
-    x and y ranges where they are not the points' own (a replay's, the same every epoch)."""
-    key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}"
+    """The map's heavy part, built once per model, view, replayed epoch and colouring; `box`:
+    the map's x and y ranges where they are not the points' own (a replay's, the same every
+    epoch); `colour_by`: the data's known factor that colours the dots (None: the labels)."""
+    key = f"{snap.key}|{data.spec}|{view.identity}|{epoch}|{len(mu)}|{colour_by}"
     decoder = browser_decoder(snap) or b""  # none sent: the browser says it cannot decode
     shape = load_model(snap)[0].image_shape
-    return _content_cached(key, data, mu, logvar, view, points, decoder, shape, epoch is None, box)
+    return _content_cached(
+        key, data, mu, logvar, view, points, decoder, shape, epoch is None, box, colour_by
+    )
 
 
 @st.cache_resource(max_entries=8, show_spinner="Fitting the replay's axes…")

@@ -152,15 +152,15 @@ def _more_settings() -> None:
         with left:
             st.selectbox(
                 "Channels",
-                (None, *CHANNELS),
-                format_func=lambda c: CHANNEL_NAMES.get(c, "as the data gives"),
+                (DATA_OWN, *CHANNELS),
+                format_func=lambda c: CHANNEL_NAMES.get(c, "the data's"),
                 key="train_channels",
             )
         with right:
             st.selectbox(
                 "Image size",
-                (None, *IMAGE_SIZES),
-                format_func=lambda n: "as the data gives" if n is None else f"{n} x {n}",
+                (DATA_OWN, *IMAGE_SIZES),
+                format_func=lambda n: f"{n} x {n}" if n else "the data's",
                 key="train_image_size",
                 help="Images resized and centre-cropped to this size.",
             )
@@ -206,6 +206,7 @@ MORE_FIELDS = {f"train.{number[0]}" for number in MORE_NUMBERS} | {
     "train.precision",
     "model.image_shape",
 }
+DATA_OWN = 0  # the images' channels or size: as the data source gives them
 CHANNEL_NAMES = {1: "1 (grey)", 3: "3 (colour)"}
 IMAGE_SIZES = (28, 32, 64)
 

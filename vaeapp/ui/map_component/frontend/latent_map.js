@@ -17,6 +17,17 @@ const PALETTE = [
   "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A",
   "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52",
 ];
+// For more classes than PALETTE holds (a factor's positions or angles, which are ordered): a ramp
+// from blue through green to yellow, so that no two share a colour and neighbours look alike.
+const RAMP = [[59, 76, 192], [26, 152, 80], [242, 200, 15]];
+
+function classColour(label, count) {
+  if (count <= PALETTE.length) return PALETTE[label];
+  const at = (label / (count - 1)) * (RAMP.length - 1);
+  const low = Math.min(Math.floor(at), RAMP.length - 2);
+  const mix = RAMP[low].map((c, i) => Math.round(c + (at - low) * (RAMP[low + 1][i] - c)));
+  return `#${mix.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
+}
 const HOVER_RADIUS = 6; // pixels from a dot's centre that count as on it
 const ASK_AGAIN_MS = 3000; // a content asked for and not received is asked for again after this
 // What outlives a remount of the same map (same Streamlit key): zoom, hidden classes, mode,
@@ -146,7 +157,7 @@ export class LatentMap {
     this.dots = new PointGrid(content.points);
     const classes = content.labels.reduce((most, label) => Math.max(most, label + 1), 0);
     const count = Math.max(classes, content.classes.length);
-    this.colors = Array.from({ length: count }, (_, label) => PALETTE[label % PALETTE.length]);
+    this.colors = Array.from({ length: count }, (_, label) => classColour(label, count));
     this.ink = {
       background: this.#themeColour("--st-background-color", "#ffffff"),
       text: this.#themeColour("--st-text-color", "#31333f"),
