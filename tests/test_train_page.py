@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -169,7 +170,7 @@ def test_the_mlps_hidden_sizes_are_checked_only_for_an_mlp(
 ) -> None:
     started: list[str] = []
 
-    def start(config: RunConfig, name: str) -> Run:
+    def start(config: RunConfig, name: str, tensorboard: Path | None = None) -> Run:
         started.append(config.model.arch)
         return Run(runs_dir() / name)
 

@@ -47,3 +47,7 @@ class TrainingDiverged(VaeappError):
 
 class ProcessLost(VaeappError):
     """Another process of a distributed training run has stopped; the last checkpoint is kept."""
+
+
+class NotInstalled(VaeappError):
+    """An optional package a feature needs is not installed; the message says how to get it."""

@@ -1,26 +1,47 @@
-"""`vaeapp evaluate | inspect | models`: the bounds of a run on test data, where it spends its KL,
-and the models a RUN argument can name."""
+"""`vaeapp evaluate | inspect | export | models`: the bounds of a run on test data, where it
+spends its KL, a model folder others can load, and the models a RUN argument can name."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from vaeapp.cli.common import load_data, one_line
-from vaeapp.config import DEVICES
+from vaeapp.cli.common import load_data, one_line, path_type
+from vaeapp.config import DEVICES, RunConfig
+from vaeapp.data.sources import Dataset
 from vaeapp.errors import ConfigError
-from vaeapp.model.evaluate import evaluate, evaluation_images
+from vaeapp.model.evaluate import Evaluation, evaluate_test_set, evaluation_images
 from vaeapp.model.likelihoods import NOT_NORMALISED
+from vaeapp.model.networks import VAE
 from vaeapp.store.catalog import entries
 from vaeapp.store.runs import Run
 
 
 def add_evaluate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--importance-samples", "-k", type=int, default=100, metavar="K")
+    _add_scoring(p)
     p.add_argument("--limit", type=int, help="only the first N test images")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def add_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        metavar="DIR",
+        type=path_type("--model"),
+        required=True,
+        help="the model folder to write: config.json, model.safetensors, README.md (the model "
+        "card, with the figures `vaeapp evaluate` prints) and its pictures",
+    )
+    _add_scoring(p)
+    p.set_defaults(handler=cmd_export)
+
+
+def _add_scoring(p: argparse.ArgumentParser) -> None:
+    """The flags of a score on the test set: `evaluate`'s and `export`'s, so the same flags
+    give the same figures."""
+    p.add_argument("--importance-samples", "-k", type=int, default=100, metavar="K")
     p.add_argument("--seed", type=int, help="binarisation and sampling seed (default: the run's)")
     p.add_argument("--device", choices=DEVICES, default="auto")
-    p.set_defaults(handler=cmd_evaluate)
 
 
 def add_inspect(p: argparse.ArgumentParser) -> None:
@@ -32,20 +53,10 @@ def add_models(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from vaeapp.training.machine import resolve_device
-
-    if args.importance_samples < 1:
-        raise ConfigError("--importance-samples must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     run = args.run
-    model, config = run.load_model(resolve_device(args.device))
-    seed = config.train.seed if args.seed is None else args.seed
-    spec = args.data or config.train.data
-    dataset = load_data(spec, args, config.model.image_shape)
-    images = evaluation_images(dataset.test.images, config.train.binarize, seed)
-    images = images[: args.limit] if args.limit else images
-    result = evaluate(model, config, images, k=args.importance_samples, seed=seed)
+    _, _, dataset, result = _scored(args, args.limit or 0)
     if args.json:
         print(json.dumps({**result.as_dict(), "data_source": dataset.source, "run": str(run.path)}))
         return 0
@@ -66,6 +77,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  log P(8-bit x) >=      {result.discrete_log_likelihood:.3f} nats/image")
     print(f"  bits per dimension     {result.bits_per_dim:.4f}")
     return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The run as a model folder, its card holding what `evaluate` prints for the same flags."""
+    from vaeapp.export.model_folder import export_model
+
+    model, config, dataset, result = _scored(args)
+    folder = export_model(model.cpu(), config, dataset.test.images, result, args.model)
+    print(one_line(f"exported {args.run.path} to {folder.path} (its model card: README.md)"))
+    return 0
+
+
+def _scored(args: argparse.Namespace, limit: int = 0) -> tuple[VAE, RunConfig, Dataset, Evaluation]:
+    """The run's model, config, data, and its score on the first `limit` test images (all for
+    0) with the flags of `_add_scoring`."""
+    from vaeapp.training.machine import resolve_device
+
+    if args.importance_samples < 1:
+        raise ConfigError("--importance-samples must be at least 1")
+    model, config = args.run.load_model(resolve_device(args.device))
+    seed = config.train.seed if args.seed is None else args.seed
+    dataset = load_data(args.data or config.train.data, args, config.model.image_shape)
+    k, test = args.importance_samples, dataset.test.images
+    return model, config, dataset, evaluate_test_set(model, config, test, k, seed, limit)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -115,7 +150,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             "path": str(entry.summary.path),
             "data": entry.summary.config.train.data,
             "latent_dim": entry.summary.config.model.latent_dim,
-            "epochs": entry.summary.epochs_done,
+            "epochs": entry.summary.epochs_done,  # None: unknown (a model folder)
             "test_elbo": entry.summary.test_elbo,
             "normalised": entry.summary.normalised,
             "shipped": entry.shipped,
@@ -131,10 +166,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         elbo = "-" if row["test_elbo"] is None else f"{row['test_elbo']:.1f}"
         elbo += "" if row["normalised"] else "*"
         pages = ", ".join(row["default_for"])
+        epochs = "?" if row["epochs"] is None else row["epochs"]
         name, data = one_line(row["name"]), one_line(row["data"])  # a folder may hold an escape
-        print(
-            f"{name:<24} {data:<10} {row['latent_dim']:>4} {row['epochs']:>6} {elbo:>10}  {pages}"
-        )
+        print(f"{name:<24} {data:<10} {row['latent_dim']:>4} {epochs:>6} {elbo:>10}  {pages}")
     if any(not row["normalised"] for row in rows):
         print(f"* {NOT_NORMALISED}")
     for name, reason in unreadable.items():

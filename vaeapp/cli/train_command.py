@@ -35,10 +35,14 @@ from vaeapp.config import (
 )
 from vaeapp.data.sources import Dataset, image_shape_for
 from vaeapp.errors import ConfigError, TrainingDiverged
+from vaeapp.export import tensorboard
 from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import find
+from vaeapp.store.events import Event
 from vaeapp.store.runs import Run
 from vaeapp.training.distributed import World, joined, torchrun_flags
+
+EventListener = Callable[[Event], None]
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
@@ -97,6 +101,13 @@ def add_train(p: argparse.ArgumentParser) -> None:
         help="fp32 (default), or bf16 / fp16 mixed precision: bf16 on CUDA and on CPUs with "
         "native bf16, fp16 on CUDA; with --resume: change it",
     )
+    p.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        type=path_type("--tensorboard"),
+        help="also write TensorBoard event files into DIR (a resumed run appends); needs "
+        "pip install 'vaeapp[tensorboard]'",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train)
 
@@ -104,9 +115,10 @@ def add_train(p: argparse.ArgumentParser) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train in this process, or as one of torchrun's processes (see `distributed`): every
     process runs this; process 0 writes the run directory and reports."""
-    from vaeapp.training.progress_bar import ProgressBar
     from vaeapp.training.trainer import Trainer
 
+    if args.tensorboard is not None:
+        tensorboard.require()
     world = World.from_env()
     with joined(world):
         if args.resume is not None:
@@ -122,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         else:
             run, dataset = _new_run(args, world)
         stop = threading.Event()
-        callback: Callable | None = None if args.quiet or not world.is_main else ProgressBar()
+        callback = _on_event(args, run, dataset) if world.is_main else None
         with _stop_on_signals(stop):
             try:
                 status = Trainer(run, dataset, on_event=callback, stop=stop, world=world).fit()
@@ -132,6 +144,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     if world.is_main:
         print(one_line(f"{status}: {run.path} (resume with: {_resume_command(run, world)})"))
     return 0
+
+
+def _on_event(args: argparse.Namespace, run: Run, dataset: Dataset) -> EventListener | None:
+    """Process 0's listener to the training events: the progress bar and TensorBoard's files,
+    as the flags ask; None for neither."""
+    from vaeapp.training.progress_bar import ProgressBar
+
+    listeners: list[EventListener] = [] if args.quiet else [ProgressBar()]
+    if args.tensorboard is not None:
+        listeners.append(tensorboard.TensorBoardLog(args.tensorboard, run, dataset))
+
+    def tell_all(event: Event) -> None:
+        for listen in listeners:
+            listen(event)
+
+    return tell_all if listeners else None
 
 
 def _resume_command(run: Run, world: World) -> str:

@@ -141,3 +141,12 @@ def evaluate(model: VAE, config: RunConfig, images: torch.Tensor, k: int, seed: 
         importance_samples=k,
         seed=seed,
     )
+
+
+def evaluate_test_set(
+    model: VAE, config: RunConfig, test_images: torch.Tensor, k: int, seed: int, limit: int = 0
+) -> Evaluation:
+    """What `vaeapp evaluate` reports and an export's model card holds: the model scored on
+    the test images as `evaluation_images` makes them with `seed`, the first `limit` (all for 0)."""
+    images = evaluation_images(test_images, config.train.binarize, seed)
+    return evaluate(model, config, images[:limit] if limit else images, k=k, seed=seed)

@@ -49,7 +49,7 @@ class RunSummary:
     path: Path
     name: str
     config: RunConfig
-    epochs_done: int
+    epochs_done: int | None  # None: not known (an exported model folder keeps no history)
     test_elbo: float | None
     trained_s: float
     has_checkpoint: bool
@@ -57,6 +57,12 @@ class RunSummary:
     @property
     def epochs_planned(self) -> int:
         return self.config.train.epochs
+
+    @property
+    def epochs(self) -> str:
+        """Epochs done of those planned, as the pages and `vaeapp models` show them."""
+        done = "?" if self.epochs_done is None else self.epochs_done
+        return f"{done}/{self.epochs_planned}"
 
     @property
     def normalised(self) -> bool:
@@ -67,7 +73,8 @@ class RunSummary:
 def summarise(run: Run) -> RunSummary:
     """What the pages and `vaeapp models` show of a run, from its config and its history (as
     the Train page reads it, less the steps between: a summary needs their epochs and wall
-    time, and a long run's metrics are 200 MB of steps); RunError if it cannot be read."""
+    time, and a long run's metrics are 200 MB of steps); RunError if it cannot be read. An
+    exported model folder has no history: its epochs done are unknown (None)."""
     config = run.read_config()
     history = History()
     for event in run.iter_metrics_but_steps():
@@ -77,10 +84,10 @@ def summarise(run: Run) -> RunSummary:
         path=run.path,
         name=run.name,
         config=config,
-        epochs_done=done,
+        epochs_done=None if run.is_model_folder() else done,
         test_elbo=history.epochs[done].get("test_elbo") if done else None,
         trained_s=history.trained_s,
-        has_checkpoint=run.has_checkpoint(),
+        has_checkpoint=run.has_weights(),
     )
 
 
@@ -175,12 +182,12 @@ def _last_active(run: Run) -> float:
 def entries(
     root: Path | None = None, read_summary: Callable[[Run], RunSummary] = summarise
 ) -> tuple[list[Entry], dict[str, str]]:
-    """The models one can open: every shipped model, then every saved run with a checkpoint,
-    most recently active first; and those that cannot be read, by name, each with why.
-    `read_summary` reads a run's summary (the app passes a cached reader)."""
+    """The models one can open: every shipped model, then every saved run with a checkpoint
+    and every model folder, most recently active first; and those that cannot be read, by
+    name, each with why. `read_summary` reads a run's summary (the app passes a cached reader)."""
     listed: list[Entry] = []
     unreadable: dict[str, str] = {}
-    runs = [*(m.run for m in SHIPPED), *(r for r in saved_runs(root) if r.has_checkpoint())]
+    runs = [*(m.run for m in SHIPPED), *(r for r in saved_runs(root) if r.has_weights())]
     for run in runs:
         shipped = next((m for m in SHIPPED if m.run == run), None)
         # `name_of`'s answer, without its resolving of paths (six a run, on every rerun of

@@ -98,8 +98,14 @@ def checkpoint_limit(model: ModelConfig) -> int:
 
 def parameter_count(model: ModelConfig) -> int:
     """The number of weights of the model `model` describes, counted without allocating them."""
+    return sum(math.prod(shape) for shape in weight_shapes(model).values())
+
+
+def weight_shapes(model: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every tensor of the model's state_dict (it has no buffers, so its
+    weights), read from a model built without allocating them."""
     with torch.device("meta"):
-        return sum(p.numel() for p in build_model(model).parameters())
+        return {name: tuple(t.shape) for name, t in build_model(model).state_dict().items()}
 
 
 def _check_entries(path: Path, data: bytes, limit: int) -> None:

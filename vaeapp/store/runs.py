@@ -9,6 +9,10 @@
     reconstructions.png, samples.png    the pictures of the last epoch   (`epoch_outputs`)
     replay/epoch-NNNN.npy   the test set's posterior means after each epoch (`epoch_outputs`)
 
+An exported model folder (`vaeapp export`) is a run too: config.json and model.safetensors, the
+weights alone (`weights`), with no checkpoint, no metrics and no optimiser state; it loads
+wherever a run does, and is never trained.
+
 Every read and write goes through `vaeapp.files`: no link in a run is followed, no special file
 is opened, no read is unbounded and every write is atomic. What is read is validated before use
 (`RunConfig.from_json`, `events.parse_event`, `checkpoints.read_checkpoint`), so
@@ -51,10 +55,12 @@ from vaeapp.store.events import (
     parse_event,
     parse_events,
 )
+from vaeapp.store.weights import read_weights
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
+WEIGHTS_FILE = "model.safetensors"  # an exported model folder's weights
 TRAIN_LOCK_FILE = "train.lock"
 JOB_LOCK_FILE = "job.lock"
 JOB_FILE = "job.json"
@@ -114,6 +120,20 @@ class Run(EpochOutputs):
 
     def has_checkpoint(self) -> bool:
         return files.regular_file(self.checkpoint_path)
+
+    def is_model_folder(self) -> bool:
+        """Whether this is an exported model folder: a model.safetensors (a link counts, to be
+        refused when read) and no checkpoint."""
+        return os.path.lexists(self.file(WEIGHTS_FILE)) and not self.has_checkpoint()
+
+    def has_weights(self) -> bool:
+        """Whether a model can be loaded: a checkpoint's, or a model folder's."""
+        return self.has_checkpoint() or self.is_model_folder()
+
+    @property
+    def weights_path(self) -> Path:
+        """The file the model's weights are read from."""
+        return self.file(WEIGHTS_FILE) if self.is_model_folder() else self.checkpoint_path
 
     # --- creating and configuring -------------------------------------------------------------
 
@@ -283,16 +303,19 @@ class Run(EpochOutputs):
         """The trained model in eval mode, and the config it was built from."""
         config = self.read_config()
         model = build_model(config.model)
-        state = self.load_checkpoint(config)
+        if self.is_model_folder():
+            weights = read_weights(self.file(WEIGHTS_FILE), config.model)
+        else:
+            weights = self.load_checkpoint(config)["model"]
         try:
-            model.load_state_dict(state["model"])
+            model.load_state_dict(weights)
         except (RuntimeError, TypeError, ValueError) as exc:
             detail = str(exc).splitlines()[-1].strip() if str(exc) else ""
             raise CheckpointError(
-                f"{self.checkpoint_path} does not match its config.json ({detail})"
+                f"{self.weights_path} does not match its config.json ({detail})"
             ) from None
         if not all(torch.isfinite(p).all() for p in model.parameters()):
-            raise CheckpointError(f"{self.checkpoint_path} holds non-finite weights")
+            raise CheckpointError(f"{self.weights_path} holds non-finite weights")
         return model.to(device).eval(), config
 
     # --- locks and jobs -----------------------------------------------------------------------

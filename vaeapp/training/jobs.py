@@ -68,21 +68,25 @@ class JobState:
         return not self.active and self.run.has_checkpoint()
 
 
-def train_command(run: Run) -> list[str]:
+def train_command(run: Run, tensorboard: Path | None = None) -> list[str]:
     """The CLI call that trains the run directory `run` as its config.json says, on as many
-    local processes as it records."""
+    local processes as it records (writing TensorBoard's files into `tensorboard`, if given)."""
     processes = run.read_config().train.world_size
-    return [*launcher(processes), "-m", "vaeapp", "train", "--resume", str(run.path), "--quiet"]
+    logged = [] if tensorboard is None else ["--tensorboard", str(tensorboard)]
+    train = ["train", "--resume", str(run.path), *logged, "--quiet"]
+    return [*launcher(processes), "-m", "vaeapp", *train]
 
 
-def start(config: RunConfig, name: str, root: Path | None = None) -> Run:
-    """Write a new run called `name` under the runs folder and launch its training; raises
-    VaeappError if it cannot."""
+def start(
+    config: RunConfig, name: str, root: Path | None = None, tensorboard: Path | None = None
+) -> Run:
+    """Write a new run called `name` under the runs folder and launch its training (writing
+    TensorBoard's files into `tensorboard`, if given); raises VaeappError if it cannot."""
     check_machine(config.validated())
     path = run_path(root or runs_dir(), name)
     if Run(path).exists():
         raise RunError(f"a run named {name.strip()!r} exists already; choose another name")
-    return _launch(Run.create(path, replace(config, command=APP_COMMAND)))
+    return _launch(Run.create(path, replace(config, command=APP_COMMAND)), tensorboard)
 
 
 def resume(run: Run, epochs: int | None = None) -> Run:
@@ -137,10 +141,10 @@ def active_jobs(root: Path | None = None) -> list[JobState]:
     return [job for job in (state(run) for run in saved_runs(root)) if job.active]
 
 
-def _launch(run: Run) -> Run:
+def _launch(run: Run, tensorboard: Path | None = None) -> Run:
     """Spawn the CLI in its own session, holding the job lock for as long as it lives."""
     started = time.time()
-    command = train_command(run)
+    command = train_command(run, tensorboard)
     with run.job_lock() as lock:
         if lock is None or run.is_training():
             raise RunError(f"{run.name} has a job already; one job per run")

@@ -48,6 +48,11 @@ def plan_resume(
     name = name_of(run)
     if is_shipped(run):
         raise RunError(f"{name} ships with vaeapp and stays as it is; train a new run")
+    if run.is_model_folder():
+        raise RunError(
+            f"{name} is an exported model folder: it has weights but no optimiser state or "
+            "training position, so it cannot be trained further; train a new run"
+        )
     if run.is_training():
         raise busy(run, "running")
     config = run.read_config()

@@ -74,7 +74,7 @@ def _row(entry: Entry) -> dict[str, object]:
         "run": name,
         "test ELBO": summary.test_elbo,
         "normalised": summary.normalised,
-        "epochs": f"{summary.epochs_done}/{summary.epochs_planned}",
+        "epochs": summary.epochs,
         "data": train.data,
         "architecture": model.arch if model.arch == "conv" else f"mlp {model.hidden}",
         "latent dim": model.latent_dim,

@@ -30,7 +30,15 @@ from vaeapp.model.posterior import DensityMap, density_map
 from vaeapp.paths import cache_dir
 from vaeapp.store.catalog import RunSummary, summarise
 from vaeapp.store.history import MetricsFollower, TrainingHistory
-from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, JOB_FILE, LOG_FILE, METRICS_FILE, Run
+from vaeapp.store.runs import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    JOB_FILE,
+    LOG_FILE,
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    Run,
+)
 from vaeapp.training import jobs
 from vaeapp.ui.map_component import MapContent, map_content
 
@@ -51,7 +59,7 @@ class Snapshot:
 
 
 def snapshot(run: Run) -> Snapshot:
-    return Snapshot(run, run.modified(CHECKPOINT_FILE))
+    return Snapshot(run, run.modified(run.weights_path.name))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
@@ -92,7 +100,7 @@ class LatestByRun(Generic[T]):
 
 @st.cache_resource(show_spinner=False)
 def _summaries() -> LatestByRun[RunSummary]:
-    return LatestByRun(summarise, (METRICS_FILE, CONFIG_FILE, CHECKPOINT_FILE))
+    return LatestByRun(summarise, (METRICS_FILE, CONFIG_FILE, CHECKPOINT_FILE, WEIGHTS_FILE))
 
 
 def run_summary(run: Run) -> RunSummary:

@@ -25,10 +25,11 @@ from vaeapp.config import (
 )
 from vaeapp.data.sources import image_shape_for, source_names
 from vaeapp.errors import VaeappError
+from vaeapp.export import tensorboard
 from vaeapp.latent.views import default_points
 from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.model.posterior import is_active
-from vaeapp.paths import runs_dir
+from vaeapp.paths import runs_dir, user_path
 from vaeapp.store.catalog import run_path, saved_runs
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED
 from vaeapp.store.history import TrainingHistory, TrainingProgress, UnitHealth
@@ -64,7 +65,7 @@ def render() -> None:
         st.session_state[SEEN_KEY] = _seen(states)
         watched = _run_picker(states)
         _live_view(watched)
-        if watched is not None:
+        if watched is not None and not watched.is_model_folder():  # it has no history to show
             _controls(states.get(str(watched.path)) or job_state(watched))
             _live_chart(watched)
 
@@ -165,14 +166,26 @@ def _more_settings() -> None:
                 help="Images resized and centre-cropped to this size.",
             )
         _problem("model.image_shape")
-        st.selectbox(
-            "Precision",
-            PRECISIONS,
-            key="train_precision",
-            help="bf16 autocast runs on CUDA GPUs and on CPUs with native bf16, fp16 (with a "
-            "grad scaler) on CUDA only. The weights, Adam's state and the bounds stay in fp32.",
-        )
-        _problem("train.precision")
+        left, right = st.columns(2)
+        with left:
+            st.selectbox(
+                "Precision",
+                PRECISIONS,
+                key="train_precision",
+                help="bf16 autocast runs on CUDA GPUs and on CPUs with native bf16, fp16 (with "
+                "a grad scaler) on CUDA only. The weights, Adam's state and the bounds stay in "
+                "fp32.",
+            )
+            _problem("train.precision")
+        with right:
+            st.text_input(
+                "TensorBoard folder",
+                key=TENSORBOARD_KEY,
+                placeholder="none",
+                help="Also write TensorBoard event files here: the curves, each epoch's "
+                f"pictures and the test codes for the projector (needs {tensorboard.INSTALL}).",
+            )
+            _problem(TENSORBOARD_KEY)
 
 
 NumberField = tuple[str, str, str, dict[str, object]]
@@ -202,9 +215,11 @@ MORE_NUMBERS: tuple[NumberField, ...] = (
     ("seed", "Seed", "train_seed", {"step": 1}),
 )
 MORE_KEY = "train_more"  # the expander of MORE_NUMBERS, the images and the precision
+TENSORBOARD_KEY = "train_tensorboard"
 MORE_FIELDS = {f"train.{number[0]}" for number in MORE_NUMBERS} | {
     "train.precision",
     "model.image_shape",
+    TENSORBOARD_KEY,
 }
 DATA_OWN = 0  # the images' channels or size: as the data source gives them
 CHANNEL_NAMES = {1: "1 (grey)", 3: "3 (colour)"}
@@ -231,12 +246,19 @@ def _start_from_form() -> None:
         run_path(runs_dir(), state[NAME_KEY])
     except VaeappError as exc:
         problems["name"] = str(exc)
+    folder = None
+    if state.get(TENSORBOARD_KEY, "").strip():
+        try:
+            folder = user_path(state[TENSORBOARD_KEY].strip(), "the TensorBoard folder")
+            tensorboard.require()
+        except VaeappError as exc:
+            problems[TENSORBOARD_KEY] = str(exc)
     if not problems and (problem := machine_problem(config)) is not None:
         field, error = problem
         problems[field] = str(error)
     if not problems:
         try:
-            run = jobs.start(config, state[NAME_KEY])
+            run = jobs.start(config, state[NAME_KEY], tensorboard=folder)
         except VaeappError as exc:
             problems["name"] = str(exc)
         else:
@@ -326,6 +348,12 @@ def _live_view(watched: Run | None) -> None:
     others = [Path(p).name for p, job in states.items() if job.active and p != str(watched.path)]
     if others:
         st.caption("Also training now: " + literal(", ".join(others)))
+    if watched.is_model_folder():
+        st.info(
+            f"{literal(watched.name)} is an exported model folder: it keeps no training history "
+            "and cannot be trained further. Open it in Explore, or compare it in Compare."
+        )
+        return
     job = states.get(str(watched.path)) or job_state(watched)
     _status(job, run_history(job.run).progress)
 

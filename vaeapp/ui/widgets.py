@@ -139,7 +139,7 @@ def _details(summary: RunSummary) -> str:
     data = f"{train.data}{', binarised' if train.binarize else ''}"
     details = (
         f"{model.arch} network, {model.likelihood} likelihood, {model.latent_dim}-D latent; "
-        f"trained on {data} for {summary.epochs_done}/{summary.epochs_planned} epochs; "
+        f"trained on {data} for {summary.epochs} epochs; "
         f"test ELBO {elbo}"
     )
     return details if summary.normalised else f"{details} ({NOT_NORMALISED})"
