@@ -42,12 +42,25 @@ def choose_model(app: AppTest, run: Run) -> None:
     app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
 
 
-def saved_run(name: str, latent_dim: int, data: str = "sample") -> Run:
+def saved_run(
+    name: str,
+    latent_dim: int,
+    data: str = "sample",
+    image_shape: tuple[int, int, int] = (1, 28, 28),
+    likelihood: str = "bernoulli",
+) -> Run:
     """A run with an untrained MLP checkpoint under the runs folder: enough for the pages,
     instant to make."""
+    model = ModelConfig(
+        arch="mlp",
+        latent_dim=latent_dim,
+        hidden=(32,),
+        image_shape=image_shape,
+        likelihood=likelihood,
+    )
     config = RunConfig(
-        model=ModelConfig(arch="mlp", latent_dim=latent_dim, hidden=(32,)),
-        train=TrainConfig(data=data, epochs=3),
+        model=model,
+        train=TrainConfig(data=data, epochs=3, binarize=likelihood == "bernoulli"),
         data_source=data,
     )
     run = Run.create(runs_dir() / name, config)

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from testkit.image_files import encoded, exif_rotated
 from testkit.photo_digits import photo_of_digit
-from vaeapp.data.images import MAX_PIXELS, load_digit, otsu_threshold, preprocess, read_image
+from vaeapp.data.images import MAX_PIXELS, load_picture, otsu_threshold, preprocess, read_image
 from vaeapp.data.sources import load_dataset
 from vaeapp.errors import ImageError
 
@@ -148,14 +148,14 @@ def test_bad_input_is_an_image_error_with_a_message(case: str) -> None:
         preprocess(read_image(make(), "upload.png"), "upload.png")
 
 
-def test_load_digit_reads_a_file_and_names_it_when_it_cannot(
+def test_load_picture_reads_a_file_and_names_it_when_it_cannot(
     digits: torch.Tensor, tmp_path: Path
 ) -> None:
     path = tmp_path / "digit.webp"
     ink_on_paper(digits[8]).save(path)
-    assert_like(load_digit(path), digits[8], 0.85)
+    assert_like(load_picture(path, (1, 28, 28)), digits[8], 0.85)
     with pytest.raises(ImageError, match="cannot read .*missing.png"):
-        load_digit(tmp_path / "missing.png")
+        load_picture(tmp_path / "missing.png", (1, 28, 28))
 
 
 @pytest.mark.parametrize("side", [7072, 20000])

@@ -295,3 +295,37 @@ def test_a_refused_setting_in_the_closed_expander_opens_it() -> None:
     more = next(e for e in app.expander if e.label == "More settings")
     assert more.proto.expanded
     assert following(app, "Processes") == "error"
+
+
+@pytest.mark.parametrize(
+    ("data", "channels", "size", "shape", "likelihood"),
+    [
+        ("sample", 0, 0, (1, 28, 28), "bernoulli"),
+        ("shapes", 0, 0, (3, 64, 64), "dlogistic"),
+        ("shapes", 1, 32, (1, 32, 32), "bernoulli"),
+        ("sample", 3, 0, (3, 28, 28), "dlogistic"),
+    ],
+)
+def test_the_images_of_a_new_run_are_the_datas_unless_the_form_says(
+    data: str,
+    channels: int,
+    size: int,
+    shape: tuple[int, int, int],
+    likelihood: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[RunConfig] = []
+
+    def start(config: RunConfig, name: str, tensorboard: Path | None = None) -> Run:
+        started.append(config)
+        return Run(runs_dir() / name)
+
+    monkeypatch.setattr(jobs, "start", start)
+    app = open_page(TRAIN_PAGE)
+    app.selectbox(key="train_data").set_value(data)
+    app.selectbox(key="train_channels").set_value(channels)
+    app.selectbox(key="train_image_size").set_value(size)
+    app.button[0].click().run()
+    (config,) = started
+    assert config.model.image_shape == shape and config.model.likelihood == likelihood
+    assert config.train.binarize == (likelihood == "bernoulli")

@@ -69,12 +69,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from vaeapp.data.images import load_digit
+    from vaeapp.data.images import load_picture
     from vaeapp.latent.codes import encode_dataset
 
     run = args.run
     model, _ = run.load_model()
-    images = torch.stack([load_digit(path) for path in args.images])
+    images = torch.stack([load_picture(path, model.image_shape) for path in args.images])
     means, logvars = encode_dataset(model, images)
     stds = torch.exp(0.5 * logvars)
     rows = [
@@ -94,11 +94,11 @@ def _numbers(values: list[float]) -> str:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from vaeapp.data.images import load_digit, png_bytes, strip, there_and_back_gif
+    from vaeapp.data.images import load_picture, png_bytes, strip, there_and_back_gif
     from vaeapp.latent.interpolation import interpolate_images
 
     model, _ = args.run.load_model()
-    first, second = (load_digit(path) for path in (args.first, args.second))
+    first, second = (load_picture(path, model.image_shape) for path in (args.first, args.second))
     result = interpolate_images(model, first, second, args.steps, args.method)
     write_file(args.output, png_bytes(strip(result.images)))
     wrote = f"wrote {args.steps} images from {args.first} to {args.second} to {args.output}"
@@ -107,13 +107,14 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         wrote += f" and an animation to {args.gif}"
     if args.frames:
         _write_frames(args.frames, result.images)
-        wrote += f"; each frame as a 28x28 PNG in {args.frames}"
+        _, height, width = model.image_shape
+        wrote += f"; each frame as a {height}x{width} PNG in {args.frames}"
     print(wrote)
     return 0
 
 
 def _write_frames(folder: Path, images: torch.Tensor) -> None:
-    """Each image as `frame-NN.png`, 28x28, for slides and papers."""
+    """Each image as `frame-NN.png`, at the model's size, for slides and papers."""
     from vaeapp.data.images import enlarged, png_bytes
 
     try:

@@ -76,16 +76,16 @@ def read_image(
     return image
 
 
-def load_digit(path: Path) -> torch.Tensor:
-    """An image file as the model sees it (`read_image`, then `preprocess`). A FIFO, device or
-    folder in its place is refused at once, never waited on or read without end."""
+def load_picture(path: Path, shape: Shape) -> torch.Tensor:
+    """An image file as a model of `shape` sees it (`read_image`, then `model_input`). A FIFO,
+    device or folder in its place is refused at once, never waited on or read without end."""
     try:
         data = files.read_bytes(Path(path), MAX_FILE_BYTES, follow_links=True)
     except UnsafeFileError as exc:
         raise ImageError(str(exc)) from None
     except OSError as exc:
         raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return preprocess(read_image(data, str(path)), str(path))
+    return model_input(read_image(data, str(path)), str(path), shape)
 
 
 def gray_28(image: Image.Image, name: str = "the image") -> np.ndarray:

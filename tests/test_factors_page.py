@@ -1,0 +1,58 @@
+"""Known factors on the Explore page (streamlit.testing): dots coloured by any factor of
+`shapes`, the Factors tab's mutual information and MIG; data without factors say so."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app_pages import EXPLORE_PAGE, errors, open_page, saved_run
+from tests.test_explore_page import sent_content
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
+from vaeapp.latent.factors import mig
+from vaeapp.store.runs import Run
+
+pytestmark = pytest.mark.slow  # the pages load `shapes`: 12,000 colour images
+
+
+@pytest.fixture
+def shapes_page() -> tuple[AppTest, Run]:
+    run = saved_run("colour", 4, data="shapes", image_shape=(3, 32, 32), likelihood="dlogistic")
+    return open_page(EXPLORE_PAGE, run), run
+
+
+def test_the_dots_take_the_colours_of_the_chosen_factor(shapes_page) -> None:
+    app, _ = shapes_page
+    colour_by = app.sidebar.selectbox(key="explore_colour_by")
+    assert colour_by.options == ["shape", "colour", "scale", "rotation", "x", "y"]
+    assert sent_content(app)["classes"] == ["square", "ellipse", "heart", "triangle"]
+    colour_by.select(1).run()
+    assert sent_content(app)["classes"] == ["red", "yellow", "green", "cyan", "blue", "magenta"]
+    assert not errors(app)
+
+
+def test_the_factors_tab_gives_the_mig_of_the_shown_codes(shapes_page) -> None:
+    app, run = shapes_page
+    model, config = run.load_model()
+    data = load_dataset("shapes", shape=config.model.image_shape)
+    score, _ = mig(encode_dataset(model, data.test.images)[0].numpy(), data.test.factors.numpy())
+    (shown,) = [m.value for m in app.markdown if m.value.startswith("**MIG")]
+    assert shown.startswith(f"**MIG {score:.2f}**")
+    (figure,) = [c for c in app.get("plotly_chart") if "explore_factors" in c.proto.id]
+    heatmap = json.loads(figure.proto.spec)["data"][0]
+    assert heatmap["x"] == ["shape", "colour", "scale", "rotation", "x", "y"]
+    packed = heatmap["z"]  # plotly's typed array: base64 bytes, dtype and shape
+    shape = tuple(int(n) for n in packed["shape"].split(","))
+    shares = np.frombuffer(base64.b64decode(packed["bdata"]), packed["dtype"]).reshape(shape)
+    assert shares.shape == (4, 6) and ((shares >= 0) & (shares <= 1)).all()
+
+
+def test_data_without_factors_say_so() -> None:
+    app = open_page(EXPLORE_PAGE, saved_run("grey", 2))
+    assert not [s for s in app.sidebar.selectbox if s.key == "explore_colour_by"]
+    assert any("has no known factors" in i.value for i in app.info)
