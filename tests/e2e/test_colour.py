@@ -13,9 +13,11 @@ from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
-from testkit.explore_page import READY, decoded, open_explore, plot_spot, settle
+from testkit.explore_page import READY, decoded, hook, open_explore, plot_spot, settle
 from testkit.interpolate_page import open_interpolate_page, upload, wait_for_strip
 from testkit.train_page import choose, open_train_page, wait_for_progress
+from vaeapp.data.sources import load_dataset
+from vaeapp.latent.codes import encode_dataset
 from vaeapp.store.runs import Run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -65,6 +67,10 @@ def test_a_colour_run_from_the_train_page_decodes_and_interpolates_in_colour(
     page.get_by_text(re.compile(f"^{NAME}: conv network")).wait_for(timeout=WAIT_MS)
     page.wait_for_function(READY, timeout=WAIT_MS)
     settle(page)
+    model, _ = Run(own_server.runs / NAME).load_model()
+    data = load_dataset("shapes", shape=(3, 32, 32))
+    mean = encode_dataset(model, data.test.images)[0].mean(0).tolist()
+    assert hook(page, "sliders()") == pytest.approx(mean, abs=1e-3)  # not the last model's pin
     first, second = decoded_at(page, 0.3, 0.3), decoded_at(page, 0.7, 0.7)
     area = 32 * 32
     assert len(first) == 3 * area and first != second

@@ -247,6 +247,7 @@ def _explorer(explorer: Explorer) -> None:
             overlays=_overlays(explorer, own),
             marked=near,
             on_pin=_on_pin,
+            scope=state.model,
         )
 
 

@@ -123,6 +123,7 @@ def latent_map(
     marked: Sequence[int] = (),
     height: int = DEFAULT_HEIGHT,
     on_pin: Callable[[], None] | None = None,
+    scope: str = "",
 ) -> MapEvents:
     """Show the map; returns its events.
 
@@ -132,6 +133,8 @@ def latent_map(
     with a cross, once the browser's clicks have all reached Python; without it the user's last
     click stays marked. The zoom survives all of these. `overlays`: lines drawn over the dots;
     `marked`: indices of dots ringed (a code's neighbours).
+    `scope`: what a pin belongs to (a model): a new scope drops the user's last click, which
+    was on another model's codes (a newer content of the same scope keeps it).
     `on_pin` runs, as Streamlit's callbacks do, before the script when a click pins a code;
     `map_events(key)` reads the events there.
     """
@@ -147,6 +150,7 @@ def latent_map(
         "selection_seq": before.selection.seq if before.selection else 0,
         "overlays": [line.to_json() for line in overlays],
         "marked": [int(i) for i in marked],
+        "scope": scope,
     }
     heavy = content if sent.get(key) != content.content_id else None
     result = _component()(

@@ -100,6 +100,10 @@ export class LatentMap {
     this.root.style.height = `${light.height}px`;
     this.panel.setMode(this.memory.mode);
     metrics.maps[light.key] = this.hooks();
+    if (this.memory.scope !== light.scope) {
+      this.memory.scope = light.scope; // another model: its codes owe nothing to the last pin
+      this.#setPin(null);
+    }
     this.pin ??= this.memory.pin ?? null; // a map mounted again keeps the pin the user saw
     this.#useContent(light.content_id);
     if (this.content) {
