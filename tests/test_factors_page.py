@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import EXPLORE_PAGE, errors, open_page, saved_run
@@ -16,6 +20,7 @@ from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.factors import mig
 from vaeapp.store.runs import Run
+from vaeapp.ui.explore_tabs import _codes_csv
 
 pytestmark = pytest.mark.slow  # the pages load `shapes`: 12,000 colour images
 
@@ -56,3 +61,14 @@ def test_data_without_factors_say_so() -> None:
     app = open_page(EXPLORE_PAGE, saved_run("grey", 2))
     assert not [s for s in app.sidebar.selectbox if s.key == "explore_colour_by"]
     assert any("has no known factors" in i.value for i in app.info)
+
+
+def test_the_codes_csv_names_each_images_factors() -> None:
+    data = load_dataset("shapes", shape=(3, 16, 16))
+    mu, logvar = torch.zeros(3, 2), torch.zeros(3, 2)
+    explorer = SimpleNamespace(dim=2, data=data, dots=data.test, mu=mu, logvar=logvar)
+    rows = list(csv.reader(io.StringIO(_codes_csv(explorer, [0, 2]).decode())))
+    assert rows[0] == ["index", "label", *data.factor_names, "mu1", "mu2", "sigma1", "sigma2"]
+    factors = data.test.factors[2].tolist()
+    assert rows[2][2:8] == [data.factor_values[f][v] for f, v in enumerate(factors)]
+    assert rows[2][0] == "2" and rows[2][1] == str(int(data.test.labels[2]))

@@ -305,17 +305,21 @@ def _image_row(images: torch.Tensor, captions: list[str]) -> None:
 
 
 def _codes_csv(explorer: Explorer, indices: Iterable[int]) -> bytes:
-    """Index, label and posterior mean (and standard deviation) of each chosen test image."""
-    dim = explorer.dim
+    """Index, label, known factors (where the data has them) and posterior mean and standard
+    deviation of each chosen test image."""
+    dim, data = explorer.dim, explorer.data
+    factors = explorer.dots.factors
+    names = data.factor_names if factors is not None else ()
     out = io.StringIO()
-    header = ["index", "label", *(f"mu{i + 1}" for i in range(dim))]
+    header = ["index", "label", *names, *(f"mu{i + 1}" for i in range(dim))]
     header += [f"sigma{i + 1}" for i in range(dim)]
     out.write(",".join(header) + "\n")
     sigma = explorer.logvar.mul(0.5).exp()
     labels = explorer.dots.labels
     for i in indices:
-        values = [*explorer.mu[i].tolist(), *sigma[i].tolist()]
-        out.write(f"{i},{int(labels[i])}," + ",".join(f"{v:.6g}" for v in values) + "\n")
+        known = [data.factor_values[f][int(v)] for f, v in enumerate(factors[i])] if names else []
+        values = [f"{v:.6g}" for v in [*explorer.mu[i].tolist(), *sigma[i].tolist()]]
+        out.write(",".join([str(i), str(int(labels[i])), *known, *values]) + "\n")
     return out.getvalue().encode()
 
 
