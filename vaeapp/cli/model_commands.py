@@ -105,7 +105,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         dataset = load_data(args.data or config.train.data, args, config.model.image_shape)
         page = standalone_page(run_content(model, dataset), summarise(args.run), dataset)
         files.write_atomically(args.html, page)
-        size = f"{len(page) / 2**20:.1f} MB"
+        size = f"{len(page) / 2**20:.1f} MiB"
         print(one_line(f"wrote the standalone page of {args.run.path} to {args.html} ({size})"))
     return 0
 
