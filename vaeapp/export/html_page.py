@@ -9,8 +9,8 @@ as the app sends it (`pack`); the WASM's bytes go to decoder.js as `vaeappOrtWas
 in base64, and frontend/standalone.js calls the component's `render` as Streamlit would.
 A Content-Security-Policy lets the page load nothing but itself and data: or blob: URLs.
 
-Its size: ONNX Runtime's WASM is 14 MB, 19 MB in base64; the shipped models' pages are about
-22 MB (`SIZE_BUDGET`), a map of 70,000 Fashion-MNIST images about 60 MB.
+Its size: ONNX Runtime's WASM is 14 MB, 19 MB in base64; the shipped models' pages are 19 MiB
+(`SIZE_BUDGET`: 25 MiB), 10,000 Fashion-MNIST images' 25 MiB, 70,000's 63 MiB.
 """
 
 from __future__ import annotations
