@@ -24,6 +24,7 @@ from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
 from vaeapp.ui.explore_page import STEPPED_AT
+from vaeapp.ui.explore_tabs import STANDALONE_PAGE
 from vaeapp.ui.map_component import SENT
 
 
@@ -305,3 +306,4 @@ def test_pictures_and_downloads_hold_no_media_url_a_later_run_can_release() -> N
     assert len(downloads) >= 4
     for download in downloads:
         assert download.proto.deferred_file_id and not download.proto.url, download.proto.label
+    assert STANDALONE_PAGE in [download.proto.label for download in downloads]

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vaeapp.ui.map_component import content as content_module
-from vaeapp.ui.map_component.content import Polyline, map_content, pack
+from vaeapp.latent import map_content as content_module
+from vaeapp.latent.map_content import Polyline, map_content, pack
 
 N, DIM = 30, 3
 GREY = (1, 28, 28)

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         (
             "export",
             add_export,
-            "a model folder others can load: safetensors weights and a model card",
+            "a model folder others can load (safetensors, a model card), a standalone page",
             [run, data],
         ),
         ("sample", add_sample, "a grid of decoded samples from the prior", [run]),

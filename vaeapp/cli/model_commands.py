@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from vaeapp import files
 from vaeapp.cli.common import load_data, one_line, path_type
 from vaeapp.config import DEVICES, RunConfig
 from vaeapp.data.sources import Dataset
@@ -13,7 +14,7 @@ from vaeapp.errors import ConfigError
 from vaeapp.model.evaluate import Evaluation, evaluate_test_set, evaluation_images
 from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.model.networks import VAE
-from vaeapp.store.catalog import entries
+from vaeapp.store.catalog import entries, summarise
 from vaeapp.store.runs import Run
 
 
@@ -28,9 +29,15 @@ def add_export(p: argparse.ArgumentParser) -> None:
         "--model",
         metavar="DIR",
         type=path_type("--model"),
-        required=True,
         help="the model folder to write: config.json, model.safetensors, README.md (the model "
         "card, with the figures `vaeapp evaluate` prints) and its pictures",
+    )
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        type=path_type("--html"),
+        help="a standalone page to write: the latent map of the test images, decoding under "
+        "the pointer, and the model's card, in one HTML file that opens offline from disk",
     )
     _add_scoring(p)
     p.set_defaults(handler=cmd_export)
@@ -80,12 +87,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """The run as a model folder, its card holding what `evaluate` prints for the same flags."""
-    from vaeapp.export.model_folder import export_model
+    """The run as a model folder, its card holding what `evaluate` prints for the same flags,
+    and/or as a standalone page, its card holding what the run's history recorded (no scoring:
+    it is quick)."""
+    if args.model is None and args.html is None:
+        raise ConfigError("say what to export: --model DIR, --html FILE, or both")
+    if args.model is not None:
+        from vaeapp.export.model_folder import export_model
 
-    model, config, dataset, result = _scored(args)
-    folder = export_model(model.cpu(), config, dataset.test.images, result, args.model)
-    print(one_line(f"exported {args.run.path} to {folder.path} (its model card: README.md)"))
+        model, config, dataset, result = _scored(args)
+        folder = export_model(model.cpu(), config, dataset.test.images, result, args.model)
+        print(one_line(f"exported {args.run.path} to {folder.path} (its model card: README.md)"))
+    if args.html is not None:
+        from vaeapp.export.html_page import run_content, standalone_page
+
+        model, config = args.run.load_model()
+        dataset = load_data(args.data or config.train.data, args, config.model.image_shape)
+        page = standalone_page(run_content(model, dataset), summarise(args.run), dataset)
+        files.write_atomically(args.html, page)
+        size = f"{len(page) / 2**20:.1f} MiB"
+        print(one_line(f"wrote the standalone page of {args.run.path} to {args.html} ({size})"))
     return 0
 
 

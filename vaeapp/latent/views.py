@@ -57,9 +57,17 @@ def choose_view(dim: int, asked: str | None, umap: EmbeddingStatus | None) -> Vi
 def default_points(codes: torch.Tensor) -> np.ndarray:
     """Codes [N, D] on the map a page shows first: their own axes up to 2-D (a line at y = 0
     for one), else the plane of their two main directions of variance."""
+    return default_view(codes).points
+
+
+def default_view(codes: torch.Tensor) -> ShownView:
+    """The view a page draws before any is asked for (`views_for`'s first), of `codes` [N, D]:
+    the Explore page's first map, and the standalone page's only one."""
     dim = codes.shape[1]
-    view = AxesProjection(0, 1 if dim > 1 else None, codes[0]) if dim <= 2 else PCAProjection(codes)
-    return view.project(codes)
+    choice = choose_view(dim, None, None)
+    axes = (0, 1 if dim > 1 else None)
+    view = PCAProjection(codes) if choice.shown == PCA else AxesProjection(*axes, torch.zeros(dim))
+    return ShownView(choice, view, axes, view.project(codes))
 
 
 class Projection(Protocol):

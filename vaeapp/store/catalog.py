@@ -53,6 +53,8 @@ class RunSummary:
     test_elbo: float | None
     trained_s: float
     has_checkpoint: bool
+    test_recon: float | None = None  # the last epoch's ELBO terms, with test_elbo
+    test_kl: float | None = None
 
     @property
     def epochs_planned(self) -> int:
@@ -80,14 +82,17 @@ def summarise(run: Run) -> RunSummary:
     for event in run.iter_metrics_but_steps():
         history.add(event)
     done = max(history.epochs, default=0)
+    last = history.epochs[done] if done else {}
     return RunSummary(
         path=run.path,
         name=run.name,
         config=config,
         epochs_done=None if run.is_model_folder() else done,
-        test_elbo=history.epochs[done].get("test_elbo") if done else None,
+        test_elbo=last.get("test_elbo"),
         trained_s=history.trained_s,
         has_checkpoint=run.has_weights(),
+        test_recon=last.get("test_recon"),
+        test_kl=last.get("test_kl"),
     )
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from vaeapp.data.images import enlarged, grid, png_bytes
 from vaeapp.data.sources import Dataset, Split
+from vaeapp.export.html_page import standalone_page
 from vaeapp.latent.codes import decode, manifold_grid, prior_codes, reconstruct
 from vaeapp.latent.views import ShownView
 from vaeapp.model.networks import VAE
@@ -34,6 +35,7 @@ from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explore_state import MEAN, ExploreState
 from vaeapp.ui.loaders import (
     Snapshot,
+    run_summary,
     train_posteriors,
 )
 from vaeapp.ui.map_component import (
@@ -42,6 +44,7 @@ from vaeapp.ui.map_component import (
 from vaeapp.ui.training_charts import kl_per_dim_figure
 from vaeapp.ui.widgets import inline_png
 
+STANDALONE_PAGE = "Download this map as a standalone page (HTML)"
 SLIDERS_SHOWN = 16
 
 
@@ -115,6 +118,22 @@ def code_panel(state: ExploreState, explorer: Explorer) -> None:
         mime="text/csv",
         on_click="ignore",
     )
+    st.download_button(
+        STANDALONE_PAGE,
+        partial(_standalone_page, explorer),
+        file_name=f"{explorer.snapshot.run.name}-map.html",
+        mime="text/html",
+        on_click="ignore",
+        help="One HTML file (about 20 MB, most of it the decoder's runtime) that opens from "
+        "disk with no network: this map, decoding under the pointer, and the model's card.",
+    )
+
+
+def _standalone_page(explorer: Explorer) -> bytes:
+    """The map as it shows now (its view, its dots), made when the button is clicked: the page
+    is 20 MB, too much to make on every run."""
+    summary = run_summary(explorer.snapshot.run)
+    return standalone_page(explorer.content, summary, explorer.data)
 
 
 def _slider(

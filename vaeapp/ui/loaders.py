@@ -22,6 +22,7 @@ from vaeapp.config import RunConfig
 from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.errors import VaeappError
 from vaeapp.latent.codes import box_around, encode_dataset, padded_range
+from vaeapp.latent.map_content import MapContent, view_content
 from vaeapp.latent.onnx_decoder import browser_decoder_onnx
 from vaeapp.latent.umap_embedding import BackgroundUmap
 from vaeapp.latent.views import EmbeddingProjection, PCAProjection, ShownView
@@ -40,7 +41,6 @@ from vaeapp.store.runs import (
     Run,
 )
 from vaeapp.training import jobs
-from vaeapp.ui.map_component import MapContent, map_content
 
 T = TypeVar("T")
 
@@ -223,23 +223,17 @@ def _content_cached(
     box: tuple[tuple[float, float], tuple[float, float]] | None,
     colour_by: int | None,
 ) -> MapContent:
-    covariances = _view.projection.covariances(_logvar.exp()) if ellipses else None
-    dots = _data.first(len(_codes))
-    labels, classes = dots.labels, _data.classes
-    if colour_by is not None and dots.factors is not None:
-        labels, classes = dots.factors[:, colour_by], _data.factor_values[colour_by]
-    return map_content(
+    return view_content(
+        _data,
+        _codes,
+        _logvar,
+        _view,
         _points,
-        labels.numpy(),
-        classes,
-        _codes.numpy(),
-        dots.images.numpy(),
         _decoder,
-        _view.projection.describe_inverse(),
         image_shape=image_shape,
-        axis_titles=_view.axis_titles,
-        covariances=covariances,
+        ellipses=ellipses,
         box=box,
+        colour_by=colour_by,
     )
 
 

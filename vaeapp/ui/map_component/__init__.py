@@ -40,7 +40,7 @@ from typing import Any
 
 import streamlit as st
 
-from vaeapp.ui.map_component.content import MapContent, Polyline, map_content, pack
+from vaeapp.latent.map_content import MapContent, Polyline, light_values, map_content, pack
 
 __all__ = [
     "DEFAULT_HEIGHT",
@@ -140,18 +140,18 @@ def latent_map(
     """
     before = events_for(content, key)
     sent = st.session_state.setdefault(SENT, {})
-    light = {
-        "key": key,
-        "content_id": content.content_id,
-        "height": height,
-        "base": None if base is None else [float(v) for v in base],
-        "pin": _pin_json(pin_point, pin_code),
-        "pin_seq": before.pin.seq if before.pin else 0,
-        "selection_seq": before.selection.seq if before.selection else 0,
-        "overlays": [line.to_json() for line in overlays],
-        "marked": [int(i) for i in marked],
-        "scope": scope,
-    }
+    light = light_values(
+        content.content_id,
+        key=key,
+        height=height,
+        base=base,
+        pin=_pin_json(pin_point, pin_code),
+        pin_seq=before.pin.seq if before.pin else 0,
+        selection_seq=before.selection.seq if before.selection else 0,
+        overlays=overlays,
+        marked=marked,
+        scope=scope,
+    )
     heavy = content if sent.get(key) != content.content_id else None
     result = _component()(
         key=key,

@@ -1,16 +1,21 @@
 // The ONNX decoder in the browser: ONNX Runtime Web's WASM build, one thread (a Streamlit page is
 // not cross-origin isolated, so there is no SharedArrayBuffer for more), loaded from the vendored
-// files beside this one: nothing comes from the network.
+// files beside this one: nothing comes from the network. A standalone page (a file, with no
+// folder to load from: vaeapp/export/html_page.py) sets the WASM's bytes as vaeappOrtWasm.
 import { metrics, record } from "./metrics.js";
 
-const WASM = new URL("./vendor/ort-wasm-simd-threaded.wasm", import.meta.url).href;
 let runtime = null;
 const sessions = new Map(); // content id -> Promise of a Decoder, one per page
 
 function onnxRuntime() {
   runtime ??= import("./vendor/ort.wasm.bundle.min.mjs").then((ort) => {
     ort.env.wasm.numThreads = 1;
-    ort.env.wasm.wasmPaths = { wasm: WASM };
+    if (globalThis.vaeappOrtWasm) {
+      ort.env.wasm.wasmBinary = globalThis.vaeappOrtWasm;
+    } else {
+      const wasm = new URL("./vendor/ort-wasm-simd-threaded.wasm", import.meta.url).href;
+      ort.env.wasm.wasmPaths = { wasm };
+    }
     return ort;
   });
   return runtime;

@@ -1,4 +1,4 @@
-// Messages from Python (vaeapp/ui/map_component/content.py): "VMAP", the JSON header's length
+// Messages from Python (vaeapp/latent/map_content.py): "VMAP", the JSON header's length
 // (uint32, little endian), the JSON header, then arrays at multiples of 8 bytes. The header's
 // `light` part comes every run; its `content` part (points, codes, images, decoder...) comes
 // once per browser session and is kept here, by content id, for as long as the page lives.

@@ -32,7 +32,9 @@ import torch
 import torch.nn.functional as F
 
 from vaeapp.config import ModelConfig
+from vaeapp.data.sources import Dataset
 from vaeapp.latent.codes import padded_range
+from vaeapp.latent.views import ShownView
 
 MAGIC = b"VMAP"
 ALIGN = 8
@@ -237,6 +239,74 @@ def map_content(
         axis_titles=axis_titles,
         covariances=covariances,
     )
+
+
+def view_content(
+    data: Dataset,
+    codes: torch.Tensor,
+    logvar: torch.Tensor,
+    view: ShownView,
+    points: np.ndarray,
+    decoder: bytes,
+    *,
+    image_shape: tuple[int, int, int],
+    ellipses: bool = True,
+    box: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    colour_by: int | None = None,
+) -> MapContent:
+    """The content of a map of `data`'s first len(codes) test images (codes [N, D], their
+    posteriors' log-variances) at `points` on `view`: what the Explore page and the standalone
+    page (`export.html_page`) draw. `ellipses`: each dot's posterior spread on hover;
+    `colour_by`: the data's known factor that colours the dots (None: the labels)."""
+    covariances = view.projection.covariances(logvar.exp()) if ellipses else None
+    dots = data.first(len(codes))
+    labels, classes = dots.labels, data.classes
+    if colour_by is not None and dots.factors is not None:
+        labels, classes = dots.factors[:, colour_by], data.factor_values[colour_by]
+    return map_content(
+        points,
+        labels.numpy(),
+        classes,
+        codes.numpy(),
+        dots.images.numpy(),
+        decoder,
+        view.projection.describe_inverse(),
+        image_shape=image_shape,
+        axis_titles=view.axis_titles,
+        covariances=covariances,
+        box=box,
+    )
+
+
+def light_values(
+    content_id: str,
+    *,
+    key: str,
+    height: int,
+    base: Sequence[float] | None = None,
+    pin: Mapping[str, Any] | None = None,
+    pin_seq: int = 0,
+    selection_seq: int = 0,
+    overlays: Sequence[Polyline] = (),
+    marked: Sequence[int] = (),
+    scope: str = "",
+) -> dict[str, Any]:
+    """A render's per-run values (`pack`'s `light`), as the browser reads them: the map's key,
+    its content's id, its height in pixels, the hidden dimensions' code, the pin Python marks
+    ({"point", "code"}), the clicks and selections Python has seen, overlays and ringed dots,
+    and what a pin belongs to (a model: another scope drops the last click's pin)."""
+    return {
+        "key": key,
+        "content_id": content_id,
+        "height": height,
+        "base": None if base is None else [float(v) for v in base],
+        "pin": None if pin is None else dict(pin),
+        "pin_seq": pin_seq,
+        "selection_seq": selection_seq,
+        "overlays": [line.to_json() for line in overlays],
+        "marked": [int(i) for i in marked],
+        "scope": scope,
+    }
 
 
 def pack(light: Mapping[str, Any], content: MapContent | None) -> bytes:
