@@ -148,10 +148,9 @@ def probe(
     found: Signature,
     outputs: int,
     posterior: str,
-    seconds: float = PROBE_SECONDS,
 ) -> None:
-    """Run both graphs on a batch of PROBE_BATCH in a child process limited to `seconds` and
-    PROBE_MEMORY; GraphError with what went wrong (a shape, a non-finite value, the time)."""
+    """Run both graphs on a batch of PROBE_BATCH in a child process limited to PROBE_SECONDS
+    and PROBE_MEMORY; GraphError with what went wrong (a shape, a non-finite value, the time)."""
     job = {
         "sizes": [len(encoder), len(decoder)],
         "image_shape": found.image_shape,
@@ -165,12 +164,12 @@ def probe(
             [sys.executable, "-m", __name__],
             input=stdin,
             capture_output=True,
-            timeout=seconds,
+            timeout=PROBE_SECONDS,
             check=False,
         )
     except subprocess.TimeoutExpired:
         raise GraphError(
-            f"the graphs took more than {seconds:g} s to run on a batch of {PROBE_BATCH}; "
+            f"the graphs took more than {PROBE_SECONDS:g} s to run on a batch of {PROBE_BATCH}; "
             "vaeapp does not import them"
         ) from None
     try:
