@@ -16,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from tests.app_pages import EXPLORE_PAGE, INTERPOLATE_PAGE, TRAIN_PAGE, open_page
 from tests.command_line import cli_error, encode_with_cli, run_vaeapp
 from tests.conftest import make_dataset
 from vaeapp.cli import main
@@ -24,6 +25,7 @@ from vaeapp.latent.onnx_decoder import decoder_onnx
 from vaeapp.model.evaluate import evaluate_test_set
 from vaeapp.model.likelihoods import Bernoulli
 from vaeapp.model.networks import VAE
+from vaeapp.paths import runs_dir
 from vaeapp.store import onnx_graphs
 from vaeapp.store.catalog import entries, summarise
 from vaeapp.store.runs import Run
@@ -307,3 +309,20 @@ def test_the_readme_shows_the_example_the_tests_run() -> None:
     assert "python docs/import_example.py" in readme
     assert "vaeapp import tutorial --encoder exported/encoder.onnx" in readme
     assert " ".join(IMPORT) in readme
+
+
+def test_the_pages_open_an_imported_model(imported: Run) -> None:
+    """Saved in the runs folder, it opens in Explore and Interpolate; the Train page shows it
+    without a chart and says why."""
+    copy = runs_dir() / "tutorial"
+    copy.mkdir(parents=True)
+    for path in imported.path.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    for page in (EXPLORE_PAGE, INTERPOLATE_PAGE):
+        shown = open_page(page, Run(copy))
+        assert not shown.exception and not shown.error, [e.value for e in shown.error]
+    app = open_page(TRAIN_PAGE)
+    app.selectbox(key="train_watch").set_value(str(copy)).run()
+    assert not app.exception
+    said = " ".join(info.value for info in app.info)
+    assert "imported model, trained outside vaeapp" in said and "no chart" in said
