@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 
 from vaeapp.errors import ConfigError
 
-ARCHITECTURES = ("conv", "mlp")
+ARCHITECTURES = ("conv", "mlp")  # the networks vaeapp builds and trains
+IMPORTED_ARCH = "onnx"  # a VAE trained elsewhere, imported as ONNX graphs: never trained here
+POSTERIORS = ("logvar", "std")  # what an imported encoder's second output is
 LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian", "gaussian-learned", "dlogistic")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -36,15 +38,23 @@ class ModelConfig:
     likelihood: str = "bernoulli"
     gaussian_std: float = 0.1
     image_shape: tuple[int, int, int] = (1, 28, 28)  # channels, height, width
+    posterior: str = "logvar"  # the encoder's spread: log-variance, or (imported only) std
 
     # Keys a config.json written before they existed lacks; such a file takes their defaults.
-    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"image_shape"})
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset({"image_shape", "posterior"})
 
     def problems(self) -> dict[str, str]:
         """Every invalid field with a message for the user; empty when the config is valid."""
         found: dict[str, str] = {}
-        if self.arch not in ARCHITECTURES:
+        if self.arch not in (*ARCHITECTURES, IMPORTED_ARCH):
             found["arch"] = f"architecture must be one of {', '.join(ARCHITECTURES)}"
+        if self.posterior not in POSTERIORS or (
+            self.posterior != "logvar" and self.arch != IMPORTED_ARCH
+        ):
+            found["posterior"] = (
+                "the encoder gives a log-variance ('logvar'); only an imported one may give "
+                "a standard deviation ('std')"
+            )
         if not _is_int(self.latent_dim) or not 1 <= self.latent_dim <= MAX_LATENT_DIM:
             found["latent_dim"] = f"latent dimension must be an integer from 1 to {MAX_LATENT_DIM}"
         if not (

@@ -51,3 +51,8 @@ class ProcessLost(VaeappError):
 
 class NotInstalled(VaeappError):
     """An optional package a feature needs is not installed; the message says how to get it."""
+
+
+class GraphError(VaeappError):
+    """An imported ONNX graph cannot be used safely, or does not behave as a VAE's encoder or
+    decoder (its shapes, its outputs, its time or memory)."""

@@ -1,5 +1,5 @@
-"""The headless command line: `vaeapp train | evaluate | inspect | export | sample | encode |
-interpolate | models | app`, one module per group of commands.
+"""The headless command line: `vaeapp train | evaluate | inspect | export | import | sample |
+encode | interpolate | models | app`, one module per group of commands.
 
 User mistakes end with a one-line `vaeapp: error: ...` and a non-zero exit, never a traceback.
 """
@@ -22,7 +22,13 @@ from vaeapp.cli.common import (
     path_type,
 )
 from vaeapp.cli.image_commands import add_encode, add_interpolate, add_sample
-from vaeapp.cli.model_commands import add_evaluate, add_export, add_inspect, add_models
+from vaeapp.cli.model_commands import (
+    add_evaluate,
+    add_export,
+    add_import,
+    add_inspect,
+    add_models,
+)
 from vaeapp.cli.train_command import add_train
 from vaeapp.config import RunConfig
 from vaeapp.errors import VaeappError
@@ -75,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
             "a model folder others can load (safetensors, a model card), a standalone page",
             [run, data],
         ),
+        ("import", add_import, "a VAE trained anywhere, as ONNX graphs, made a run", []),
         ("sample", add_sample, "a grid of decoded samples from the prior", [run]),
         ("encode", add_encode, "posterior mean and std of image files", [run, as_json]),
         ("interpolate", add_interpolate, "a strip of decoded images from image A to B", [run]),

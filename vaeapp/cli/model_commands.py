@@ -1,20 +1,24 @@
-"""`vaeapp evaluate | inspect | export | models`: the bounds of a run on test data, where it
-spends its KL, a model folder others can load, and the models a RUN argument can name."""
+"""`vaeapp evaluate | inspect | export | import | models`: the bounds of a run on test data,
+where it spends its KL, a model folder others can load, a VAE trained elsewhere made a run, and
+the models a RUN argument can name."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 
 from vaeapp import files
 from vaeapp.cli.common import load_data, one_line, path_type
-from vaeapp.config import DEVICES, RunConfig
+from vaeapp.config import DEVICES, LIKELIHOODS, POSTERIORS, RunConfig
 from vaeapp.data.sources import Dataset
 from vaeapp.errors import ConfigError
 from vaeapp.model.evaluate import Evaluation, evaluate_test_set, evaluation_images
 from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.model.networks import VAE
-from vaeapp.store.catalog import entries, summarise
+from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import entries, run_path, summarise
 from vaeapp.store.runs import Run
 
 
@@ -41,6 +45,67 @@ def add_export(p: argparse.ArgumentParser) -> None:
     )
     _add_scoring(p)
     p.set_defaults(handler=cmd_export)
+
+
+def add_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the new run's name (in the runs folder)")
+    for graph, gives in (
+        ("encoder", "x [B, C, H, W] in [0, 1] -> mean, log-variance [B, D] each, or one [B, 2D]"),
+        ("decoder", "z [B, D] -> the likelihood's parameters [B, P*C, H, W] (Bernoulli: logits)"),
+    ):
+        p.add_argument(
+            f"--{graph}",
+            metavar="FILE",
+            type=path_type(f"--{graph}"),
+            required=True,
+            help=f"the {graph} as ONNX, batch axis free: {gives}",
+        )
+    p.add_argument(
+        "--likelihood", choices=LIKELIHOODS, required=True, help="what the decoder parameterises"
+    )
+    p.add_argument("--data", required=True, help="the data source it was trained on")
+    p.add_argument(
+        "--posterior",
+        choices=POSTERIORS,
+        default="logvar",
+        help="the encoder's second half: log-variance (default) or standard deviation",
+    )
+    p.add_argument(
+        "--binarize",
+        action=argparse.BooleanOptionalAction,
+        help="score on binarised images (default: with the Bernoulli only)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", type=path_type("--out"), help="the run folder (default: runs/NAME)"
+    )
+    p.set_defaults(handler=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """The graphs checked, run once and copied into a new run folder that loads as a run."""
+    from vaeapp.export.onnx_import import import_onnx
+
+    out = args.out or run_path(runs_dir(), args.name)
+    run = import_onnx(
+        out,
+        args.encoder,
+        args.decoder,
+        args.likelihood,
+        args.data,
+        args.posterior,
+        args.binarize,
+        shlex.join(["vaeapp", *sys.argv[1:]]),
+    )
+    model = run.read_config().model
+    shape = "x".join(map(str, model.image_shape))
+    print(
+        one_line(
+            f"imported {args.name} into {run.path}: {model.latent_dim}-D codes, {shape} images, "
+            f"{model.likelihood} likelihood (open it with: vaeapp evaluate "
+            f"{shlex.quote(str(out if args.out else args.name))})"
+        )
+    )
+    return 0
 
 
 def _add_scoring(p: argparse.ArgumentParser) -> None:

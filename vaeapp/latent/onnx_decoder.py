@@ -15,6 +15,10 @@ The likelihood's mean is computed in float64: the continuous Bernoulli's mean su
 terms of about 1/|2p - 1| near p = 1/2 (where a fresh or undecided decoder puts many pixels), and
 in float32 that loses up to 0.006. In float64 the browser's image is within 1e-6 of the exact
 mean; the decoder itself stays float32.
+
+An imported model's decoder is already a graph (`onnx_networks.OnnxDecoder`): the likelihood's
+mean alone is exported, at the graph's opset and IR version, and the two are joined by
+`onnx.compose.merge_models`, the user's nodes under a prefix so no name clashes with ours.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import onnx
 import torch
 from torch import nn
 
+from vaeapp.model.likelihoods import Likelihood
 from vaeapp.model.networks import VAE
+from vaeapp.model.onnx_networks import OnnxDecoder
 
 INPUT, OUTPUT = "z", "image"
 OPSET = 20
@@ -35,15 +41,29 @@ OPSET = 20
 MAX_BROWSER_BYTES = 50 * 2**20
 
 
+PARAMS, DECODER_PREFIX = "params", "decoder/"
+
+
+class _ImageMean(nn.Module):
+    """The likelihood's parameters -> E[x | z], computed in float64 (see the module's doc)."""
+
+    def __init__(self, likelihood: Likelihood) -> None:
+        super().__init__()
+        self.likelihood = likelihood
+
+    def forward(self, params: torch.Tensor) -> torch.Tensor:
+        return self.likelihood.mean(params.double()).float()
+
+
 class _ImageDecoder(nn.Module):
     """z -> E[x | z]: what the browser shows for a latent code."""
 
     def __init__(self, model: VAE) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.mean = model, _ImageMean(model.likelihood)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.model.likelihood.mean(self.model.decode(z).double()).float()
+        return self.mean(self.model.decode(z))
 
 
 def browser_decoder_onnx(model: VAE) -> bytes | None:
@@ -59,24 +79,65 @@ def browser_decoder_onnx(model: VAE) -> bytes | None:
 def decoder_onnx(model: VAE) -> bytes:
     """The serialised ONNX model of z [B, D] -> E[x | z] [B, C, H, W] (`model.image_shape`),
     B free."""
+    if isinstance(model.decoder, OnnxDecoder):
+        return _imported_decoder_onnx(model, onnx.load_from_string(model.decoder.graph))
     example = torch.zeros(1, model.latent_dim, device=model.device)
+    return _exported(_ImageDecoder(model), example, INPUT, OPSET).SerializeToString()
+
+
+def _exported(module: nn.Module, example: torch.Tensor, name: str, opset: int) -> onnx.ModelProto:
+    """`module` of one input, called `name`, with a free batch axis, as ONNX at `opset`."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # the TorchScript exporter is deprecated, and chosen on purpose (see the module's doc)
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            _ImageDecoder(model),
+            module,
             (example,),
             buffer,
-            input_names=[INPUT],
+            input_names=[name],
             output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
-            opset_version=OPSET,
+            dynamic_axes={name: {0: "batch"}, OUTPUT: {0: "batch"}},
+            opset_version=opset,
             dynamo=False,
         )
     exported = onnx.load_from_string(buffer.getvalue())
     _boolean_max_as_or(exported)
-    return exported.SerializeToString()
+    return exported
+
+
+def _imported_decoder_onnx(model: VAE, decoder: onnx.ModelProto) -> bytes:
+    """The user's decoder graph, then the likelihood's mean: z -> params -> E[x | z]. The
+    mean is exported at the graph's opset (merge_models joins only graphs of one opset and IR
+    version) and its input renamed; the graph's own input becomes `z` through an Identity."""
+    opset = next(entry.version for entry in decoder.opset_import if entry.domain in ("", "ai.onnx"))
+    params = torch.zeros(
+        1, model.likelihood.params_per_value * model.image_shape[0], *model.image_shape[1:]
+    )
+    mean = _exported(_ImageMean(model.likelihood), params, PARAMS, min(opset, OPSET))
+    if opset > OPSET:
+        mean = onnx.version_converter.convert_version(mean, opset)
+    mean.ir_version = decoder.ir_version
+    source, code = decoder.graph.input[0].name, "code"
+    identity = onnx.helper.make_model(
+        onnx.helper.make_graph(
+            [onnx.helper.make_node("Identity", [INPUT], [code])],
+            "z",
+            [_latent(INPUT, model.latent_dim)],
+            [_latent(code, model.latent_dim)],
+        ),
+        opset_imports=[onnx.helper.make_opsetid("", opset)],
+        ir_version=decoder.ir_version,
+    )
+    joined = onnx.compose.merge_models(
+        identity, decoder, io_map=[(code, source)], prefix2=DECODER_PREFIX
+    )
+    output = DECODER_PREFIX + decoder.graph.output[0].name
+    return onnx.compose.merge_models(joined, mean, io_map=[(output, PARAMS)]).SerializeToString()
+
+
+def _latent(name: str, latent_dim: int) -> onnx.ValueInfoProto:
+    return onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["batch", latent_dim])
 
 
 def _boolean_max_as_or(exported: onnx.ModelProto) -> None:

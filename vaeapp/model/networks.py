@@ -142,8 +142,9 @@ class VAE(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        """Where the weights are: inputs go there."""
-        return next(self.parameters()).device
+        """Where the weights are (an imported model's empty buffers, which run on the CPU and
+        give back their outputs here): inputs go there."""
+        return next(itertools.chain(self.parameters(), self.buffers())).device
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Parameters of q(z|x): mean and log-variance, each [B, D], in fp32 (or wider) even when

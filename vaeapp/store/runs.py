@@ -11,7 +11,9 @@
 
 An exported model folder (`vaeapp export`) is a run too: config.json and model.safetensors, the
 weights alone (`weights`), with no checkpoint, no metrics and no optimiser state; it loads
-wherever a run does, and is never trained.
+wherever a run does, and is never trained. So is an imported model (`vaeapp import`), a VAE
+trained elsewhere: config.json (`arch` "onnx") and its graphs, encoder.onnx and decoder.onnx,
+read as untrusted (`onnx_graphs`) and run by ONNX Runtime (`onnx_networks`); no pickle, no code.
 
 Every read and write goes through `vaeapp.files`: no link in a run is followed, no special file
 is opened, no read is unbounded and every write is atomic. What is read is validated before use
@@ -34,15 +36,18 @@ from typing import Any
 import torch
 
 from vaeapp import files
-from vaeapp.config import RunConfig
+from vaeapp.config import IMPORTED_ARCH, RunConfig
 from vaeapp.errors import (
     CheckpointError,
     ConfigError,
+    GraphError,
     RunError,
     UnsafeFileError,
     WriteError,
 )
+from vaeapp.model.likelihoods import make_likelihood
 from vaeapp.model.networks import VAE, build_model
+from vaeapp.model.onnx_networks import imported_vae
 from vaeapp.store.checkpoints import read_checkpoint
 from vaeapp.store.epoch_outputs import EpochOutputs
 from vaeapp.store.events import (
@@ -55,12 +60,14 @@ from vaeapp.store.events import (
     parse_event,
     parse_events,
 )
+from vaeapp.store.onnx_graphs import checked_pair, read_graph, session
 from vaeapp.store.weights import read_weights
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
 WEIGHTS_FILE = "model.safetensors"  # an exported model folder's weights
+ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"  # an imported model's graphs
 TRAIN_LOCK_FILE = "train.lock"
 JOB_LOCK_FILE = "job.lock"
 JOB_FILE = "job.json"
@@ -122,9 +129,15 @@ class Run(EpochOutputs):
         return files.regular_file(self.checkpoint_path)
 
     def is_model_folder(self) -> bool:
-        """Whether this is an exported model folder: a model.safetensors (a link counts, to be
-        refused when read) and no checkpoint."""
-        return os.path.lexists(self.file(WEIGHTS_FILE)) and not self.has_checkpoint()
+        """Whether this is a model folder, exported or imported: a model.safetensors or a
+        decoder.onnx (a link counts, to be refused when read), no checkpoint, no history."""
+        return (
+            os.path.lexists(self.file(WEIGHTS_FILE)) or self.is_imported()
+        ) and not self.has_checkpoint()
+
+    def is_imported(self) -> bool:
+        """Whether this is an imported model: a VAE trained elsewhere, as ONNX graphs."""
+        return os.path.lexists(self.file(DECODER_FILE)) and not self.has_checkpoint()
 
     def has_weights(self) -> bool:
         """Whether a model can be loaded: a checkpoint's, or a model folder's."""
@@ -132,15 +145,21 @@ class Run(EpochOutputs):
 
     @property
     def weights_path(self) -> Path:
-        """The file the model's weights are read from."""
+        """The file the model's weights are read from (an imported model's decoder graph)."""
+        if self.is_imported():
+            return self.file(DECODER_FILE)
         return self.file(WEIGHTS_FILE) if self.is_model_folder() else self.checkpoint_path
 
     # --- creating and configuring -------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path | str, config: RunConfig) -> Run:
-        """A new run directory holding `config`. Refuses a run that exists, and a folder with
-        other files in it: a run never writes among a user's files."""
+    def create(
+        cls, path: Path | str, config: RunConfig, contents: dict[str, bytes] | None = None
+    ) -> Run:
+        """A new run directory holding `config`, and `contents` by file name (an imported
+        model's graphs), written first: a folder cut short holds no config, so is no run.
+        Refuses a run that exists, and a folder with other files in it: a run never writes
+        among a user's files."""
         run = cls(path)
         config.validated()
         if run.exists():
@@ -156,6 +175,8 @@ class Run(EpochOutputs):
             run.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunError(f"cannot create run directory {run.path}: {exc.strerror}") from None
+        for name, data in (contents or {}).items():
+            files.write_atomically(run.file(name), data)
         run.write_config(config)
         return run
 
@@ -302,6 +323,8 @@ class Run(EpochOutputs):
     def load_model(self, device: str | torch.device = "cpu") -> tuple[VAE, RunConfig]:
         """The trained model in eval mode, and the config it was built from."""
         config = self.read_config()
+        if config.model.arch == IMPORTED_ARCH:
+            return self._imported_model(config).to(device).eval(), config
         model = build_model(config.model)
         if self.is_model_folder():
             weights = read_weights(self.file(WEIGHTS_FILE), config.model)
@@ -317,6 +340,19 @@ class Run(EpochOutputs):
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             raise CheckpointError(f"{self.weights_path} holds non-finite weights")
         return model.to(device).eval(), config
+
+    def _imported_model(self, config: RunConfig) -> VAE:
+        """The VAE of an imported model's graphs, each checked before a session is made."""
+        encoder, decoder = (
+            read_graph(self.file(name), what)
+            for name, what in ((ENCODER_FILE, "encoder"), (DECODER_FILE, "decoder"))
+        )
+        params = make_likelihood(config.model.likelihood).params_per_value
+        try:
+            checked_pair(encoder, decoder, config.model, params)
+        except GraphError as exc:
+            raise GraphError(f"{self.path}: {exc}") from None
+        return imported_vae(session(encoder), session(decoder), decoder, config.model)
 
     # --- locks and jobs -----------------------------------------------------------------------
 

@@ -48,6 +48,12 @@ def plan_resume(
     name = name_of(run)
     if is_shipped(run):
         raise RunError(f"{name} ships with vaeapp and stays as it is; train a new run")
+    if run.is_imported():
+        raise RunError(
+            f"{name} is an imported model, trained outside vaeapp: vaeapp does not own its "
+            "optimiser or training position, so it cannot train it further; train it where "
+            "it was made and import it again"
+        )
     if run.is_model_folder():
         raise RunError(
             f"{name} is an exported model folder: it has weights but no optimiser state or "

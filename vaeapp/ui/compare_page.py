@@ -76,7 +76,7 @@ def _row(entry: Entry) -> dict[str, object]:
         "normalised": summary.normalised,
         "epochs": summary.epochs,
         "data": train.data,
-        "architecture": model.arch if model.arch == "conv" else f"mlp {model.hidden}",
+        "architecture": f"mlp {model.hidden}" if model.arch == "mlp" else model.arch,
         "latent dim": model.latent_dim,
         "likelihood": model.likelihood,
         "binarised": train.binarize,

@@ -349,9 +349,15 @@ def _live_view(watched: Run | None) -> None:
     if others:
         st.caption("Also training now: " + literal(", ".join(others)))
     if watched.is_model_folder():
+        made = (
+            "an imported model, trained outside vaeapp"
+            if watched.is_imported()
+            else ("an exported model folder")
+        )
         st.info(
-            f"{literal(watched.name)} is an exported model folder: it keeps no training history "
-            "and cannot be trained further. Open it in Explore, or compare it in Compare."
+            f"{literal(watched.name)} is {made}: it keeps no training history, so there is no "
+            "chart, and it cannot be trained further. Open it in Explore, or compare it in "
+            "Compare."
         )
         return
     job = states.get(str(watched.path)) or job_state(watched)

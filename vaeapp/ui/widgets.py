@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import streamlit as st
 import torch
 
+from vaeapp.config import IMPORTED_ARCH
 from vaeapp.errors import DataError, PathError, VaeappError
 from vaeapp.latent.umap_embedding import embedding_key
 from vaeapp.latent.views import (
@@ -137,10 +138,14 @@ def _details(summary: RunSummary) -> str:
     model, train = summary.config.model, summary.config.train
     elbo = "no epoch yet" if summary.test_elbo is None else f"{summary.test_elbo:.1f} nats"
     data = f"{train.data}{', binarised' if train.binarize else ''}"
+    trained = (
+        f"trained elsewhere on {data}, imported as ONNX"
+        if model.arch == IMPORTED_ARCH
+        else f"trained on {data} for {summary.epochs} epochs"
+    )
     details = (
         f"{model.arch} network, {model.likelihood} likelihood, {model.latent_dim}-D latent; "
-        f"trained on {data} for {summary.epochs} epochs; "
-        f"test ELBO {elbo}"
+        f"{trained}; test ELBO {elbo}"
     )
     return details if summary.normalised else f"{details} ({NOT_NORMALISED})"
 
