@@ -83,7 +83,7 @@ def checked_graph(data: bytes, what: str) -> onnx.ModelProto:
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # onnx's ValidationError and its C++ errors
-        raise GraphError(f"the {what} is no valid ONNX model ({_first_line(exc)})") from None
+        raise GraphError(f"the {what} is no valid ONNX model ({first_line(exc)})") from None
     return model
 
 
@@ -139,7 +139,7 @@ def session(data: bytes) -> Any:
             data, sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:  # ONNX Runtime's own errors: an operator it lacks, a bad type
-        raise GraphError(f"ONNX Runtime cannot run the graph ({_first_line(exc)})") from None
+        raise GraphError(f"ONNX Runtime cannot run the graph ({first_line(exc)})") from None
 
 
 def probe(
@@ -226,7 +226,7 @@ def _run(what: str, graph: bytes, value: np.ndarray) -> list[np.ndarray]:
     except MemoryError:
         raise
     except Exception as exc:  # ONNX Runtime's errors, including a failed allocation
-        raise GraphError(f"the {what} failed to run ({_first_line(exc)})") from None
+        raise GraphError(f"the {what} failed to run ({first_line(exc)})") from None
     if not all(isinstance(r, np.ndarray) and r.dtype == np.float32 for r in results):
         raise GraphError(f"the {what} must give float32 tensors")
     if not all(np.isfinite(r).all() for r in results):
@@ -317,7 +317,7 @@ def _shapes(values: list[onnx.ValueInfoProto]) -> str:
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
