@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -228,16 +229,46 @@ def test_listed_but_never_trained(imported: Run, capsys: pytest.CaptureFixture[s
     assert "imported model" in refused
 
 
+def _copy(run: Run, folder: Path) -> Run:
+    """The run folder as someone hands it over: its files, copied."""
+    folder.mkdir(parents=True)
+    for path in run.path.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    return Run(folder)
+
+
 def test_a_graph_swapped_in_the_run_folder_is_refused_on_loading(
     imported: Run, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for path in imported.path.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
-    (copy / "decoder.onnx").write_bytes(_evil_operator(imported.file("decoder.onnx")))
+    copy = _copy(imported, tmp_path / "copy")
+    copy.file("decoder.onnx").write_bytes(_evil_operator(imported.file("decoder.onnx")))
     with pytest.raises(GraphError, match="outside ONNX's standard set"):
-        Run(copy).load_model()
+        copy.load_model()
+
+
+def test_a_folder_handed_over_is_probed_on_its_first_load_in_a_process(
+    imported: Run,
+    trained: tuple[nn.Module, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A decoder that passes the static checks but gives NaN is refused on loading as at
+    import; graphs that passed are not run again, in whatever folder they are."""
+    monkeypatch.setattr(onnx_graphs, "_PROBED", set())
+    nan = _copy(imported, tmp_path / "nan")
+    _hostile_decoder("nan", imported.file("decoder.onnx"), nan.path)
+    with pytest.raises(GraphError, match=f"{nan.path}: the decoder gives non-finite values"):
+        nan.load_model()
+    probes: list[object] = []
+    real_run = subprocess.run
+    monkeypatch.setattr(
+        subprocess, "run", lambda *args, **kwargs: probes.append(args) or real_run(*args, **kwargs)
+    )
+    for name in ("first", "second"):
+        copy = _copy(imported, tmp_path / name)
+        copy.load_model()
+        copy.load_model()
+    assert len(probes) == 1
 
 
 # --- hostile graphs -----------------------------------------------------------------------
@@ -433,10 +464,7 @@ def test_the_readme_shows_the_example_the_tests_run() -> None:
 def test_the_pages_open_an_imported_model(imported: Run) -> None:
     """Saved in the runs folder, it opens in Explore and Interpolate; the Train page shows it
     without a chart and says why."""
-    copy = runs_dir() / "tutorial"
-    copy.mkdir(parents=True)
-    for path in imported.path.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = _copy(imported, runs_dir() / "tutorial").path
     for page in (EXPLORE_PAGE, INTERPOLATE_PAGE):
         shown = open_page(page, Run(copy))
         assert not shown.exception and not shown.error, [e.value for e in shown.error]
