@@ -5,6 +5,8 @@ to ONNX for `vaeapp import`. The README's example; tests/test_import_models.py r
     python docs/import_example.py --epochs 10 --out exported/
     vaeapp import tutorial --encoder exported/encoder.onnx --decoder exported/decoder.onnx \\
         --likelihood bernoulli --data sample
+    PYTHONPATH=docs vaeapp import tutorial2 --module import_example:tutorial_vae \\
+        --weights exported/vae.pt --likelihood bernoulli --data sample
 """
 
 from __future__ import annotations
@@ -51,10 +53,22 @@ class VAE(nn.Module):
         super().__init__()
         self.encoder, self.decoder = Encoder(latent_dim), Decoder(latent_dim)
 
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encoder(x)
+        mu, logvar = self.encode(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        return self.decoder(z), mu, logvar
+        return self.decode(z), mu, logvar
+
+
+def tutorial_vae() -> VAE:
+    """The untrained VAE, for `vaeapp import --module import_example:tutorial_vae` (with docs/ on
+    PYTHONPATH), which loads the weights `export` saves into it."""
+    return VAE()
 
 
 def loss_function(
@@ -89,9 +103,11 @@ def train(model: VAE, images: torch.Tensor, epochs: int, batch_size: int = 128) 
 
 
 def export(model: VAE, out: Path) -> None:
-    """encoder.onnx (x -> mu, logvar) and decoder.onnx (z -> logits), the batch axis free."""
+    """encoder.onnx (x -> mu, logvar) and decoder.onnx (z -> logits), the batch axis free, and
+    the weights alone, vae.pt (for `vaeapp import --module`)."""
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
+    torch.save(model.state_dict(), out / "vae.pt")
     for name, module, example, inputs, outputs in (
         ("encoder.onnx", model.encoder, torch.zeros(1, 1, 28, 28), ["x"], ["mu", "logvar"]),
         ("decoder.onnx", model.decoder, torch.zeros(1, LATENT_DIM), ["z"], ["logits"]),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +16,7 @@ import onnx
 import onnxruntime
 import pytest
 import torch
+from safetensors.torch import save_file
 from torch import nn
 
 from tests.app_pages import EXPLORE_PAGE, INTERPOLATE_PAGE, TRAIN_PAGE, open_page
@@ -35,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "import_example.py"
 K, SEED = 4, 0
 IMPORT = ["--likelihood", "bernoulli", "--data", "sample"]
+MODULE = "import_example:tutorial_vae"
 
 
 def _example() -> ModuleType:
@@ -84,6 +88,30 @@ def imported(trained: tuple[nn.Module, Path], tmp_path_factory: pytest.TempPathF
     return Run(out)
 
 
+@pytest.fixture(scope="module", params=["vae.pt", "vae.safetensors"])
+def module_imported(
+    request: pytest.FixtureRequest,
+    trained: tuple[nn.Module, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Run:
+    """`vaeapp import --module` in its own process, docs/ on PYTHONPATH, with the weights the
+    example saves (torch.save of the state dict) or the same as safetensors."""
+    model, exported = trained
+    weights = exported / request.param
+    if not weights.exists():
+        save_file(model.state_dict(), weights)
+    out = tmp_path_factory.mktemp("runs") / "tutorial"
+    path = os.pathsep.join([str(EXAMPLE.parent), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    done = run_vaeapp(
+        *["import", "tutorial", "--module", MODULE, "--weights", str(weights), *IMPORT],
+        *["--out", str(out)],
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2-D codes, 1x28x28 images, bernoulli likelihood" in done.stdout
+    return Run(out)
+
+
 def _users_vae(model: nn.Module) -> VAE:
     """The user's own torch modules inside vaeapp's VAE: what the imported graphs must match."""
     return VAE(model.encoder, model.decoder, Bernoulli(), 2).eval()
@@ -116,6 +144,26 @@ def test_vaeapp_scores_the_graphs_as_the_users_torch_model(
     assert ours.elbo == pytest.approx(theirs.elbo, abs=1e-4)
     assert ours.log_likelihood == pytest.approx(theirs.log_likelihood, abs=1e-4)
     assert ours.kl == pytest.approx(theirs.kl, abs=1e-4)
+
+
+def test_the_module_route_scores_as_the_onnx_route_and_the_users_model(
+    module_imported: Run, imported: Run, trained: tuple[nn.Module, Path]
+) -> None:
+    assert sorted(p.name for p in module_imported.path.iterdir()) == [
+        "config.json",
+        "decoder.onnx",
+        "encoder.onnx",
+    ]
+    assert module_imported.read_config().command.startswith("vaeapp import tutorial --module ")
+    images = make_dataset(n_test=40).test.images
+    config = imported.read_config()
+    models = [module_imported.load_model()[0], imported.load_model()[0], _users_vae(trained[0])]
+    module_route, onnx_route, theirs = (
+        evaluate_test_set(model, config, images, K, SEED) for model in models
+    )
+    for other in (onnx_route, theirs):
+        assert module_route.elbo == pytest.approx(other.elbo, abs=1e-4)
+        assert module_route.log_likelihood == pytest.approx(other.log_likelihood, abs=1e-4)
 
 
 def test_one_output_of_mean_and_std_scores_as_mean_and_logvar(
@@ -181,16 +229,46 @@ def test_listed_but_never_trained(imported: Run, capsys: pytest.CaptureFixture[s
     assert "imported model" in refused
 
 
+def _copy(run: Run, folder: Path) -> Run:
+    """The run folder as someone hands it over: its files, copied."""
+    folder.mkdir(parents=True)
+    for path in run.path.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    return Run(folder)
+
+
 def test_a_graph_swapped_in_the_run_folder_is_refused_on_loading(
     imported: Run, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for path in imported.path.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
-    (copy / "decoder.onnx").write_bytes(_evil_operator(imported.file("decoder.onnx")))
+    copy = _copy(imported, tmp_path / "copy")
+    copy.file("decoder.onnx").write_bytes(_evil_operator(imported.file("decoder.onnx")))
     with pytest.raises(GraphError, match="outside ONNX's standard set"):
-        Run(copy).load_model()
+        copy.load_model()
+
+
+def test_a_folder_handed_over_is_probed_on_its_first_load_in_a_process(
+    imported: Run,
+    trained: tuple[nn.Module, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A decoder that passes the static checks but gives NaN is refused on loading as at
+    import; graphs that passed are not run again, in whatever folder they are."""
+    monkeypatch.setattr(onnx_graphs, "_PROBED", set())
+    nan = _copy(imported, tmp_path / "nan")
+    _hostile_decoder("nan", imported.file("decoder.onnx"), nan.path)
+    with pytest.raises(GraphError, match=f"{nan.path}: the decoder gives non-finite values"):
+        nan.load_model()
+    probes: list[object] = []
+    real_run = subprocess.run
+    monkeypatch.setattr(
+        subprocess, "run", lambda *args, **kwargs: probes.append(args) or real_run(*args, **kwargs)
+    )
+    for name in ("first", "second"):
+        copy = _copy(imported, tmp_path / name)
+        copy.load_model()
+        copy.load_model()
+    assert len(probes) == 1
 
 
 # --- hostile graphs -----------------------------------------------------------------------
@@ -280,6 +358,77 @@ def test_hostile_decoders_are_refused_in_one_line(
     assert not out.exists()
 
 
+BAD_VAES = """
+import torch
+from import_example import VAE
+
+
+def raises():
+    raise ValueError("no GPU named cuda:7")
+
+
+class OneOutput(VAE):
+    def encode(self, x):
+        return torch.cat(self.encoder(x), dim=1)
+
+
+def one_output():
+    return OneOutput()
+"""
+
+
+class _Evil:
+    """A pickle that runs a command when loaded without weights_only."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize(
+    ("target", "weights", "words"),
+    [
+        ("no_such_module:vae", "vae.pt", "cannot import no_such_module: No module named"),
+        ("import_example:no_such", "vae.pt", "import_example has no function or class no_such"),
+        ("bad_vaes:raises", "vae.pt", "bad_vaes:raises raised no GPU named cuda:7"),
+        ("bad_vaes:one_output", "vae.pt", "encode must return (mean, log-variance), [2, D] each"),
+        (
+            MODULE,
+            "renamed",
+            "does not fit import_example:tutorial_vae: Error(s) in loading "
+            "state_dict for VAE: Missing key(s) in state_dict",
+        ),
+        (MODULE, "evil", "unsupported GLOBAL posix.system"),
+    ],
+)
+def test_hostile_modules_and_weights_are_refused_in_one_line(
+    trained: tuple[nn.Module, Path],
+    tmp_path: Path,
+    target: str,
+    weights: str,
+    words: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "bad_vaes.py").write_text(BAD_VAES)
+    monkeypatch.syspath_prepend(str(EXAMPLE.parent))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path, marker = trained[1] / weights, tmp_path / "ran"
+    if weights == "renamed":
+        path = tmp_path / "renamed.pt"
+        torch.save({f"vae.{k}": v for k, v in trained[0].state_dict().items()}, path)
+    elif weights == "evil":
+        path = tmp_path / "evil.pt"
+        torch.save({"encoder.hidden.weight": _Evil(marker)}, path)
+    out = tmp_path / "out"
+    argv = ["import", "x", "--module", target, "--weights", str(path), *IMPORT]
+    error = cli_error([*argv, "--out", str(out)], capsys)
+    assert words in error
+    assert not out.exists() and not marker.exists()
+
+
 def test_a_graph_over_the_size_cap_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -309,15 +458,13 @@ def test_the_readme_shows_the_example_the_tests_run() -> None:
     assert "python docs/import_example.py" in readme
     assert "vaeapp import tutorial --encoder exported/encoder.onnx" in readme
     assert " ".join(IMPORT) in readme
+    assert f"vaeapp import tutorial --module {MODULE} --weights exported/vae.pt" in readme
 
 
 def test_the_pages_open_an_imported_model(imported: Run) -> None:
     """Saved in the runs folder, it opens in Explore and Interpolate; the Train page shows it
     without a chart and says why."""
-    copy = runs_dir() / "tutorial"
-    copy.mkdir(parents=True)
-    for path in imported.path.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = _copy(imported, runs_dir() / "tutorial").path
     for page in (EXPLORE_PAGE, INTERPOLATE_PAGE):
         shown = open_page(page, Run(copy))
         assert not shown.exception and not shown.error, [e.value for e in shown.error]

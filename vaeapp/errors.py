@@ -56,3 +56,8 @@ class NotInstalled(VaeappError):
 class GraphError(VaeappError):
     """An imported ONNX graph cannot be used safely, or does not behave as a VAE's encoder or
     decoder (its shapes, its outputs, its time or memory)."""
+
+
+class UserModuleError(VaeappError):
+    """The PyTorch module `vaeapp import --module` names cannot be imported, built, given its
+    weights, run or exported to ONNX."""

@@ -81,7 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
             "a model folder others can load (safetensors, a model card), a standalone page",
             [run, data],
         ),
-        ("import", add_import, "a VAE trained anywhere, as ONNX graphs, made a run", []),
+        (
+            "import",
+            add_import,
+            "a VAE trained anywhere (ONNX graphs or a torch module), made a run",
+            [],
+        ),
         ("sample", add_sample, "a grid of decoded samples from the prior", [run]),
         ("encode", add_encode, "posterior mean and std of image files", [run, as_json]),
         ("interpolate", add_interpolate, "a strip of decoded images from image A to B", [run]),

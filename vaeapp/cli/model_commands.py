@@ -10,7 +10,7 @@ import shlex
 import sys
 
 from vaeapp import files
-from vaeapp.cli.common import load_data, one_line, path_type
+from vaeapp.cli.common import argument_type, load_data, one_line, path_type
 from vaeapp.config import DEVICES, LIKELIHOODS, POSTERIORS, RunConfig
 from vaeapp.data.sources import Dataset
 from vaeapp.errors import ConfigError
@@ -57,9 +57,28 @@ def add_import(p: argparse.ArgumentParser) -> None:
             f"--{graph}",
             metavar="FILE",
             type=path_type(f"--{graph}"),
-            required=True,
             help=f"the {graph} as ONNX, batch axis free: {gives}",
         )
+    p.add_argument(
+        "--module",
+        metavar="PACKAGE.MODULE:FACTORY",
+        help="instead of ONNX graphs: a function (imported from PYTHONPATH) that returns your "
+        "torch nn.Module with encode(x) -> (mean, log-variance) and decode(z) -> the "
+        "likelihood's parameters; vaeapp exports both to ONNX",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        type=path_type("--weights"),
+        help="the module's state dict: safetensors, or torch.save(model.state_dict()) (read "
+        "with weights_only=True)",
+    )
+    p.add_argument(
+        "--image-shape",
+        metavar="C,H,W",
+        type=argument_type(_image_shape),
+        help="the images the module takes (default: the data source's own)",
+    )
     p.add_argument(
         "--likelihood", choices=LIKELIHOODS, required=True, help="what the decoder parameterises"
     )
@@ -82,20 +101,26 @@ def add_import(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """The graphs checked, run once and copied into a new run folder that loads as a run."""
+    """The graphs (given, or exported from the module) checked, run once and copied into a new
+    run folder that loads as a run."""
+    from vaeapp.export.module_import import import_module
     from vaeapp.export.onnx_import import import_onnx
 
+    graphs, module = [args.encoder, args.decoder], [args.module, args.weights]
+    if any(graphs) == any(module) or not all(graphs if any(graphs) else module):
+        raise ConfigError(
+            "give --encoder and --decoder (ONNX graphs), or --module and --weights (a PyTorch "
+            "module), not both"
+        )
+    if any(graphs) and args.image_shape:
+        raise ConfigError("--image-shape goes with --module; ONNX graphs declare their shape")
     out = args.out or run_path(runs_dir(), args.name)
-    run = import_onnx(
-        out,
-        args.encoder,
-        args.decoder,
-        args.likelihood,
-        args.data,
-        args.posterior,
-        args.binarize,
-        shlex.join(["vaeapp", *sys.argv[1:]]),
-    )
+    settings = (args.likelihood, args.data, args.posterior, args.binarize)
+    command = shlex.join(["vaeapp", *sys.argv[1:]])
+    if args.module:
+        run = import_module(out, args.module, args.weights, args.image_shape, *settings, command)
+    else:
+        run = import_onnx(out, args.encoder, args.decoder, *settings, command)
     model = run.read_config().model
     shape = "x".join(map(str, model.image_shape))
     print(
@@ -106,6 +131,18 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _image_shape(text: str) -> tuple[int, int, int]:
+    """C,H,W as three whole numbers; ConfigError otherwise (the model's own rule is checked
+    where it is used)."""
+    parts = text.split(",")
+    if len(parts) != 3 or not all(part.strip().isdecimal() for part in parts):
+        raise ConfigError(
+            f"--image-shape {text!r} must be C,H,W: three whole numbers, e.g. 1,28,28"
+        )
+    channels, height, width = (int(part) for part in parts)
+    return channels, height, width
 
 
 def _add_scoring(p: argparse.ArgumentParser) -> None:

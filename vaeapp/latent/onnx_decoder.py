@@ -82,11 +82,18 @@ def decoder_onnx(model: VAE) -> bytes:
     if isinstance(model.decoder, OnnxDecoder):
         return _imported_decoder_onnx(model, onnx.load_from_string(model.decoder.graph))
     example = torch.zeros(1, model.latent_dim, device=model.device)
-    return _exported(_ImageDecoder(model), example, INPUT, OPSET).SerializeToString()
+    return exported(_ImageDecoder(model), example, INPUT, OPSET).SerializeToString()
 
 
-def _exported(module: nn.Module, example: torch.Tensor, name: str, opset: int) -> onnx.ModelProto:
-    """`module` of one input, called `name`, with a free batch axis, as ONNX at `opset`."""
+def exported(
+    module: nn.Module,
+    example: torch.Tensor,
+    name: str,
+    opset: int,
+    outputs: tuple[str, ...] = (OUTPUT,),
+) -> onnx.ModelProto:
+    """`module` of one input, called `name`, and `outputs`, the batch axis free in all, as ONNX
+    at `opset`."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # the TorchScript exporter is deprecated, and chosen on purpose (see the module's doc)
@@ -96,8 +103,8 @@ def _exported(module: nn.Module, example: torch.Tensor, name: str, opset: int) -
             (example,),
             buffer,
             input_names=[name],
-            output_names=[OUTPUT],
-            dynamic_axes={name: {0: "batch"}, OUTPUT: {0: "batch"}},
+            output_names=list(outputs),
+            dynamic_axes={axis: {0: "batch"} for axis in (name, *outputs)},
             opset_version=opset,
             dynamo=False,
         )
@@ -114,7 +121,7 @@ def _imported_decoder_onnx(model: VAE, decoder: onnx.ModelProto) -> bytes:
     params = torch.zeros(
         1, model.likelihood.params_per_value * model.image_shape[0], *model.image_shape[1:]
     )
-    mean = _exported(_ImageMean(model.likelihood), params, PARAMS, min(opset, OPSET))
+    mean = exported(_ImageMean(model.likelihood), params, PARAMS, min(opset, OPSET))
     if opset > OPSET:
         mean = onnx.version_converter.convert_version(mean, opset)
     mean.ir_version = decoder.ir_version

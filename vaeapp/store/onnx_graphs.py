@@ -9,13 +9,17 @@ domain (a custom operator is native code), or inputs and outputs other than an e
 (x [B, C, H, W] -> mean and spread [B, D] each, or both as one [B, 2D]) or a decoder's
 (z [B, D] -> the likelihood's parameters [B, P*C, H, W]), with a free batch axis. Sessions run on
 the CPU on one thread. At import, `probe` runs both graphs once on a batch of 2 in a child
-process with a time and a memory limit, and checks the outputs' shapes and that they are finite.
+process with a time and a memory limit, and checks the outputs' shapes and that they are finite;
+loading a run folder probes its graphs again the first time this process loads them (a folder
+someone handed over was never imported here), remembered in memory by a hash of the graphs and
+settings: a mark on disk could be handed over with the folder.
 
 This module imports no torch, so the probe's child process starts in a fraction of a second.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import resource
 import subprocess
@@ -38,6 +42,7 @@ PROBE_BATCH = 2
 PROBE_SECONDS = 60.0
 PROBE_MEMORY = 4 * 2**30  # the child's address space: the interpreter, the graphs, their run
 FLOAT = onnx.TensorProto.FLOAT
+_PROBED: set[str] = set()  # the hashes of the probes that passed in this process
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def checked_graph(data: bytes, what: str) -> onnx.ModelProto:
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # onnx's ValidationError and its C++ errors
-        raise GraphError(f"the {what} is no valid ONNX model ({_first_line(exc)})") from None
+        raise GraphError(f"the {what} is no valid ONNX model ({first_line(exc)})") from None
     return model
 
 
@@ -139,7 +144,7 @@ def session(data: bytes) -> Any:
             data, sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:  # ONNX Runtime's own errors: an operator it lacks, a bad type
-        raise GraphError(f"ONNX Runtime cannot run the graph ({_first_line(exc)})") from None
+        raise GraphError(f"ONNX Runtime cannot run the graph ({first_line(exc)})") from None
 
 
 def probe(
@@ -148,9 +153,11 @@ def probe(
     found: Signature,
     outputs: int,
     posterior: str,
+    once: bool = False,
 ) -> None:
     """Run both graphs on a batch of PROBE_BATCH in a child process limited to PROBE_SECONDS
-    and PROBE_MEMORY; GraphError with what went wrong (a shape, a non-finite value, the time)."""
+    and PROBE_MEMORY; GraphError with what went wrong (a shape, a non-finite value, the time).
+    With `once` (loading), not again for the same graphs and settings in this process."""
     job = {
         "sizes": [len(encoder), len(decoder)],
         "image_shape": found.image_shape,
@@ -159,6 +166,9 @@ def probe(
         "posterior": posterior,
     }
     stdin = json.dumps(job).encode() + b"\n" + encoder + decoder
+    key = hashlib.sha256(stdin).hexdigest()
+    if once and key in _PROBED:
+        return
     try:
         done = subprocess.run(
             [sys.executable, "-m", __name__],
@@ -178,6 +188,7 @@ def probe(
         answer = {"error": f"the graphs stopped ONNX Runtime (exit status {done.returncode})"}
     if answer.get("error"):
         raise GraphError(str(answer["error"]))
+    _PROBED.add(key)
 
 
 def _probe_child() -> None:
@@ -226,7 +237,7 @@ def _run(what: str, graph: bytes, value: np.ndarray) -> list[np.ndarray]:
     except MemoryError:
         raise
     except Exception as exc:  # ONNX Runtime's errors, including a failed allocation
-        raise GraphError(f"the {what} failed to run ({_first_line(exc)})") from None
+        raise GraphError(f"the {what} failed to run ({first_line(exc)})") from None
     if not all(isinstance(r, np.ndarray) and r.dtype == np.float32 for r in results):
         raise GraphError(f"the {what} must give float32 tensors")
     if not all(np.isfinite(r).all() for r in results):
@@ -317,7 +328,7 @@ def _shapes(values: list[onnx.ValueInfoProto]) -> str:
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 

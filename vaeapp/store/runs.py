@@ -60,7 +60,7 @@ from vaeapp.store.events import (
     parse_event,
     parse_events,
 )
-from vaeapp.store.onnx_graphs import checked_pair, read_graph, session
+from vaeapp.store.onnx_graphs import Signature, checked_pair, probe, read_graph, session
 from vaeapp.store.weights import read_weights
 
 CONFIG_FILE = "config.json"
@@ -342,14 +342,19 @@ class Run(EpochOutputs):
         return model.to(device).eval(), config
 
     def _imported_model(self, config: RunConfig) -> VAE:
-        """The VAE of an imported model's graphs, each checked before a session is made."""
+        """The VAE of an imported model's graphs, each checked, and both probed as at import
+        (once a process), before a session is made."""
         encoder, decoder = (
             read_graph(self.file(name), what)
             for name, what in ((ENCODER_FILE, "encoder"), (DECODER_FILE, "decoder"))
         )
-        params = make_likelihood(config.model.likelihood).params_per_value
+        model = config.model
+        params = make_likelihood(model.likelihood).params_per_value
         try:
-            checked_pair(encoder, decoder, config.model, params)
+            checked_pair(encoder, decoder, model, params)
+            found = Signature(model.image_shape, model.latent_dim)
+            outputs = params * model.image_shape[0]
+            probe(encoder, decoder, found, outputs, model.posterior, once=True)
         except GraphError as exc:
             raise GraphError(f"{self.path}: {exc}") from None
         return imported_vae(session(encoder), session(decoder), decoder, config.model)
