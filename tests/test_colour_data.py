@@ -38,6 +38,7 @@ def shapes_set(shapes_dir: Path):
 # --- shapes ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders or reads the 12,000 sprites
 def test_shapes_are_coloured_64x64_with_their_factors(shapes_set) -> None:
     train, test = shapes_set.train, shapes_set.test
     assert train.images.shape == (shapes.N_TRAIN, 3, 64, 64) and len(test) == shapes.N_TEST
@@ -56,6 +57,7 @@ def test_shapes_are_coloured_64x64_with_their_factors(shapes_set) -> None:
     assert drawn in shapes_set.source and "368,640" in shapes_set.source
 
 
+@pytest.mark.slow  # renders or reads the 12,000 sprites
 def test_a_shape_is_drawn_in_its_colour_at_its_place(shapes_set) -> None:
     red, blue = shapes_set.factor_values[1].index("red"), shapes_set.factor_values[1].index("blue")
     for colour, channel in ((red, 0), (blue, 2)):
@@ -68,6 +70,7 @@ def test_a_shape_is_drawn_in_its_colour_at_its_place(shapes_set) -> None:
         assert abs(xs.float().mean() + 0.5 - x) < 3 and abs(ys.float().mean() + 0.5 - y) < 3
 
 
+@pytest.mark.slow  # renders or reads the 12,000 sprites
 def test_shapes_are_the_same_bytes_every_time(shapes_set, shapes_dir: Path) -> None:
     (shapes_dir / f"shapes-{shapes.N_TRAIN + shapes.N_TEST}-64.npz").unlink()
     again = load_dataset("shapes", data_dir=shapes_dir)  # rendered again, not read from cache
@@ -85,6 +88,7 @@ def test_shapes_are_the_same_bytes_every_time(shapes_set, shapes_dir: Path) -> N
     ],
     ids=["truncated", "wrong shape", "not an npz"],
 )
+@pytest.mark.slow  # renders or reads the 12,000 sprites
 def test_a_damaged_shapes_cache_is_made_again(shapes_set, shapes_dir: Path, damage) -> None:
     cache = shapes_dir / f"shapes-{shapes.N_TRAIN + shapes.N_TEST}-64.npz"
     damage(cache)
@@ -94,6 +98,7 @@ def test_a_damaged_shapes_cache_is_made_again(shapes_set, shapes_dir: Path, dama
         assert repaired["pixels"].shape == (shapes.N_TRAIN + shapes.N_TEST, 3, 64, 64)
 
 
+@pytest.mark.slow  # renders or reads the 12,000 sprites
 def test_shapes_at_other_sizes_keep_their_factors(shapes_set, shapes_dir: Path) -> None:
     small = load_dataset("shapes", data_dir=shapes_dir, shape=(3, 32, 32))
     grey = load_dataset("shapes", data_dir=shapes_dir, shape=(1, 28, 28))

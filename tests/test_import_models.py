@@ -34,6 +34,8 @@ from vaeapp.store.catalog import entries, summarise
 from vaeapp.store.runs import Run
 from vaeapp.training.resume import plan_resume
 
+pytestmark = pytest.mark.slow  # trains the tutorial's VAE and runs the CLI in processes
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "import_example.py"
 K, SEED = 4, 0

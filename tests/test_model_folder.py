@@ -120,6 +120,7 @@ def test_evaluate_and_export_on_the_command_line_agree(tmp_path: Path) -> None:
     assert run_vaeapp("export", str(out), "--model", str(out), "-k", "2").returncode == 0
 
 
+@pytest.mark.slow  # runs the CLI three times
 def test_export_refuses_a_folder_of_other_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
