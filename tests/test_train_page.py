@@ -201,6 +201,15 @@ def test_compare_draws_every_chosen_run_on_one_chart(trained: Run, tiny_dataset)
     names = [trace["name"] for trace in figure["data"]]
     assert names == ["trained (test)", "trained (train)", "other (test)", "other (train)"]
     assert [len(trace["x"]) for trace in figure["data"]] == [2, 2, 1, 1]
+    assert not [c for c in app.caption if "score different images" in c.value]
+
+
+def test_compare_says_when_runs_score_different_images(trained: Run) -> None:
+    colour = saved_run("colour", 2, image_shape=(3, 28, 28), likelihood="dlogistic")
+    app = open_page(COMPARE_PAGE)
+    app.multiselect(key="compare_runs").set_value([str(trained.path), str(colour.path)]).run()
+    (said,) = [c.value for c in app.caption if "score different images" in c.value]
+    assert "toy 1x28x28" in said and "sample 3x28x28" in said
 
 
 def test_choosing_another_run_shows_its_chart(trained: Run, tiny_dataset) -> None:

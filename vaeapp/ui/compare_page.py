@@ -58,6 +58,12 @@ def render() -> None:
         },
     )
     _explore_links([models[path].name for path in chosen])
+    scored = sorted({f"{row['data']} {row['images']}" for row in rows})
+    if len(scored) > 1:
+        st.caption(
+            f"These runs score different images ({literal(', '.join(scored))}): an ELBO in nats "
+            "per image compares only between runs of the same data and image shape."
+        )
     if any(not row["normalised"] for row in rows):
         st.caption(
             "normalised: whether the test ELBO bounds a log-likelihood. A Bernoulli trained on "
@@ -76,6 +82,7 @@ def _row(entry: Entry) -> dict[str, object]:
         "normalised": summary.normalised,
         "epochs": summary.epochs,
         "data": train.data,
+        "images": "x".join(map(str, model.image_shape)),
         "architecture": f"mlp {model.hidden}" if model.arch == "mlp" else model.arch,
         "latent dim": model.latent_dim,
         "likelihood": model.likelihood,
