@@ -12,18 +12,27 @@ Prints one JSON object:
   the shipped `shapes-colour` model on its first 1,000 test images (a discretised logistic:
   bits/dim of 8-bit pixels, as the literature reports them);
 - map: the in-page decoder of a 16-D conv model of 3x64x64 images in Chromium (see
-  map_timings.py): decodes per second under a moving pointer and flooded, one run's time.
+  map_timings.py): decodes per second under a moving pointer and flooded, one run's time;
+- first_colour_map_s: a fresh `streamlit run app.py` to Explore's map of the shipped colour
+  model drawn with its decoder loaded (`?run=shapes-colour`), median of three starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
+import time
 from pathlib import Path
+
+from playwright.sync_api import sync_playwright
 
 from benchmarks.map_timings import map_figures
 from benchmarks.training import training_figures
+from testkit.app_server import running_app
+from testkit.chromium import VIEWPORT, launch_chromium
+from testkit.explore_page import READY
 from vaeapp.config import ModelConfig
 from vaeapp.data.sources import Dataset, Split, load_dataset
 from vaeapp.model.evaluate import evaluate, evaluation_images
@@ -46,6 +55,21 @@ def shipped_model_figures(data_dir: Path, images: int = 1000, k: int = 100) -> d
     return {"images": images, "importance_samples": k, **result.as_dict()}
 
 
+def first_colour_map_seconds(data_dir: Path, starts: int = 3) -> list[float]:
+    """Server start to the colour model's map drawn and decoding, each start a fresh server."""
+    seconds = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        for _ in range(starts):
+            with running_app(Path(tempfile.mkdtemp()), data_dir) as server:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(f"{server.url}/explore?run={COLOUR_MODEL}")
+                page.wait_for_function(READY, timeout=300_000)
+                seconds.append(time.monotonic() - server.started_at)
+                page.close()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -63,6 +87,9 @@ def main() -> None:
             "shipped_colour_model": shipped_model_figures(Path(tmp)),
             "map": map_figures(only_decoding=(3, 64)),
         }
+        starts = first_colour_map_seconds(Path(tmp))
+        result["first_colour_map_s"] = statistics.median(starts)
+        result["first_colour_map_s_each"] = starts
     print(json.dumps(result, indent=1))
 
 

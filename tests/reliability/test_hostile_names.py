@@ -26,7 +26,7 @@ from vaeapp.data.sources import check_spec
 from vaeapp.errors import PathError, VaeappError
 from vaeapp.model.networks import build_model
 from vaeapp.paths import NAME_MAX, PATH_MAX, runs_dir, user_path
-from vaeapp.store.catalog import run_path
+from vaeapp.store.catalog import SHIPPED, run_path
 from vaeapp.store.runs import Run
 
 PROPERTY = settings(
@@ -142,7 +142,7 @@ def test_any_run_argument_or_out_is_a_result_or_one_line(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # An existing folder or a shipped model's name would be a real run or a real folder.
-    if name in {"default", "digits-16d"} or (
+    if name in {model.name for model in SHIPPED} or (
         not refused(name) and os.path.lexists(user_path(name, "x"))
     ):
         return

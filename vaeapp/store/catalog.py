@@ -39,7 +39,9 @@ class Shipped:
 
 
 DEFAULT_MODEL = Shipped("default", (EXPLORE,))  # opened where no page names its own default
-SHIPPED = (DEFAULT_MODEL, Shipped("digits-16d", (INTERPOLATE,)))
+# The colour model opens where it is chosen (or named: ?run=shapes-colour); the digits stay the
+# pages' defaults, the smaller first view.
+SHIPPED = (DEFAULT_MODEL, Shipped("digits-16d", (INTERPOLATE,)), Shipped("shapes-colour", ()))
 
 
 @dataclass(frozen=True)
