@@ -13,6 +13,7 @@ from playwright.sync_api import Page
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app, wait_until_idle
 from testkit.console import console_errors
+from testkit.explore_page import settle
 from tests.conftest import make_dataset, small_config
 from vaeapp.store.catalog import SHIPPED
 from vaeapp.store.runs import Run
@@ -65,6 +66,8 @@ def test_every_page_shows_its_maths_and_no_error(
     for name in PAGES:
         page.goto(f"{trained_server.url}/{name}?run={model}")
         wait_for_app(page)
+        if name == "explore":  # the map's word about its decoder reruns the page: wait for it
+            settle(page)
         open_everything(page)
         where = f"{name} on {model}"
         assert page.locator(".katex").count() > 0, f"{where}: no maths typeset"
