@@ -55,6 +55,13 @@ def plot_spot(page: Page, x: float, y: float) -> tuple[float, float]:
     return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
 
+def decoded_at(page: Page, x: float, y: float) -> list[int]:
+    """The picture decoded under the pointer moved to a fraction (x, y) of the plot area."""
+    page.mouse.move(*plot_spot(page, x, y), steps=4)
+    page.wait_for_timeout(300)
+    return decoded(page)
+
+
 def decoded(page: Page) -> list[int]:
     """The grey levels of the picture decoded beside the map (28 x 28, row by row)."""
     return hook(page, "pixels('decoded')")

@@ -13,7 +13,7 @@ from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
-from testkit.explore_page import READY, decoded, hook, open_explore, plot_spot, settle
+from testkit.explore_page import READY, decoded_at, hook, open_explore, settle
 from testkit.interpolate_page import open_interpolate_page, upload, wait_for_strip
 from testkit.train_page import choose, open_train_page, wait_for_progress
 from vaeapp.data.sources import load_dataset
@@ -37,14 +37,6 @@ def colour_photo(path: Path, colour: str, box: tuple[int, int, int, int]) -> Pat
 def pick(page: Page, name: str) -> None:
     page.locator(".st-key-model_path input").click()
     page.get_by_role("option", name=re.compile(f"^{name}")).click()
-
-
-def decoded_at(page: Page, x: float, y: float) -> list[int]:
-    """The picture decoded under the pointer at a fraction (x, y) of the plot: its three
-    planes, red then green then blue, each row by row."""
-    page.mouse.move(*plot_spot(page, x, y), steps=4)
-    page.wait_for_timeout(300)
-    return decoded(page)
 
 
 def test_a_colour_run_from_the_train_page_decodes_and_interpolates_in_colour(

@@ -15,7 +15,7 @@ import torch
 from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
-from testkit.explore_page import READY, click_map, decoded, hook, open_explore, plot_spot, settle
+from testkit.explore_page import READY, click_map, decoded, decoded_at, hook, open_explore, settle
 from tests.command_line import run_vaeapp
 from vaeapp.store.runs import Run
 
@@ -46,12 +46,6 @@ def imported(own_server: AppServer, tmp_path_factory: pytest.TempPathFactory) ->
     )
     assert done.returncode == 0, done.stderr
     return Run(own_server.runs / NAME)
-
-
-def decoded_at(page: Page, x: float, y: float) -> list[int]:
-    page.mouse.move(*plot_spot(page, x, y), steps=4)
-    page.wait_for_timeout(300)
-    return decoded(page)
 
 
 def test_an_imported_model_decodes_in_the_browser_and_pins_a_click(
