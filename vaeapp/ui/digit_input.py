@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from vaeapp.data.images import UPLOAD_TYPES, enlarged, model_input, read_image
+from vaeapp.data.images import MNIST_SHAPE, UPLOAD_TYPES, enlarged, model_input, read_image
 from vaeapp.errors import VaeappError
 from vaeapp.ui.loaders import load_data
 from vaeapp.ui.widgets import literal
@@ -65,6 +65,17 @@ def digit_or_refusal(
     return image
 
 
+def what_it_takes(shape: tuple[int, int, int]) -> str:
+    """What an upload becomes for a model of `shape`, in words (`model_input`'s two ways)."""
+    if tuple(shape) == MNIST_SHAPE:
+        return (
+            "one digit, dark on light or light on dark, made into MNIST's form; a phone photo "
+            "of one written on paper works"
+        )
+    colour = "in colour" if shape[0] == 3 else "in grey"
+    return f"any picture, resized and centre-cropped to {shape[1]}x{shape[2]} {colour}"
+
+
 def _uploaded(
     prefix: str, name: str, noun: str, shape: tuple[int, int, int]
 ) -> torch.Tensor | None:
@@ -72,8 +83,8 @@ def _uploaded(
         f"Picture for {noun}",
         type=list(UPLOAD_TYPES),
         key=f"{prefix}_upload_{name}",
-        help="PNG, JPEG, BMP, WebP, GIF (its first frame) or TIFF: one digit, any size up to the "
-        "upload limit, dark on light or light on dark; a phone photo of one on paper works.",
+        help="PNG, JPEG, BMP, WebP, GIF (its first frame) or TIFF, any size up to the upload "
+        f"limit: {what_it_takes(shape)}.",
     )
     if upload is None:
         return None

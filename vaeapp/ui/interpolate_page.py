@@ -24,7 +24,7 @@ from vaeapp.latent.interpolation import (
 )
 from vaeapp.store.catalog import INTERPOLATE
 from vaeapp.ui.code_maps import path_map_figure
-from vaeapp.ui.digit_input import DataChoice, digit_or_refusal
+from vaeapp.ui.digit_input import DataChoice, digit_or_refusal, what_it_takes
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import Snapshot, encoded_test_set, load_data, load_model, snapshot
 from vaeapp.ui.widgets import literal, model_picker, show_error, shown_view
@@ -42,9 +42,9 @@ def render() -> None:
     except VaeappError as error:
         show_error(error)
     st.caption(
-        "Upload two pictures of digits (a phone photo of one written on paper works), pick test "
-        "images or draw; each is encoded to the mean of q(z|x), and the path between the two "
-        "codes is decoded step by step."
+        f"Upload two pictures ({what_it_takes(model.image_shape)}), pick test images or draw; "
+        "each is encoded to the mean of q(z|x), and the path between the two codes is decoded "
+        "step by step."
     )
     spec = config.train.data
     inputs = []
