@@ -44,6 +44,10 @@ PAGES = {
   (a hole), the decoder saw few codes in training: what it decodes there is not what it was
   trained to produce, and samples from the prior that land there may be off.
 - **Samples from the prior** decode $z \sim \mathcal{N}(0, T^2 I)$.
+- **Factors** (for data whose factors are known, such as `shapes`): the mutual information
+  $I(z_d; f)$ of each dimension with each factor, as a share of the factor's entropy $H(f)$,
+  and the MIG, the mean over factors of the gap between the two most informative dimensions,
+  $\tfrac{1}{F}\sum_f \big(I(z_{(1)}; f) - I(z_{(2)}; f)\big)/H(f)$ (Chen et al., 2018).
 """,
     "Train": r"""
 - **The ELBO curve** is the objective above, per step (smoothed) and per epoch on the test set;
@@ -53,7 +57,10 @@ PAGES = {
 - **KL per dimension and active units** update each epoch; when units die (posterior collapse)
   the page says so.
 - With a Bernoulli likelihood the ELBO bounds a log-likelihood only of *binary* pixels, so
-  binarisation is on by default; on grey levels it is no normalised likelihood.
+  binarisation is on by default; on grey levels it is no normalised likelihood. For colour the
+  discretised logistic gives each 8-bit value $k/255$ a logistic's mass over its bin, so the ELBO
+  bounds $\log P(x)$ of the images as stored, and bits per dimension
+  $-\log_2 P(x) / (C H W)$ compare with the literature's.
 """,
     "Interpolate": r"""
 - Each image is encoded to the mean $\mu_\phi(x)$ of its posterior $q_\phi(z \mid x)$; the
