@@ -23,6 +23,7 @@ from vaeapp.cli import main
 from vaeapp.config import RunConfig
 from vaeapp.errors import VaeappError
 from vaeapp.paths import runs_dir
+from vaeapp.store.catalog import SHIPPED
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.trainer import Trainer
@@ -47,7 +48,7 @@ def test_the_cli_the_picker_and_compare_list_the_same_models_in_one_order(
     Run.create(runs_dir() / "never-trained", small_config())  # no checkpoint: not a model yet
     assert main(["models", "--json"]) == 0
     from_cli = [row["name"] for row in json.loads(capsys.readouterr().out)["models"]]
-    assert from_cli == ["default", "digits-16d", "newer", "older", "oldest"]
+    assert from_cli == [*(model.name for model in SHIPPED), "newer", "older", "oldest"]
     picker = open_page(INTERPOLATE_PAGE).sidebar.selectbox(key="model_path")
     assert picker_names(picker.options) == from_cli
     app = open_page(COMPARE_PAGE)

@@ -69,7 +69,9 @@ def test_an_error_quoting_a_link_or_image_shows_it_as_text(
 def test_train_watch_reattach_resume_stop_and_pick(
     page: Page, browser: Browser, own_server: AppServer
 ) -> None:
-    start_from_form(page, own_server, "e2e-run", epochs=2)
+    # conv, four epochs: long enough (seconds, not the mlp's fraction of one) for the chart,
+    # redrawn every two seconds, to be seen growing however fast the machine
+    start_from_form(page, own_server, "e2e-run", epochs=4, arch="conv")
 
     counts = [0]
 
@@ -88,7 +90,7 @@ def test_train_watch_reattach_resume_stop_and_pick(
     second.wait_for_function(f"() => ({CHART_POINTS})() >= {counts[-1]}", timeout=WAIT_MS)
     second.close()
 
-    wait_for_progress(page, "finished · 2/2 epochs done")
+    wait_for_progress(page, "finished · 4/4 epochs done")
     sidebar = page.get_by_test_id("stSidebar")  # the picker shows on the model pages only
     sidebar.get_by_role("link", name="Interpolate").click()
     wait_for_app(page)
@@ -98,7 +100,7 @@ def test_train_watch_reattach_resume_stop_and_pick(
 
     page.reload()  # a reload re-attaches too
     wait_for_app(page)
-    wait_for_progress(page, "finished · 2/2 epochs done")
+    wait_for_progress(page, "finished · 4/4 epochs done")
 
     page.get_by_label("Epochs in all").fill("30")
     page.get_by_role("button", name="Resume").click()
@@ -108,7 +110,7 @@ def test_train_watch_reattach_resume_stop_and_pick(
     open_explore(explorer, own_server)  # the explorer, on the checkpoint of the job still training
     explorer.locator(".st-key-model_path input").click()
     explorer.get_by_role("option", name=re.compile("^e2e-run")).click()
-    explorer.get_by_text(re.compile("^e2e-run: mlp network")).wait_for(timeout=WAIT_MS)  # details
+    explorer.get_by_text(re.compile("^e2e-run: conv network")).wait_for(timeout=WAIT_MS)  # details
     explorer.wait_for_function(READY, timeout=WAIT_MS)  # its map; the click waits till it settles
     first, first_image = click_map(explorer, 0.3, 0.35), decoded(explorer)
     second_click, second_image = click_map(explorer, 0.7, 0.75), decoded(explorer)
