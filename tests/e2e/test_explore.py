@@ -229,6 +229,7 @@ def test_ellipses_your_own_image_and_the_kl_per_dimension(
     page.wait_for_function(f"() => {MAP}?.owner.light.overlays.length === 1000")
     sidebar.get_by_text("Posterior ellipses of every dot").click()
     wait_for_app(page)
+    settle(page)  # the map, drawn again without the ellipses, has said so: no rerun to come
     page.get_by_role("tab", name="Encode your own").click()
     page.locator(".st-key-explore_source_yours").get_by_text("Test set").click()
     wait_for_app(page)
