@@ -18,7 +18,9 @@ def open_train_page(page: Page, server: AppServer) -> None:
 def choose(page: Page, key: str, option: str) -> None:
     """Pick `option` in the select box whose widget key is `key`, typed as a user would: a
     list opened below the fold of the page's scrolled container may never show its options."""
-    page.locator(f".st-key-{key} input").click()
+    box = page.locator(f".st-key-{key}")
+    box.scroll_into_view_if_needed()  # a list opened while an expander above unfolds closes
+    box.locator("input").click()
     page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).wait_for()
     page.keyboard.press("Enter")

@@ -12,7 +12,6 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
-from testkit.chromium import wait_for_app
 from testkit.explore_page import READY, decoded_at, hook, open_explore, settle
 from testkit.interpolate_page import open_interpolate_page, upload, wait_for_strip
 from testkit.train_page import choose, open_train_page, wait_for_progress
@@ -47,7 +46,6 @@ def test_a_colour_run_from_the_train_page_decodes_and_interpolates_in_colour(
     page.get_by_label("Epochs", exact=True).fill("1")
     page.get_by_role("textbox", name="Run name").fill(NAME)
     page.get_by_text("More settings").click()
-    wait_for_app(page)  # opening the expander reruns the page
     choose(page, "train_image_size", "32 x 32")
     page.get_by_role("button", name="Start training").click()
     wait_for_progress(page, "finished · 1/1 epochs done", WAIT_MS)

@@ -143,8 +143,11 @@ def _main_fields() -> None:
 
 
 def _more_settings() -> None:
-    """The settings a first run keeps at their defaults, in an expander a refusal opens."""
-    with st.expander("More settings", key=MORE_KEY, on_change="rerun"):
+    """The settings a first run keeps at their defaults, in an expander a refusal opens: a
+    message in the closed expander would go unseen. Not a widget: inside a form, a widget's
+    rerun could drop a choice made in the form just before it."""
+    refused = MORE_FIELDS & st.session_state.get(PROBLEMS_KEY, {}).keys()
+    with st.expander("More settings", expanded=bool(refused)):
         for row in range(0, len(MORE_NUMBERS), 2):
             for column, number in zip(st.columns(2), MORE_NUMBERS[row : row + 2], strict=False):
                 with column:
@@ -214,7 +217,6 @@ MORE_NUMBERS: tuple[NumberField, ...] = (
     ("lr", "Learning rate", "train_lr", {"step": 1e-4, "format": "%g"}),
     ("seed", "Seed", "train_seed", {"step": 1}),
 )
-MORE_KEY = "train_more"  # the expander of MORE_NUMBERS, the images and the precision
 TENSORBOARD_KEY = "train_tensorboard"
 MORE_FIELDS = {f"train.{number[0]}" for number in MORE_NUMBERS} | {
     "train.precision",
@@ -265,8 +267,6 @@ def _start_from_form() -> None:
             state[WATCH_KEY] = str(run.path)
             state[NAME_KEY] = _fresh_name()
     state[PROBLEMS_KEY] = problems
-    if MORE_FIELDS & problems.keys():  # a message in the closed expander would go unseen
-        state[MORE_KEY] = True
 
 
 def _config_from_form() -> tuple[RunConfig, dict[str, str]]:
