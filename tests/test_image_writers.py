@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vaeapp.data.images import enlarged, png_bytes, strip, there_and_back_gif
+from vaeapp.data.images import enlarged, grid, png_bytes, strip, there_and_back_gif
 
 
 def test_strip_lays_images_side_by_side() -> None:
@@ -19,6 +19,22 @@ def test_strip_lays_images_side_by_side() -> None:
     pixels = np.asarray(picture)
     assert pixels[3 * 10, 3 * 10] == 0 and pixels[3 * 10, 3 * (4 * 30 + 10)] == 255
     assert Image.open(io.BytesIO(png_bytes(picture))).size == picture.size
+
+
+@pytest.mark.parametrize(
+    ("count", "channels", "per_row", "padding"),
+    [(7, 1, 3, 2), (225, 1, 15, 0), (5, 3, 2, 1), (12, 3, 4, 0), (3, 1, 8, 2)],
+)
+def test_grid_lays_images_out_as_torchvisions_make_grid(
+    count: int, channels: int, per_row: int, padding: int
+) -> None:
+    from torchvision.utils import make_grid
+
+    images = torch.rand(count, channels, 6, 5, generator=torch.Generator().manual_seed(count))
+    expected = make_grid(images, nrow=per_row, padding=padding, pad_value=0.5)[:channels]
+    assert np.array_equal(
+        np.asarray(grid(images, per_row, padding)), np.asarray(enlarged(expected, 1))
+    )
 
 
 def test_enlarged_keeps_pixels_as_blocks() -> None:

@@ -244,13 +244,21 @@ def enlarged(image: torch.Tensor, scale: int) -> Image.Image:
 
 
 def grid(images: torch.Tensor, per_row: int, padding: int = 2, scale: int = 1) -> Image.Image:
-    """Images [N, C, H, W] in rows of `per_row` on a grey frame, each pixel scale x scale."""
-    from torchvision.utils import make_grid  # here: importing torchvision takes seconds
-
-    tiled = make_grid(
-        images.detach().cpu().clamp(0, 1), nrow=per_row, padding=padding, pad_value=0.5
+    """Images [N, C, H, W] in rows of `per_row` on a grey frame, each pixel scale x scale: the
+    layout of torchvision's `make_grid`, without importing torchvision, which takes seconds that
+    Explore's first view would wait for."""
+    count, channels, height, width = images.shape
+    columns = min(per_row, count)
+    rows = -(-count // columns)
+    cells = torch.full((rows * columns, channels, height, width), 0.5)
+    cells[:count] = images.detach().cpu().clamp(0, 1)
+    # each cell with the frame above and left of it; the frame's last row and column at the end
+    framed = torch.nn.functional.pad(cells, (padding, 0, padding, 0), value=0.5)
+    tiled = framed.reshape(rows, columns, channels, height + padding, width + padding)
+    tiled = tiled.permute(2, 0, 3, 1, 4).reshape(
+        channels, rows * (height + padding), columns * (width + padding)
     )
-    return enlarged(tiled[: images.shape[1]], scale)  # make_grid makes grey images RGB
+    return enlarged(torch.nn.functional.pad(tiled, (0, padding, 0, padding), value=0.5), scale)
 
 
 def strip(images: torch.Tensor, scale: int = 3) -> Image.Image:
