@@ -5,7 +5,7 @@
 import { metrics, record } from "./metrics.js";
 
 let runtime = null;
-const sessions = new Map(); // content id -> Promise of a Decoder, one per page
+const sessions = new Map(); // decoder id -> Promise of a Decoder, one per page
 
 function onnxRuntime() {
   runtime ??= import("./vendor/ort.wasm.bundle.min.mjs").then((ort) => {
@@ -22,10 +22,11 @@ function onnxRuntime() {
 }
 
 export class Decoder {
-  /** The decoder of a content (shared by every map showing it); rejects where ORT cannot run. */
+  /** The decoder of a content, shared by every content of its model (each view of it, each
+   * colouring) and every map showing one; rejects where ORT cannot run. */
   static forContent(content) {
-    if (!sessions.has(content.id)) sessions.set(content.id, Decoder.#create(content));
-    return sessions.get(content.id);
+    if (!sessions.has(content.decoderId)) sessions.set(content.decoderId, Decoder.#create(content));
+    return sessions.get(content.decoderId);
   }
 
   static async #create(content) {

@@ -629,19 +629,20 @@ export class LatentMap {
     );
   }
 
-  /** Tell Python once per content whether the browser decodes. */
+  /** Tell Python once per decoder whether the browser decodes: another view of the same model
+   * has the answer already, and a report would run the page again. */
   #report(state) {
-    const said = JSON.stringify([this.content.id, state]);
+    const said = JSON.stringify([this.content.decoderId, state]);
     if (this.memory.reported === said) return;
     this.memory.reported = said;
     this.send.setStateValue("decoder", state);
   }
 
-  /** What was told Python about decoding this content, or null: a remounted map's memory
-   * may hold the report of the content it showed before. */
+  /** What was told Python about this content's decoder, or null: a remounted map's memory
+   * may hold the report of another model's decoder. */
   #reportedHere() {
     const said = this.memory.reported;
-    return said && JSON.parse(said)[0] === this.content?.id ? said : null;
+    return said && JSON.parse(said)[0] === this.content?.decoderId ? said : null;
   }
 
   /** One decoder run for the latest hover (its point, and its dot's code), the sliders' code,

@@ -77,6 +77,7 @@ async function unpack(header, buffer, start) {
     thumbShape, // [C, h, w] of the test images sent (`images`): the pictures', or shrunk
     images: arrays.images.values,
     decoder: arrays.decoder.values,
+    decoderId: header.decoder_id, // the same for every content of one model
     covariances: arrays.covariances?.values ?? null,
   };
 }
