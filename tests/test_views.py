@@ -68,7 +68,19 @@ def test_embedding_inverse_returns_each_embedded_points_own_code() -> None:
     codes, embedding = embedded_codes()
     view = EmbeddingProjection(codes, embedding)
     torch.testing.assert_close(view.inverse(embedding), codes, atol=1e-4, rtol=0)
-    np.testing.assert_allclose(view.project(codes), embedding, atol=1e-9)
+    assert np.array_equal(view.project(codes.clone()), embedding)
+
+
+def test_embedding_places_new_codes_by_their_nearest_known_codes() -> None:
+    codes, embedding = embedded_codes()
+    view = EmbeddingProjection(codes, embedding)
+    moved = codes[:20] + 1e-4
+    np.testing.assert_allclose(view.project(moved), embedding[:20], atol=1e-2)
+    halfway = (codes[:1] + codes[1:2]) / 2
+    placed = view.project(halfway)[0]
+    assert np.linalg.norm(placed - embedding[:2].mean(0)) < np.linalg.norm(
+        embedding[0] - embedding[1]
+    )
 
 
 def test_embedding_inverse_inside_the_hull_mixes_the_enclosing_triangles_codes() -> None:

@@ -205,6 +205,7 @@ class EmbeddingProjection:
         if embedding.shape != (len(codes_np), 2) or len(codes_np) < 3:
             raise ConfigError("an embedding needs one 2-D point per code, and at least three")
         self.embedding = embedding
+        self.codes = codes.detach().cpu()
         self.triangulation = Delaunay(embedding)
         # Delaunay computes its barycentric transforms on first use (about a second for 10k
         # points): pay for it here, where the view is built once, not on the first click.
@@ -217,7 +218,12 @@ class EmbeddingProjection:
         ).fit(codes_np, embedding)
 
     def project(self, z: torch.Tensor) -> np.ndarray:
-        return self.placer.predict(z.numpy(force=True).astype(np.float64))
+        """The embedding itself for the codes it embeds (a page asks for them on every run,
+        and placing 10k codes by their neighbours takes most of a second); others placed."""
+        z = z.detach().cpu()
+        if z.shape == self.codes.shape and torch.equal(z, self.codes):
+            return self.embedding.copy()
+        return self.placer.predict(z.numpy().astype(np.float64))
 
     def inverse(self, points: np.ndarray) -> torch.Tensor:
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
