@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image
 
-from vaeapp.ui.chart_warmup import load_chart_library_early
+from vaeapp.ui.early_loading import load_browser_libraries_early
 
 ICON = Path(__file__).with_name("icon.png")  # a test digit: a favicon that needs no network
 
@@ -19,7 +19,7 @@ def main() -> None:
     st.set_page_config(
         page_title="vaeapp: VAE latent-space explorer", page_icon=Image.open(ICON), layout="wide"
     )
-    with load_chart_library_early():
+    with load_browser_libraries_early():
         import torch
 
         from vaeapp.ui import compare_page, explore_page, interpolate_page, train_page

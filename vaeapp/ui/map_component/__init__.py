@@ -35,12 +35,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 import streamlit as st
 
 from vaeapp.latent.map_content import MapContent, Polyline, light_values, map_content, pack
+from vaeapp.ui.map_element import component
 
 __all__ = [
     "DEFAULT_HEIGHT",
@@ -66,13 +67,6 @@ MAX_POLYGON = 20_000
 MAX_SEQ = 2**53  # JavaScript's exact integers
 SELECTION_KINDS = ("lasso", "box", "none")
 MAX_ERROR_CHARS = 300
-
-
-@cache
-def _component() -> Callable[..., Any]:
-    """The component, registered on first use: its files are found through the manifest
-    (vaeapp/pyproject.toml) that a running Streamlit has scanned, so not at import time."""
-    return st.components.v2.component("vaeapp.latent_map", js="index.js", css="map.css")
 
 
 @dataclass(frozen=True)
@@ -153,7 +147,7 @@ def latent_map(
         scope=scope,
     )
     heavy = content if sent.get(key) != content.content_id else None
-    result = _component()(
+    result = component()(
         key=key,
         data=pack(light, heavy),
         height="content",

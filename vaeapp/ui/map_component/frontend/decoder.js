@@ -21,6 +21,20 @@ function onnxRuntime() {
   return runtime;
 }
 
+// One Identity node: a session of it makes ONNX Runtime fetch, compile and start its WASM.
+const IDENTITY_ONNX = "CAcSADo3ChAKAXgSAXkiCElkZW50aXR5EgF3Wg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ==";
+
+/** Start ONNX Runtime's WASM now, so that a map's first decoder loads in a fraction of the
+ * time: a fresh page calls this while Python still imports torch. Failing here is not fatal:
+ * the map's own decoder reports what fails. */
+export function prepareDecoding() {
+  if (typeof WebAssembly !== "object") return;
+  const model = Uint8Array.from(atob(IDENTITY_ONNX), (c) => c.charCodeAt(0));
+  onnxRuntime()
+    .then((ort) => ort.InferenceSession.create(model, { executionProviders: ["wasm"] }))
+    .catch(() => {});
+}
+
 export class Decoder {
   /** The decoder of a content, shared by every content of its model (each view of it, each
    * colouring) and every map showing one; rejects where ORT cannot run. */

@@ -9,8 +9,8 @@ from tests.app_pages import place_of
 
 PAGE = """
 import streamlit as st
-from vaeapp.ui.chart_warmup import load_chart_library_early
-with load_chart_library_early():
+from vaeapp.ui.early_loading import load_browser_libraries_early
+with load_browser_libraries_early():
     pass
 st.title("A page")
 """

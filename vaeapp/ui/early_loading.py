@@ -1,9 +1,11 @@
-"""Start the browser loading Plotly while Python imports torch, on a session's first run.
+"""Start the browser loading Plotly and the map's decoder while Python imports torch, on a
+session's first run.
 
 On a fresh server the first page spends about 2 s importing torch and the pages, and only then
 sends the map; the browser then fetches and compiles Streamlit's Plotly bundle (4.7 MB) for
-another 1.5-2 s. An empty chart sent before the imports makes the browser start on the bundle
-at once, so the two overlap; the empty chart is removed as soon as the imports are done.
+another 1.5-2 s, and the map's code and ONNX Runtime's WASM (14 MB) for about 0.8 s more. An
+empty chart and an empty map element sent before the imports make the browser start on both at
+once, so they overlap the imports; both are removed as soon as the imports are done.
 
 Its slot is made on every run, so the page's elements keep their places: without it the second
 run would shift each one, and the browser would make every element again, the map included.
@@ -16,17 +18,21 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-WARMED = "chart_library_requested"
+from vaeapp.ui.map_element import prepare_decoding
+
+WARMED = "browser_libraries_requested"
 
 
 @contextmanager
-def load_chart_library_early() -> Iterator[None]:
+def load_browser_libraries_early() -> Iterator[None]:
     slot = st.empty()
     if st.session_state.get(WARMED):
         yield
         return
     st.session_state[WARMED] = True
-    slot.plotly_chart({"data": [{"type": "scatter", "x": [], "y": []}], "layout": {"height": 10}})
+    with slot.container():
+        st.plotly_chart({"data": [{"type": "scatter", "x": [], "y": []}], "layout": {"height": 10}})
+        prepare_decoding()
     try:
         yield
     finally:
