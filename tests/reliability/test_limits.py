@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 import torch
 
 from tests.app_pages import EXPLORE_PAGE, captions, open_page, saved_run
@@ -17,8 +18,8 @@ from tests.command_line import EXIT_ERROR, EXIT_USAGE, cli_error
 from tests.conftest import make_dataset, small_config
 from vaeapp.cli import main, train_command
 from vaeapp.config import ModelConfig
-from vaeapp.latent import onnx_decoder
-from vaeapp.latent.onnx_decoder import MAX_BROWSER_BYTES, browser_decoder_onnx
+from vaeapp.latent import browser_decoder as browser_decoder_module
+from vaeapp.latent.browser_decoder import MAX_BROWSER_BYTES, browser_decoder
 from vaeapp.model.networks import build_model
 from vaeapp.store.catalog import summarise
 from vaeapp.store.runs import Run
@@ -86,21 +87,23 @@ def test_a_disk_full_while_metrics_are_appended_is_one_line_and_the_run_resumes(
     assert [e["status"] for e in run.read_metrics() if e["kind"] == "end"][-1] == "finished"
 
 
-def test_a_decoder_too_large_for_a_browser_is_not_made() -> None:
+def test_a_decoder_too_large_for_a_browser_is_not_made(tmp_path: Path) -> None:
     with torch.device("meta"):  # the form's largest mlp, without its 600 MB of weights
         huge = build_model(ModelConfig(arch="mlp", latent_dim=2, hidden=(8192, 8192)))
-    assert browser_decoder_onnx(huge) is None
+    assert browser_decoder(huge, tmp_path) is None
     small = build_model(ModelConfig(arch="mlp", latent_dim=2, hidden=(32,)))
-    exported = browser_decoder_onnx(small)
+    exported = browser_decoder(small, tmp_path)
     assert exported is not None and 0 < len(exported) <= MAX_BROWSER_BYTES
 
 
 @pytest.mark.slow
 def test_explore_decodes_on_the_server_where_the_decoder_is_too_large_to_send(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     run = saved_run("large-decoder", latent_dim=2)  # its own path: no decoder cached for it
-    monkeypatch.setattr(onnx_decoder, "MAX_BROWSER_BYTES", 1024)
+    monkeypatch.setattr(browser_decoder_module, "MAX_BROWSER_BYTES", 1024)
+    # the page may load the default model too: what it finds under this limit stays here
+    request.addfinalizer(st.cache_resource.clear)
     app = open_page(EXPLORE_PAGE, run)
     assert not app.exception
     shown = captions(app)

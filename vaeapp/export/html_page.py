@@ -26,7 +26,6 @@ from importlib.resources.abc import Traversable
 from vaeapp.data.sources import Dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.map_content import MapContent, light_values, pack, view_content
-from vaeapp.latent.onnx_decoder import decoder_onnx
 from vaeapp.latent.views import default_view
 from vaeapp.model.networks import VAE
 from vaeapp.store.catalog import RunSummary
@@ -47,6 +46,8 @@ POLICY = (
 def run_content(model: VAE, data: Dataset) -> MapContent:
     """The map of `data`'s test images under `model`, as the Explore page first draws it: their
     codes on the default view, dots coloured by the first known factor where the data has one."""
+    from vaeapp.latent.onnx_decoder import decoder_onnx  # onnx: half a second, for an export only
+
     mu, logvar = encode_dataset(model.cpu(), data.test.images)
     view = default_view(mu)
     return view_content(

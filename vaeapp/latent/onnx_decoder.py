@@ -36,9 +36,6 @@ from vaeapp.model.onnx_networks import OnnxDecoder
 
 INPUT, OUTPUT = "z", "image"
 OPSET = 20
-# The most a map sends a browser to decode with: a form allows mlp layers of 8192 units, whose
-# decoder is about 294 MB, past Streamlit's message limit (200 MB) and slow over any network.
-MAX_BROWSER_BYTES = 50 * 2**20
 
 
 PARAMS, DECODER_PREFIX = "params", "decoder/"
@@ -64,16 +61,6 @@ class _ImageDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.mean(self.model.decode(z))
-
-
-def browser_decoder_onnx(model: VAE) -> bytes | None:
-    """`decoder_onnx`, or None where it is larger than a browser should be sent (see
-    MAX_BROWSER_BYTES); the weights, nearly all of it, are counted before anything is made."""
-    weights = sum(p.numel() * p.element_size() for p in model.decoder.parameters())
-    if weights > MAX_BROWSER_BYTES:
-        return None
-    exported = decoder_onnx(model)
-    return exported if len(exported) <= MAX_BROWSER_BYTES else None
 
 
 def decoder_onnx(model: VAE) -> bytes:

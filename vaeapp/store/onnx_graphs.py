@@ -27,21 +27,22 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
 
 from vaeapp import files
 from vaeapp.config import ModelConfig
 from vaeapp.errors import GraphError
+
+if TYPE_CHECKING:
+    import onnx
 
 MAX_GRAPH_BYTES = 200 * 2**20
 DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
 PROBE_BATCH = 2
 PROBE_SECONDS = 60.0
 PROBE_MEMORY = 4 * 2**30  # the child's address space: the interpreter, the graphs, their run
-FLOAT = onnx.TensorProto.FLOAT
 _PROBED: set[str] = set()  # the hashes of the probes that passed in this process
 
 
@@ -62,6 +63,8 @@ def read_graph(path: Path, what: str, follow_links: bool = False) -> bytes:
 
 def checked_graph(data: bytes, what: str) -> onnx.ModelProto:
     """The parsed graph, if it is self-contained and uses ONNX's own operators alone."""
+    import onnx  # half a second to import: paid where a graph is read, not by every page
+
     try:
         model = onnx.load_model_from_string(data)
     except Exception:  # protobuf's DecodeError and its kin: whatever the bytes are, one line
@@ -303,9 +306,11 @@ def _outputs(
 
 
 def _check_values(values: list[onnx.ValueInfoProto], what: str, side: str, rank: int) -> None:
+    import onnx
+
     for value in values:
         tensor = value.type.tensor_type
-        if not value.type.HasField("tensor_type") or tensor.elem_type != FLOAT:
+        if not value.type.HasField("tensor_type") or tensor.elem_type != onnx.TensorProto.FLOAT:
             raise GraphError(f"the {what}'s {side} {value.name!r} must be a float32 tensor")
         if len(tensor.shape.dim) != rank:
             raise GraphError(

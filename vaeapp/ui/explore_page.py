@@ -204,8 +204,9 @@ def _overlay_choices(
 @st.fragment
 def _explorer(explorer: Explorer) -> None:
     """The map and everything that follows the code it pins. Data flows down the page: the
-    map's slot comes first, and the map is drawn into it last, with what the tabs found (your
-    own image's ellipse)."""
+    map's slot comes first, and the map is drawn into it once the tabs it shows have worked
+    out their part (the neighbours it rings, your own image's ellipse); the tabs that only
+    follow the code are filled after it, so the browser has the map without waiting for them."""
     state = ExploreState.of_session()
     z = state.latent()
     events = events_for(explorer.content, MAP_KEY)
@@ -223,20 +224,8 @@ def _explorer(explorer: Explorer) -> None:
         code_panel(state, explorer)
     with tabs[1]:
         near = neighbours(explorer, z)
-    with tabs[2]:
-        traversals(explorer, z)
-    with tabs[3]:
-        units(explorer)
-    with tabs[4]:
-        factors(explorer)
     with tabs[5]:
         own = encode_your_own(explorer, state)
-    with tabs[6]:
-        selection(explorer, events.selection.indices if events.selection else ())
-    with tabs[7]:
-        manifold(explorer, z)
-    with tabs[8]:
-        prior_samples(explorer.model, state)
     with map_slot:
         latent_map(
             explorer.content,
@@ -249,6 +238,18 @@ def _explorer(explorer: Explorer) -> None:
             on_pin=_on_pin,
             scope=state.model,
         )
+    with tabs[2]:
+        traversals(explorer, z)
+    with tabs[3]:
+        units(explorer)
+    with tabs[4]:
+        factors(explorer)
+    with tabs[6]:
+        selection(explorer, events.selection.indices if events.selection else ())
+    with tabs[7]:
+        manifold(explorer, z)
+    with tabs[8]:
+        prior_samples(explorer.model, state)
 
 
 def _on_pin() -> None:

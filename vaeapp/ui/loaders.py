@@ -21,9 +21,9 @@ import torch
 from vaeapp.config import RunConfig
 from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.errors import VaeappError
+from vaeapp.latent.browser_decoder import browser_decoder as cached_browser_decoder
 from vaeapp.latent.codes import box_around, encode_dataset, padded_range
 from vaeapp.latent.map_content import MapContent, view_content
-from vaeapp.latent.onnx_decoder import browser_decoder_onnx
 from vaeapp.latent.umap_embedding import BackgroundUmap
 from vaeapp.latent.views import EmbeddingProjection, PCAProjection, ShownView
 from vaeapp.model.networks import VAE
@@ -151,7 +151,7 @@ def encoded_test_set(snap: Snapshot, spec: str) -> torch.Tensor:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _decoder(run_path: str, checkpoint_stamp: float) -> bytes | None:
-    return browser_decoder_onnx(_model(run_path, checkpoint_stamp)[0])
+    return cached_browser_decoder(_model(run_path, checkpoint_stamp)[0], cache_dir())
 
 
 def browser_decoder(snap: Snapshot) -> bytes | None:
