@@ -31,6 +31,7 @@ def load_browser_libraries_early() -> Iterator[None]:
         return
     st.session_state[WARMED] = True
     with slot.container():
+        st.caption("Starting vaeapp: loading PyTorch and the pages…")  # else a blank page
         st.plotly_chart({"data": [{"type": "scatter", "x": [], "y": []}], "layout": {"height": 10}})
         prepare_decoding()
     try:
