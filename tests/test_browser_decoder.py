@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_other_weights_are_another_decoder(tmp_path: Path) -> None:
     assert weights_key(one) != weights_key(small_model(0))
 
 
-@pytest.mark.parametrize("damage", ["link", "too large", "folder"])
+@pytest.mark.parametrize("damage", ["link", "too large", "folder", "fifo", "truncated", "garbage"])
 def test_a_damaged_cache_file_is_made_again(tmp_path: Path, damage: str) -> None:
     model = small_model(0)
     made = browser_decoder(model, tmp_path / "fresh")
@@ -56,6 +57,15 @@ def test_a_damaged_cache_file_is_made_again(tmp_path: Path, damage: str) -> None
     elif damage == "too large":
         with path.open("wb") as out:
             out.truncate(60 * 2**20)
-    else:
+    elif damage == "folder":
         path.mkdir()
+    elif damage == "fifo":
+        os.mkfifo(path)
+    elif damage == "truncated":
+        browser_decoder(model, tmp_path)  # kept whole, then cut short
+        path.write_bytes(path.read_bytes()[: len(made) // 2])
+    else:
+        path.write_bytes(bytes(100))
     assert browser_decoder(model, tmp_path) == made
+    if damage in ("truncated", "garbage"):  # made again and kept again, whole
+        assert browser_decoder(model, tmp_path) == made

@@ -3,8 +3,9 @@
 Exporting it imports onnx and runs torch's exporter: 0.6 s or more that a fresh app's first map
 waits for, and the same bytes every time for the same weights. So each export is kept under the
 cache folder, named by a hash of the model (its architecture and every weight), and read back
-by the next process. A file there is a hint, as a UMAP cache is: one that cannot be read, is a
-link or is too large is made again. The browser checks what it runs (the output's shape), and a
+by the next process, after its digest (kept in front of it) is checked. A file there is a
+hint, as a UMAP cache is: one that cannot be read, is a link, too large, truncated or changed is
+made again. The browser checks what it runs (the output's shape), and a
 decoder it cannot run makes the page decode on the server.
 """
 
@@ -25,6 +26,7 @@ from vaeapp.model.onnx_networks import OnnxDecoder
 # decoder is about 294 MB, past Streamlit's message limit (200 MB) and slow over any network.
 MAX_BROWSER_BYTES = 50 * 2**20
 EXPORT_VERSION = "1"  # a new one when the export writes something else for the same weights
+DIGEST_BYTES = 16
 
 
 def browser_decoder(model: VAE, cache: Path) -> bytes | None:
@@ -39,13 +41,19 @@ def browser_decoder(model: VAE, cache: Path) -> bytes | None:
         return _exported(model)
     path = cache / "decoders" / f"{weights_key(model)}.onnx"
     with contextlib.suppress(OSError, UnsafeFileError):
-        return files.read_bytes(path, MAX_BROWSER_BYTES)
+        kept = files.read_bytes(path, DIGEST_BYTES + MAX_BROWSER_BYTES)
+        if kept[:DIGEST_BYTES] == _digest(kept[DIGEST_BYTES:]):
+            return kept[DIGEST_BYTES:]
     made = _exported(model)
     if made is not None:
         with contextlib.suppress(OSError, WriteError):  # an unwritable cache only costs time
             path.parent.mkdir(parents=True, exist_ok=True)
-            files.write_atomically(path, made)
+            files.write_atomically(path, _digest(made) + made)
     return made
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
 
 
 def weights_key(model: VAE) -> str:
