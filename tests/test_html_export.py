@@ -17,6 +17,7 @@ import torch
 from playwright.sync_api import Browser, Page, Route
 
 from testkit.map_browser import hook
+from testkit.shown_pictures import torch_levels, wait_until_shown
 from testkit.waiting import wait_for
 from tests.command_line import cli_error, run_vaeapp
 from tests.conftest import make_dataset, small_config
@@ -30,7 +31,6 @@ from vaeapp.store.runs import Run
 READY = "() => window.__vaeappMap?.maps.map?.ready() && window.__vaeappMap.maps.map.decoder()"
 URL = re.compile(r"https?://[^\s\"'<>)]*")
 VENDORED = "vaeapp/vendor/"
-GREY_LEVELS = 255
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +128,11 @@ def decoded_at(page: Page, model: VAE, at: tuple[int, int]) -> np.ndarray:
     page.mouse.move(*at)
     point = hook(page, "toMap(arg)", at)
     [code] = hook(page, "inverse(arg)", [point])
-    with torch.no_grad():
-        mean = model.decode_mean(torch.tensor([code], dtype=torch.float32))
-    expected = np.round(mean.numpy().ravel() * GREY_LEVELS)
-    wait_for(
-        lambda: np.abs(np.array(hook(page, "pixels('decoded')")) - expected).max() <= 1,
+    expected = torch_levels(model, code)
+    wait_until_shown(
+        lambda: hook(page, "pixels('decoded')"),
+        expected,
         "the page decodes the code under the pointer as torch does",
-        timeout_s=20,
     )
     return expected
 

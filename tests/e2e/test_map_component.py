@@ -24,6 +24,7 @@ from testkit.map_browser import (
     wait_for_events,
 )
 from testkit.map_scene import Scene, codes_and_labels, content, images, model, view
+from testkit.shown_pictures import torch_levels, wait_until_shown
 from testkit.waiting import wait_for
 
 pytestmark = pytest.mark.browser
@@ -32,7 +33,6 @@ AXES = Scene(view="axes", n=500, dim=2)
 PCA = Scene(view="pca", n=500, dim=16)
 UMAP = Scene(view="umap", n=2000, dim=16)
 COLOUR = Scene(view="axes", n=300, dim=2, channels=3, side=64)  # sent as 32 x 32 thumbnails
-GREY_LEVELS = 255
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +50,7 @@ def map_page(browser: Browser) -> Iterator[Page]:
 
 def torch_picture(scene: Scene, code: np.ndarray) -> np.ndarray:
     """What the browser should show for a code: E[x|z] as levels 0-255, [C * H * W]."""
-    with torch.no_grad():
-        mean = model(scene).decode_mean(torch.as_tensor(code, dtype=torch.float32)[None])
-    return np.round(mean.numpy().ravel() * GREY_LEVELS)
+    return torch_levels(model(scene), code)
 
 
 def python_inverse(scene: Scene, points: np.ndarray) -> np.ndarray:
@@ -94,10 +92,8 @@ def plot_spot(page: Page, fx: float, fy: float) -> tuple[int, int]:
 
 def wait_for_picture(page: Page, canvas: str, expected: np.ndarray) -> None:
     """Until the canvas shows `expected` to within one grey level (rounding on either side)."""
-    wait_for(
-        lambda: np.abs(np.array(hook(page, "pixels(arg)", canvas)) - expected).max() <= 1,
-        f"the {canvas} picture shows the decoded image",
-        timeout_s=20,
+    wait_until_shown(
+        lambda: hook(page, "pixels(arg)", canvas), expected, f"the {canvas} picture shows it"
     )
 
 
