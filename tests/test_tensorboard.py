@@ -4,10 +4,12 @@ config naming the test codes and their sprite, and one line where TensorBoard is
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch.utils.tensorboard import SummaryWriter
 
 from tests.command_line import process_error, run_vaeapp
 from tests.conftest import events, make_dataset, small_config
@@ -53,6 +55,36 @@ def test_training_events_read_back_through_tensorboard(tmp_path: Path) -> None:
     assert 'image_path: "00002/test_codes/sprite.png"' in projector
     labels = (board / "00002" / "test_codes" / "metadata.tsv").read_text().split()
     assert labels == [str(label) for label in dataset.test.labels.tolist()]
+
+
+def test_a_resumed_run_appends_and_replaces_what_a_killed_session_logged(tmp_path: Path) -> None:
+    """Stopped at step 3 of 6, then resumed into the same folder: each step is read back once,
+    with the run's own values, though the first session (as one killed after its checkpoint
+    would) logged a step 5 that the resumed session trains again."""
+    dataset = make_dataset(n_train=100, n_test=30)
+    run = Run.create(tmp_path / "run", small_config(epochs=3))
+    board = tmp_path / "board"
+    stop = threading.Event()
+    log = TensorBoardLog(board, run, dataset)
+
+    def stop_at_step_three(event: dict) -> None:
+        log(event)
+        if event["kind"] == "step" and event["step"] == 3:
+            stop.set()
+
+    assert Trainer(run, dataset, stop_at_step_three, stop).fit() == "stopped"
+    with SummaryWriter(str(board)) as killed:
+        killed.add_scalar("train/elbo", -999.0, 5)
+    assert Trainer(run, dataset, on_event=TensorBoardLog(board, run, dataset)).fit() == "finished"
+
+    logged = _read(board)
+    steps = events(run, "step")
+    assert [s.step for s in logged.Scalars("train/elbo")] == [e["step"] for e in steps]
+    assert [s.step for s in logged.Scalars("train/elbo")] == [1, 2, 3, 4, 5, 6]
+    assert [s.value for s in logged.Scalars("train/elbo")] == pytest.approx(
+        [e["elbo"] for e in steps]
+    )
+    assert [s.step for s in logged.Scalars("test/elbo")] == [1, 2, 3]
 
 
 @pytest.mark.slow

@@ -52,8 +52,9 @@ class TensorBoardLog:
         if kind == "start":
             from torch.utils.tensorboard import SummaryWriter
 
-            # a resumed run drops what a killed session logged after its last checkpoint
-            purge = event["step"] if event["resumed"] else None
+            # a resumed run drops what a killed session logged after its last checkpoint: the
+            # steps after the one it resumes at (TensorBoard drops every step from purge_step)
+            purge = event["step"] + 1 if event["resumed"] else None
             self.writer = SummaryWriter(str(self.folder), purge_step=purge)
         elif self.writer is None:
             return
