@@ -28,6 +28,7 @@ from vaeapp.store.runs import JOB_FILE, LOG_FILE, Run
 from vaeapp.training import jobs
 from vaeapp.training.precision import native_cpu_bf16
 from vaeapp.training.trainer import Trainer
+from vaeapp.ui.widgets import literal
 
 
 @pytest.fixture
@@ -136,12 +137,34 @@ def test_resume_starts_the_job_and_reruns_the_page_without_an_error(
 ) -> None:
     """Resume sits outside the live fragments, so it reruns the whole page (a fragment's rerun
     from there raised StreamlitInvalidLayoutContextError)."""
-    resumed: list[tuple[str, int]] = []
-    monkeypatch.setattr(jobs, "resume", lambda run, epochs: resumed.append((run.name, epochs)))
+    resumed: list[tuple[str, int, Path | None]] = []
+    monkeypatch.setattr(
+        jobs,
+        "resume",
+        lambda run, epochs, tensorboard: resumed.append((run.name, epochs, tensorboard)),
+    )
     app = open_page(TRAIN_PAGE)
     next(b for b in app.button if b.label == "Resume").click().run()
     assert not app.exception, app.exception
-    assert resumed == [("trained", 12)]
+    assert resumed == [("trained", 12, None)]  # not started from this session: no folder
+
+
+def test_resume_appends_to_the_tensorboard_folder_the_run_was_started_with(
+    trained: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resumed: list[Path | None] = []
+    monkeypatch.setattr(jobs, "start", lambda config, name, tensorboard: trained)
+    monkeypatch.setattr(
+        jobs, "resume", lambda run, epochs, tensorboard: resumed.append(tensorboard)
+    )
+    app = open_page(TRAIN_PAGE)
+    app.text_input(key="train_tensorboard").set_value(str(tmp_path / "board"))
+    app.button[0].click().run()
+    assert not app.error and app.session_state["train_watch"] == str(trained.path)
+    shown = [caption.value for caption in app.caption]
+    assert f"TensorBoard: resuming appends to {literal(str(tmp_path / 'board'))}" in shown
+    next(b for b in app.button if b.label == "Resume").click().run()
+    assert resumed == [tmp_path / "board"]
 
 
 def test_the_run_pickers_label_follows_the_jobs_state_read_after_it(

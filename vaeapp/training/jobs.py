@@ -89,9 +89,10 @@ def start(
     return _launch(Run.create(path, replace(config, command=APP_COMMAND)), tensorboard)
 
 
-def resume(run: Run, epochs: int | None = None) -> Run:
+def resume(run: Run, epochs: int | None = None, tensorboard: Path | None = None) -> Run:
     """Continue a stopped, interrupted or finished run, up to `epochs` in all if given, on the
-    processes it records, all on this machine (`resume.plan_resume` decides whether it may)."""
+    processes it records, all on this machine (`resume.plan_resume` decides whether it may),
+    appending TensorBoard's files to `tensorboard` if given."""
     current = state(run)
     if current.active:
         raise busy(run, current.status)
@@ -99,7 +100,7 @@ def resume(run: Run, epochs: int | None = None) -> Run:
         raise RunError(f"{run.name} has no checkpoint to resume from; start a new run")
     processes = run.read_config().train.world_size
     plan_resume(run, processes, processes, epochs).write()
-    return _launch(run)
+    return _launch(run, tensorboard)
 
 
 def stop(run: Run) -> bool:

@@ -218,6 +218,10 @@ MORE_NUMBERS: tuple[NumberField, ...] = (
     ("seed", "Seed", "train_seed", {"step": 1}),
 )
 TENSORBOARD_KEY = "train_tensorboard"
+# The TensorBoard folder of each run started in this session, by run folder: Resume appends
+# there. Only this session's own choices: a folder named by a run's files (a colleague's) is
+# never written.
+LOGGED_TO_KEY = "train_tensorboard_of"
 MORE_FIELDS = {f"train.{number[0]}" for number in MORE_NUMBERS} | {
     "train.precision",
     "model.image_shape",
@@ -264,6 +268,8 @@ def _start_from_form() -> None:
         except VaeappError as exc:
             problems["name"] = str(exc)
         else:
+            if folder is not None:
+                state.setdefault(LOGGED_TO_KEY, {})[str(run.path)] = folder
             state[WATCH_KEY] = str(run.path)
             state[NAME_KEY] = _fresh_name()
     state[PROBLEMS_KEY] = problems
@@ -470,9 +476,12 @@ def _controls(job: jobs.JobState) -> None:
         epochs = epochs_col.number_input(
             "Epochs in all", value=more, step=1, key=f"train_resume:{job.run.name}"
         )
+        folder = st.session_state.get(LOGGED_TO_KEY, {}).get(str(job.run.path))
+        if folder is not None:
+            st.caption(f"TensorBoard: resuming appends to {literal(str(folder))}")
         if button_col.button("Resume"):
             try:
-                jobs.resume(job.run, epochs)
+                jobs.resume(job.run, epochs, tensorboard=folder)
             except VaeappError as exc:
                 st.error(literal(str(exc)))
             else:  # the controls are outside the fragments: the whole page shows the job
