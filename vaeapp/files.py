@@ -58,7 +58,7 @@ def _open(path: Path, flags: int, mode: int = 0o644) -> int:
     return fd
 
 
-def regular_file(path: Path) -> bool:
+def regular_file(path: Path | str) -> bool:
     """Whether `path` is a regular file itself (not a link to one, not a FIFO or device)."""
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)

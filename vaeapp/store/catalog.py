@@ -194,9 +194,10 @@ def entries(
     name, each with why. `read_summary` reads a run's summary (the app passes a cached reader)."""
     listed: list[Entry] = []
     unreadable: dict[str, str] = {}
-    runs = [*(m.run for m in SHIPPED), *(r for r in saved_runs(root) if r.has_weights())]
+    shipped_runs = {m.run: m for m in SHIPPED}
+    runs = [*shipped_runs, *(r for r in saved_runs(root) if r.has_weights())]
     for run in runs:
-        shipped = next((m for m in SHIPPED if m.run == run), None)
+        shipped = shipped_runs.get(run)
         # `name_of`'s answer, without its resolving of paths (six a run, on every rerun of
         # every page): a saved run is a folder right inside the runs folder
         name = shipped.name if shipped else run.name

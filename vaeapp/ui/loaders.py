@@ -109,6 +109,11 @@ def run_summary(run: Run) -> RunSummary:
     return _summaries()(run)
 
 
+def summary_reader() -> Callable[[Run], RunSummary]:
+    """`run_summary` for a list of runs: its cache found once, not once a run."""
+    return _summaries()
+
+
 @st.cache_resource(show_spinner=False)
 def _settled_states() -> LatestByRun[jobs.JobState]:
     return LatestByRun(jobs.state, (METRICS_FILE, JOB_FILE, LOG_FILE))

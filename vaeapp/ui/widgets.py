@@ -28,7 +28,13 @@ from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.paths import data_dir, runs_dir
 from vaeapp.store.catalog import DEFAULT_MODEL, Entry, RunSummary, default_for, entries, find
 from vaeapp.store.runs import Run
-from vaeapp.ui.loaders import Snapshot, embedding_view, pca_view, run_summary, umap_worker
+from vaeapp.ui.loaders import (
+    Snapshot,
+    embedding_view,
+    pca_view,
+    summary_reader,
+    umap_worker,
+)
 
 MODEL_KEY = "model_path"
 CHOSEN_KEY = "chosen_model"  # the model the user (or a link) chose: kept across pages
@@ -39,7 +45,7 @@ VIEW_KEY = "explore_view"
 def available_models() -> tuple[dict[str, Entry], dict[str, str]]:
     """The catalog's models by folder, in its order, with summaries cached by file times; and
     those that cannot be read, by name, each with why."""
-    listed, unreadable = entries(read_summary=run_summary)
+    listed, unreadable = entries(read_summary=summary_reader())
     return {str(entry.run.path): entry for entry in listed}, unreadable
 
 
