@@ -7,6 +7,7 @@ which ship, what each is called. The CLI (`models`, RUN arguments), the app's mo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,10 +176,10 @@ def saved_runs(root: Path | None = None) -> list[Run]:
     config, last changed)."""
     root = root or runs_dir()
     try:
-        children = [child for child in root.iterdir() if child.is_dir() and not child.is_symlink()]
+        with os.scandir(root) as listing:  # its entries know their type: no stat a child
+            runs = [Run(Path(e.path)) for e in listing if e.is_dir(follow_symlinks=False)]
     except OSError:
         return []
-    runs = [Run(child) for child in children]
     return sorted((run for run in runs if run.exists()), key=_last_active, reverse=True)
 
 
