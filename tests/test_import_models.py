@@ -23,6 +23,7 @@ from tests.app_pages import EXPLORE_PAGE, INTERPOLATE_PAGE, TRAIN_PAGE, open_pag
 from tests.command_line import cli_error, encode_with_cli, run_vaeapp
 from tests.conftest import make_dataset
 from vaeapp.cli import main
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import GraphError, RunError
 from vaeapp.latent.onnx_decoder import decoder_onnx
 from vaeapp.model.evaluate import evaluate_test_set
@@ -475,3 +476,16 @@ def test_the_pages_open_an_imported_model(imported: Run) -> None:
     assert not app.exception
     said = " ".join(info.value for info in app.info)
     assert "imported model, trained outside vaeapp" in said and "no chart" in said
+
+
+def test_explore_maps_the_images_the_user_chooses_for_an_imported_model(imported: Run) -> None:
+    """The data named at import first; another source, made the model's 1x28x28 (the coloured
+    64x64 shapes here), maps its own test images."""
+    copy = _copy(imported, runs_dir() / "tutorial-data").path
+    app = open_page(EXPLORE_PAGE, Run(copy))
+    box = app.sidebar.selectbox(key=f"explore_images:{copy}")
+    assert box.value == "sample" and "shapes" in box.options
+    box.select("shapes").run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    shown = " ".join(caption.value for caption in app.caption)
+    assert f"of {len(load_dataset('shapes').test):,} test images of shapes" in shown

@@ -61,7 +61,14 @@ from vaeapp.ui.map_component import (
     latent_map,
     map_events,
 )
-from vaeapp.ui.widgets import kept, literal, model_picker, show_error, shown_view
+from vaeapp.ui.widgets import (
+    images_to_map,
+    kept,
+    literal,
+    model_picker,
+    show_error,
+    shown_view,
+)
 
 MAP_KEY = "explore_map"
 Box = tuple[tuple[float, float], tuple[float, float]]  # a map's x and y ranges
@@ -92,8 +99,9 @@ def render() -> None:
     try:
         snap = snapshot(run)
         model, config = load_model(snap)
-        data = load_data(config.train.data, config.model.image_shape)
-        mu, logvar = test_posteriors(snap, config.train.data)
+        images = images_to_map(run, config)
+        data = load_data(images, config.model.image_shape)
+        mu, logvar = test_posteriors(snap, images)
     except VaeappError as error:
         show_error(error)
     dim = mu.shape[1]

@@ -11,7 +11,8 @@ from typing import Any, NoReturn, TypeVar
 import streamlit as st
 import torch
 
-from vaeapp.config import IMPORTED_ARCH
+from vaeapp.config import IMPORTED_ARCH, RunConfig
+from vaeapp.data.sources import NAMED_SOURCES
 from vaeapp.errors import DataError, PathError, VaeappError
 from vaeapp.latent.umap_embedding import embedding_key
 from vaeapp.latent.views import (
@@ -77,6 +78,24 @@ def model_picker(page: str) -> Run:
     )
     _name_unlisted(unreadable)
     return Run(picked)
+
+
+def images_to_map(run: Run, config: RunConfig) -> str:
+    """The data source whose images Explore maps. A model trained here maps its own (its
+    history and replays are of it); an imported one, trained elsewhere, any source, chosen
+    under the model picker, the data named at import first. Images are made the model's
+    shape as they load."""
+    own = config.train.data
+    if config.model.arch != IMPORTED_ARCH:
+        return own
+    return st.sidebar.selectbox(
+        "Images to map",
+        [own, *(name for name in NAMED_SOURCES if name != own)],
+        key=f"explore_images:{run.path}",
+        accept_new_options=True,
+        help="Any data source, made the model's image shape: a named one, or type "
+        "folder:DIR or idx:DIR. At first, the data named when the model was imported.",
+    )
 
 
 def keep_model_choice() -> None:
