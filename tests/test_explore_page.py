@@ -24,6 +24,7 @@ from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
 from vaeapp.ui.explore_page import STEPPED_AT
+from vaeapp.ui.explore_state import MEAN, SLIDER, ExploreState
 from vaeapp.ui.explore_tabs import STANDALONE_PAGE
 from vaeapp.ui.map_component import SENT
 
@@ -307,3 +308,16 @@ def test_pictures_and_downloads_hold_no_media_url_a_later_run_can_release() -> N
     for download in downloads:
         assert download.proto.deferred_file_id and not download.proto.url, download.proto.label
     assert STANDALONE_PAGE in [download.proto.label for download in downloads]
+
+
+def test_a_slider_of_a_replaced_code_reporting_late_moves_nothing() -> None:
+    """The browser may send back the last model's sliders after the switch (seen in Chromium:
+    the new model then showed the old model's code): their values belong to that code."""
+    state = ExploreState()
+    state.start_over_if_new("digits:2", torch.tensor([-0.7, -0.4]))
+    last_models = state.slider_key(0)
+    state.start_over_if_new("shapes:2", torch.tensor([3.2, -1.2]))
+    state.move_slider(last_models, 0, -0.7)
+    assert state.code == pytest.approx([3.2, -1.2]) and state.source == MEAN
+    state.move_slider(state.slider_key(1), 1, 0.5)
+    assert state.code == pytest.approx([3.2, 0.5]) and state.source == SLIDER

@@ -53,7 +53,12 @@ class ExploreState:
         self.set_code(torch.tensor(code), CLICK)
         self.pinned_index = index
 
-    def move_slider(self, i: int, value: float) -> None:
+    def move_slider(self, key: str, i: int, value: float) -> None:
+        """Slider `i` (widget `key`) moved to `value`. A slider of a code since replaced (the
+        last model's, before a click) can still report after the replacement, as a browser
+        sends back the widgets it showed: its value belongs to that code, not to this one."""
+        if key != self.slider_key(i):
+            return
         self.code[i] = value
         self.source = SLIDER
         self.pinned_index = None

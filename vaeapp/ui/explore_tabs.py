@@ -153,7 +153,7 @@ def _slider(
         step=0.01,
         key=key,
         format="%.2f",
-        on_change=lambda: state.move_slider(i, st.session_state[key]),
+        on_change=lambda: state.move_slider(key, i, st.session_state[key]),
     )
 
 
