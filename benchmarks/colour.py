@@ -34,7 +34,8 @@ from testkit.app_server import running_app
 from testkit.chromium import VIEWPORT, launch_chromium
 from testkit.explore_page import READY
 from vaeapp.config import ModelConfig
-from vaeapp.data.sources import Dataset, Split, load_dataset
+from vaeapp.data.datasets import Dataset, Split
+from vaeapp.data.sources import load_dataset
 from vaeapp.model.evaluate import evaluate, evaluation_images
 from vaeapp.store.catalog import find
 

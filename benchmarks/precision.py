@@ -26,7 +26,8 @@ import torch
 
 from benchmarks.scratch import rounds_from_command_line, trained
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.data.datasets import Dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.training.precision import native_cpu_bf16
 
 ARCHITECTURES = {  # each with its epochs

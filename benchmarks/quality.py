@@ -23,7 +23,8 @@ import torch
 from benchmarks.scratch import trained
 from testkit.plain_loop import plain_training
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.data.datasets import Dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.model.evaluate import evaluate, evaluation_images
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")

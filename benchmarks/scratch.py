@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaeapp.config import RunConfig
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 

@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.scratch import trained
 from testkit.plain_loop import plain_training
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.model.networks import build_model
 from vaeapp.model.objective import elbo_terms
 

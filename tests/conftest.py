@@ -24,7 +24,8 @@ import torch
 from testkit.photo_digits import write_photos_of_test_digits
 from testkit.waiting import wait_for
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data.sources import DIGITS, Dataset, Split
+from vaeapp.data.datasets import Dataset, Split
+from vaeapp.data.sources import DIGITS
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 

@@ -22,7 +22,7 @@ from testkit.waiting import wait_for
 from tests.command_line import cli_error, run_vaeapp
 from tests.conftest import make_dataset, small_config
 from vaeapp.config import ModelConfig
-from vaeapp.data.sources import Dataset, Split
+from vaeapp.data.datasets import Dataset, Split
 from vaeapp.export.html_page import SIZE_BUDGET, run_content, standalone_page
 from vaeapp.model.networks import VAE, build_model
 from vaeapp.store.catalog import DEFAULT_MODEL, summarise

@@ -29,7 +29,8 @@ from tests.app_pages import (
 from tests.command_line import encode_with_cli
 from tests.conftest import small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
-from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.data.datasets import Dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import DEFAULT_MODEL, INTERPOLATE, default_for
 from vaeapp.store.runs import Run

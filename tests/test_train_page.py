@@ -24,7 +24,8 @@ from tests.app_pages import (
 from tests.conftest import small_config
 from vaeapp.config import RunConfig
 from vaeapp.paths import runs_dir
-from vaeapp.store.runs import JOB_FILE, LOG_FILE, Run
+from vaeapp.store.run_jobs import JOB_FILE, LOG_FILE
+from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.precision import native_cpu_bf16
 from vaeapp.training.trainer import Trainer

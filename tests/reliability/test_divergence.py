@@ -8,7 +8,7 @@ import pytest
 
 from tests.app_pages import TRAIN_PAGE, open_page
 from tests.conftest import small_config
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.errors import TrainingDiverged
 from vaeapp.paths import runs_dir
 from vaeapp.store.events import DIVERGED

@@ -20,7 +20,7 @@ from tests.app_pages import TRAIN_PAGE, errors
 from tests.command_line import cli_error
 from tests.reliability.test_hostile_runs import finishes
 from tests.test_data import save_digit_pngs, write_idx, write_idx_set
-from vaeapp.data import sources as data_module
+from vaeapp.data import image_folders
 from vaeapp.data.sources import load_dataset
 from vaeapp.errors import DataError
 from vaeapp.paths import data_dir
@@ -149,7 +149,7 @@ def test_the_train_form_reads_no_data_in_the_page(
     """A folder: source is only looked at (is it a folder?); the job reads it, not the page."""
     save_digit_pngs(tmp_path / "digits", 6, ("0", "1"))
     scanned: list[Path] = []
-    monkeypatch.setattr(data_module, "_image_folder", lambda folder: scanned.append(folder))
+    monkeypatch.setattr(image_folders, "_image_folder", lambda folder: scanned.append(folder))
     app = AppTest.from_string(TRAIN_PAGE, default_timeout=120).run()
     type_source(app, f"folder:{tmp_path / 'digits'}")
     app.number_input(key="train_epochs").set_value(1)

@@ -34,15 +34,8 @@ from vaeapp.store.catalog import saved_runs, summarise
 from vaeapp.store.epoch_outputs import RECONSTRUCTIONS_FILE
 from vaeapp.store.events import FINISHED
 from vaeapp.store.history import MetricsFollower
-from vaeapp.store.runs import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    JOB_FILE,
-    LOG_FILE,
-    METRICS_FILE,
-    TRAIN_LOCK_FILE,
-    Run,
-)
+from vaeapp.store.run_jobs import JOB_FILE, LOG_FILE, TRAIN_LOCK_FILE
+from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run
 from vaeapp.training import jobs
 from vaeapp.training.machine import check_memory, memory_of, training_bytes
 from vaeapp.training.trainer import Trainer

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import small_config
-from vaeapp.store.runs import JOB_FILE, JOB_LOCK_FILE, TRAIN_LOCK_FILE, Run
+from vaeapp.store.run_jobs import JOB_FILE, JOB_LOCK_FILE, TRAIN_LOCK_FILE
+from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 
 HOLD = """

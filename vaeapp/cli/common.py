@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.data.datasets import Dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import VaeappError, WriteError
 from vaeapp.paths import user_path
 

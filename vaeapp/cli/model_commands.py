@@ -12,7 +12,7 @@ import sys
 from vaeapp import files
 from vaeapp.cli.common import argument_type, load_data, one_line, path_type
 from vaeapp.config import DEVICES, LIKELIHOODS, POSTERIORS, RunConfig
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.errors import ConfigError
 from vaeapp.model.evaluate import Evaluation, evaluate_test_set, evaluation_images
 from vaeapp.model.likelihoods import NOT_NORMALISED
@@ -49,6 +49,29 @@ def add_export(p: argparse.ArgumentParser) -> None:
 
 def add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", help="the new run's name (in the runs folder)")
+    _add_model_files(p.add_argument_group("the model: two ONNX graphs, or a PyTorch module"))
+    p.add_argument(
+        "--likelihood", choices=LIKELIHOODS, required=True, help="what the decoder parameterises"
+    )
+    p.add_argument("--data", required=True, help="the data source it was trained on")
+    p.add_argument(
+        "--posterior",
+        choices=POSTERIORS,
+        default="logvar",
+        help="the encoder's second half: log-variance (default) or standard deviation",
+    )
+    p.add_argument(
+        "--binarize",
+        action=argparse.BooleanOptionalAction,
+        help="score on binarised images (default: with the Bernoulli only)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", type=path_type("--out"), help="the run folder (default: runs/NAME)"
+    )
+    p.set_defaults(handler=cmd_import)
+
+
+def _add_model_files(p: argparse._ArgumentGroup) -> None:
     for graph, gives in (
         ("encoder", "x [B, C, H, W] in [0, 1] -> mean, log-variance [B, D] each, or one [B, 2D]"),
         ("decoder", "z [B, D] -> the likelihood's parameters [B, P*C, H, W] (Bernoulli: logits)"),
@@ -79,25 +102,6 @@ def add_import(p: argparse.ArgumentParser) -> None:
         type=argument_type(_image_shape),
         help="the images the module takes (default: the data source's own)",
     )
-    p.add_argument(
-        "--likelihood", choices=LIKELIHOODS, required=True, help="what the decoder parameterises"
-    )
-    p.add_argument("--data", required=True, help="the data source it was trained on")
-    p.add_argument(
-        "--posterior",
-        choices=POSTERIORS,
-        default="logvar",
-        help="the encoder's second half: log-variance (default) or standard deviation",
-    )
-    p.add_argument(
-        "--binarize",
-        action=argparse.BooleanOptionalAction,
-        help="score on binarised images (default: with the Bernoulli only)",
-    )
-    p.add_argument(
-        "--out", metavar="DIR", type=path_type("--out"), help="the run folder (default: runs/NAME)"
-    )
-    p.set_defaults(handler=cmd_import)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -29,11 +29,13 @@ from vaeapp.config import (
     DEVICES,
     LIKELIHOODS,
     PRECISIONS,
+    ModelConfig,
     RunConfig,
     TrainConfig,
     parse_sizes,
 )
-from vaeapp.data.sources import Dataset, image_shape_for
+from vaeapp.data.datasets import Dataset
+from vaeapp.data.sources import image_shape_for
 from vaeapp.errors import ConfigError, TrainingDiverged
 from vaeapp.export import tensorboard
 from vaeapp.paths import runs_dir
@@ -47,7 +49,6 @@ EventListener = Callable[[Event], None]
 
 def add_train(p: argparse.ArgumentParser) -> None:
     defaults = RunConfig()
-    model, train = defaults.model, defaults.train
     p.add_argument(
         "--resume",
         metavar="RUN",
@@ -58,6 +59,20 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", metavar="RUN", type=path_type("--out"), help="new run directory (default: runs/…)"
     )
+    _add_model_options(p.add_argument_group("model"), defaults.model)
+    _add_training_options(p.add_argument_group("training"), defaults.train)
+    p.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        type=path_type("--tensorboard"),
+        help="also write TensorBoard event files into DIR (a resumed run appends); needs "
+        "pip install 'vaeapp[tensorboard]'",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_train)
+
+
+def _add_model_options(p: argparse._ArgumentGroup, model: ModelConfig) -> None:
     p.add_argument("--arch", choices=ARCHITECTURES, help=f"(default {model.arch})")
     p.add_argument("--latent-dim", type=int, help=f"(default {model.latent_dim})")
     p.add_argument(
@@ -81,6 +96,9 @@ def add_train(p: argparse.ArgumentParser) -> None:
         help="(default bernoulli for grey images, dlogistic for colour)",
     )
     p.add_argument("--gaussian-std", type=float, help=f"(default {model.gaussian_std})")
+
+
+def _add_training_options(p: argparse._ArgumentGroup, train: TrainConfig) -> None:
     p.add_argument("--epochs", type=int, help=f"(default {train.epochs}); with --resume: extend")
     p.add_argument("--batch-size", type=int, help=f"(default {train.batch_size})")
     p.add_argument("--lr", type=float, help=f"Adam learning rate (default {train.lr})")
@@ -101,15 +119,6 @@ def add_train(p: argparse.ArgumentParser) -> None:
         help="fp32 (default), or bf16 / fp16 mixed precision: bf16 on CUDA and on CPUs with "
         "native bf16, fp16 on CUDA; with --resume: change it",
     )
-    p.add_argument(
-        "--tensorboard",
-        metavar="DIR",
-        type=path_type("--tensorboard"),
-        help="also write TensorBoard event files into DIR (a resumed run appends); needs "
-        "pip install 'vaeapp[tensorboard]'",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

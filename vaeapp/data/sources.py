@@ -17,11 +17,9 @@ what reads them, and it unpickles nothing before every batch and the meta file m
 CIFAR-10 published (a second file with a given MD5 cannot be made). SVHN's .mat files (torchvision
 via scipy.io.loadmat, which runs no code) are checked against their sums too.
 
-A data folder is the user's disk, so reading it is bounded: a folder scan never follows a linked
-folder (two `..` links would make it exponential) and stops after MAX_ENTRIES entries; files are
-opened without blocking (a FIFO is refused, not waited on) and read up to a size their header
-justifies (a gzip bomb inflates no further); images go through the upload checks (a
-200-megapixel picture is refused before it is decoded).
+A data folder is the user's disk, so reading it is bounded (folder scans: `image_folders`):
+files are opened without blocking (a FIFO is refused, not waited on) and read up to a size their
+header justifies (a gzip bomb inflates no further).
 """
 
 from __future__ import annotations
@@ -29,11 +27,10 @@ from __future__ import annotations
 import gzip
 import io
 import math
-import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -44,58 +41,18 @@ import torch
 from vaeapp import files
 from vaeapp.config import ModelConfig
 from vaeapp.data import shapes
+from vaeapp.data.datasets import Dataset, Split, from_uint8, split_deterministically
+from vaeapp.data.image_folders import load_folder
 from vaeapp.data.images import MNIST_SHAPE, Shape, conform
-from vaeapp.errors import DataError, ImageError, UnsafeFileError, WriteError
+from vaeapp.errors import DataError, UnsafeFileError, WriteError
 from vaeapp.paths import data_dir as default_data_dir
 from vaeapp.paths import user_path
 
 T = TypeVar("T")
 
-SPLIT_SEED = 0
 DIGITS = tuple(str(d) for d in range(10))
 SAMPLE_SHAPE = (5000, 28, 28)
 MAX_IDX_BYTES = 1 << 30  # 1.3 million 28x28 images
-MAX_ENTRIES = 500_000  # files and folders a folder scan looks at
-MAX_IMAGE_FILE = 1 << 26
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".pgm", ".ppm")
-
-
-@dataclass(frozen=True)
-class Split:
-    """Images, their labels and, for a made data set, the factors that generated each image
-    (int64 [N, F], indices into `Dataset.factor_values`)."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    factors: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Train and test splits, the class names, and a description of the source actually used."""
-
-    spec: str
-    source: str
-    classes: tuple[str, ...]
-    train: Split
-    test: Split
-    factor_names: tuple[str, ...] = ()  # the generating factors, for a made data set
-    factor_values: tuple[tuple[str, ...], ...] = ()  # each factor's values, as shown
-
-    def first(self, count: int) -> Split:
-        """The test images, then the training images when `count` goes past them: the order of
-        the codes on the latent map."""
-        if count <= len(self.test):
-            return self.test
-        test, train = self.test, self.train
-        return Split(
-            torch.cat([test.images, train.images]),
-            torch.cat([test.labels, train.labels]),
-            None if test.factors is None else torch.cat([test.factors, train.factors]),
-        )
 
 
 def load_dataset(
@@ -111,7 +68,7 @@ def load_dataset(
     if argument is None:
         dataset = NAMED_SOURCES[kind].load(spec, root, download)
     elif kind == "folder":
-        dataset = _load_folder(spec, argument, shape)
+        dataset = load_folder(spec, argument, shape)
     else:
         dataset = _load_idx(spec, argument)
     if shape is None or shape == native_shape(spec):
@@ -162,21 +119,6 @@ def check_spec(spec: str) -> tuple[str, Path | None]:
 def source_names() -> list[str]:
     """Every spec a user may give: the named sources, then `idx:DIR` and `folder:DIR`."""
     return [*NAMED_SOURCES, *(f"{kind}:DIR" for kind in PATH_SOURCES)]
-
-
-def from_uint8(array: np.ndarray) -> torch.Tensor:
-    """uint8 [N, H, W] (grey) or [N, C, H, W] -> float32 [N, C, H, W] in [0, 1]."""
-    images = torch.from_numpy(np.array(array, dtype=np.uint8)).to(torch.float32).div_(255)
-    return images.unsqueeze(1) if images.ndim == 3 else images
-
-
-def split_deterministically(
-    images: torch.Tensor, labels: torch.Tensor, n_test: int
-) -> tuple[Split, Split]:
-    """A fixed shuffle (seed 0), then the last `n_test` images are the test split."""
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
-    train, test = order[:-n_test], order[-n_test:]
-    return Split(images[train], labels[train]), Split(images[test], labels[test])
 
 
 # --- the offline sample -------------------------------------------------------------------------
@@ -416,92 +358,6 @@ def _read_svhn(root: Path, download: bool) -> ColourSplits:
     parts = [SVHN(str(root / "SVHN"), split=s, download=download) for s in ("train", "test")]
     train, test = (Split(from_uint8(part.data), torch.from_numpy(part.labels)) for part in parts)
     return train, test, DIGITS
-
-
-# --- image folders ------------------------------------------------------------------------------
-
-
-def _load_folder(spec: str, directory: Path, shape: Shape | None) -> Dataset:
-    if (directory / "train").is_dir() and (directory / "test").is_dir():
-        train_classes, train = _image_folder(directory / "train", shape)
-        test_classes, test = _image_folder(directory / "test", shape)
-        if train_classes != test_classes:
-            raise DataError(f"{directory}: train/ and test/ must have the same label folders")
-        how = "train/ and test/ folders"
-    else:
-        train_classes, everything = _image_folder(directory, shape)
-        if len(everything) < 2:
-            raise DataError(f"{directory} needs at least two images to make train and test splits")
-        train, test = split_deterministically(
-            everything.images, everything.labels, max(1, len(everything) // 6)
-        )
-        how = "one folder, split 5:1 with a fixed shuffle"
-    source = f"{spec}: image folder, {how} ({len(train)} train / {len(test)} test)"
-    return Dataset(spec, source, tuple(train_classes), train, test)
-
-
-def _image_folder(directory: Path, shape: Shape | None = None) -> tuple[list[str], Split]:
-    """Images in label subfolders (torchvision's ImageFolder layout), as 28x28 grayscale like
-    MNIST's, or each picture in colour or grey made `shape` by `conform`."""
-    from vaeapp.data.images import gray_28, picture_tensor, read_image
-
-    seen = [0]
-    classes = sorted(
-        entry.name
-        for entry in _entries(directory, seen)
-        if _is_folder(entry) and entry.name[0] != "."
-    )
-    images, labels = [], []
-    for label, name in enumerate(classes):
-        for path in _image_files(directory / name, seen):
-            try:
-                data = files.read_bytes(path, MAX_IMAGE_FILE, follow_links=True)
-                picture = read_image(data, str(path))
-                images.append(
-                    torch.tensor(gray_28(picture, str(path))).unsqueeze(0)
-                    if shape is None
-                    else conform(picture_tensor(picture, str(path)).unsqueeze(0), shape)[0]
-                )
-            except (ImageError, UnsafeFileError) as exc:
-                raise DataError(f"cannot read image {path}: {exc}") from None
-            except OSError as exc:
-                raise DataError(f"cannot read image {path}: {exc.strerror or exc}") from None
-            labels.append(label)
-    if not images:
-        raise DataError(f"{directory}: no images in label subfolders")
-    return classes, Split(torch.stack(images), torch.tensor(labels, dtype=torch.int64))
-
-
-def _image_files(folder: Path, seen: list[int]) -> Iterator[Path]:
-    """The image files under `folder`, depth first in name order, never through a linked
-    folder; a link to a file is followed (the read refuses anything but a regular file)."""
-    for entry in sorted(_entries(folder, seen), key=lambda e: e.name):
-        if _is_folder(entry):
-            yield from _image_files(Path(entry.path), seen)
-        elif entry.name.lower().endswith(IMAGE_SUFFIXES) and not entry.name.startswith("."):
-            yield Path(entry.path)
-
-
-def _entries(folder: Path, seen: list[int]) -> list[os.DirEntry]:
-    try:
-        with os.scandir(folder) as listing:
-            entries = list(listing)
-    except OSError as exc:
-        raise DataError(f"cannot list {folder}: {exc.strerror or exc}") from None
-    seen[0] += len(entries)
-    if seen[0] > MAX_ENTRIES:
-        raise DataError(
-            f"{folder} holds more than {MAX_ENTRIES:,} files and folders; point folder: at the "
-            "images' own folder"
-        )
-    return entries
-
-
-def _is_folder(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)

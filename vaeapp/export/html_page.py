@@ -23,7 +23,7 @@ from collections.abc import Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.map_content import MapContent, light_values, pack, view_content
 from vaeapp.latent.views import default_view

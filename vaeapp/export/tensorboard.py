@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.errors import NotInstalled
 from vaeapp.store.events import Event
 from vaeapp.store.runs import Run

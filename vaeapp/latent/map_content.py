@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from vaeapp.config import ModelConfig
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.latent.codes import padded_range
 from vaeapp.latent.views import ShownView
 

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from vaeapp.config import RunConfig
-from vaeapp.data.sources import Dataset
+from vaeapp.data.datasets import Dataset
 from vaeapp.errors import CheckpointError, TrainingDiverged, VaeappError
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.model.evaluate import elbo_sums, evaluation_images, summary_of

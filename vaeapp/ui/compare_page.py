@@ -48,7 +48,13 @@ def render() -> None:
         ),
         key="compare_chart",
     )
-    rows = [_row(models[path]) for path in chosen]
+    _table([models[path] for path in chosen])
+
+
+def _table(chosen: list[Entry]) -> None:
+    """The chosen runs side by side, with links to open each on Explore, and what makes their
+    ELBOs incomparable when something does."""
+    rows = [_row(entry) for entry in chosen]
     st.dataframe(
         rows,
         hide_index=True,
@@ -57,7 +63,7 @@ def render() -> None:
             "learning rate": st.column_config.NumberColumn(format="%g"),
         },
     )
-    _explore_links([models[path].name for path in chosen])
+    _explore_links([entry.name for entry in chosen])
     scored = sorted({f"{row['data']} {row['images']}" for row in rows})
     if len(scored) > 1:
         st.caption(

@@ -47,19 +47,7 @@ def render() -> None:
         "step by step."
     )
     spec = config.train.data
-    inputs = []
-    for column, side in zip(st.columns(2), "AB", strict=True):
-        with column:
-            st.subheader(f"Image {side}")
-            inputs.append(
-                digit_or_refusal(
-                    "interpolate",
-                    side,
-                    f"image {side}",
-                    (spec, model.image_shape),
-                    test_index="AB".index(side),
-                )
-            )
+    inputs = _two_inputs((spec, model.image_shape))
     steps_column, method_column = st.columns(2)
     steps = steps_column.slider("Steps", MIN_STEPS, MAX_STEPS, 10, key="interpolate_steps")
     method = method_column.radio(
@@ -85,6 +73,20 @@ def render() -> None:
     result = interpolate_images(model, first, second, steps, method)
     _show_strip(result)
     _show_path(snap, (spec, model.image_shape), result.codes)
+
+
+def _two_inputs(data: DataChoice) -> list[torch.Tensor | VaeappError | None]:
+    """Images A and B side by side, each an upload, a test image or a drawing (or why not)."""
+    inputs = []
+    for column, side in zip(st.columns(2), "AB", strict=True):
+        with column:
+            st.subheader(f"Image {side}")
+            inputs.append(
+                digit_or_refusal(
+                    "interpolate", side, f"image {side}", data, test_index="AB".index(side)
+                )
+            )
+    return inputs
 
 
 def _refusal_note(refused: list[str]) -> str:

@@ -19,7 +19,8 @@ import streamlit as st
 import torch
 
 from vaeapp.config import RunConfig
-from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.data.datasets import Dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.errors import VaeappError
 from vaeapp.latent.browser_decoder import browser_decoder as cached_browser_decoder
 from vaeapp.latent.codes import box_around, encode_dataset, padded_range
@@ -31,15 +32,8 @@ from vaeapp.model.posterior import DensityMap, density_map
 from vaeapp.paths import cache_dir
 from vaeapp.store.catalog import RunSummary, summarise
 from vaeapp.store.history import MetricsFollower, TrainingHistory
-from vaeapp.store.runs import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    JOB_FILE,
-    LOG_FILE,
-    METRICS_FILE,
-    WEIGHTS_FILE,
-    Run,
-)
+from vaeapp.store.run_jobs import JOB_FILE, LOG_FILE
+from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, Run
 from vaeapp.training import jobs
 
 T = TypeVar("T")

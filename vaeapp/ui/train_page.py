@@ -19,6 +19,7 @@ from vaeapp.config import (
     CHANNELS,
     LIKELIHOODS,
     PRECISIONS,
+    ModelConfig,
     RunConfig,
     default_likelihood,
     parse_sizes,
@@ -85,7 +86,6 @@ def _form() -> None:
 def _main_fields() -> None:
     """What a first run chooses: data, name, network, latent size, likelihood, epochs."""
     defaults = RunConfig()
-    model, train = defaults.model, defaults.train
     left, right = st.columns(2)
     with left:
         st.selectbox(
@@ -99,6 +99,24 @@ def _main_fields() -> None:
     with right:
         st.text_input("Run name", key=NAME_KEY, help=f"A folder under {runs_dir()}")
         _problem("name")
+    _network_fields(defaults.model)
+    left, right = st.columns(2, vertical_alignment="bottom")
+    with left:
+        _number_field(EPOCHS)
+    with right:
+        st.checkbox(
+            "Binarise",
+            value=defaults.train.binarize,
+            key="train_binarize",
+            help="Bernoulli only. Each batch's pixels drawn as 0 or 1 with their grey level as "
+            "probability, the test set once with the run's seed: the Bernoulli's bound is "
+            "then a bound on the log-likelihood. Off, a Bernoulli on grey levels is no "
+            "normalised likelihood.",
+        )
+        _problem("train.binarize")
+
+
+def _network_fields(model: ModelConfig) -> None:
     left, right = st.columns(2)
     with left:
         st.selectbox("Architecture", ARCHITECTURES, key="train_arch")
@@ -126,20 +144,6 @@ def _main_fields() -> None:
             "distribution over 8-bit values) for colour.",
         )
         _problem("model.likelihood")
-    left, right = st.columns(2, vertical_alignment="bottom")
-    with left:
-        _number_field(EPOCHS)
-    with right:
-        st.checkbox(
-            "Binarise",
-            value=train.binarize,
-            key="train_binarize",
-            help="Bernoulli only. Each batch's pixels drawn as 0 or 1 with their grey level as "
-            "probability, the test set once with the run's seed: the Bernoulli's bound is "
-            "then a bound on the log-likelihood. Off, a Bernoulli on grey levels is no "
-            "normalised likelihood.",
-        )
-        _problem("train.binarize")
 
 
 def _more_settings() -> None:

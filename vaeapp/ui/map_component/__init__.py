@@ -121,16 +121,13 @@ def latent_map(
 ) -> MapEvents:
     """Show the map; returns its events.
 
-    `base`: for a latent-axes view, the code of the dimensions it does not show (the sliders;
-    replaces the inverse description's). `pin_point` (and `pin_code`, the code there if it is
-    not the inverse of the point, e.g. set by sliders in a PCA view) marks a code Python chose
-    with a cross, once the browser's clicks have all reached Python; without it the user's last
-    click stays marked. The zoom survives all of these. `overlays`: lines drawn over the dots;
-    `marked`: indices of dots ringed (a code's neighbours).
-    `scope`: what a pin belongs to (a model): a new scope drops the user's last click, which
-    was on another model's codes (a newer content of the same scope keeps it).
-    `on_pin` runs, as Streamlit's callbacks do, before the script when a click pins a code;
-    `map_events(key)` reads the events there.
+    `base`: for a latent-axes view, the code of the dimensions it does not show (the sliders).
+    `pin_point` (and `pin_code`, the code there if not the point's inverse, e.g. set by sliders
+    in a PCA view) marks a code Python chose with a cross, once the browser's clicks have all
+    reached Python; without it the user's last click stays marked. The zoom survives these.
+    `overlays`: lines over the dots; `marked`: dots ringed (a code's neighbours). `scope`: what
+    a pin belongs to (a model): a new scope drops the last click, made on another model's codes.
+    `on_pin` runs before the script when a click pins a code (`map_events(key)` reads it there).
     """
     before = events_for(content, key)
     sent = st.session_state.setdefault(SENT, {})
