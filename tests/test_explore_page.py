@@ -19,11 +19,11 @@ from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
 from vaeapp.model.networks import build_model
 from vaeapp.paths import cache_dir, runs_dir
-from vaeapp.store.catalog import DEFAULT_MODEL
+from vaeapp.store.catalog import DEFAULT_MODEL, find
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
-from vaeapp.ui.explore_page import STEPPED_AT
+from vaeapp.ui.explore_page import STEPPED_AT, sidebar_keys
 from vaeapp.ui.explore_state import MEAN, SLIDER, ExploreState
 from vaeapp.ui.explore_tabs import STANDALONE_PAGE
 from vaeapp.ui.map_component import SENT
@@ -321,3 +321,33 @@ def test_a_slider_of_a_replaced_code_reporting_late_moves_nothing() -> None:
     assert state.code == pytest.approx([3.2, -1.2]) and state.source == MEAN
     state.move_slider(state.slider_key(1), 1, 0.5)
     assert state.code == pytest.approx([3.2, 0.5]) and state.source == SLIDER
+
+
+def sidebar_widget_keys(app: AppTest) -> set[str]:
+    def walk(node: Any) -> Iterator[str]:
+        if getattr(node, "key", None):
+            yield node.key
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    return set(walk(app.sidebar))
+
+
+def test_every_sidebar_widget_is_one_the_maps_fragment_checks() -> None:
+    """The map's fragment reruns the page when a sidebar value changed under it: a widget left
+    out of `sidebar_keys` would leave the page stale when its change comes with a map event."""
+    replayed = Run.create(runs_dir() / "replayed", small_config(epochs=2, data="sample"))
+    Trainer(replayed, load_dataset("sample")).fit()
+    app = open_page(EXPLORE_PAGE, DEFAULT_MODEL.run)
+    seen = {DEFAULT_MODEL.run: sidebar_widget_keys(app)}
+    wide = find("digits-16d")
+    app.sidebar.selectbox(key="model_path").select(str(wide.path)).run()
+    app.sidebar.radio(key="explore_view").set_value("Latent axes").run()
+    seen[wide] = sidebar_widget_keys(app)
+    app.sidebar.selectbox(key="model_path").select(str(replayed.path)).run()
+    seen[replayed] = sidebar_widget_keys(app)
+    assert {"explore_density", "explore_x", f"explore_replay:{replayed.path}"} <= set().union(
+        *seen.values()
+    )
+    for run, keys in seen.items():
+        assert keys <= set(sidebar_keys(run)), run

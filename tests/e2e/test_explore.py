@@ -398,3 +398,26 @@ def test_the_thumbnails_ask_for_a_hover_until_one_comes(
         )
         == 0
     )
+
+
+def test_a_sidebar_change_that_reaches_python_with_a_map_event_redraws_the_page(
+    page: Page, app_server: AppServer
+) -> None:
+    """Streamlit sends widget changes made together as one rerun: a map event (the decoder's
+    word as the map loads, a click) with a sidebar change ran only the map's fragment, and the
+    page stayed on the view the sidebar no longer showed (seen: UMAP chosen, PCA shown)."""
+    open_explore(page, app_server, "?run=digits-16d")
+    page.evaluate(
+        f"""() => {{
+            const map = {MAP};
+            map.owner.send.setStateValue("pin", {{
+                seq: map.clicks() + 1, code: Array(16).fill(0), point: [0, 0], index: null,
+            }});
+            [...document.querySelectorAll('[data-testid="stSidebar"] label')]
+                .find((label) => label.innerText.trim() === "Latent axes").click();
+        }}"""
+    )
+    page.get_by_test_id("stSidebar").get_by_text("Horizontal axis").wait_for(timeout=60_000)
+    settle(page)
+    caption = page.get_by_text(re.compile(r"^Each dot: one of")).inner_text()
+    assert "PCA" not in caption and "plane of the two main directions" not in caption

@@ -15,8 +15,8 @@ import numpy as np
 import streamlit as st
 import torch
 
+from vaeapp.data.datasets import Dataset
 from vaeapp.data.images import enlarged
-from vaeapp.data.sources import Dataset
 from vaeapp.errors import VaeappError
 from vaeapp.latent.codes import decode
 from vaeapp.latent.views import AXES, UMAP, ShownView
@@ -62,6 +62,9 @@ from vaeapp.ui.map_component import (
     map_events,
 )
 from vaeapp.ui.widgets import (
+    MODEL_KEY,
+    VIEW_KEY,
+    images_key,
     images_to_map,
     kept,
     literal,
@@ -128,6 +131,7 @@ def render() -> None:
             ),
             epoch=epoch,
             density=_overlay_choices(snap, data.spec, view, logvar, epoch),
+            sidebar=_sidebar_choices(run),  # last: once every sidebar widget is made
         )
     )
 
@@ -209,12 +213,27 @@ def _overlay_choices(
     return density_for(snap, spec, view.points)
 
 
+def sidebar_keys(run: Run) -> tuple[str, ...]:
+    """The keys of every widget the sidebar shows on Explore for `run`."""
+    fixed = (MODEL_KEY, VIEW_KEY, "explore_x", "explore_y", "explore_all_images")
+    overlays = ("explore_colour_by", "explore_all_ellipses", "explore_density")
+    return (*fixed, *overlays, images_key(run), *_replay_keys(run))
+
+
+def _sidebar_choices(run: Run) -> tuple[object, ...]:
+    return tuple(st.session_state.get(key) for key in sidebar_keys(run))
+
+
 @st.fragment
 def _explorer(explorer: Explorer) -> None:
     """The map and everything that follows the code it pins. Data flows down the page: the
     map's slot comes first, and the map is drawn into it once the tabs it shows have worked
     out their part (the neighbours it rings, your own image's ellipse); the tabs that only
     follow the code are filled after it, so the browser has the map without waiting for them."""
+    if _sidebar_choices(explorer.snapshot.run) != explorer.sidebar:
+        # Streamlit sends a sidebar change that came with a map event (the decoder's word,
+        # as the map loads) as this fragment's rerun: the page this map belongs to is stale.
+        st.rerun()
     state = ExploreState.of_session()
     z = state.latent()
     events = events_for(explorer.content, MAP_KEY)
@@ -349,6 +368,11 @@ def _ellipse_dots(explorer: Explorer) -> list[int]:
     return list(selection.indices[:ALL_ELLIPSES_LIMIT])
 
 
+def _replay_keys(run: Run) -> tuple[str, str]:
+    """The keys of a run's replay slider and of its Play toggle."""
+    return f"explore_replay:{run.path}", f"explore_replay_play:{run.path}"
+
+
 def _replay_choice(run: Run) -> int | None:
     """The sidebar's training replay: the map as it was after an epoch (None: the model's),
     and Play, which steps through the epochs to the model's own map."""
@@ -356,7 +380,7 @@ def _replay_choice(run: Run) -> int | None:
     if len(epochs) < 2:
         return None
     options = [*epochs, "now"]
-    key, playing = f"explore_replay:{run.path}", f"explore_replay_play:{run.path}"
+    key, playing = _replay_keys(run)
     # Play's step lands here, before the widgets are made: their values may be set only then.
     step = st.session_state.pop(NEXT_EPOCH, None)
     if step is not None and step[0] == key and step[1] in options:

@@ -14,8 +14,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
+from vaeapp.data.datasets import Dataset, Split
 from vaeapp.data.images import enlarged, grid, png_bytes
-from vaeapp.data.sources import Dataset, Split
 from vaeapp.export.html_page import standalone_page
 from vaeapp.latent.codes import decode, manifold_grid, prior_codes, reconstruct
 from vaeapp.latent.views import ShownView
@@ -67,6 +67,7 @@ class Explorer:
     content: MapContent
     epoch: int | None  # a replayed epoch, or None for the model's own codes
     density: DensityMap | None
+    sidebar: tuple[object, ...]  # the sidebar's values this run was made for
 
     @property
     def dim(self) -> int:

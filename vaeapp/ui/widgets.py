@@ -91,11 +91,16 @@ def images_to_map(run: Run, config: RunConfig) -> str:
     return st.sidebar.selectbox(
         "Images to map",
         [own, *(name for name in NAMED_SOURCES if name != own)],
-        key=f"explore_images:{run.path}",
+        key=images_key(run),
         accept_new_options=True,
         help="Any data source, made the model's image shape: a named one, or type "
         "folder:DIR or idx:DIR. At first, the data named when the model was imported.",
     )
+
+
+def images_key(run: Run) -> str:
+    """The key of the "Images to map" box of an imported model (one per model)."""
+    return f"explore_images:{run.path}"
 
 
 def keep_model_choice() -> None:
