@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Browser, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,6 +36,15 @@ def wait_for_app(page: Page, ready: str = "h1", timeout_ms: float = 60_000) -> N
     """Wait until the element `ready` shows and Streamlit has no script run in progress."""
     page.wait_for_selector(ready, timeout=timeout_ms)
     wait_until_idle(page, timeout_ms)
+
+
+def open_from_sidebar(page: Page, title: str, timeout_ms: float = 60_000) -> None:
+    """Click the sidebar's link to the page `title` and wait until that page has run. Waiting
+    for the app alone is not enough: until the new page's run starts, the page left still
+    shows its heading, and no run is in progress."""
+    page.get_by_test_id("stSidebar").get_by_role("link", name=title).click()
+    page.wait_for_url(re.compile(f"/{title.lower()}(\\?|$)"), timeout=timeout_ms)
+    wait_for_app(page, timeout_ms=timeout_ms)
 
 
 def wait_until_quiet(

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
-from testkit.chromium import wait_for_app
+from testkit.chromium import open_from_sidebar, wait_for_app
 from vaeapp.store.catalog import SHIPPED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,12 +38,9 @@ def test_train_and_compare_show_no_picker_and_keep_the_model_chosen(
     page.locator(f"{PICKER} input").click()
     page.get_by_role("option", name="default (shipped)").click()
     wait_for_app(page)
-    sidebar = page.get_by_test_id("stSidebar")
     for name in ("Compare", "Train"):
-        sidebar.get_by_role("link", name=name).click()
-        page.wait_for_url(f"**/{name.lower()}?run=default")
-        wait_for_app(page)
+        open_from_sidebar(page, name)
+        assert page.url.endswith(f"/{name.lower()}?run=default"), page.url
         assert page.locator(PICKER).count() == 0, name
-    sidebar.get_by_role("link", name="Interpolate").click()
-    wait_for_app(page)
+    open_from_sidebar(page, "Interpolate")
     assert page.locator(f"{PICKER} input").input_value().startswith("default")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page
 
 from testkit.app_server import AppServer
-from testkit.chromium import VIEWPORT, wait_for_app
+from testkit.chromium import VIEWPORT, open_from_sidebar, wait_for_app
 from testkit.explore_page import READY, click_map, decoded, open_explore
 from testkit.train_page import open_train_page, start_from_form, wait_for_progress
 from testkit.waiting import wait_for
@@ -91,12 +91,9 @@ def test_train_watch_reattach_resume_stop_and_pick(
     second.close()
 
     wait_for_progress(page, "finished · 4/4 epochs done")
-    sidebar = page.get_by_test_id("stSidebar")  # the picker shows on the model pages only
-    sidebar.get_by_role("link", name="Interpolate").click()
-    wait_for_app(page)
+    open_from_sidebar(page, "Interpolate")  # the picker shows on the model pages only
     assert "e2e-run: 2-D" in picker_options(page)  # at once, with no reload
-    sidebar.get_by_role("link", name="Train").click()
-    wait_for_app(page)
+    open_from_sidebar(page, "Train")
 
     page.reload()  # a reload re-attaches too
     wait_for_app(page)
