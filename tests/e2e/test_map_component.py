@@ -301,6 +301,14 @@ def test_without_a_decoder_the_map_says_so_and_clicks_still_send_codes(
     assert np.abs(np.array(pin["code"]) - pinned_code(scene, pin)).max() < 1e-6
 
 
+def test_a_decoder_that_loads_runs_the_page_no_more(map_page: Page, app_url: str) -> None:
+    open_scene(map_page, app_url, AXES)
+    assert hook(map_page, "decoder()") == "ready"
+    map_page.wait_for_timeout(1000)  # a report would have run the page again by now
+    assert map_page.locator(".st-key-runs").inner_text().strip() == "1"
+    assert events(map_page)["browser_decodes"] is None  # taken for granted: only news is told
+
+
 def test_the_wheel_zooms_about_the_pointer_and_a_drag_pans(map_page: Page, app_url: str) -> None:
     open_scene(map_page, app_url, AXES)
     spot = plot_spot(map_page, 0.3, 0.6)

@@ -95,9 +95,10 @@ class Selection:
 
 @dataclass(frozen=True)
 class MapEvents:
-    """What the map reports. `browser_decodes` is None until the browser has tried to load the
-    decoder, then whether it decodes; where it does not, pins still come, and the page decodes
-    them itself (`decoder_error` says why)."""
+    """What the map reports. `browser_decodes` is False once the browser failed to load a
+    decoder (pins still come, and the page decodes them itself; `decoder_error` says why),
+    True once it decodes again after that, and None while it decodes, or will: the browser
+    reports a failure and a recovery only, since each report runs the page again."""
 
     pin: Pin | None = None
     selection: Selection | None = None

@@ -629,11 +629,14 @@ export class LatentMap {
     );
   }
 
-  /** Tell Python once per decoder whether the browser decodes: another view of the same model
-   * has the answer already, and a report would run the page again. */
+  /** Tell Python when the browser cannot decode, and when it can again after that. Python
+   * takes the browser to decode until told otherwise, and each report runs the page again:
+   * a report of what it knew cost a view switched just after the map loaded half a second. */
   #report(state) {
     const said = JSON.stringify([this.content.decoderId, state]);
     if (this.memory.reported === said) return;
+    const told = this.memory.reported && JSON.parse(this.memory.reported)[1];
+    if (state.ok && (!told || told.ok)) return;
     this.memory.reported = said;
     this.send.setStateValue("decoder", state);
   }
