@@ -355,6 +355,9 @@ def test_reruns_send_the_content_once_and_again_when_the_browser_lacks_it(
     map_page.wait_for_function("() => window.__vaeappMap.maps.map.ready()", timeout=30_000)
     assert max(frames) > 500_000  # asked for, and sent again
     assert events(map_page)["pin"]["seq"] == 1
+    map_page.wait_for_timeout(3100)  # the map asks for a content again after 3 s, not sooner
+    hook(map_page, "forgetContent()")  # again: the answer is the last message, but must be drawn
+    map_page.wait_for_function("() => window.__vaeappMap.maps.map.ready()", timeout=30_000)
 
 
 def test_map_and_picture_fit_a_small_screen_beside_the_sidebar(

@@ -299,11 +299,13 @@ def light_values(
     overlays: Sequence[Polyline] = (),
     marked: Sequence[int] = (),
     scope: str = "",
+    asks: int = 0,
 ) -> dict[str, Any]:
     """A render's per-run values (`pack`'s `light`), as the browser reads them: the map's key,
     its content's id, its height in pixels, the hidden dimensions' code, the pin Python marks
     ({"point", "code"}), the clicks and selections Python has seen, overlays and ringed dots,
-    and what a pin belongs to (a model: another scope drops the last click's pin)."""
+    what a pin belongs to (a model: another scope drops the last click's pin), and how often
+    the browser asked for the content again (which makes each answer a new message)."""
     return {
         "key": key,
         "content_id": content_id,
@@ -315,6 +317,7 @@ def light_values(
         "overlays": [line.to_json() for line in overlays],
         "marked": [int(i) for i in marked],
         "scope": scope,
+        "asks": asks,
     }
 
 

@@ -58,6 +58,7 @@ __all__ = [
 
 DEFAULT_HEIGHT = 460  # with the picture beside it, fits 1280 x 720 with the sidebar open
 SENT = "_vaeapp_latent_map_sent"  # session state: Streamlit key -> id of the content sent
+ASKS = "_vaeapp_latent_map_asks"  # session state: Streamlit key -> the browser's asks for it
 SHAPES = "_vaeapp_latent_map_shape"  # session state: Streamlit key -> (dots, latent dims) shown
 # What the browser sends back is whatever its console makes of it: a value is kept only if it
 # fits the schema of what the component sends (`_events`). No click lands past MAX_ABS in map
@@ -143,6 +144,7 @@ def latent_map(
         overlays=overlays,
         marked=marked,
         scope=scope,
+        asks=st.session_state.get(ASKS, {}).get(key, 0),
     )
     heavy = content if sent.get(key) != content.content_id else None
     result = component()(
@@ -173,8 +175,12 @@ def map_events(key: str) -> MapEvents:
 
 
 def forget_sent(key: str) -> None:
-    """Send the map's content again in the next run (its browser says it lacks it)."""
+    """Send the map's content again in the next run (its browser says it lacks it), in a
+    message unlike the one the browser shows: Streamlit does not hand a component the same
+    message again."""
     st.session_state.get(SENT, {}).pop(key, None)
+    asks = st.session_state.setdefault(ASKS, {})
+    asks[key] = asks.get(key, 0) + 1
 
 
 def _ignore() -> None:
