@@ -18,6 +18,7 @@ from vaeapp.model.networks import build_model
 from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
+from vaeapp.ui.explore_page import TABS_KEY
 
 EXPLORE_PAGE = "from vaeapp.ui import explore_page\nexplore_page.render()"
 INTERPOLATE_PAGE = "from vaeapp.ui import interpolate_page\ninterpolate_page.render()"
@@ -40,6 +41,13 @@ def open_page(script: str, model: Run | None = None) -> AppTest:
 def choose_model(app: AppTest, run: Run) -> None:
     """Pick `run` in the sidebar's model picker, and rerun the page."""
     app.sidebar.selectbox(key="model_path").select(str(run.path)).run()
+
+
+def open_tab(app: AppTest, label: str) -> None:
+    """Open Explore's tab `label`, as a click on it does: the page runs again with it open."""
+    app.session_state[TABS_KEY] = label
+    app.run()
+    assert not app.exception
 
 
 def saved_run(

@@ -11,7 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import EXPLORE_PAGE, errors, open_page, place_of, saved_run
+from tests.app_pages import EXPLORE_PAGE, captions, errors, open_page, open_tab, place_of, saved_run
 from tests.conftest import small_config
 from tests.test_map_content import read
 from vaeapp.data.sources import load_dataset
@@ -23,7 +23,7 @@ from vaeapp.store.catalog import DEFAULT_MODEL, find
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 from vaeapp.ui import loaders
-from vaeapp.ui.explore_page import STEPPED_AT, sidebar_keys
+from vaeapp.ui.explore_page import STEPPED_AT, TABS, sidebar_keys
 from vaeapp.ui.explore_state import MEAN, SLIDER, ExploreState
 from vaeapp.ui.explore_tabs import STANDALONE_PAGE
 from vaeapp.ui.map_component import SENT
@@ -111,12 +111,28 @@ def test_neighbours_units_and_prior_samples_follow_the_code() -> None:
     labels, distances = zip(*(c.split(" · ") for c in neighbours.captions), strict=True)
     assert list(distances) == sorted(distances, key=float)
     assert set(labels) <= {str(d) for d in range(10)}
+    open_tab(app, "KL per dimension")
     units = " ".join(m.value for m in app.markdown)
     assert "of 2 units active" in units
+    open_tab(app, "Prior samples")
     samples = app.image[-1].value[0]
     app.slider(key="explore_temperature").set_value(0.3).run()
     assert app.image[-1].value[0] != samples
     assert "temperature 0.3" in app.image[-1].captions[0]
+
+
+def test_a_tab_that_only_shows_is_made_when_open_and_keeps_its_settings() -> None:
+    app = open_page(EXPLORE_PAGE, saved_run("four", latent_dim=4))
+    assert not [s for s in app.slider if s.key == "explore_grid_side"]  # no decoding for it
+    open_tab(app, "Manifold grid")
+    app.slider(key="explore_grid_side").set_value(7).run()
+    assert "7 x 7 decoded" in " ".join(captions(app))
+    open_tab(app, "Traversals")
+    assert not [s for s in app.slider if s.key == "explore_grid_side"]
+    assert app.slider(key="explore_rows").value == 4  # every dimension, of four
+    open_tab(app, "Manifold grid")
+    assert app.slider(key="explore_grid_side").value == 7
+    assert not errors(app) and not app.warning
 
 
 def test_a_higher_dimensional_model_opens_on_pca_and_keeps_its_view(no_umap_worker) -> None:
@@ -301,10 +317,13 @@ def test_pictures_and_downloads_hold_no_media_url_a_later_run_can_release() -> N
     the next), and the browser, still showing its element, got a 404: pictures come inline and
     downloads are made when clicked."""
     app = open_page(EXPLORE_PAGE, saved_run("four", latent_dim=4))
-    pictures = [url for image in app.image for url in image.value]
+    pictures, downloads = [], []
+    for label in TABS:
+        open_tab(app, label)
+        pictures += [url for image in app.image for url in image.value]
+        downloads += app.get("download_button")
     assert pictures and all(url.startswith("data:image/png;base64,") for url in pictures)
-    downloads = app.get("download_button")
-    assert len(downloads) >= 4
+    assert len({download.proto.label for download in downloads}) >= 4
     for download in downloads:
         assert download.proto.deferred_file_id and not download.proto.url, download.proto.label
     assert STANDALONE_PAGE in [download.proto.label for download in downloads]

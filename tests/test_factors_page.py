@@ -14,13 +14,14 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import EXPLORE_PAGE, errors, open_page, saved_run
+from tests.app_pages import EXPLORE_PAGE, errors, open_page, open_tab, saved_run
 from tests.test_explore_page import sent_content
 from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.factors import mig
 from vaeapp.store.runs import Run
 from vaeapp.ui.explore_tabs import _codes_csv
+from vaeapp.ui.factors_tab import TAB as FACTORS_TAB
 
 pytestmark = pytest.mark.slow  # the pages load `shapes`: 12,000 colour images
 
@@ -46,6 +47,7 @@ def test_the_factors_tab_gives_the_mig_of_the_shown_codes(shapes_page) -> None:
     model, config = run.load_model()
     data = load_dataset("shapes", shape=config.model.image_shape)
     score, _ = mig(encode_dataset(model, data.test.images)[0].numpy(), data.test.factors.numpy())
+    open_tab(app, FACTORS_TAB)
     (shown,) = [m.value for m in app.markdown if m.value.startswith("**MIG")]
     assert shown.startswith(f"**MIG {score:.2f}**")
     (figure,) = [c for c in app.get("plotly_chart") if "explore_factors" in c.proto.id]
@@ -60,6 +62,7 @@ def test_the_factors_tab_gives_the_mig_of_the_shown_codes(shapes_page) -> None:
 def test_data_without_factors_say_so() -> None:
     app = open_page(EXPLORE_PAGE, saved_run("grey", 2))
     assert not [s for s in app.sidebar.selectbox if s.key == "explore_colour_by"]
+    open_tab(app, FACTORS_TAB)
     assert any("has no known factors" in i.value for i in app.info)
 
 

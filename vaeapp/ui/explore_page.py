@@ -10,6 +10,7 @@ which 2-D view is drawn is the core's choice (`views`).
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -74,6 +75,7 @@ from vaeapp.ui.widgets import (
 )
 
 MAP_KEY = "explore_map"
+TABS_KEY = "explore_tab"
 Box = tuple[tuple[float, float], tuple[float, float]]  # a map's x and y ranges
 REPLAY_STEP_S = 1.5  # Play's pace: an epoch's map drawn and seen before the next
 STEPPED_AT = "_explore_replay_stepped_at"  # when Play last stepped (time.monotonic)
@@ -246,7 +248,7 @@ def _explorer(explorer: Explorer) -> None:
             st.caption(
                 f"The map sent a {' and a '.join(events.ignored)} that did not fit: ignored."
             )
-    tabs = st.tabs(TABS)
+    tabs = st.tabs(TABS, key=TABS_KEY, on_change="rerun")
     with tabs[0]:
         code_panel(state, explorer)
     with tabs[1]:
@@ -265,18 +267,22 @@ def _explorer(explorer: Explorer) -> None:
             on_pin=_on_pin,
             scope=state.model,
         )
-    with tabs[2]:
-        traversals(explorer, z)
-    with tabs[3]:
-        units(explorer)
-    with tabs[4]:
-        factors(explorer)
     with tabs[6]:
         selection(explorer, events.selection.indices if events.selection else ())
-    with tabs[7]:
-        manifold(explorer, z)
-    with tabs[8]:
-        prior_samples(explorer.model, state)
+    # The tabs that only show, and feed the map nothing, are made when open: each costs every
+    # run of the map (a pin, a slider, a view) decoding, a picture or a chart, and the browser
+    # its drawing, and they are looked at one at a time.
+    shown_when_open = {
+        2: partial(traversals, explorer, z),
+        3: partial(units, explorer),
+        4: partial(factors, explorer),
+        7: partial(manifold, explorer, z),
+        8: partial(prior_samples, explorer.model, state),
+    }
+    for index, show in shown_when_open.items():
+        if tabs[index].open:
+            with tabs[index]:
+                show()
 
 
 def _on_pin() -> None:

@@ -42,7 +42,7 @@ from vaeapp.ui.map_component import (
     MapContent,
 )
 from vaeapp.ui.training_charts import kl_per_dim_figure
-from vaeapp.ui.widgets import inline_png
+from vaeapp.ui.widgets import inline_png, kept
 
 STANDALONE_PAGE = "Download this map as a standalone page (HTML)"
 SLIDERS_SHOWN = 16
@@ -192,7 +192,14 @@ def traversals(explorer: Explorer, z: torch.Tensor) -> None:
         return
     kl = kl_per_dim(explorer.mu[: explorer.n_test], explorer.logvar[: explorer.n_test])
     order = torch.argsort(kl, descending=True).tolist()
-    rows = st.slider("Dimensions shown", 1, explorer.dim, min(8, explorer.dim), key="explore_rows")
+    rows = kept(
+        st.slider,
+        "Dimensions shown",
+        1,
+        explorer.dim,
+        key="explore_rows",
+        default=min(8, explorer.dim),
+    )
     dims = order[:rows]
     images = decode(explorer.model, traversal_codes(z, dims, TRAVERSAL_STEPS))
     st.image(
@@ -273,7 +280,7 @@ def selection(explorer: Explorer, indices: tuple[int, ...]) -> None:
 
 def manifold(explorer: Explorer, z: torch.Tensor) -> None:
     """The decoder's images tiled over the map's box (Kingma & Welling's figure 4)."""
-    side = st.slider("Grid size", 5, 30, 15, key="explore_grid_side")
+    side = kept(st.slider, "Grid size", 5, 30, key="explore_grid_side", default=15)
     content = explorer.content
     images = manifold_grid(
         explorer.model, explorer.view.at(z), content.x_range, content.y_range, side
@@ -293,16 +300,19 @@ def manifold(explorer: Explorer, z: torch.Tensor) -> None:
 def prior_samples(model: VAE, state: ExploreState) -> None:
     """Samples from the prior: the decoder's mean at z ~ N(0, T^2 I)."""
     controls = st.columns([2, 1, 1])
-    temperature = controls[0].slider(
+    temperature = kept(
+        controls[0].slider,
         "Temperature",
         0.1,
         2.0,
-        1.0,
         step=0.1,
         key="explore_temperature",
+        default=1.0,
         help="The prior's standard deviation is scaled by this: below 1, more typical images.",
     )
-    count = controls[1].selectbox("How many", (16, 32, 64), 1, key="explore_sample_count")
+    count = kept(
+        controls[1].selectbox, "How many", (16, 32, 64), key="explore_sample_count", default=32
+    )
     controls[2].button("Reseed", on_click=_reseed, args=(state,))
     picture = grid(
         decode(model, prior_codes(count, model.latent_dim, state.sample_seed, temperature)),

@@ -275,11 +275,15 @@ T = TypeVar("T")
 KEPT = "kept:"
 
 
-def kept(widget: Callable[..., T], *args: Any, key: str, **kwargs: Any) -> T:
-    """A widget whose value survives a visit to another page: Streamlit drops the state of a
-    widget its page no longer shows, so the value is kept under a second key and given back."""
-    if key not in st.session_state and KEPT + key in st.session_state:
-        st.session_state[key] = st.session_state[KEPT + key]
+def kept(widget: Callable[..., T], *args: Any, key: str, default: Any = None, **kwargs: Any) -> T:
+    """A widget whose value survives a visit to another page, or a tab made only when open:
+    Streamlit drops the state of a widget a run does not show, so the value is kept under a
+    second key and given back. Its first value is `default` (None: the widget's own), given as
+    state too, since a widget given a value and a state is warned about."""
+    if key not in st.session_state:
+        first = st.session_state.get(KEPT + key, default)
+        if first is not None:
+            st.session_state[key] = first
     value = widget(*args, key=key, **kwargs)
     st.session_state[KEPT + key] = value
     return value
