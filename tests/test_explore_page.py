@@ -11,7 +11,16 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages import EXPLORE_PAGE, captions, errors, open_page, open_tab, place_of, saved_run
+from tests.app_pages import (
+    EXPLORE_PAGE,
+    captions,
+    choose_model,
+    errors,
+    open_page,
+    open_tab,
+    place_of,
+    saved_run,
+)
 from tests.conftest import small_config
 from tests.test_map_content import read
 from vaeapp.data.sources import load_dataset
@@ -129,10 +138,21 @@ def test_a_tab_that_only_shows_is_made_when_open_and_keeps_its_settings() -> Non
     assert "7 x 7 decoded" in " ".join(captions(app))
     open_tab(app, "Traversals")
     assert not [s for s in app.slider if s.key == "explore_grid_side"]
-    assert app.slider(key="explore_rows").value == 4  # every dimension, of four
+    assert app.slider(key="explore_rows:4").value == 4  # every dimension, of four
     open_tab(app, "Manifold grid")
     assert app.slider(key="explore_grid_side").value == 7
     assert not errors(app) and not app.warning
+
+
+def test_a_kept_setting_of_a_wider_model_does_not_break_a_narrower_ones_tab() -> None:
+    narrower = saved_run("three", latent_dim=3)
+    app = open_page(EXPLORE_PAGE, saved_run("six", latent_dim=6))
+    open_tab(app, "Traversals")
+    app.slider(key="explore_rows:6").set_value(6).run()
+    open_tab(app, "Latent code")
+    choose_model(app, narrower)
+    open_tab(app, "Traversals")
+    assert app.slider(key="explore_rows:3").value == 3 and not errors(app)
 
 
 def test_a_higher_dimensional_model_opens_on_pca_and_keeps_its_view(no_umap_worker) -> None:

@@ -197,7 +197,7 @@ def traversals(explorer: Explorer, z: torch.Tensor) -> None:
         "Dimensions shown",
         1,
         explorer.dim,
-        key="explore_rows",
+        key=f"explore_rows:{explorer.dim}",  # a count kept for a wider model would not fit
         default=min(8, explorer.dim),
     )
     dims = order[:rows]
