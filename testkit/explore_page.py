@@ -29,8 +29,8 @@ def open_explore(page: Page, server: AppServer, query: str = "") -> None:
 
 def settle(page: Page) -> None:
     """Wait until the map shows the page's current content, its decoder has loaded (or
-    failed) and said so, and no script has run for a while: a run that changes the model may
-    mount the map again, and the map's word about its decoder runs the page once more."""
+    failed), and no script has run for a while: a run that changes the model may mount the
+    map again, and a decoder that fails is told to Python, which runs the page once more."""
     wait_until_quiet(page, READY, SETTLE_MS)
 
 

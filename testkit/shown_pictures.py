@@ -25,5 +25,18 @@ def torch_levels(model: VAE, code: Sequence[float] | np.ndarray) -> np.ndarray:
 def wait_until_shown(
     pixels: Callable[[], list[int]], expected: np.ndarray, what: str, timeout_s: float = 20
 ) -> None:
-    """Until `pixels()` is `expected` to within one level (rounding on either side)."""
-    wait_for(lambda: np.abs(np.array(pixels()) - expected).max() <= 1, what, timeout_s)
+    """Until `pixels()` is `expected` to within one level (rounding on either side); a
+    timeout says how far the last picture was off."""
+    off = np.zeros(0)
+
+    def shown() -> bool:
+        nonlocal off
+        off = np.abs(np.array(pixels()) - expected)
+        return off.max() <= 1
+
+    try:
+        wait_for(shown, what, timeout_s)
+    except AssertionError as timed_out:
+        far, most = int((off > 1).sum()), off.max()
+        detail = f"{far} of {off.size} levels off, up to {most:g}"
+        raise AssertionError(f"{timed_out}: {detail}") from None

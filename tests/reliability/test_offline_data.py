@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from testkit.waiting import wait_for
-from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, errors, open_page, saved_run
+from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, errors, open_page, open_tab, saved_run
 from tests.command_line import cli_error
 from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import DEFAULT_MODEL
@@ -71,6 +71,7 @@ def test_explore_page_says_how_to_get_missing_data(
     assert len(app.error) == 1
     says_how_to_get_mnist(errors(app)[0], tmp_path / "data")
     app.button(key="open_default_model").click().run()  # the shipped model, offered, works
+    open_tab(app, "KL per dimension")
     assert not app.exception and not app.error and app.get("plotly_chart")
     assert app.sidebar.selectbox(key="model_path").value == str(DEFAULT_MODEL.path)
 
