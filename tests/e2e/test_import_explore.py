@@ -63,7 +63,9 @@ def test_an_imported_model_decodes_in_the_browser_and_pins_a_click(
     assert len(first) == 28 * 28 and first != second
     code = click_map(page, 0.6, 0.4)
     assert len(code) == imported.read_config().model.latent_dim
-    # the picture under the pointer is the imported decoder's, not the last model's
+    # the pinned picture is the imported decoder's, not the last model's; the pointer leaves,
+    # since over the map it shows the code under it, and a click on a dot pins the dot's own
+    page.mouse.move(1, 1)
     model, _ = imported.load_model()
     wait_until_shown(
         lambda: decoded(page), torch_levels(model, code), "the page shows the pin's picture"
