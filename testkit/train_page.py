@@ -6,6 +6,7 @@ from playwright.sync_api import Page
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
+from testkit.waiting import wait_for
 
 PROGRESS_TIMEOUT_MS = 240_000
 
@@ -22,8 +23,8 @@ def choose(page: Page, key: str, option: str) -> None:
     box.scroll_into_view_if_needed()  # a list opened while an expander above unfolds closes
     box.locator("input").click()
     page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).wait_for()
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name=option, exact=True).click()  # Enter took what was lit
+    wait_for(lambda: box.locator("input").input_value() == option, f"{key} shows {option}", 30)
 
 
 def start_from_form(
