@@ -2,8 +2,10 @@
 
 Used by benchmarks/run.py. The figures:
 
-- first_map_s: `streamlit run app.py` started to the map drawn in the page (a fresh server; the
-  offline sample data already converted, as after the first ever start);
+- first_map_s: `streamlit run app.py` started to the map decoding under the pointer (a fresh
+  server; the offline sample data already converted, as after the first ever start; the
+  decoder's export and the first map kept by an earlier start, unless the cache is emptied);
+  page_in_full_s: to the page run in full (the model picker shows);
 - click_ms_p50, click_ms_p95: on a settled page, mouse click on the map to the page showing the
   pinned code (its sliders; the browser decodes and marks the pin at once), clicks at random
   spots;
@@ -27,7 +29,7 @@ from playwright.sync_api import Browser, Page
 
 from testkit.app_server import AppServer, running_app
 from testkit.chromium import VIEWPORT
-from testkit.explore_page import MAP, READY, open_explore, pin_by_click, settle
+from testkit.explore_page import IN_FULL, MAP, READY, open_explore, pin_by_click, settle
 from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
@@ -38,12 +40,17 @@ SETTLED_S = 1.5  # a page left this long after its map loaded has drawn the rest
 DELAUNAY = f"() => {MAP}?.ready() && {MAP}.owner.content.inverse.kind === 'delaunay'"
 
 
-def first_map_seconds(browser: Browser, data: Path) -> float:
+def first_view_seconds(browser: Browser, data: Path) -> tuple[float, float]:
+    """A fresh server's start to the map decoding under the pointer, and to the page in full."""
     with running_app(Path(tempfile.mkdtemp()), data) as server:
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(server.url)
         page.wait_for_function(READY, timeout=180_000)
-        return time.monotonic() - server.started_at
+        decoding = time.monotonic() - server.started_at
+        page.wait_for_function(f"() => {IN_FULL}", timeout=180_000)
+        in_full = time.monotonic() - server.started_at
+        page.close()
+        return decoding, in_full
 
 
 def click_seconds(page: Page, clicks: int, seed: int = 0) -> list[float]:

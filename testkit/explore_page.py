@@ -15,6 +15,9 @@ from testkit.chromium import wait_until_quiet
 
 MAP = "window.__vaeappMap?.maps?.explore_map"  # undefined while the map mounts
 READY = f"() => {MAP}?.ready() && {MAP}.decoder() !== null"
+# The model picker shows once the page runs in full: a fresh server's first view (the map an
+# earlier session kept, drawn before torch) has none, and the page follows it.
+IN_FULL = "document.querySelector('.st-key-model_path') !== null"
 SETTLE_MS = 500  # quiet enough: a run the map asks for starts within tens of milliseconds
 SLIDER_VALUES = """() => [...document.querySelectorAll('[data-testid="stSliderThumbValue"]')]
     .map(e => parseFloat(e.textContent))"""
@@ -28,10 +31,11 @@ def open_explore(page: Page, server: AppServer, query: str = "") -> None:
 
 
 def settle(page: Page) -> None:
-    """Wait until the map shows the page's current content, its decoder has loaded (or
-    failed), and no script has run for a while: a run that changes the model may mount the
-    map again, and a decoder that fails is told to Python, which runs the page once more."""
-    wait_until_quiet(page, READY, SETTLE_MS)
+    """Wait until the page runs in full, the map shows its current content, its decoder has
+    loaded (or failed), and no script has run for a while: a run that changes the model may
+    mount the map again, and a decoder that fails is told to Python, which runs the page once
+    more."""
+    wait_until_quiet(page, f"() => ({READY})() && {IN_FULL}", SETTLE_MS)
 
 
 def hook(page: Page, call: str, arg: Any = None) -> Any:

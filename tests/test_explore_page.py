@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app_pages import (
     EXPLORE_PAGE,
+    as_read,
     captions,
     choose_model,
     errors,
@@ -24,6 +25,7 @@ from tests.app_pages import (
 from tests.conftest import small_config
 from tests.test_map_content import read
 from vaeapp.data.sources import load_dataset
+from vaeapp.latent import first_map
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.latent.umap_embedding import BackgroundUmap, embedding_key
 from vaeapp.model.networks import build_model
@@ -36,6 +38,11 @@ from vaeapp.ui.explore_page import STEPPED_AT, TABS, sidebar_keys
 from vaeapp.ui.explore_state import MEAN, SLIDER, ExploreState
 from vaeapp.ui.explore_tabs import STANDALONE_PAGE
 from vaeapp.ui.map_component import SENT
+from vaeapp.ui.text import literal
+
+
+def map_caption(app: AppTest) -> str:
+    return as_read(app.caption[0].value)
 
 
 def latent_labels(app: AppTest) -> list[str]:
@@ -82,12 +89,40 @@ def test_the_default_model_sends_its_map_once_and_a_cross_at_the_codes_mean() ->
     assert content["inverse"]["kind"] == "axes"
     mean = [latent_slider(app, i).value for i in range(2)]
     np.testing.assert_allclose(first["light"]["pin"]["point"], mean, atol=0.01)
-    assert "1,000 test images" in app.caption[0].value
+    assert "1,000 test images" in map_caption(app)
     latent_slider(app, 0).set_value(1.5).run()
     again = to_map(app)
     assert "content" not in again  # sent once per session
     assert again["light"]["pin"]["point"][0] == pytest.approx(1.5)
     assert again["light"]["content_id"] == first["light"]["content_id"]
+
+
+def opened_on(explore: bool, run: str = "") -> str:
+    """Explore's script in a session whose first page was Explore (or not), at `?run=run`."""
+    query = f"st.query_params['run'] = {run!r}\n" if run else ""
+    return (
+        f"import streamlit as st\n{query}from vaeapp.ui.first_view import note_opening\n"
+        f"note_opening({explore})\n{EXPLORE_PAGE}"
+    )
+
+
+def test_a_session_that_opens_on_explore_keeps_its_first_map_as_sent() -> None:
+    """The map a session first saw, its caption and its data's source, for the next fresh
+    server's first view: kept once, for the link the session opened with."""
+    key = first_map.key_for("", runs_dir())
+    app = open_page(opened_on(True))
+    kept = first_map.read(cache_dir(), key)
+    assert kept is not None and kept.run_path == str(DEFAULT_MODEL.path)
+    assert kept.message == app.get("bidi_component")[0].proto.bytes  # what the browser got
+    assert as_read(literal(kept.caption)) == map_caption(app)
+    latent_slider(app, 0).set_value(1.5).run()  # later maps of the session are not kept
+    assert first_map.read(cache_dir(), key) == kept
+
+
+def test_a_session_that_opens_elsewhere_keeps_no_first_map() -> None:
+    """A session that opened on another page may show Explore another link's model first."""
+    open_page(opened_on(False, run="elsewhere"))
+    assert first_map.read(cache_dir(), first_map.key_for("elsewhere", runs_dir())) is None
 
 
 def test_sliders_span_each_dimensions_test_codes() -> None:
@@ -254,7 +289,7 @@ def test_training_replay_shows_the_map_after_each_epoch() -> None:
     now = to_map(app)["light"]["content_id"]
     slider.set_value(1).run()
     assert not app.exception
-    assert "after epoch 1" in app.caption[0].value
+    assert "after epoch 1" in map_caption(app)
     first = to_map(app)
     assert first["light"]["content_id"] != now and first["content"]["sections"]["points"]
 
@@ -265,14 +300,14 @@ def test_play_steps_through_the_replay_on_axes_that_hold() -> None:
     app = open_page(EXPLORE_PAGE, run)
     now = sent_content(app)
     app.sidebar.toggle(key=f"explore_replay_play:{run.path}").set_value(True).run()
-    assert "after epoch 1" in app.caption[0].value  # Play starts at the first epoch
+    assert "after epoch 1" in map_caption(app)  # Play starts at the first epoch
     first = sent_content(app)
     ranges = []
     for epoch in (2, 3):
         app.session_state[STEPPED_AT] = 0.0  # as if Play's pace had passed
         app.run()  # the player's step, then the page's run that shows it
         app.run()
-        assert f"after epoch {epoch}" in app.caption[0].value
+        assert f"after epoch {epoch}" in map_caption(app)
         content = sent_content(app)
         assert content["id"] != first["id"]
         ranges.append((content["x_range"], content["y_range"]))
@@ -280,7 +315,7 @@ def test_play_steps_through_the_replay_on_axes_that_hold() -> None:
     app.session_state[STEPPED_AT] = 0.0
     app.run()
     app.run()
-    assert "after epoch" not in app.caption[0].value  # the model's own map: Play stopped
+    assert "after epoch" not in map_caption(app)  # the model's own map: Play stopped
     assert not app.sidebar.toggle(key=f"explore_replay_play:{run.path}").value
     assert sent_content(app)["id"] == now["id"]
     assert not app.exception

@@ -19,9 +19,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tests.app_pages import EXPLORE_PAGE, open_page, saved_run
+from tests.test_map_content import content as map_scene_content
 from tests.test_umap_embedding import wait_until_done
 from vaeapp.data.sources import load_dataset
+from vaeapp.latent import first_map
 from vaeapp.latent.codes import encode_dataset
+from vaeapp.latent.first_map import FirstMap
+from vaeapp.latent.map_content import light_values, pack
 from vaeapp.latent.umap_embedding import (
     MAX_COORDINATE,
     BackgroundUmap,
@@ -186,3 +190,69 @@ def test_explore_with_a_hostile_cache_shows_pca_while_umap_is_made_again(
     app.sidebar.radio(key="explore_view").set_value("UMAP").run()
     assert not app.exception
     assert any("Computing UMAP in the background" in info.value for info in app.info)
+
+
+def a_kept_first_map(tmp_path: Path) -> tuple[Path, FirstMap]:
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    (run / "config.json").write_text("{}")
+    shown = map_scene_content()
+    message = pack(light_values(shown.content_id, key="explore_map", height=460), shown)
+    stamps = first_map.stamps_of(run, ("config.json",))
+    return tmp_path / "cache", FirstMap(
+        str(run), stamps, "a caption", "a source", shown.content_id, message
+    )
+
+
+@PROPERTY
+@given(cut=st.integers(0, 10_000), flips=st.lists(st.integers(0, 10**6), max_size=3))
+def test_a_kept_first_map_truncated_or_changed_is_not_read(
+    tmp_path: Path, cut: int, flips: list[int]
+) -> None:
+    cache, first = a_kept_first_map(tmp_path)
+    first_map.keep(cache, "k", first)
+    (path,) = (cache / "first-maps").iterdir()
+    kept = path.read_bytes()
+    data = bytearray(kept)
+    for at in flips:
+        data[at % len(data)] ^= 0xFF
+    damaged = bytes(data[: len(data) - cut])
+    path.write_bytes(damaged)
+    assert first_map.read(cache, "k") == (first if damaged == kept else None)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@PROPERTY
+@given(
+    field=st.sampled_from(["run_path", "stamps", "caption", "help", "content_id"]),
+    value=json_values,
+)
+def test_a_kept_first_map_with_a_field_of_any_json_is_read_only_if_it_fits(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    """A record whose digest holds (written by `keep`) but whose field is anything JSON holds:
+    read as a FirstMap of the right kinds, or as none; never an exception."""
+    cache, first = a_kept_first_map(tmp_path)
+    written = FirstMap(**{**first.__dict__, field: value})
+    first_map.keep(cache, "k", written)
+    read = first_map.read(cache, "k")
+    assert read is None or (read == written and isinstance(value, str))
+    if read is not None and field in ("run_path", "content_id"):  # must name the run and message
+        assert value == getattr(first, field)
+
+
+@PROPERTY
+@given(data=st.binary(max_size=300))
+def test_a_kept_first_map_file_of_any_bytes_is_not_read(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "cache" / "first-maps" / "k.vmap"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    assert first_map.read(tmp_path / "cache", "k") is None

@@ -2,10 +2,10 @@
 
 `MapContent` is the heavy, rarely changing part (points, labels, codes, test images, the ONNX
 decoder, the view's inverse), named by a content id, a hash of all of it. `pack` writes one
-message: "VMAP", the JSON header's length (uint32, little endian), the JSON header, then the
-arrays, each at a multiple of 8 bytes from the end of the header (padded to 8), so the browser
-views them as typed arrays. The header holds the per-run values (`light`) and,
-when the content goes along, its JSON fields and where each array lies (`content`).
+message (framed by `map_message`): a JSON header, then the arrays, each at a multiple of 8 bytes
+from the body's start, so the browser views them as typed arrays. The header holds the per-run
+values (`light`) and, when the content goes along, its JSON fields and where each array lies
+(`content`).
 
 The content declares the model's image shape [C, H, W] (C 1 or 3) once: the decoder's pictures
 have it. The dots' test images go as thumbnails, bytes (0-255) [N, C, h, w] compressed with zlib
@@ -34,10 +34,9 @@ import torch.nn.functional as F
 from vaeapp.config import ModelConfig
 from vaeapp.data.datasets import Dataset
 from vaeapp.latent.codes import padded_range
+from vaeapp.latent.map_message import frame, padded
 from vaeapp.latent.views import ShownView
 
-MAGIC = b"VMAP"
-ALIGN = 8
 THUMBNAIL_SIDE = 32  # the hovered dot's image shows at 72 px: more pixels are seldom seen
 THUMBNAIL_BYTES = 70_000 * 28 * 28  # 70,000 MNIST digits' worth: what a browser kept (payload.js)
 THUMBNAIL_CHUNK = 4096  # images made thumbnails at a time: float copies of a few, not of all
@@ -207,9 +206,9 @@ class MapContent:
                 "length": len(data),
                 "deflate": deflate,
             }
-            padded = _padded(len(data))
-            chunks.append(data + bytes(padded - len(data)))
-            offset += padded
+            size = padded(len(data))
+            chunks.append(data + bytes(size - len(data)))
+            offset += size
         return layout, b"".join(chunks)
 
 
@@ -322,16 +321,14 @@ def light_values(
 
 
 def pack(light: Mapping[str, Any], content: MapContent | None) -> bytes:
-    """One message for the browser: the per-run values, with the content when given."""
+    """One message for the browser (`map_message.frame`): the per-run values, with the content
+    when given."""
     header: dict[str, Any] = {"light": dict(light)}
     body = b""
     if content is not None:
         layout, body = content.sections
         header["content"] = {**content.json_fields, "id": content.content_id, "sections": layout}
-    encoded = json.dumps(header, separators=(",", ":")).encode()
-    start = len(MAGIC) + 4 + len(encoded)
-    padding = bytes(_padded(start) - start)
-    return MAGIC + len(encoded).to_bytes(4, "little") + encoded + padding + body
+    return frame(header, body)
 
 
 def _same_as(values: np.ndarray, arrays: Mapping[str, np.ndarray]) -> str | None:
@@ -341,7 +338,3 @@ def _same_as(values: np.ndarray, arrays: Mapping[str, np.ndarray]) -> str | None
         if same_kind and np.array_equal(other, values):
             return name
     return None
-
-
-def _padded(length: int) -> int:
-    return -(-length // ALIGN) * ALIGN

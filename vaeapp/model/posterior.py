@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-ACTIVE_VARIANCE = 0.01
+from vaeapp.model.activity import ACTIVE_VARIANCE
+
 TRAVERSAL_SPAN = 3.0
 
 

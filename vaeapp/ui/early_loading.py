@@ -9,6 +9,7 @@ once, so they overlap the imports; both are removed as soon as the imports are d
 
 Its slot is made on every run, so the page's elements keep their places: without it the second
 run would shift each one, and the browser would make every element again, the map included.
+Where a fresh server draws Explore's first view (`first_view`), the slot stays empty.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ WARMED = "browser_libraries_requested"
 
 
 @contextmanager
-def load_browser_libraries_early() -> Iterator[None]:
+def load_browser_libraries_early(show: bool = True) -> Iterator[None]:
+    """Around a page's imports: on the session's first run the slot shows what starts the
+    browser's loading, and empties once they are done. `show` False: it stays empty (a first
+    view drawn before torch shows the page itself, and loads the map's code)."""
     slot = st.empty()
-    if st.session_state.get(WARMED):
+    if st.session_state.get(WARMED) or not show:
         yield
         return
     st.session_state[WARMED] = True

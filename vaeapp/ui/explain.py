@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vaeapp.model.posterior import ACTIVE_VARIANCE
+from vaeapp.model.activity import ACTIVE_VARIANCE
 
 # Streamlit's markdown (remark-math) reads a display as a fenced block: "$$" alone on the line
 # that opens it and on the line that closes it. Text after an opening "$$" is the fence's info

@@ -10,6 +10,7 @@ which 2-D view is drawn is the core's choice (`views`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -27,8 +28,7 @@ from vaeapp.model.posterior import (
     in_hole,
 )
 from vaeapp.store.catalog import EXPLORE
-from vaeapp.store.runs import Run
-from vaeapp.ui.explain import what_am_i_looking_at_over
+from vaeapp.store.runs import CONFIG_FILE, Run
 from vaeapp.ui.explore_state import SLIDER, ExploreState
 from vaeapp.ui.explore_tabs import (
     Explorer,
@@ -44,6 +44,7 @@ from vaeapp.ui.explore_tabs import (
 )
 from vaeapp.ui.factors_tab import TAB as FACTORS_TAB
 from vaeapp.ui.factors_tab import factors
+from vaeapp.ui.first_view import MAP_KEY, keeper, page_top, pin_waiting, show_caption
 from vaeapp.ui.loaders import (
     Snapshot,
     density_for,
@@ -74,7 +75,6 @@ from vaeapp.ui.widgets import (
     shown_view,
 )
 
-MAP_KEY = "explore_map"
 TABS_KEY = "explore_tab"
 Box = tuple[tuple[float, float], tuple[float, float]]  # a map's x and y ranges
 REPLAY_STEP_S = 1.5  # Play's pace: an epoch's map drawn and seen before the next
@@ -97,10 +97,7 @@ TABS = (
 
 def render() -> None:
     run = model_picker(EXPLORE)
-    st.title("Explore the latent space")
-    caption, explained = st.columns([3, 1], vertical_alignment="center")
-    with explained:
-        what_am_i_looking_at_over("Explore")
+    caption = page_top()
     try:
         snap = snapshot(run)
         model, config = load_model(snap)
@@ -113,13 +110,13 @@ def render() -> None:
     ExploreState.of_session().start_over_if_new(f"{run.path}:{dim}", mu.mean(dim=0))
     view = shown_view(snap, data.spec, mu)
     epoch, mu, logvar, points, box = _dots(snap, data, view, mu, logvar)
-    caption.caption(
+    text = (
         f"Each dot: one of {len(mu):,} {'test ' if len(mu) == len(data.test) else ''}images of "
-        f"{literal(data.spec)} at the mean of its posterior q(z|x)"
+        f"{data.spec} at the mean of its posterior q(z|x)"
         + ("" if epoch is None else f" after epoch {epoch}")
-        + f", {view.describe(dim)}. Point to decode; click to pin.",
-        help=data.source,
+        + f", {view.describe(dim)}. Point to decode; click to pin."
     )
+    show_caption(caption, text, data.source)
     _explorer(
         Explorer(
             snapshot=snap,
@@ -134,7 +131,8 @@ def render() -> None:
             epoch=epoch,
             density=_overlay_choices(snap, data.spec, view, logvar, epoch),
             sidebar=_sidebar_choices(run),  # last: once every sidebar widget is made
-        )
+        ),
+        keeper(run.path, (CONFIG_FILE, run.weights_path.name), text, data.source),
     )
 
 
@@ -227,18 +225,21 @@ def _sidebar_choices(run: Run) -> tuple[object, ...]:
 
 
 @st.fragment
-def _explorer(explorer: Explorer) -> None:
+def _explorer(explorer: Explorer, keep_first: Callable[[bytes, str], None] | None) -> None:
     """The map and everything that follows the code it pins. Data flows down the page: the
     map's slot comes first, and the map is drawn into it once the tabs it shows have worked
     out their part (the neighbours it rings, your own image's ellipse); the tabs that only
-    follow the code are filled after it, so the browser has the map without waiting for them."""
+    follow the code are filled after it, so the browser has the map without waiting for them.
+    `keep_first` keeps the session's first map for a fresh server's first view."""
     if _sidebar_choices(explorer.snapshot.run) != explorer.sidebar:
         # Streamlit sends a sidebar change that came with a map event (the decoder's word,
         # as the map loads) as this fragment's rerun: the page this map belongs to is stale.
         st.rerun()
     state = ExploreState.of_session()
-    z = state.latent()
     events = events_for(explorer.content, MAP_KEY)
+    if pin_waiting():  # a click on the first view's map, before this page could take it
+        _on_pin()
+    z = state.latent()
     map_slot = st.container()
     # The notes take one slot whatever they say: the tabs keep their place, so the browser
     # keeps the tab the user opened (it makes a moved element anew).
@@ -266,6 +267,7 @@ def _explorer(explorer: Explorer) -> None:
             marked=near,
             on_pin=_on_pin,
             scope=state.model,
+            keep_first=keep_first,
         )
     with tabs[6]:
         selection(explorer, events.selection.indices if events.selection else ())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -36,6 +35,7 @@ from vaeapp.ui.loaders import (
     summary_reader,
     umap_worker,
 )
+from vaeapp.ui.text import literal
 
 MODEL_KEY = "model_path"
 CHOSEN_KEY = "chosen_model"  # the model the user (or a link) chose: kept across pages
@@ -178,19 +178,6 @@ def _details(summary: RunSummary) -> str:
         f"{trained}; test ELBO {elbo}"
     )
     return details if summary.normalised else f"{details} ({NOT_NORMALISED})"
-
-
-ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-
-
-def literal(text: str) -> str:
-    """`text` escaped for Streamlit's markdown: messages quote what a user's files hold (config
-    keys, paths, log lines), which must show as typed, never as a link, an image to fetch or
-    maths. Every ASCII punctuation mark is escaped (CommonMark shows an escaped one as itself),
-    so no syntax is left to form, `:icon:` shortcodes and a list's `- ` included. A bare address
-    still shows as a link to itself (Streamlit links those after the escapes), which hides
-    nothing and fetches nothing."""
-    return ASCII_PUNCTUATION.sub(r"\\\1", text)
 
 
 def inline_png(png: bytes) -> str:

@@ -35,16 +35,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import streamlit as st
 
 from vaeapp.latent.map_content import MapContent, Polyline, light_values, map_content, pack
-from vaeapp.ui.map_element import component
+from vaeapp.ui.map_element import SENT, asks, forget_sent, mount, sent_content
 
 __all__ = [
     "DEFAULT_HEIGHT",
+    "SENT",
     "MapContent",
     "MapEvents",
     "Pin",
@@ -57,8 +57,6 @@ __all__ = [
 ]
 
 DEFAULT_HEIGHT = 460  # with the picture beside it, fits 1280 x 720 with the sidebar open
-SENT = "_vaeapp_latent_map_sent"  # session state: Streamlit key -> id of the content sent
-ASKS = "_vaeapp_latent_map_asks"  # session state: Streamlit key -> the browser's asks for it
 SHAPES = "_vaeapp_latent_map_shape"  # session state: Streamlit key -> (dots, latent dims) shown
 # What the browser sends back is whatever its console makes of it: a value is kept only if it
 # fits the schema of what the component sends (`_events`). No click lands past MAX_ABS in map
@@ -120,6 +118,7 @@ def latent_map(
     height: int = DEFAULT_HEIGHT,
     on_pin: Callable[[], None] | None = None,
     scope: str = "",
+    keep_first: Callable[[bytes, str], None] | None = None,
 ) -> MapEvents:
     """Show the map; returns its events.
 
@@ -130,9 +129,10 @@ def latent_map(
     `overlays`: lines over the dots; `marked`: dots ringed (a code's neighbours). `scope`: what
     a pin belongs to (a model): a new scope drops the last click, made on another model's codes.
     `on_pin` runs before the script when a click pins a code (`map_events(key)` reads it there).
+    `keep_first` is handed the message with its content, as a browser new to it gets it, and
+    the content's id (Explore keeps a session's first map for the next fresh server).
     """
     before = events_for(content, key)
-    sent = st.session_state.setdefault(SENT, {})
     light = light_values(
         content.content_id,
         key=key,
@@ -144,19 +144,12 @@ def latent_map(
         overlays=overlays,
         marked=marked,
         scope=scope,
-        asks=st.session_state.get(ASKS, {}).get(key, 0),
+        asks=asks(key),
     )
-    heavy = content if sent.get(key) != content.content_id else None
-    result = component()(
-        key=key,
-        data=pack(light, heavy),
-        height="content",
-        on_pin_change=on_pin or _ignore,
-        on_selection_change=_ignore,
-        on_decoder_change=_ignore,
-        on_missing_change=partial(forget_sent, key),
-    )
-    sent[key] = content.content_id
+    heavy = content if sent_content(key) != content.content_id else None
+    if keep_first is not None:
+        keep_first(pack(light, content), content.content_id)
+    result = mount(key, pack(light, heavy), content.content_id, on_pin)
     return _events(result, st.session_state[SHAPES][key])
 
 
@@ -172,19 +165,6 @@ def map_events(key: str) -> MapEvents:
     """The events of the map with this key as session state holds them (also in callbacks)."""
     shape = st.session_state.get(SHAPES, {}).get(key)
     return _events(st.session_state.get(key) or {}, shape) if shape else MapEvents()
-
-
-def forget_sent(key: str) -> None:
-    """Send the map's content again in the next run (its browser says it lacks it), in a
-    message unlike the one the browser shows: Streamlit does not hand a component the same
-    message again."""
-    st.session_state.get(SENT, {}).pop(key, None)
-    asks = st.session_state.setdefault(ASKS, {})
-    asks[key] = asks.get(key, 0) + 1
-
-
-def _ignore() -> None:
-    """A callback that does nothing: Streamlit returns values only of events with callbacks."""
 
 
 def _pin_json(

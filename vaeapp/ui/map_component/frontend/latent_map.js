@@ -619,6 +619,8 @@ export class LatentMap {
         this.panel.setStatus("");
         this.#report({ ok: true, error: null });
         this.#requestPinDecode();
+        // A first view drawn before the server imported torch: its turn now (vaeapp/ui/first_view.py)
+        if (this.light.wake) this.send.setTriggerValue("woken", true);
       },
       (error) => {
         if (this.content !== content) return;
