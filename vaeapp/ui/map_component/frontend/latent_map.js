@@ -626,6 +626,7 @@ export class LatentMap {
         if (this.content !== content) return;
         const reason = String(error.message ?? error);
         this.panel.setStatus(`The browser cannot decode (${reason}): the page decodes clicks.`);
+        this.panel.setPictureNote("decoded by the page");
         this.#report({ ok: false, error: reason });
       },
     );

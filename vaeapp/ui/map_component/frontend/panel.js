@@ -50,10 +50,12 @@ export class Panel {
    * slide(dimension, value), release(), find(text)}. */
   constructor(parent, actions) {
     this.root = element("div", "panel", parent);
-    const decoded = element("figure", "decoded", this.root);
-    this.decoded = element("canvas", "big", decoded);
-    this.decodedCaption = element("figcaption", "", decoded, "");
-    // Until a dot is hovered the thumbnails say so, rather than show two black squares.
+    // Until the decoder has drawn, and a dot is hovered, the pictures say so, rather than show
+    // black squares.
+    this.decodedFigure = element("figure", "decoded waiting", this.root);
+    this.decoded = element("canvas", "big", this.decodedFigure);
+    this.decodedNote = element("span", "placeholder", this.decodedFigure, "loading the decoder…");
+    this.decodedCaption = element("figcaption", "", this.decodedFigure, "");
     this.thumbs = element("div", "thumbs waiting", this.root);
     const test = element("figure", "", this.thumbs);
     this.test = element("canvas", "thumb test", test);
@@ -169,6 +171,7 @@ export class Panel {
   }
 
   showDecoded(pixels, caption) {
+    this.decodedFigure.classList.remove("waiting");
     paint(this.decoded, pixels, this.imageShape[0], true);
     this.decodedCaption.textContent = caption;
   }
@@ -188,6 +191,11 @@ export class Panel {
   /** What the search box found nothing for ("" when it found something). */
   setSearchNote(text) {
     this.searchNote.textContent = text;
+  }
+
+  /** What the decoded picture's place says while it has no picture. */
+  setPictureNote(text) {
+    this.decodedNote.textContent = text;
   }
 
   setStatus(text) {
