@@ -2,7 +2,8 @@
 removed, while the app runs. One that does not fit the codes it claims to embed (too few rows,
 NaN, 1e300, every point at one place or on a line) is never drawn, and is made again; a cache
 deleted after it was made is made again; a scratch folder removed under the worker is made
-anew."""
+anew. A kept first map (`first_map`) is as much a hint: truncated, changed, of any bytes or with a
+field of any JSON, it is not read (or read as what it says, where that fits)."""
 
 from __future__ import annotations
 
@@ -256,3 +257,14 @@ def test_a_kept_first_map_file_of_any_bytes_is_not_read(tmp_path: Path, data: by
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     assert first_map.read(tmp_path / "cache", "k") is None
+
+
+@PROPERTY
+@given(named=st.text(), runs=st.text(min_size=1))
+def test_any_link_names_a_kept_first_map_that_is_not_there(
+    tmp_path: Path, named: str, runs: str
+) -> None:
+    """A `?run=` of any text (NUL, surrogates, 3,000 characters) is a key, never a path."""
+    key = first_map.key_for(named, Path(runs))
+    assert len(key) == 32 and key.isalnum()
+    assert first_map.read(tmp_path, key) is None

@@ -54,7 +54,8 @@ def key_for(run_named: str, runs: Path) -> str:
     """The name a kept map goes by: the link's `?run=` ("" for none, the default model, which
     no runs folder changes) and, for a name, the runs folder it is looked up in."""
     place = str(runs) if run_named else ""
-    return hashlib.blake2b(f"{place}\0{run_named}".encode(), digest_size=16).hexdigest()
+    named = f"{place}\0{run_named}".encode("utf-8", "surrogatepass")  # a link may hold anything
+    return hashlib.blake2b(named, digest_size=16).hexdigest()
 
 
 def stamps_of(run_path: Path, names: tuple[str, ...]) -> dict[str, tuple[int, int]]:
