@@ -29,6 +29,7 @@ from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.precision import native_cpu_bf16
 from vaeapp.training.trainer import Trainer
+from vaeapp.ui import train_page
 from vaeapp.ui.widgets import literal
 
 
@@ -362,3 +363,19 @@ def test_the_images_of_a_new_run_are_the_datas_unless_the_form_says(
     (config,) = started
     assert config.model.image_shape == shape and config.model.likelihood == likelihood
     assert config.train.binarize == (likelihood == "bernoulli")
+
+
+def test_with_many_runs_the_live_view_reads_the_watched_runs_state_not_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page reads every saved run's state once a run; its live view, every second, reads
+    the watched run's and, with more than 500 runs, everyone's only every few seconds (5,000
+    runs' states read every second kept the server busy two thirds of the time)."""
+    count = 600
+    for i in range(count):
+        Run.create(runs_dir() / f"many-{i:03d}", small_config())
+    reads: list[Run] = []
+    job_state = train_page.job_state
+    monkeypatch.setattr(train_page, "job_state", lambda run: reads.append(run) or job_state(run))
+    open_page(TRAIN_PAGE)
+    assert count <= len(reads) < count + 5  # the page's read; the live view's is the watched run
