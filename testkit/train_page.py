@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from testkit.app_server import AppServer
 from testkit.chromium import wait_for_app
@@ -16,14 +17,25 @@ def open_train_page(page: Page, server: AppServer) -> None:
     wait_for_app(page)
 
 
-def choose(page: Page, key: str, option: str) -> None:
+def choose(page: Page, key: str, option: str, attempts: int = 3) -> None:
     """Pick `option` in the select box whose widget key is `key`, typed as a user would: a
-    list opened below the fold of the page's scrolled container may never show its options."""
+    list opened below the fold of the page's scrolled container may never show its options.
+    A list the page closes under the typing (a rerun of the form, an expander above still
+    unfolding) is opened again, as a user would."""
     box = page.locator(f".st-key-{key}")
-    box.scroll_into_view_if_needed()  # a list opened while an expander above unfolds closes
-    box.locator("input").click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).click()  # Enter took what was lit
+    for attempt in range(attempts):
+        wait_for_app(page)
+        box.scroll_into_view_if_needed()
+        box.locator("input").click()
+        page.keyboard.type(option)
+        listed = page.get_by_role("option", name=option, exact=True)
+        try:
+            listed.click(timeout=10_000)  # Enter took what was lit
+            break
+        except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
     wait_for(lambda: box.locator("input").input_value() == option, f"{key} shows {option}", 30)
 
 

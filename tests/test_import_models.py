@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from tests.app_pages import EXPLORE_PAGE, INTERPOLATE_PAGE, TRAIN_PAGE, open_page
+from tests.app_pages import EXPLORE_PAGE, INTERPOLATE_PAGE, TRAIN_PAGE, as_read, open_page
 from tests.command_line import cli_error, encode_with_cli, run_vaeapp
 from tests.conftest import make_dataset
 from vaeapp.cli import main
@@ -487,5 +487,5 @@ def test_explore_maps_the_images_the_user_chooses_for_an_imported_model(imported
     assert box.value == "sample" and "shapes" in box.options
     box.select("shapes").run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    shown = " ".join(caption.value for caption in app.caption)
+    shown = as_read(" ".join(caption.value for caption in app.caption))
     assert f"of {len(load_dataset('shapes').test):,} test images of shapes" in shown
