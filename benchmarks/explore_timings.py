@@ -68,8 +68,8 @@ def open_model(page: Page, server: AppServer, name: str) -> None:
     open_explore(page, server)
     page.locator(".st-key-model_path input").click()
     page.get_by_role("option").filter(has_text=name).click()
-    page.wait_for_function("() => document.body.innerText.includes('16-D latent')", timeout=180_000)
-    page.wait_for_function(READY, timeout=180_000)
+    # The old model's map stays ready until the new one's content arrives: wait for its codes.
+    page.wait_for_function(f"() => ({READY})() && {MAP}.owner.content.dim === 16", timeout=180_000)
 
 
 def umap_seconds(page: Page) -> float:

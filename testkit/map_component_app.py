@@ -3,7 +3,8 @@
 Run: streamlit run testkit/map_component_app.py, then open /?view=umap&n=2000&dim=16 (the
 parameters of tests/e2e/map_scene.Scene). It shows the map's events as JSON (key "events"), the
 number of script runs (key "runs"), a button that pins the origin from Python (sliders do the
-same in the Explore page), and an open sidebar, as the app has. With ?resend=1 it sends the
+same in the Explore page), and an open sidebar, as the app has, with a button that shows the
+same codes on their PCA view. With ?resend=1 it sends the
 map's content in every run, as a map without the content id would: benchmarks/map_timings.py
 measures both.
 """
@@ -11,7 +12,7 @@ measures both.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import streamlit as st
 
@@ -32,6 +33,10 @@ def clicked() -> None:
     st.session_state["origin_pinned"] = False
 
 
+if st.sidebar.button("Show PCA", key="show_pca"):  # another view of the same codes
+    st.session_state["pca"] = True
+if st.session_state.get("pca"):
+    scene = replace(scene, view="pca")
 if st.button("Pin the origin", key="pin_origin"):
     st.session_state["origin_pinned"] = True
 events = latent_map(

@@ -110,7 +110,7 @@ def test_a_message_with_other_light_keeps_its_content(tmp_path: Path) -> None:
     woken = with_light(first.message, wake=True)
     assert header(woken)["light"] == {**header(first.message)["light"], "wake": True}
     assert header(woken)["content"] == header(first.message)["content"]
-    assert woken.endswith(content().sections[1])  # the arrays, byte for byte
+    assert woken.endswith(content().sections()[1])  # the arrays, byte for byte
 
 
 FIRST_VIEW = """

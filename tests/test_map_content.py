@@ -87,6 +87,23 @@ def test_the_content_travels_as_aligned_arrays_and_compressed_images() -> None:
     assert np.frombuffer(section("inverse.triangles"), np.int32).tolist() == [0, 1, 2]
 
 
+def test_sections_the_browser_holds_go_by_id_alone() -> None:
+    first, moved = content(), content(codes_offset=1.0)
+    shared = {n for n in first.section_ids if first.section_ids[n] == moved.section_ids[n]}
+    assert shared == {"labels", "images", "decoder", "inverse.triangles"}
+    header, body = read(pack({}, moved, set(first.section_ids.values())))
+    layout = header["content"]["sections"]
+    for name in shared:
+        assert layout[name]["kept"] and layout[name]["id"] == first.section_ids[name]
+        assert "offset" not in layout[name]
+    sent = [name for name in layout if name not in shared]
+    assert sorted(sent) == ["codes", "points"]
+    assert len(body) == sum(-(-layout[name]["length"] // 8) * 8 for name in sent)
+    codes = layout["codes"]
+    as_sent = body[codes["offset"] : codes["offset"] + codes["length"]]
+    assert np.array_equal(np.frombuffer(as_sent, np.float32).reshape(N, DIM), moved.codes)
+
+
 def test_the_content_id_names_the_data() -> None:
     assert content().content_id == content().content_id
     assert content().content_id != content(codes_offset=1e-3).content_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import urlparse
 
 import numpy as np
@@ -15,6 +16,7 @@ from matplotlib.path import Path
 from playwright.sync_api import Browser, Page
 
 from testkit.map_browser import (
+    MAP,
     events,
     hook,
     lasso,
@@ -358,6 +360,48 @@ def test_reruns_send_the_content_once_and_again_when_the_browser_lacks_it(
     map_page.wait_for_timeout(3100)  # the map asks for a content again after 3 s, not sooner
     hook(map_page, "forgetContent()")  # again: the answer is the last message, but must be drawn
     map_page.wait_for_function("() => window.__vaeappMap.maps.map.ready()", timeout=30_000)
+
+
+PCA_SHOWN = f"() => {MAP}.ready() && {MAP}.owner.content.inverse.kind === 'linear'"
+
+
+def frames_received(page: Page) -> list[int]:
+    """The sizes of the websocket frames the page receives from now on."""
+    frames: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(len(f))))
+    return frames
+
+
+def test_another_view_sends_only_its_own_sections_and_shows_the_kept_ones(
+    map_page: Page, app_url: str
+) -> None:
+    frames = frames_received(map_page)
+    open_scene(map_page, app_url, UMAP)
+    wait_for(lambda: max(frames) > 500_000, "the content arrived")
+    frames.clear()
+    map_page.get_by_role("button", name="Show PCA").click()
+    map_page.wait_for_function(PCA_SHOWN, timeout=30_000)
+    assert sum(frames) < 100_000  # the points and the inverse: codes, images, decoder kept
+    pca = replace(UMAP, view="pca")
+    points = np.random.default_rng(6).normal(size=(50, 2))
+    in_browser = np.array(hook(map_page, "inverse(arg)", points.tolist()))
+    assert np.abs(in_browser - python_inverse(pca, points)).max() < 1e-5
+    index, spot = isolated_dot(map_page, pca, gap_px=4)
+    map_page.mouse.move(*spot)
+    map_page.get_by_text(f"#{index} · label {index % 10}").wait_for(timeout=10_000)
+    assert np.array_equal(np.array(hook(map_page, "pixels('test')")), images(pca)[index].ravel())
+
+
+def test_a_view_whose_kept_sections_left_the_page_is_sent_again_whole(
+    map_page: Page, app_url: str
+) -> None:
+    frames = frames_received(map_page)
+    open_scene(map_page, app_url, UMAP)
+    hook(map_page, "dropContents()")
+    frames.clear()
+    map_page.get_by_role("button", name="Show PCA").click()
+    map_page.wait_for_function(PCA_SHOWN, timeout=30_000)
+    assert max(frames) > 500_000  # asked for, and sent with every section
 
 
 def test_map_and_picture_fit_a_small_screen_beside_the_sidebar(

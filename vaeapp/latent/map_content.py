@@ -5,7 +5,9 @@ decoder, the view's inverse), named by a content id, a hash of all of it. `pack`
 message (framed by `map_message`): a JSON header, then the arrays, each at a multiple of 8 bytes
 from the body's start, so the browser views them as typed arrays. The header holds the per-run
 values (`light`) and, when the content goes along, its JSON fields and where each array lies
-(`content`).
+(`content`). Each array is a section named by a hash of its bytes: a content whose sections a
+browser already holds (another view of the same model: its codes, test images and decoder are
+the same) goes without them, as `kept` sections the browser takes from the content it has.
 
 The content declares the model's image shape [C, H, W] (C 1 or 3) once: the decoder's pictures
 have it. The dots' test images go as thumbnails, bytes (0-255) [N, C, h, w] compressed with zlib
@@ -22,7 +24,7 @@ import hashlib
 import json
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -181,31 +183,46 @@ class MapContent:
         return sent
 
     @cached_property
+    def section_ids(self) -> dict[str, str]:
+        """Each array's name, by its section: a hash of its type, shape and bytes."""
+        ids = {}
+        for name, values in self.arrays.items():
+            digest = hashlib.blake2b(digest_size=16)
+            digest.update(f"{values.dtype.str}:{values.shape}".encode())
+            digest.update(memoryview(values).cast("B"))
+            ids[name] = digest.hexdigest()
+        return ids
+
+    @cached_property
     def content_id(self) -> str:
         digest = hashlib.blake2b(digest_size=16)
         digest.update(json.dumps(self.json_fields, sort_keys=True).encode())
-        for name, values in self.arrays.items():
-            digest.update(f"{name}:{values.dtype.str}:{values.shape}".encode())
-            digest.update(memoryview(values).cast("B"))
+        digest.update(json.dumps(self.section_ids).encode())
         return digest.hexdigest()
 
     @cached_property
-    def sections(self) -> tuple[dict[str, Any], bytes]:
-        """Where each array lies in the packed message, and those bytes: packed once."""
+    def _encoded(self) -> dict[str, tuple[dict[str, Any], bytes]]:
+        """Each array's section as sent (the images deflated) and its description: made once."""
+        encoded = {}
+        for name, values in self.arrays.items():
+            deflate = name == "images"
+            raw = values.tobytes()
+            data = zlib.compress(raw, COMPRESSION_LEVEL) if deflate else raw
+            section = {"id": self.section_ids[name], "dtype": values.dtype.name}
+            encoded[name] = ({**section, "shape": list(values.shape), "deflate": deflate}, data)
+        return encoded
+
+    def sections(self, kept: Set[str] = frozenset()) -> tuple[dict[str, Any], bytes]:
+        """Where each array lies in the packed message, and those bytes; a section whose id is
+        in `kept` goes as its description alone, marked kept."""
         layout: dict[str, Any] = {}
         chunks: list[bytes] = []
         offset = 0
-        for name, values in self.arrays.items():
-            raw = values.tobytes()
-            deflate = name == "images"
-            data = zlib.compress(raw, COMPRESSION_LEVEL) if deflate else raw
-            layout[name] = {
-                "dtype": values.dtype.name,
-                "shape": list(values.shape),
-                "offset": offset,
-                "length": len(data),
-                "deflate": deflate,
-            }
+        for name, (section, data) in self._encoded.items():
+            if section["id"] in kept:
+                layout[name] = {**section, "kept": True}
+                continue
+            layout[name] = {**section, "offset": offset, "length": len(data)}
             size = padded(len(data))
             chunks.append(data + bytes(size - len(data)))
             offset += size
@@ -320,13 +337,15 @@ def light_values(
     }
 
 
-def pack(light: Mapping[str, Any], content: MapContent | None) -> bytes:
+def pack(
+    light: Mapping[str, Any], content: MapContent | None, kept: Set[str] = frozenset()
+) -> bytes:
     """One message for the browser (`map_message.frame`): the per-run values, with the content
-    when given."""
+    when given, less the sections in `kept` (ids of sections the browser holds)."""
     header: dict[str, Any] = {"light": dict(light)}
     body = b""
     if content is not None:
-        layout, body = content.sections
+        layout, body = content.sections(kept)
         header["content"] = {**content.json_fields, "id": content.content_id, "sections": layout}
     return frame(header, body)
 

@@ -4,14 +4,15 @@ heavy (`early_loading`, `first_view`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from functools import cache, partial
 from typing import Any
 
 import streamlit as st
 
 PREPARE_KEY = "_vaeapp_latent_map_prepare"
-SENT = "_vaeapp_latent_map_sent"  # session state: Streamlit key -> id of the content sent
+# session state: Streamlit key -> the id of the content sent, and the ids of its sections
+SENT = "_vaeapp_latent_map_sent"
 ASKS = "_vaeapp_latent_map_asks"  # session state: Streamlit key -> the browser's asks for it
 
 
@@ -28,10 +29,17 @@ def prepare_decoding() -> None:
     component()(key=PREPARE_KEY, data={"prepare": True}, height="content")
 
 
-def mount(key: str, message: bytes, content_id: str, on_pin: Callable[[], None] | None) -> Any:
+def mount(
+    key: str,
+    message: bytes,
+    content_id: str,
+    on_pin: Callable[[], None] | None,
+    sections: Set[str] = frozenset(),
+) -> Any:
     """The map with this key, given one packed message (`map_content.pack`) whose content, if
-    any, is `content_id`'s; returns the values the browser sent. The page's map and the first
-    view's drawn before torch mount it alike, so the browser keeps one map across them."""
+    any, is `content_id`'s, of these section ids; returns the values the browser sent. The
+    page's map and the first view's drawn before torch mount it alike, so the browser keeps one
+    map across them."""
     result = component()(
         key=key,
         data=message,
@@ -42,13 +50,21 @@ def mount(key: str, message: bytes, content_id: str, on_pin: Callable[[], None] 
         on_missing_change=partial(forget_sent, key),
         on_woken_change=_ignore,
     )
-    st.session_state.setdefault(SENT, {})[key] = content_id
+    st.session_state.setdefault(SENT, {})[key] = (content_id, frozenset(sections))
     return result
 
 
 def sent_content(key: str) -> str | None:
     """The id of the content this session's browser was sent for the map with this key."""
-    return st.session_state.get(SENT, {}).get(key)
+    sent = st.session_state.get(SENT, {}).get(key)
+    return sent[0] if sent else None
+
+
+def sent_sections(key: str) -> frozenset[str]:
+    """The ids of the sections of that content, which the browser holds: a content that shares
+    them sends them by id alone (another view of the same model: codes, images, decoder)."""
+    sent = st.session_state.get(SENT, {}).get(key)
+    return sent[1] if sent else frozenset()
 
 
 def asks(key: str) -> int:

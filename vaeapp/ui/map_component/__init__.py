@@ -24,10 +24,12 @@ part (`MapContent`: points, codes, images, the decoder; about 3 MB for 10,000 MN
 5.7 MB for Fashion-MNIST's) goes
 once per browser session and key: session state (SENT) remembers which content each key's
 browser got, and later runs send its id with the per-run values, about 200 bytes (the test
-app's whole rerun after a click: 2.2 KB on the websocket, rerun_bytes). The browser keeps
-contents by id for the page's life; a map that lacks its content (a lost message) sends the
-`missing` trigger, whose callback forgets what was sent, so that run sends it again. A page
-reload is a new session, so it gets the content anew.
+app's whole rerun after a click: 2.2 KB on the websocket, rerun_bytes). A new content (another
+view, a replayed epoch) goes without the sections the browser got with the last one: a cached
+UMAP view of 10,000 Fashion-MNIST codes sends its points and inverse, not 7.8 MB. The browser
+keeps contents by id for the page's life; a map that lacks its content or a section (a lost
+message) sends the `missing` trigger, whose callback forgets what was sent, so that run sends
+all of it again. A page reload is a new session, so it gets the content anew.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Any
 import streamlit as st
 
 from vaeapp.latent.map_content import MapContent, Polyline, light_values, map_content, pack
-from vaeapp.ui.map_element import SENT, asks, forget_sent, mount, sent_content
+from vaeapp.ui.map_element import SENT, asks, forget_sent, mount, sent_content, sent_sections
 
 __all__ = [
     "DEFAULT_HEIGHT",
@@ -149,7 +151,9 @@ def latent_map(
     heavy = content if sent_content(key) != content.content_id else None
     if keep_first is not None:
         keep_first(pack(light, content), content.content_id)
-    result = mount(key, pack(light, heavy), content.content_id, on_pin)
+    message = pack(light, heavy, sent_sections(key))
+    sections = set(content.section_ids.values())
+    result = mount(key, message, content.content_id, on_pin, sections)
     return _events(result, st.session_state[SHAPES][key])
 
 

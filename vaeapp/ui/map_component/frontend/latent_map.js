@@ -135,7 +135,13 @@ export class LatentMap {
     }
     this.contentId = id;
     found.then((content) => {
-      if (this.contentId === id) this.#show(content);
+      if (this.contentId !== id) return;
+      if (content) {
+        this.#show(content);
+      } else {
+        this.contentId = null; // a section it named had left this page: all of it again
+        this.#askFor(id);
+      }
     });
   }
 
@@ -730,6 +736,9 @@ export class LatentMap {
       view: () => this.view.state,
       plotBox: () => plotBox().toJSON(),
       /** Drop this page's copy of the content, as a lost message would: the map asks again. */
+      /** Drop this page's copies of contents and leave the map as drawn: a next content's
+       * kept sections are missing here, as where another map's contents pushed them out. */
+      dropContents: () => forgetContents(),
       forgetContent: () => {
         forgetContents();
         this.contentId = null;
