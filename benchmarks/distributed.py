@@ -24,7 +24,7 @@ from pathlib import Path
 from benchmarks.scratch import rounds_from_command_line
 from vaeapp.data.sources import load_dataset
 from vaeapp.store.runs import Run
-from vaeapp.training.distributed import launcher
+from vaeapp.training.launch import launcher
 
 REPO = Path(__file__).resolve().parents[1]
 GLOBAL_BATCH = 128

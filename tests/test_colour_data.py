@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 
 from vaeapp.data import shapes
-from vaeapp.data.sources import conform, load_dataset, native_shape, source_names
+from vaeapp.data.sources import conform, load_dataset
+from vaeapp.data.specs import native_shape, source_names
 from vaeapp.errors import DataError
 
 SAMPLE_SHA256 = "ed9c26835ba0a6c8361c6bdbf396da4579d6dadeb2e8626a85c3ca5bf377bf87"  # before shapes

@@ -11,7 +11,8 @@ import torch
 from torch.distributions import Normal
 
 from vaeapp.config import LIKELIHOODS
-from vaeapp.model.likelihoods import is_density, is_normalised, make_likelihood
+from vaeapp.model.likelihoods import make_likelihood
+from vaeapp.model.normalised import is_density, is_normalised
 
 LEVELS = 256
 H = 0.5 / (LEVELS - 1)  # half a level: the bins are [x - H, x + H]

@@ -32,7 +32,8 @@ from vaeapp.model.networks import build_model
 from vaeapp.store.events import FAILED, STOPPED
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
-from vaeapp.training.distributed import World, launcher
+from vaeapp.training.distributed import World
+from vaeapp.training.launch import launcher
 from vaeapp.training.trainer import Trainer
 
 N_TRAIN, N_TEST = 3001, 1000

@@ -15,8 +15,9 @@ from tests.command_line import run_vaeapp
 from tests.conftest import small_config
 from vaeapp.config import ModelConfig, RunConfig, TrainConfig
 from vaeapp.model.evaluate import LEVELS, evaluate, evaluation_images
-from vaeapp.model.likelihoods import NOT_NORMALISED, DiscretisedLogistic, Gaussian
+from vaeapp.model.likelihoods import DiscretisedLogistic, Gaussian
 from vaeapp.model.networks import VAE
+from vaeapp.model.normalised import NOT_NORMALISED
 from vaeapp.paths import runs_dir
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer

@@ -13,7 +13,7 @@ from testkit.chromium import VIEWPORT, open_from_sidebar, wait_for_app
 from testkit.explore_page import READY, click_map, decoded, open_explore
 from testkit.train_page import open_train_page, start_from_form, wait_for_progress
 from testkit.waiting import wait_for
-from vaeapp.data.sources import check_spec
+from vaeapp.data.specs import check_spec
 from vaeapp.errors import VaeappError
 from vaeapp.store.catalog import saved_runs
 from vaeapp.store.events import STOPPED

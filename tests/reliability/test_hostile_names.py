@@ -22,7 +22,7 @@ from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, errors, following, open_pa
 from tests.command_line import EXIT_ERROR, EXIT_USAGE, cli_error
 from tests.conftest import small_config
 from vaeapp.cli import main
-from vaeapp.data.sources import check_spec
+from vaeapp.data.specs import check_spec
 from vaeapp.errors import PathError, VaeappError
 from vaeapp.model.networks import build_model
 from vaeapp.paths import NAME_MAX, PATH_MAX, runs_dir, user_path

@@ -15,8 +15,8 @@ from vaeapp.config import DEVICES, LIKELIHOODS, POSTERIORS, RunConfig
 from vaeapp.data.datasets import Dataset
 from vaeapp.errors import ConfigError
 from vaeapp.model.evaluate import Evaluation, evaluate_test_set, evaluation_images
-from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.model.networks import VAE
+from vaeapp.model.normalised import NOT_NORMALISED
 from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import entries, run_path, summarise
 from vaeapp.store.runs import Run
@@ -234,7 +234,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Where the model spends its KL: per latent dimension over the run's own test set (the
     parts sum to `evaluate`'s KL), and which dimensions are active (Burda et al., 2015)."""
     from vaeapp.latent.codes import encode_dataset
-    from vaeapp.model.posterior import active_units, is_active, kl_per_dim, unit_activity
+    from vaeapp.model.activity import is_active
+    from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
 
     run: Run = args.run
     model, config = run.load_model()

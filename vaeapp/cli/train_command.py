@@ -35,7 +35,7 @@ from vaeapp.config import (
     parse_sizes,
 )
 from vaeapp.data.datasets import Dataset
-from vaeapp.data.sources import image_shape_for
+from vaeapp.data.specs import image_shape_for
 from vaeapp.errors import ConfigError, TrainingDiverged
 from vaeapp.export import tensorboard
 from vaeapp.paths import runs_dir

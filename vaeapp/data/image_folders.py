@@ -12,7 +12,8 @@ import torch
 
 from vaeapp import files
 from vaeapp.data.datasets import Dataset, Split, split_deterministically
-from vaeapp.data.images import Shape, conform
+from vaeapp.data.images import conform
+from vaeapp.data.specs import Shape
 from vaeapp.errors import DataError, ImageError, UnsafeFileError
 
 MAX_ENTRIES = 500_000  # files and folders a folder scan looks at

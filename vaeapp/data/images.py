@@ -19,10 +19,9 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vaeapp import files
+from vaeapp.data.specs import MNIST_SHAPE, Shape
 from vaeapp.errors import ImageError, UnsafeFileError
 
-Shape = tuple[int, int, int]  # channels, height, width
-MNIST_SHAPE: Shape = (1, 28, 28)
 CONFORM_CHUNK = 1024  # images converted at a time: the float copies a resize makes stay small
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's convert("L")
 

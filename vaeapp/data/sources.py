@@ -31,7 +31,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,14 +39,13 @@ import numpy as np
 import torch
 
 from vaeapp import files
-from vaeapp.config import ModelConfig
 from vaeapp.data import shapes
 from vaeapp.data.datasets import Dataset, Split, from_uint8, split_deterministically
 from vaeapp.data.image_folders import load_folder
-from vaeapp.data.images import MNIST_SHAPE, Shape, conform
+from vaeapp.data.images import conform
+from vaeapp.data.specs import Shape, check_shape, check_spec, native_shape
 from vaeapp.errors import DataError, UnsafeFileError, WriteError
 from vaeapp.paths import data_dir as default_data_dir
-from vaeapp.paths import user_path
 
 T = TypeVar("T")
 
@@ -66,7 +65,7 @@ def load_dataset(
     if shape is not None:
         check_shape(shape)
     if argument is None:
-        dataset = NAMED_SOURCES[kind].load(spec, root, download)
+        dataset = LOADERS[kind](spec, root, download)
     elif kind == "folder":
         dataset = load_folder(spec, argument, shape)
     else:
@@ -79,46 +78,6 @@ def load_dataset(
         train=replace(dataset.train, images=conform(dataset.train.images, shape)),
         test=replace(dataset.test, images=conform(dataset.test.images, shape)),
     )
-
-
-def native_shape(spec: str) -> Shape:
-    """The shape of a source's images as it holds them, read from no data."""
-    kind, _ = check_spec(spec)
-    return NAMED_SOURCES[kind].shape if kind in NAMED_SOURCES else MNIST_SHAPE
-
-
-def check_shape(shape: Shape) -> None:
-    """Raise DataError unless `shape` is one a model may have (the config's rule)."""
-    problem = ModelConfig(image_shape=tuple(shape)).problems().get("image_shape")
-    if problem:
-        raise DataError(f"image shape {tuple(shape)}: {problem}")
-
-
-def image_shape_for(spec: str, channels: int | None = None, size: int | None = None) -> Shape:
-    """The images a new run on `spec` trains on: the source's own, with the channels and the
-    (square) size asked for; DataError for an unknown source."""
-    native = native_shape(spec)
-    return (channels or native[0], size or native[1], size or native[2])
-
-
-def check_spec(spec: str) -> tuple[str, Path | None]:
-    """The source a spec names and its folder, without reading any data: a quick check for a
-    form; raises DataError for an unknown source or a folder that is not there."""
-    spec = spec.strip()
-    kind, _, argument = spec.partition(":")
-    if kind in PATH_SOURCES and argument:
-        directory = user_path(argument, f"{kind}:DIR")
-        if not directory.is_dir():
-            raise DataError(f"{directory} is not a directory")
-        return kind, directory
-    if spec in NAMED_SOURCES:
-        return spec, None
-    raise DataError(f"unknown data source {spec!r}; choose one of {', '.join(source_names())}")
-
-
-def source_names() -> list[str]:
-    """Every spec a user may give: the named sources, then `idx:DIR` and `folder:DIR`."""
-    return [*NAMED_SOURCES, *(f"{kind}:DIR" for kind in PATH_SOURCES)]
 
 
 # --- the offline sample -------------------------------------------------------------------------
@@ -360,33 +319,17 @@ def _read_svhn(root: Path, download: bool) -> ColourSplits:
     return train, test, DIGITS
 
 
-@dataclass(frozen=True)
-class NamedSource:
-    """How a named source is loaded (spec, data folder, download allowed), and the shape of
-    its images."""
-
-    load: Callable[[str, Path, bool], Dataset]
-    shape: Shape
-
-
-NAMED_SOURCES: dict[str, NamedSource] = {
-    "sample": NamedSource(_load_sample, MNIST_SHAPE),
-    "mnist": NamedSource(_torchvision_loader("mnist", "MNIST"), MNIST_SHAPE),
-    "fashion-mnist": NamedSource(_torchvision_loader("fashion-mnist", "FashionMNIST"), MNIST_SHAPE),
-    "kmnist": NamedSource(_torchvision_loader("kmnist", "KMNIST"), MNIST_SHAPE),
-    "shapes": NamedSource(_load_shapes, (3, shapes.SIDE, shapes.SIDE)),
-    "cifar10": NamedSource(
-        _colour_loader(
-            "cifar10",
-            "cifar-10-batches-py",
-            "the python batches of cifar-10-python.tar.gz, unpacked",
-            _read_cifar10,
-        ),
-        (3, 32, 32),
+LOADERS: dict[str, Callable[[str, Path, bool], Dataset]] = {  # spec, data folder, download
+    "sample": _load_sample,
+    "mnist": _torchvision_loader("mnist", "MNIST"),
+    "fashion-mnist": _torchvision_loader("fashion-mnist", "FashionMNIST"),
+    "kmnist": _torchvision_loader("kmnist", "KMNIST"),
+    "shapes": _load_shapes,
+    "cifar10": _colour_loader(
+        "cifar10",
+        "cifar-10-batches-py",
+        "the python batches of cifar-10-python.tar.gz, unpacked",
+        _read_cifar10,
     ),
-    "svhn": NamedSource(
-        _colour_loader("svhn", "SVHN", "train_32x32.mat and test_32x32.mat", _read_svhn),
-        (3, 32, 32),
-    ),
+    "svhn": _colour_loader("svhn", "SVHN", "train_32x32.mat and test_32x32.mat", _read_svhn),
 }
-PATH_SOURCES = ("idx", "folder")  # a folder follows the colon; MNIST_SHAPE, as 28x28 grey

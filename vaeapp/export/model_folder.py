@@ -25,8 +25,8 @@ from vaeapp.config import RunConfig
 from vaeapp.errors import RunError, WriteError
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.model.evaluate import Evaluation, evaluation_images
-from vaeapp.model.likelihoods import NOT_NORMALISED
 from vaeapp.model.networks import VAE
+from vaeapp.model.normalised import NOT_NORMALISED
 from vaeapp.model.posterior import active_units
 from vaeapp.store.epoch_outputs import RECONSTRUCTIONS_FILE, SAMPLES_FILE
 from vaeapp.store.runs import CONFIG_FILE, WEIGHTS_FILE, Run

@@ -24,7 +24,7 @@ from safetensors.torch import load as load_safetensors
 from torch import nn
 
 from vaeapp import files
-from vaeapp.data.sources import check_shape, native_shape
+from vaeapp.data.specs import check_shape, native_shape
 from vaeapp.errors import UserModuleError
 from vaeapp.export.onnx_import import import_onnx
 from vaeapp.latent.onnx_decoder import OPSET, exported

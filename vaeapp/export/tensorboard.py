@@ -6,23 +6,25 @@ Scalars `train/elbo`, `train/recon`, `train/kl` at every global step; `test/elbo
 epoch's pictures (the run's reconstructions and samples); at the end, the test set's codes as an
 embedding for the projector, with their labels and a sprite of their images. A resumed run
 appends to the same folder, from the step it resumes at. TensorBoard is optional: `require`
-says how to install it.
+says how to install it. Torch is imported when a log is written, not with this module: the
+Train page quotes INSTALL in a server without it.
 """
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image
 
-from vaeapp.data.datasets import Dataset
 from vaeapp.errors import NotInstalled
 from vaeapp.store.events import Event
 from vaeapp.store.runs import Run
+
+if TYPE_CHECKING:
+    from vaeapp.data.datasets import Dataset
 
 INSTALL = "pip install 'vaeapp[tensorboard]'"
 TERMS = ("elbo", "recon", "kl")
@@ -81,6 +83,8 @@ class TensorBoardLog:
 
     def _embedding(self, epoch: int) -> None:
         """The last kept codes of the test set, as many as a sprite of their images can show."""
+        import torch
+
         epochs = self.run.replay_epochs()
         codes = self.run.load_replay(epochs[-1]) if epochs else None
         if codes is None:

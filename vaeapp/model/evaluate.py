@@ -4,7 +4,7 @@ All figures are nats per image, averaged over the images. Random draws use a see
 so the same model and data give the same numbers; by default the run's own seed, so a run's
 evaluation scores the very test set (and binarisation) its training logged.
 
-What the bound means depends on the likelihood (`likelihoods.is_normalised`): for a Bernoulli of
+What the bound means depends on the likelihood (`normalised.is_normalised`): for a Bernoulli of
 binarised data it is a bound on the log-likelihood of binary images, and bits per dimension
 follow; for a Bernoulli of grey levels it is no log-likelihood at all, and none is claimed; for
 the discretised logistic, a distribution over 8-bit images, it bounds their log-likelihood
@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from vaeapp.config import RunConfig
-from vaeapp.model.likelihoods import is_density, is_normalised
 from vaeapp.model.networks import VAE
+from vaeapp.model.normalised import is_density, is_normalised
 from vaeapp.model.objective import bits_per_dim, elbo_terms, iwae_bound
 
 LEVELS = 256

@@ -200,27 +200,6 @@ def _location(params: torch.Tensor, parts: int) -> torch.Tensor:
     return _blocks(params, parts)[0].clamp(0.0, 1.0)
 
 
-def is_normalised(likelihood: str, binarize: bool) -> bool:
-    """Whether log p(x|z), and so every bound built on it, is a log-likelihood of the data it
-    scores: a Bernoulli is a distribution over binary pixels, so only of binarised data; the
-    discretised logistic is a distribution over 8-bit values, and the continuous Bernoulli and
-    the Gaussians are densities, whatever the grey levels."""
-    return likelihood != "bernoulli" or binarize
-
-
-def is_density(likelihood: str) -> bool:
-    """Whether the likelihood is a density over continuous pixels: bits per dimension of 8-bit
-    images then need dequantisation, which the discrete ones (Bernoulli, discretised logistic)
-    must not have."""
-    return likelihood in ("cbernoulli", "gaussian", "gaussian-learned")
-
-
-NOT_NORMALISED = (
-    "not a log-likelihood: a Bernoulli scored on grey levels is no normalised distribution "
-    "(train with binarisation for one)"
-)
-
-
 def make_likelihood(name: str, gaussian_std: float = 0.1) -> Likelihood:
     if name == "bernoulli":
         return Bernoulli()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vaeapp.model.activity import ACTIVE_VARIANCE
+from vaeapp.model.activity import is_active
 
 TRAVERSAL_SPAN = 3.0
 
@@ -35,11 +35,6 @@ def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def unit_activity(mu: torch.Tensor) -> torch.Tensor:
     """Var_x of each dimension's posterior mean: [N, D] -> [D]."""
     return mu.double().var(dim=0, unbiased=False)
-
-
-def is_active(activity: float) -> bool:
-    """Whether a dimension whose posterior mean varies by `activity` over the data is in use."""
-    return activity > ACTIVE_VARIANCE
 
 
 def active_units(mu: torch.Tensor) -> int:

@@ -19,6 +19,9 @@ Every read and write goes through `vaeapp.files`: no link in a run is followed, 
 is opened, no read is unbounded and every write is atomic. What is read is validated before use
 (`RunConfig.from_json`, `events.parse_event`, `checkpoints.read_checkpoint`), so
 a damaged or hostile run raises one `VaeappError` that says what is wrong, and nothing else.
+
+Torch is imported by the methods that load or save a model, not with this module: the Train
+page and the run listings read runs in a server that never imports it (half a gigabyte here).
 """
 
 from __future__ import annotations
@@ -29,9 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from vaeapp import files
 from vaeapp.config import IMPORTED_ARCH, RunConfig
@@ -43,10 +44,6 @@ from vaeapp.errors import (
     UnsafeFileError,
     WriteError,
 )
-from vaeapp.model.likelihoods import make_likelihood
-from vaeapp.model.networks import VAE, build_model
-from vaeapp.model.onnx_networks import imported_vae
-from vaeapp.store.checkpoints import read_checkpoint
 from vaeapp.store.epoch_outputs import EpochOutputs
 from vaeapp.store.events import (
     MAX_LINE,
@@ -60,7 +57,11 @@ from vaeapp.store.events import (
 )
 from vaeapp.store.onnx_graphs import Signature, checked_pair, probe, read_graph, session
 from vaeapp.store.run_jobs import LOG_FILE, SMALL_FILE, TAIL_BYTES, RunJobs
-from vaeapp.store.weights import read_weights
+
+if TYPE_CHECKING:
+    import torch
+
+    from vaeapp.model.networks import VAE
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -301,6 +302,8 @@ class Run(EpochOutputs, RunJobs):
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         """Write the checkpoint atomically; on failure the previous one stays as it was."""
+        import torch
+
         with tempfile.SpooledTemporaryFile(max_size=1 << 30) as buffer:
             torch.save(state, buffer)
             buffer.seek(0)
@@ -312,11 +315,18 @@ class Run(EpochOutputs, RunJobs):
         Its size and each entry's declared size are checked against what the config implies
         before anything is decompressed or unpickled, so a small file cannot inflate in memory.
         """
+        from vaeapp.store.checkpoints import read_checkpoint
+
         config = config or self.read_config()
         return read_checkpoint(self.checkpoint_path, config.model)
 
     def load_model(self, device: str | torch.device = "cpu") -> tuple[VAE, RunConfig]:
         """The trained model in eval mode, and the config it was built from."""
+        import torch
+
+        from vaeapp.model.networks import build_model
+        from vaeapp.store.weights import read_weights
+
         config = self.read_config()
         if config.model.arch == IMPORTED_ARCH:
             return self._imported_model(config).to(device).eval(), config
@@ -339,6 +349,9 @@ class Run(EpochOutputs, RunJobs):
     def _imported_model(self, config: RunConfig) -> VAE:
         """The VAE of an imported model's graphs, each checked, and both probed as at import
         (once a process), before a session is made."""
+        from vaeapp.model.likelihoods import make_likelihood
+        from vaeapp.model.onnx_networks import imported_vae
+
         encoder, decoder = (
             read_graph(self.file(name), what)
             for name, what in ((ENCODER_FILE, "encoder"), (DECODER_FILE, "decoder"))

@@ -18,7 +18,6 @@ becomes a `ProcessLost` error, so the run ends as failed, with its last checkpoi
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -182,37 +181,6 @@ def torchrun_flags(world: World) -> str:
     return flags if nodes == 1 else f"--nnodes {nodes} {flags}"
 
 
-def launcher(processes: int) -> list[str]:
-    """The command that starts `python -m ...` on `processes` local processes: python itself
-    for one, torchrun (standalone: its own rendezvous on a free port) for more."""
-    if processes == 1:
-        return [sys.executable]
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={processes}",
-    ]
-
-
-def check_world_size(where: object, recorded: int, processes: int) -> None:
-    """A run continues on as many processes as it began with: each process's batch and the
-    position within an epoch mean nothing with another number."""
-    if recorded == processes:
-        return
-    how = (
-        "without torchrun"
-        if recorded == 1
-        else f"under torchrun with {recorded} processes in all (--nproc_per_node {recorded} "
-        "on one machine)"
-    )
-    raise ConfigError(
-        f"{where} was trained by {recorded} process{'es' if recorded > 1 else ''}, not "
-        f"{processes}: resume it {how}"
-    )
-
-
 def check_processes(processes: int, device: torch.device) -> None:
     """Refuse more local processes than this machine can give one GPU, or one CPU core, each."""
     if processes == 1:
@@ -228,12 +196,6 @@ def check_processes(processes: int, device: torch.device) -> None:
         )
     if device.type not in ("cpu", "cuda"):
         raise ConfigError(f"training on {device.type.upper()} runs in one process")
-
-
-def threads_per_process(processes: int) -> int:
-    """CPU threads for each of `processes` local processes, so that together they use every
-    core once (torchrun's default, one thread each, leaves the rest idle)."""
-    return max(1, (os.cpu_count() or 1) // processes)
 
 
 def _reason(exc: BaseException) -> str:

@@ -34,8 +34,7 @@ from vaeapp.paths import runs_dir
 from vaeapp.store.catalog import run_path, saved_runs
 from vaeapp.store.events import FAILED
 from vaeapp.store.runs import Run
-from vaeapp.training.distributed import launcher, threads_per_process
-from vaeapp.training.machine import check_machine
+from vaeapp.training.launch import launcher, threads_per_process
 from vaeapp.training.resume import busy, plan_resume
 
 # A job's states besides how its training ended (events.STATUSES): it is starting, training or
@@ -82,6 +81,8 @@ def start(
 ) -> Run:
     """Write a new run called `name` under the runs folder and launch its training (writing
     TensorBoard's files into `tensorboard`, if given); raises VaeappError if it cannot."""
+    from vaeapp.training.machine import check_machine  # torch, once a job is asked for
+
     check_machine(config.validated())
     path = run_path(root or runs_dir(), name)
     if Run(path).exists():

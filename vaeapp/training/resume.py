@@ -12,8 +12,7 @@ from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError
 from vaeapp.store.catalog import is_shipped, name_of, summarise
 from vaeapp.store.runs import Run
-from vaeapp.training.distributed import check_world_size
-from vaeapp.training.machine import check_machine
+from vaeapp.training.launch import check_world_size
 
 
 @dataclass(frozen=True)
@@ -72,5 +71,7 @@ def plan_resume(
             f"{name} has trained {done} of {planned.train.epochs} epochs; "
             f"ask for more than {done} epochs to continue"
         )
+    from vaeapp.training.machine import check_machine  # torch, once a resume is asked for
+
     check_machine(planned, processes_here=processes_here)
     return ResumePlan(run, planned)

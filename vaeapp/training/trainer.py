@@ -34,8 +34,9 @@ from vaeapp.model.posterior import active_units, kl_per_dim, unit_activity
 from vaeapp.store.checkpoints import TrainingPosition
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED, STOPPED, Event
 from vaeapp.store.runs import Run
-from vaeapp.training.distributed import World, check_world_size
+from vaeapp.training.distributed import World
 from vaeapp.training.epoch_pictures import write_epoch_pictures
+from vaeapp.training.launch import check_world_size
 from vaeapp.training.machine import resolve_device
 from vaeapp.training.precision import Precision
 

@@ -12,7 +12,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from vaeapp.data.images import MNIST_SHAPE, UPLOAD_TYPES, enlarged, model_input, read_image
+from vaeapp.data.images import UPLOAD_TYPES, enlarged, model_input, read_image
+from vaeapp.data.specs import MNIST_SHAPE
 from vaeapp.errors import VaeappError
 from vaeapp.ui.loaders import load_data
 from vaeapp.ui.widgets import literal

@@ -19,13 +19,12 @@ from vaeapp.data.images import enlarged, grid, png_bytes
 from vaeapp.export.html_page import standalone_page
 from vaeapp.latent.codes import decode, manifold_grid, prior_codes, reconstruct
 from vaeapp.latent.views import ShownView
+from vaeapp.model.activity import ACTIVE_VARIANCE, is_active
 from vaeapp.model.networks import VAE
 from vaeapp.model.posterior import (
-    ACTIVE_VARIANCE,
     DensityMap,
     active_units,
     ellipse_outline,
-    is_active,
     kl_per_dim,
     nearest,
     traversal_codes,

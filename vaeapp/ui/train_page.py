@@ -25,12 +25,12 @@ from vaeapp.config import (
     default_likelihood,
     parse_sizes,
 )
-from vaeapp.data.sources import image_shape_for, source_names
+from vaeapp.data.specs import image_shape_for, source_names
 from vaeapp.errors import VaeappError
 from vaeapp.export import tensorboard
 from vaeapp.latent.views import default_points
-from vaeapp.model.likelihoods import NOT_NORMALISED
-from vaeapp.model.posterior import is_active
+from vaeapp.model.activity import is_active
+from vaeapp.model.normalised import NOT_NORMALISED
 from vaeapp.paths import runs_dir, user_path
 from vaeapp.store.catalog import run_path, saved_runs
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED

@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from vaeapp.config import IMPORTED_ARCH, RunConfig
-from vaeapp.data.sources import NAMED_SOURCES
+from vaeapp.data.specs import NAMED_SHAPES
 from vaeapp.errors import DataError, PathError, VaeappError
 from vaeapp.latent.umap_embedding import embedding_key
 from vaeapp.latent.views import (
@@ -24,7 +24,7 @@ from vaeapp.latent.views import (
     choose_view,
     views_for,
 )
-from vaeapp.model.likelihoods import NOT_NORMALISED
+from vaeapp.model.normalised import NOT_NORMALISED
 from vaeapp.paths import data_dir, runs_dir
 from vaeapp.store.catalog import DEFAULT_MODEL, Entry, RunSummary, default_for, entries, find
 from vaeapp.store.runs import Run
@@ -90,7 +90,7 @@ def images_to_map(run: Run, config: RunConfig) -> str:
         return own
     return st.sidebar.selectbox(
         "Images to map",
-        [own, *(name for name in NAMED_SOURCES if name != own)],
+        [own, *(name for name in NAMED_SHAPES if name != own)],
         key=images_key(run),
         accept_new_options=True,
         help="Any data source, made the model's image shape: a named one, or type "
