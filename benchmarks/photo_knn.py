@@ -20,7 +20,8 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from testkit.photo_digits import photo_of_digit
-from vaeapp.data.images import preprocess, read_image
+from vaeapp.data.images import preprocess
+from vaeapp.data.picture_files import read_image
 from vaeapp.data.sources import load_dataset
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.store.catalog import find

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from vaeapp.data import shapes
-from vaeapp.data.sources import conform, load_dataset
+from vaeapp.data.sources import LOADERS, conform, load_dataset
 from vaeapp.data.specs import native_shape, source_names
 from vaeapp.errors import DataError
 
@@ -155,6 +155,7 @@ def test_every_source_says_its_shape_without_reading(tmp_path: Path) -> None:
         "idx:DIR": (1, 28, 28),
         "folder:DIR": (1, 28, 28),
     }
+    assert set(LOADERS) == {name for name in source_names() if ":" not in name}  # each loads
 
 
 @pytest.mark.parametrize("shape", [(2, 28, 28), (3, 0, 28), (1, 28, 10_000), (1, 28)])

@@ -14,7 +14,8 @@ from scipy import ndimage
 
 from testkit.image_files import encoded, exif_rotated
 from testkit.photo_digits import photo_of_digit
-from vaeapp.data.images import MAX_PIXELS, load_picture, otsu_threshold, preprocess, read_image
+from vaeapp.data.images import load_picture, otsu_threshold, preprocess
+from vaeapp.data.picture_files import MAX_PIXELS, read_image
 from vaeapp.data.sources import load_dataset
 from vaeapp.errors import ImageError
 

@@ -14,7 +14,7 @@ from vaeapp.model.networks import build_model
 from vaeapp.store.catalog import summarise
 from vaeapp.store.runs import CHECKPOINT_FILE, METRICS_FILE, Run
 from vaeapp.training import jobs
-from vaeapp.ui import loaders
+from vaeapp.ui import loaders, run_readers
 from vaeapp.ui.loaders import browser_decoder, load_data, load_model, pca_view, snapshot
 
 
@@ -46,11 +46,11 @@ def test_a_snapshot_keeps_its_weights_when_training_saves_newer_ones() -> None:
 @pytest.fixture
 def fresh_caches() -> Iterator[None]:
     """The caches of run summaries and job states made anew around a test that counts reads."""
-    loaders._summaries.clear()
-    loaders._settled_states.clear()
+    run_readers._summaries.clear()
+    run_readers._settled_states.clear()
     yield
-    loaders._summaries.clear()
-    loaders._settled_states.clear()
+    run_readers._summaries.clear()
+    run_readers._settled_states.clear()
 
 
 def test_a_run_no_job_holds_is_read_again_only_when_its_files_change(
@@ -59,16 +59,16 @@ def test_a_run_no_job_holds_is_read_again_only_when_its_files_change(
     run = saved_run("settled", latent_dim=2)
     reads, state = [], jobs.state
     monkeypatch.setattr(jobs, "state", lambda r: reads.append(r) or state(r))
-    first = loaders.job_state(run)
-    assert loaders.job_state(run) == first and len(reads) == 1  # every second, for every run
+    first = run_readers.job_state(run)
+    assert run_readers.job_state(run) == first and len(reads) == 1  # every second, for every run
     run.append_metrics({"kind": "end", "status": "stopped", "epoch": 1, "time": 2.0})
     later = run.modified(METRICS_FILE) + 5
     os.utime(run.metrics_path, (later, later))
-    assert loaders.job_state(run).status == "stopped" and len(reads) == 2
+    assert run_readers.job_state(run).status == "stopped" and len(reads) == 2
     with run.lock():  # a job holds it: read afresh every time
-        assert loaders.job_state(run).status == jobs.RUNNING
-        assert loaders.job_state(run).status == jobs.RUNNING and len(reads) == 4
-    assert loaders.job_state(run).status == "stopped"
+        assert run_readers.job_state(run).status == jobs.RUNNING
+        assert run_readers.job_state(run).status == jobs.RUNNING and len(reads) == 4
+    assert run_readers.job_state(run).status == "stopped"
 
 
 def test_every_saved_run_keeps_its_summary_however_many_there_are(
@@ -76,7 +76,7 @@ def test_every_saved_run_keeps_its_summary_however_many_there_are(
 ) -> None:
     many = [saved_run(f"many-{i}", latent_dim=2) for i in range(300)]  # past any small LRU
     reads = []
-    monkeypatch.setattr(loaders, "summarise", lambda r: reads.append(r) or summarise(r))
+    monkeypatch.setattr(run_readers, "summarise", lambda r: reads.append(r) or summarise(r))
     for _ in range(2):
-        assert [loaders.run_summary(run).epochs_done for run in many] == [1] * len(many)
+        assert [run_readers.run_summary(run).epochs_done for run in many] == [1] * len(many)
     assert len(reads) == len(many)

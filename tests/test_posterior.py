@@ -143,6 +143,9 @@ def test_training_keeps_the_test_codes_of_each_epoch_for_replay(tiny_dataset) ->
     assert last.shape == (50, 2)
     np.testing.assert_allclose(last, final, atol=2e-2, rtol=2e-3)  # float16
     assert not np.allclose(run.load_replay(1), last, atol=1e-2)
+    labels, classes = run.load_replay_labels()  # the Train page colours them without the data
+    assert labels.tolist() == tiny_dataset.test.labels.tolist()
+    assert classes == tuple(tiny_dataset.classes)
     (run.path / "replay" / "epoch-0002.npy").write_bytes(b"damaged")
     assert run.load_replay(2) is None
 

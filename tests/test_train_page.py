@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -23,6 +26,7 @@ from tests.app_pages import (
 )
 from tests.conftest import small_config
 from vaeapp.config import RunConfig
+from vaeapp.data.sources import load_dataset
 from vaeapp.paths import runs_dir
 from vaeapp.store.run_jobs import JOB_FILE, LOG_FILE
 from vaeapp.store.runs import Run
@@ -206,6 +210,37 @@ def test_the_mlps_hidden_sizes_are_checked_only_for_an_mlp(
     app.button[0].click().run()
     assert (following(app, "Hidden sizes (mlp)") == "error") == refused
     assert started == ([] if refused else [arch])
+
+
+THE_CODES = "The test set's codes after epoch 2"
+CODES_SHOWN = (
+    "import sys\n"
+    "from streamlit.testing.v1 import AppTest\n"
+    f"app = AppTest.from_string({TRAIN_PAGE!r}, default_timeout=120)\n"
+    "app.run()\n"
+    "assert not app.exception, app.exception\n"
+    f"shown = any({THE_CODES!r} in m.value for m in app.markdown)\n"
+    "print(shown, sorted({'torch', 'torchvision'} & set(sys.modules)))\n"
+)
+
+
+def test_the_train_page_shows_a_trained_run_without_importing_torch(trained: Run) -> None:
+    """Its server holds no torch (half a gigabyte here): the status, the chart, the pictures
+    and the test codes coloured by the labels the run kept come from the run's files."""
+    done = subprocess.run(
+        [sys.executable, "-c", CODES_SHOWN], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "[]"]
+
+
+def test_a_run_trained_before_its_labels_were_kept_colours_its_codes_from_the_data() -> None:
+    run = saved_run("unlabelled", latent_dim=2)  # on the sample data
+    run.save_replay(2, np.zeros((len(load_dataset("sample").test), 2)))
+    assert run.load_replay_labels() is None
+    app = open_page(TRAIN_PAGE)
+    app.selectbox(key="train_watch").set_value(str(run.path)).run()
+    assert any(THE_CODES in m.value for m in app.markdown)
 
 
 def test_a_job_that_failed_before_training_shows_why(trained: Run) -> None:

@@ -9,17 +9,21 @@ import torch
 from tests.test_latent import gaussian_codes
 from vaeapp.errors import ConfigError
 from vaeapp.latent.umap_embedding import EmbeddingStatus
-from vaeapp.latent.views import (
+from vaeapp.latent.view_choice import (
     AXES,
     PCA,
     UMAP,
+    ViewChoice,
+    choose_view,
+    default_points,
+    views_for,
+)
+from vaeapp.latent.views import (
     AxesProjection,
     EmbeddingProjection,
     PCAProjection,
     ShownView,
-    ViewChoice,
-    choose_view,
-    views_for,
+    default_view,
 )
 
 
@@ -187,3 +191,10 @@ def test_a_shown_pca_view_keeps_its_plane_whatever_the_code() -> None:
     assert shown.at(torch.ones(4)) is projection
     assert shown.axis_titles == ("PCA 1", "PCA 2")
     assert shown.describe(4) == "on the plane of the two main directions of the 4-D codes"
+
+
+@pytest.mark.parametrize("dim", [1, 2, 5])
+def test_the_first_maps_points_without_torch_are_the_first_views(dim: int) -> None:
+    """The Train page's chart of the codes after an epoch and Explore's first map agree."""
+    shown = codes(dim=dim)
+    np.testing.assert_array_equal(default_points(shown.numpy()), default_view(shown).points)

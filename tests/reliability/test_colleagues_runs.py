@@ -4,16 +4,24 @@ guards, leave out what fails them, and keep working."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.app_pages import EXPLORE_PAGE, TRAIN_PAGE, open_page, saved_run, warnings
 from tests.conftest import small_config
 from tests.reliability.hard_uploads import HTML_PAGE, declared_size_png, truncated
 from vaeapp.paths import runs_dir
-from vaeapp.store.epoch_outputs import RECONSTRUCTIONS_FILE, REPLAY_DIR, SAMPLES_FILE
+from vaeapp.store.epoch_outputs import (
+    RECONSTRUCTIONS_FILE,
+    REPLAY_DIR,
+    REPLAY_LABELS,
+    SAMPLES_FILE,
+)
 from vaeapp.store.runs import Run
 from vaeapp.training.trainer import Trainer
 
@@ -67,3 +75,42 @@ def test_a_damaged_replay_file_is_one_warning_and_the_map_stays(damage: bytes) -
     assert not app.exception
     assert any("epoch 1 are missing or damaged" in w for w in warnings(app)), warnings(app)
     assert app.get("bidi_component")  # the map, with the model's own codes
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+labels_files = st.one_of(
+    st.binary(max_size=200),
+    st.builds(
+        lambda labels, classes: json.dumps({"labels": labels, "classes": classes}).encode(),
+        json_values,
+        json_values,
+    ),
+    st.builds(lambda value: json.dumps(value).encode(), json_values),
+    st.just(b"[" * 100_000 + b"]" * 100_000),
+)
+
+
+@pytest.fixture
+def replayed() -> Run:
+    run = saved_run("labelled", latent_dim=2)
+    run.file(REPLAY_DIR).mkdir()
+    return run
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=labels_files)
+def test_kept_labels_of_any_bytes_are_read_whole_and_right_or_not_at_all(
+    replayed: Run, data: bytes
+) -> None:
+    (replayed.file(REPLAY_DIR) / REPLAY_LABELS).write_bytes(data)
+    kept = replayed.load_replay_labels()
+    if kept is not None:
+        labels, classes = kept
+        assert classes and all(isinstance(name, str) for name in classes)
+        assert labels.dtype == np.int64 and ((labels >= 0) & (labels < len(classes))).all()

@@ -22,7 +22,8 @@ from PIL import Image
 
 from tests.conftest import small_config
 from vaeapp.cli import main
-from vaeapp.data.images import preprocess, read_image
+from vaeapp.data.images import preprocess
+from vaeapp.data.picture_files import read_image
 from vaeapp.errors import VaeappError
 from vaeapp.model.networks import build_model
 from vaeapp.store.catalog import DEFAULT_MODEL, summarise

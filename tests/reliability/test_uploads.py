@@ -22,7 +22,8 @@ from tests.app_pages import (
 from tests.command_line import EXIT_ERROR, cli_error
 from tests.reliability.hard_uploads import MAKERS, HardUpload, Photos
 from vaeapp.cli import main
-from vaeapp.data.images import preprocess, read_image
+from vaeapp.data.images import preprocess
+from vaeapp.data.picture_files import read_image
 from vaeapp.store.catalog import DEFAULT_MODEL
 from vaeapp.store.runs import Run
 

@@ -43,7 +43,8 @@ def load_folder(spec: str, directory: Path, shape: Shape | None) -> Dataset:
 def _image_folder(directory: Path, shape: Shape | None = None) -> tuple[list[str], Split]:
     """Images in label subfolders (torchvision's ImageFolder layout), as 28x28 grayscale like
     MNIST's, or each picture in colour or grey made `shape` by `conform`."""
-    from vaeapp.data.images import gray_28, picture_tensor, read_image
+    from vaeapp.data.images import gray_28, picture_tensor
+    from vaeapp.data.picture_files import read_image
 
     seen = [0]
     classes = sorted(

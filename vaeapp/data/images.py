@@ -10,26 +10,20 @@ these before doing what MNIST did.
 from __future__ import annotations
 
 import io
-import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from vaeapp import files
+from vaeapp.data.picture_files import MAX_FILE_BYTES, WORK_SIDE, read_image
 from vaeapp.data.specs import MNIST_SHAPE, Shape
 from vaeapp.errors import ImageError, UnsafeFileError
 
 CONFORM_CHUNK = 1024  # images converted at a time: the float copies a resize makes stay small
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as PIL's convert("L")
 
-FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
-UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff")
-MAX_PIXELS = 50_000_000  # a 48-megapixel phone photo passes; 20000x20000 does not
-MAX_FILE_BYTES = 1 << 28  # a 50-megapixel 16-bit TIFF fits
-WORK_SIDE = 512  # larger pictures are shrunk to this first: plenty for a 20x20 result
 FIELD, BOX, CENTRE = 28, 20, 14.0  # MNIST: 28x28 field, 20x20 box, centre of mass at (14, 14)
 MIN_CONTRAST = 0.08  # ink fainter than this above the paper is taken for a blank picture
 MIN_PIECE = 0.05  # ink pieces below this fraction of the largest one are specks
@@ -38,41 +32,6 @@ LIGHTING_WIDTH = 1 / 3  # of the shorter side: the window wider than any stroke
 SHRINKABLE_MODES = ("L", "LA", "RGB", "RGBA")
 GREY_MODES = ("1", "L", "LA", "La")
 HIGH_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
-
-
-def read_image(
-    data: bytes,
-    name: str = "the image",
-    formats: tuple[str, ...] = FORMATS,
-    max_pixels: int = MAX_PIXELS,
-) -> Image.Image:
-    """Decode an uploaded or given file, refusing what cannot be a digit picture (or is not in
-    one of `formats`).
-
-    Huge images (over `max_pixels`) are refused before they are decoded (a 20000x20000 PNG can
-    be a few kilobytes); large JPEGs are decoded at a reduced scale; the EXIF orientation is
-    applied.
-    """
-    if not data:
-        raise ImageError(f"{name} is empty (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=formats)
-            _check_size(image, name, max_pixels)
-            image.draft("RGB", (WORK_SIDE, WORK_SIDE))
-            image = ImageOps.exif_transpose(image)
-            image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(_too_large(name)) from None
-    except UnidentifiedImageError:
-        raise ImageError(
-            f"{name} is not an image vaeapp can read, or it is damaged; "
-            "use PNG, JPEG, BMP, WebP, GIF or TIFF"
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-        raise ImageError(f"{name} is damaged or truncated and cannot be decoded ({exc})") from None
-    return image
 
 
 def load_picture(path: Path, shape: Shape) -> torch.Tensor:
@@ -107,19 +66,6 @@ def picture_tensor(image: Image.Image, name: str = "the image") -> torch.Tensor:
         return torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255)[None]
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255
     return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()
-
-
-def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
-    width, height = image.size
-    if width * height > max_pixels:
-        raise ImageError(_too_large(name, f" at {width}x{height}", max_pixels))
-
-
-def _too_large(name: str, size: str = "", max_pixels: int = MAX_PIXELS) -> str:
-    return (
-        f"{name} is too large{size}: the limit is {max_pixels / 10**6:g} megapixels, "
-        "so scale it down first"
-    )
 
 
 def preprocess(image: Image.Image, name: str = "the image") -> torch.Tensor:

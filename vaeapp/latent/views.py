@@ -1,4 +1,4 @@
-"""2-D views of the latent space, each with its way back, and which view a page shows.
+"""2-D views of the latent space, each with its way back (which one a page shows: `view_choice`).
 
 A view (`Projection`) maps latent codes [N, D] to points on the map [N, 2] and map points back to
 full latent codes, so a click anywhere decodes to an image: exactly for two latent axes and for
@@ -19,45 +19,14 @@ import numpy as np
 import torch
 
 from vaeapp.errors import ConfigError
-from vaeapp.latent.umap_embedding import EmbeddingStatus
-
-AXES, PCA, UMAP = "Latent axes", "PCA", "UMAP"
-
-
-@dataclass(frozen=True)
-class ViewChoice:
-    """The view to draw for the one asked for, and what to tell the user when they differ."""
-
-    shown: str
-    waiting_for_umap: bool = False
-    note: str | None = None
-
-
-def views_for(dim: int) -> tuple[str, ...]:
-    """The views a latent space of `dim` dimensions offers, the default first: its own axes up
-    to 2-D; beyond, the plane of its main directions of variance first, since two of its axes
-    alone show the codes with every other dimension ignored."""
-    return (AXES,) if dim <= 2 else (PCA, UMAP, AXES)
-
-
-def choose_view(dim: int, asked: str | None, umap: EmbeddingStatus | None) -> ViewChoice:
-    """The view to draw: the one asked for if this space offers it (else its first), with UMAP
-    shown as PCA until its embedding is ready, or if computing it failed."""
-    offered = views_for(dim)
-    wanted = asked if asked in offered else offered[0]
-    if wanted != UMAP:
-        return ViewChoice(wanted)
-    if umap is not None and umap.embedding is not None:
-        return ViewChoice(UMAP)
-    if umap is not None and umap.error is not None:
-        return ViewChoice(PCA, note=f"{umap.error}. The map shows PCA instead.")
-    return ViewChoice(PCA, waiting_for_umap=True, note="The map shows PCA until UMAP is ready.")
-
-
-def default_points(codes: torch.Tensor) -> np.ndarray:
-    """Codes [N, D] on the map a page shows first: their own axes up to 2-D (a line at y = 0
-    for one), else the plane of their two main directions of variance."""
-    return default_view(codes).points
+from vaeapp.latent.view_choice import (
+    AXES,
+    PCA,
+    UMAP,
+    ViewChoice,
+    choose_view,
+    principal_plane,
+)
 
 
 def default_view(codes: torch.Tensor) -> ShownView:
@@ -161,11 +130,7 @@ class PCAProjection(_LinearView):
     """
 
     def __init__(self, codes: torch.Tensor) -> None:
-        from sklearn.decomposition import PCA
-
-        if codes.shape[1] < 2 or len(codes) < 2:
-            raise ConfigError("a PCA view needs at least two latent dimensions and two codes")
-        self.pca = PCA(n_components=2).fit(codes.numpy(force=True).astype(np.float64))
+        self.pca = principal_plane(codes.numpy(force=True))
 
     def project(self, z: torch.Tensor) -> np.ndarray:
         return self.pca.transform(z.numpy(force=True).astype(np.float64))

@@ -272,6 +272,7 @@ class Trainer:
         shown = encode_dataset(self.model, self.dataset.test.images)[0] if binary else mu
         write_epoch_pictures(self.run, self.model, test_x, seed)
         self.run.save_replay(self.position.epoch, shown.numpy())
+        self.run.save_replay_labels(self.dataset.test.labels.tolist(), self.dataset.classes)
         return {
             "test_kl_per_dim": kl_per_dim(mu, logvar).tolist(),
             "test_activity_per_dim": unit_activity(mu).tolist(),

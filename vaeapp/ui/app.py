@@ -2,12 +2,14 @@
 
 `streamlit run app.py` in the repository and `vaeapp app` from an installed package both run
 this module's `main`. Explore is the home page: "/" opens it at "/explore", keeping the query
-(`?run=NAME`), so both addresses work and a link names the page it shows. A page's module,
-and torch with it, is imported when the page first runs: a fresh server's first Explore view
-is drawn before that (`first_view`).
+(`?run=NAME`), so both addresses work and a link names the page it shows. A page's module is
+imported when the page first runs, and torch with the pages that show a model: a fresh
+server's first Explore view is drawn before that (`first_view`), and a server that shows only
+the Train page never imports it.
 """
 
 import importlib
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -52,8 +54,8 @@ def main() -> None:
 
 
 def _page(module: str) -> Callable[[], None]:
-    """A page that imports its module (and torch) as it first runs; Explore draws its first
-    view first where it can, then runs in full."""
+    """A page that imports its module as it first runs; Explore draws its first view first
+    where it can, then runs in full."""
 
     def run() -> None:
         on_explore = module == "explore_page"
@@ -71,12 +73,12 @@ def _page(module: str) -> Callable[[], None]:
 
 
 def _imported(module: str) -> ModuleType:
-    import torch
-
-    # The app decodes a few images at a time: a pool of op threads only adds latency, worse on
-    # a small machine shared with a training process.
-    torch.set_num_threads(1)
-    return importlib.import_module(f"vaeapp.ui.{module}")
+    page = importlib.import_module(f"vaeapp.ui.{module}")
+    if "torch" in sys.modules:  # this page's module, or an earlier page, imported it
+        # The app decodes a few images at a time: a pool of op threads only adds latency,
+        # worse on a small machine shared with a training process.
+        sys.modules["torch"].set_num_threads(1)
+    return page
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import streamlit as st
 from vaeapp.store.catalog import Entry
 from vaeapp.ui import explore_page
 from vaeapp.ui.explain import what_am_i_looking_at
-from vaeapp.ui.loaders import run_history
+from vaeapp.ui.run_readers import run_history
 from vaeapp.ui.training_charts import comparison_figure, run_colours
 from vaeapp.ui.widgets import available_models, keep_model_choice, literal
 

@@ -12,7 +12,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from vaeapp.data.images import UPLOAD_TYPES, enlarged, model_input, read_image
+from vaeapp.data.images import enlarged, model_input
+from vaeapp.data.picture_files import UPLOAD_TYPES, read_image
 from vaeapp.data.specs import MNIST_SHAPE
 from vaeapp.errors import VaeappError
 from vaeapp.ui.loaders import load_data

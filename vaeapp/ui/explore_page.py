@@ -21,7 +21,8 @@ from vaeapp.data.datasets import Dataset
 from vaeapp.data.images import enlarged
 from vaeapp.errors import VaeappError
 from vaeapp.latent.codes import decode
-from vaeapp.latent.views import AXES, UMAP, ShownView
+from vaeapp.latent.view_choice import AXES, UMAP
+from vaeapp.latent.views import ShownView
 from vaeapp.model.posterior import (
     DensityMap,
     ellipse_outline,
@@ -63,16 +64,15 @@ from vaeapp.ui.map_component import (
     latent_map,
     map_events,
 )
+from vaeapp.ui.view_picker import VIEW_KEY, shown_view
 from vaeapp.ui.widgets import (
     MODEL_KEY,
-    VIEW_KEY,
     images_key,
     images_to_map,
     kept,
     literal,
     model_picker,
     show_error,
-    shown_view,
 )
 
 TABS_KEY = "explore_tab"

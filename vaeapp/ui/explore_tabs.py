@@ -32,14 +32,11 @@ from vaeapp.model.posterior import (
 )
 from vaeapp.ui.digit_input import digit_input
 from vaeapp.ui.explore_state import MEAN, ExploreState
-from vaeapp.ui.loaders import (
-    Snapshot,
-    run_summary,
-    train_posteriors,
-)
+from vaeapp.ui.loaders import Snapshot, train_posteriors
 from vaeapp.ui.map_component import (
     MapContent,
 )
+from vaeapp.ui.run_readers import run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure
 from vaeapp.ui.widgets import inline_png, kept
 

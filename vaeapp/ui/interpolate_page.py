@@ -27,7 +27,8 @@ from vaeapp.ui.code_maps import path_map_figure
 from vaeapp.ui.digit_input import DataChoice, digit_or_refusal, what_it_takes
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.loaders import Snapshot, encoded_test_set, load_data, load_model, snapshot
-from vaeapp.ui.widgets import literal, model_picker, show_error, shown_view
+from vaeapp.ui.view_picker import shown_view
+from vaeapp.ui.widgets import literal, model_picker, show_error
 
 METHOD_NAMES = {"linear": "Linear", "slerp": "Spherical (slerp)"}
 

@@ -1,4 +1,5 @@
-"""Cached loaders shared by the pages: each model, data set and run summary is read once.
+"""Cached loaders shared by the model pages: each model, data set and its codes is read once
+(what is read of runs without a model, summaries, job states and histories: `run_readers`).
 
 Models are keyed by the checkpoint's modification time, so a run that is still training is
 reloaded when it saves a newer epoch and served from the cache otherwise. A page reads that time
@@ -9,10 +10,9 @@ checkpoint between two of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import numpy as np
 import streamlit as st
@@ -30,13 +30,7 @@ from vaeapp.latent.views import EmbeddingProjection, PCAProjection, ShownView
 from vaeapp.model.networks import VAE
 from vaeapp.model.posterior import DensityMap, density_map
 from vaeapp.paths import cache_dir
-from vaeapp.store.catalog import RunSummary, summarise
-from vaeapp.store.history import MetricsFollower, TrainingHistory
-from vaeapp.store.run_jobs import JOB_FILE, LOG_FILE
-from vaeapp.store.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, Run
-from vaeapp.training import jobs
-
-T = TypeVar("T")
+from vaeapp.store.runs import Run
 
 
 @dataclass(frozen=True)
@@ -71,58 +65,6 @@ def load_data(spec: str, shape: tuple[int, int, int]) -> Dataset:
     """A data source by spec, as images of `shape` (a model's); raises DataError with what to
     do when it is missing."""
     return load_dataset(spec, shape=shape)
-
-
-class LatestByRun(Generic[T]):
-    """One value per run, kept with the file times it was read at and read again when they
-    differ: a picker lists every saved run on every rerun, and 5,000 runs fit as well as 5 (an
-    LRU cache smaller than the runs folder would read every run again on each rerun)."""
-
-    def __init__(self, read: Callable[[Run], T], names: tuple[str, ...]) -> None:
-        self._read, self._names = read, names
-        self._values: dict[Path, tuple[tuple[float, ...], T]] = {}
-
-    def __call__(self, run: Run) -> T:
-        stamps = tuple(run.modified(name) for name in self._names)
-        kept = self._values.get(run.path)
-        if kept is not None and kept[0] == stamps:
-            return kept[1]
-        value = self._read(run)
-        self._values[run.path] = (stamps, value)  # one entry per run: a dict's set is atomic
-        return value
-
-
-@st.cache_resource(show_spinner=False)
-def _summaries() -> LatestByRun[RunSummary]:
-    return LatestByRun(summarise, (METRICS_FILE, CONFIG_FILE, CHECKPOINT_FILE, WEIGHTS_FILE))
-
-
-def run_summary(run: Run) -> RunSummary:
-    """The catalog's summary of `run`, read again when its metrics, config or checkpoint
-    change (a RunSummary is frozen: every session shares it)."""
-    return _summaries()(run)
-
-
-def summary_reader() -> Callable[[Run], RunSummary]:
-    """`run_summary` for a list of runs: its cache found once, not once a run."""
-    return _summaries()
-
-
-@st.cache_resource(show_spinner=False)
-def _settled_states() -> LatestByRun[jobs.JobState]:
-    return LatestByRun(jobs.state, (METRICS_FILE, JOB_FILE, LOG_FILE))
-
-
-def job_state(run: Run) -> jobs.JobState:
-    """`jobs.state(run)`, read afresh while a process holds one of the run's locks. A run that
-    no process holds changes only when one takes a lock, so its state is the one its files
-    (metrics, job record, log) gave when they last changed: the Train page asks for every
-    saved run's state every second. A state read as active is never trusted from the cache (a
-    job may have taken its lock between the check and the read)."""
-    if run.is_training() or run.is_launching():
-        return jobs.state(run)
-    settled = _settled_states()(run)
-    return jobs.state(run) if settled.active else settled
 
 
 @st.cache_resource(max_entries=8, show_spinner="Encoding the images…")
@@ -183,16 +125,6 @@ def _umap_worker(cache: str) -> BackgroundUmap:
 def umap_worker() -> BackgroundUmap:
     """The app's one background UMAP process, shared by every session."""
     return _umap_worker(str(cache_dir()))
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _follower(run_path: str) -> MetricsFollower:
-    return MetricsFollower(Run(run_path))
-
-
-def run_history(run: Run) -> TrainingHistory:
-    """The run's curves and progress so far; each call parses only the newly added lines."""
-    return _follower(str(run.path)).read()
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -12,8 +12,8 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
-import torch
 
 from vaeapp.config import (
     ARCHITECTURES,
@@ -28,7 +28,7 @@ from vaeapp.config import (
 from vaeapp.data.specs import image_shape_for, source_names
 from vaeapp.errors import VaeappError
 from vaeapp.export import tensorboard
-from vaeapp.latent.views import default_points
+from vaeapp.latent.view_choice import default_points
 from vaeapp.model.activity import is_active
 from vaeapp.model.normalised import NOT_NORMALISED
 from vaeapp.paths import runs_dir, user_path
@@ -37,10 +37,9 @@ from vaeapp.store.events import DIVERGED, FAILED, FINISHED
 from vaeapp.store.history import TrainingHistory, TrainingProgress, UnitHealth
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
-from vaeapp.training.machine import machine_problem
 from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
-from vaeapp.ui.loaders import job_state, load_data, run_history, run_summary
+from vaeapp.ui.run_readers import job_state, run_history, run_summary
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
 from vaeapp.ui.widgets import inline_png, keep_model_choice, literal
 
@@ -267,6 +266,8 @@ def _start_from_form() -> None:
             tensorboard.require()
         except VaeappError as exc:
             problems[TENSORBOARD_KEY] = str(exc)
+    from vaeapp.training.machine import machine_problem  # builds the model: torch, from here on
+
     if not problems and (problem := machine_problem(config)) is not None:
         field, error = problem
         problems[field] = str(error)
@@ -434,16 +435,29 @@ def _epoch_map(run: Run, history: TrainingHistory) -> None:
     codes = run.load_replay(epochs[-1]) if epochs else None
     if codes is None:
         return
+    kept = run.load_replay_labels()
+    if kept is None or len(kept[0]) != len(codes):
+        kept = _labels_from_data(run)
+    if kept is None:
+        return
+    labels, classes = kept
+    st.markdown(f"**The test set's codes after epoch {epochs[-1]}**")
+    st.plotly_chart(
+        codes_figure(default_points(codes), labels, classes), key="train_map", theme=None
+    )
+
+
+def _labels_from_data(run: Run) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    """The test labels of a run trained before they were kept with its codes, from its data set
+    (which imports torch); None where the data cannot be read."""
+    from vaeapp.ui.loaders import load_data
+
     try:
         config = run.read_config()
         data = load_data(config.train.data, config.model.image_shape)
     except VaeappError:
-        return
-    points = default_points(torch.from_numpy(codes))
-    st.markdown(f"**The test set's codes after epoch {epochs[-1]}**")
-    st.plotly_chart(
-        codes_figure(points, data.test.labels.numpy(), data.classes), key="train_map", theme=None
-    )
+        return None
+    return data.test.labels.numpy(), tuple(data.classes)
 
 
 def _rerun_page_on_change(states: dict[str, jobs.JobState]) -> None:
