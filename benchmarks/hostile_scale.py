@@ -4,8 +4,10 @@ app server's peak memory. Targets: under 500 MB of server memory, settled under 
 
     python -m benchmarks.hostile_scale [--runs 5000] [--metrics-mb 200]   # from the repo root
 
-Prints one JSON object. Each case starts a fresh `streamlit run app.py` (peak memory is the
-server process's VmHWM, read after its pages settled). A page's seconds run from the request to
+Prints one JSON object. Each page of each case gets a fresh `streamlit run app.py` (its peak
+memory is that server's VmHWM, read after the page's two visits: a server that shows only the
+Train page never imports torch, one that shows Explore does). A page's seconds run from the
+request to
 the page settled: its title drawn, what it is for shown (the Train page's progress bar at the
 run's last epoch; Explore's map with its decoder), and no script run for half a second; `first`
 is the server's first session (nothing cached), `again` a second session on the same server.
@@ -125,13 +127,13 @@ def settled_seconds(browser: Browser, url: str, condition: str) -> float | str:
     return round(time.monotonic() - started - SETTLE_MS / 1000, 2)
 
 
-def timed_pages(browser: Browser, server: AppServer, pages: dict[str, str]) -> dict:
-    figures = {}
-    for name, condition in pages.items():
+def timed_page(browser: Browser, root: Path, data: Path, name: str, condition: str) -> dict:
+    """A fresh server's page `name`, visited twice: seconds to settle, and its peak memory."""
+    with running_app(root, data) as server:
         url = f"{server.url}/{name}"
         first = settled_seconds(browser, url, condition)
-        figures[f"{name}_s"] = {"first": first, "again": settled_seconds(browser, url, condition)}
-    return {**figures, "server_peak_mb": round(peak_mb(server), 1)}
+        again = settled_seconds(browser, url, condition)
+        return {"first_s": first, "again_s": again, "server_peak_mb": round(peak_mb(server), 1)}
 
 
 def main() -> None:
@@ -151,20 +153,18 @@ def main() -> None:
         made = time.monotonic() - started
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            with running_app(long_root, data) as server:
-                result["long_metrics"] = {
-                    "metrics_mb": round(Run(long_root / "long").metrics_path.stat().st_size / 1e6),
-                    "steps": epochs * STEPS_PER_EPOCH,
-                    "written_s": round(written, 1),
-                    **timed_pages(browser, server, {"train": progress_at(epochs)}),
-                }
-            with running_app(many_root, data) as server:
-                pages = {"explore": READY, "train": progress_at(2)}
-                result["many_runs"] = {
-                    "runs": args.runs,
-                    "made_s": round(made, 1),
-                    **timed_pages(browser, server, pages),
-                }
+            result["long_metrics"] = {
+                "metrics_mb": round(Run(long_root / "long").metrics_path.stat().st_size / 1e6),
+                "steps": epochs * STEPS_PER_EPOCH,
+                "written_s": round(written, 1),
+                "train": timed_page(browser, long_root, data, "train", progress_at(epochs)),
+            }
+            result["many_runs"] = {
+                "runs": args.runs,
+                "made_s": round(made, 1),
+                "explore": timed_page(browser, many_root, data, "explore", READY),
+                "train": timed_page(browser, many_root, data, "train", progress_at(2)),
+            }
             browser.close()
     result["machine"] = {"cores": os.cpu_count(), "load_after": os.getloadavg()[0]}
     print(json.dumps(result, indent=2))
