@@ -213,25 +213,33 @@ def test_the_mlps_hidden_sizes_are_checked_only_for_an_mlp(
 
 
 THE_CODES = "The test set's codes after epoch 2"
-CODES_SHOWN = (
-    "import sys\n"
-    "from streamlit.testing.v1 import AppTest\n"
-    f"app = AppTest.from_string({TRAIN_PAGE!r}, default_timeout=120)\n"
-    "app.run()\n"
-    "assert not app.exception, app.exception\n"
-    f"shown = any({THE_CODES!r} in m.value for m in app.markdown)\n"
-    "print(shown, sorted({'torch', 'torchvision'} & set(sys.modules)))\n"
-)
 
 
-def test_the_train_page_shows_a_trained_run_without_importing_torch(trained: Run) -> None:
-    """Its server holds no torch (half a gigabyte here): the status, the chart, the pictures
-    and the test codes coloured by the labels the run kept come from the run's files."""
-    done = subprocess.run(
-        [sys.executable, "-c", CODES_SHOWN], capture_output=True, text=True, timeout=300
+def shown_in_a_fresh_process(script: str) -> tuple[list[str], int, list[str]]:
+    """A page run in a process of its own: its markdown, its number of charts, and which of
+    torch and torchvision it imported."""
+    code = (
+        "import json, sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_string({script!r}, default_timeout=120)\n"
+        "app.run()\n"
+        "assert not app.exception, app.exception\n"
+        "heavy = sorted({'torch', 'torchvision'} & set(sys.modules))\n"
+        "print(json.dumps([[m.value for m in app.markdown], len(app.get('plotly_chart')), heavy]))"
     )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "[]"]
+    markdown, charts, heavy = json.loads(done.stdout.splitlines()[-1])
+    return markdown, charts, heavy
+
+
+def test_train_and_compare_show_a_trained_run_without_importing_torch(trained: Run) -> None:
+    """Their server holds no torch (half a gigabyte here): the status, the chart, the pictures
+    and the test codes coloured by the labels the run kept come from the run's files."""
+    markdown, charts, heavy = shown_in_a_fresh_process(TRAIN_PAGE)
+    assert any(THE_CODES in text for text in markdown) and charts == 3 and heavy == []
+    _, charts, heavy = shown_in_a_fresh_process(COMPARE_PAGE)
+    assert charts == 1 and heavy == []
 
 
 def test_a_run_trained_before_its_labels_were_kept_colours_its_codes_from_the_data() -> None:

@@ -5,17 +5,25 @@ from __future__ import annotations
 import streamlit as st
 
 from vaeapp.store.catalog import Entry
-from vaeapp.ui import explore_page
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.run_readers import run_history
 from vaeapp.ui.training_charts import comparison_figure, run_colours
 from vaeapp.ui.widgets import available_models, keep_model_choice, literal
 
 SHOWN_AT_FIRST = 4
+
+
+def _explore() -> None:
+    """Explore, imported as it runs: this page holds no torch until a user goes there."""
+    from vaeapp.ui import explore_page
+
+    explore_page.render()
+
+
 # The Explore page as vaeapp/ui/app.py registers it (Streamlit finds a page by its url_path): a
 # link to it switches page in the same tab, in one click, where a dataframe's LinkColumn took
 # two (one to select the cell, one to follow it) and opened a new tab.
-EXPLORE = st.Page(explore_page.render, title="Explore", url_path="explore")
+EXPLORE = st.Page(_explore, title="Explore", url_path="explore")
 
 
 def render() -> None:
