@@ -105,7 +105,7 @@ async function sectionValues(section, buffer, start) {
 /** The section with this id from a content this page kept, or null. */
 async function keptSection(earlier, id) {
   for (const promise of earlier) {
-    const values = (await promise)?.sections.get(id);
+    const values = (await promise.catch(() => null))?.sections.get(id);
     if (values) return values;
   }
   return null;
