@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaeapp.store import history
+from vaeapp.store import event_scan, history
 from vaeapp.store import runs as run_files
 from vaeapp.store.catalog import summarise
 from vaeapp.store.events import encode_event, parse_event
@@ -159,3 +159,48 @@ def test_a_long_run_is_followed_and_summarised_parsing_a_fraction_of_its_steps(
     parsed.clear()
     assert summarise(run).epochs_done == steps // PER_EPOCH
     assert len(parsed) < steps / 2
+
+
+# Pieces of lines that look like the trainer's step lines, and pieces that could make one lie.
+fragments = st.sampled_from(
+    [
+        b'{"kind": "step"',
+        b', "step": ',
+        b'"step"',
+        b'"kind"',
+        b', "kind": "epoch"',
+        b"12",
+        b"0",
+        b"9" * 13,
+        b"9" * 14,
+        b", ",
+        b"}",
+        b"\\",
+        b'"',
+        b"\r",
+        b"x",
+        b" ",
+        b":",
+        b"-3",
+        b"1e3",
+        b', "epoch": 1, "elbo": 1, "recon": 1, "kl": 0, "time": 0}',
+    ]
+)
+lines_of = st.lists(st.lists(fragments, max_size=12).map(b"".join), max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=lines_of, trainer_steps=st.lists(st.integers(1, 10**12), max_size=4))
+def test_a_numbered_line_is_that_step_or_no_event(
+    lines: list[bytes], trainer_steps: list[int]
+) -> None:
+    written = [encode_event(step(n))[:-1] for n in trainer_steps]
+    everything = lines + written
+    piece = event_scan.Piece(b"".join(line + b"\n" for line in everything))
+    numbers = event_scan.step_numbers(piece).tolist()
+    assert len(numbers) == len(everything)
+    for line, number in zip(everything, numbers, strict=True):
+        event = parse_event(line)
+        if number >= 0 and event is not None:
+            assert event["kind"] == "step" and event["step"] == number
+    assert numbers[len(lines) :] == trainer_steps  # the trainer's own lines are all recognised

@@ -12,20 +12,28 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from vaeapp.store.events import MAX_LINE, Event
-from vaeapp.store.runs import Run
+from vaeapp.store.events import Event
+from vaeapp.store.runs import METRICS_PIECE, Run
 
 SMOOTHING = 0.9
 MAX_POINTS = 2000
 # Steps kept in memory: a long run's metrics.jsonl (200 MB is 1.5 million steps) would hold
-# gigabytes of events and copy them at every look. Past this, every other kept step is dropped
-# (the stride doubles), the newest always kept: the chart draws at most MAX_POINTS anyway.
+# gigabytes of events and copy them at every look. The steps kept are the multiples of a stride,
+# a power of two that doubles as step numbers pass MAX_STEPS times it, and the newest: the
+# chart draws at most MAX_POINTS anyway.
 MAX_STEPS = 20_000
 # Bytes per look, and seconds: a huge file is caught up with over several looks. The trainer's
 # 200 MB take one (`Run.new_metrics` leaves out the steps the thinning would drop unparsed).
 READ_LIMIT = 1 << 28
 LOOK_S = 1.0
-PIECE = 2 * MAX_LINE  # read at once: the thinning as it stands says which steps to parse
+PIECE = METRICS_PIECE  # read at once: the stride as it stands says which steps to parse
+
+
+def stride_for(step: int, stride: int = 1) -> int:
+    """The stride once steps up to number `step` have come, from `stride` on."""
+    while step > stride * MAX_STEPS:
+        stride *= 2
+    return stride
 
 
 def ema(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -182,6 +190,7 @@ class History:
         return self.earlier_s + (self.session.seconds() if self.session else 0.0)
 
     stride: int = 1  # the steps kept are the multiples of it, and the newest
+    newest: int | None = None  # the step added last
 
     def add(self, event: Event) -> None:
         kind = event["kind"]
@@ -201,18 +210,20 @@ class History:
         elif kind == "end":
             self.end = event
 
-    def fleeting(self, step: int) -> bool:
-        """Whether step `step` is dropped as soon as a later step comes."""
-        return step % self.stride != 0
+    def expect(self, step: int) -> None:
+        """Thin as for steps up to number `step` from now on. The stride only ever rises, so a
+        reader that knows a step to come parses only the steps it keeps, and keeps the same."""
+        self.stride = stride_for(step, self.stride)
 
     def _keep_step(self, event: Event) -> None:
-        step, last = event["step"], next(reversed(self.steps), None)  # steps come in order
-        if last is not None and last % self.stride and last < step:
-            del self.steps[last]  # it was kept only as the newest
-        self.steps[step] = event
-        while len(self.steps) > MAX_STEPS:
-            self.stride *= 2
-            self.steps = {n: e for n, e in self.steps.items() if n % self.stride == 0 or n == step}
+        step, last = event["step"], self.newest
+        if last is not None and last % self.stride and last != step:
+            self.steps.pop(last, None)  # it was kept only as the newest
+        self.steps[step], self.newest = event, step
+        stride = stride_for(step, self.stride)
+        if stride != self.stride or len(self.steps) > MAX_STEPS + 1:  # (+1: steps out of order)
+            self.stride = stride
+            self.steps = {n: e for n, e in self.steps.items() if n % stride == 0 or n == step}
 
     def frozen(self, now: float | None = None) -> TrainingHistory:
         return TrainingHistory(
@@ -258,9 +269,12 @@ class MetricsFollower:
             read, began = 0, time.monotonic()
             while read < READ_LIMIT and time.monotonic() - began < LOOK_S:
                 before = self._offset
-                events, self._offset = self.run.new_metrics(before, PIECE, self._history.fleeting)
-                if self._offset < before:  # the file was replaced by a shorter one
-                    self._history, before = History(), 0
+                if before == 0:  # the newest step at the file's end sets the stride at once
+                    self._history.expect(self.run.newest_step())
+                events, self._offset = self.run.new_metrics(before, PIECE, self._history.stride)
+                if self._offset < before:  # the file was replaced by a shorter one: start over
+                    self._history, self._offset = History(), 0
+                    continue
                 if self._offset == before:
                     break
                 read += self._offset - before

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,16 +44,8 @@ from vaeapp.errors import (
     WriteError,
 )
 from vaeapp.store.epoch_outputs import EpochOutputs
-from vaeapp.store.events import (
-    MAX_LINE,
-    STEP_LOOKBACK,
-    Event,
-    encode_event,
-    is_step_line,
-    last_event_of,
-    parse_event,
-    parse_events,
-)
+from vaeapp.store.event_scan import parse_events, parse_events_but_steps
+from vaeapp.store.events import MAX_LINE, Event, encode_event, parse_event
 from vaeapp.store.onnx_graphs import Signature, checked_pair, probe, read_graph, session
 from vaeapp.store.run_jobs import LOG_FILE, SMALL_FILE, TAIL_BYTES, RunJobs
 
@@ -65,6 +56,7 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
+METRICS_PIECE = 8 * MAX_LINE  # bytes of metrics read at once: a whole line always fits
 CHECKPOINT_FILE = "checkpoint.pt"
 WEIGHTS_FILE = "model.safetensors"  # an exported model folder's weights
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"  # an imported model's graphs
@@ -233,43 +225,34 @@ class Run(EpochOutputs, RunJobs):
             raise RunError(str(exc)) from None
 
     def iter_metrics_but_steps(self) -> Iterator[Event]:
-        """The events of `iter_metrics` less the steps, each stretch of steps stood for by its
-        last (which ends a session's wall time): what a summary needs of a run, without parsing
-        the million steps of a long one. A line that begins as the trainer writes a step, with no
-        other "kind" and no escape that could spell one, is a step or no event, so it is parsed
-        only if it ends a stretch (a stretch whose last STEP_LOOKBACK lines are all torn is
-        stood for by none)."""
-        steps: deque[bytes] = deque(maxlen=STEP_LOOKBACK)
-        try:
-            with files.open_for_reading(self.metrics_path) as source:
-                for line in files.iter_lines(source, MAX_LINE):
-                    if is_step_line(line):
-                        steps.append(line)
-                        continue
-                    event = parse_event(line)
-                    if event is not None:
-                        yield from last_event_of(steps)
-                        steps.clear()
-                        yield event
-                yield from last_event_of(steps)
-        except FileNotFoundError:
-            return
-        except UnsafeFileError as exc:
-            raise RunError(str(exc)) from None
+        """The events of `iter_metrics` less the steps inside each stretch of steps
+        (`event_scan.parse_events_but_steps`): what a summary needs of a run, without parsing
+        the million steps of a long one."""
+        offset = 0
+        while True:
+            chunk, after = self._metrics_piece(offset, METRICS_PIECE)
+            if after <= offset:  # the end, or the file replaced by a shorter one meanwhile
+                return
+            yield from parse_events_but_steps(chunk)
+            offset = after
 
     def new_metrics(
-        self, offset: int, limit: int, fleeting: Callable[[int], bool] | None = None
+        self, offset: int, limit: int, keep_every: int | None = None
     ) -> tuple[list[Event], int]:
         """The events of the complete lines written from byte `offset` on (at most `limit`
         bytes, so a huge file is caught up with over several calls), and the offset after them.
         A file shorter than `offset` was replaced: its events are read from the start, and the
         offset returned is below the one given. A link or a special file reads as empty.
 
-        `fleeting(n)`: whether the reader forgets step n once a later step comes (a history
-        thinning its steps). Such steps inside a stretch of the trainer's step lines, in rising
-        order, between the stretch's first and last well-formed steps, are left out unparsed:
-        the reader would keep nothing of them, and a long run's catch-up parses a fraction of
-        its million lines."""
+        `keep_every`: the reader keeps only the steps whose number is a multiple of it (a
+        history thinning its steps); the others inside a stretch of the trainer's step lines
+        are left out unparsed (`event_scan.parse_events`)."""
+        chunk, after = self._metrics_piece(offset, limit)
+        return parse_events(chunk, keep_every), after
+
+    def _metrics_piece(self, offset: int, limit: int) -> tuple[bytes, int]:
+        """The complete lines from byte `offset` on, at most `limit` bytes (a line longer than
+        that whole), and the offset after them: from the start if the file is now shorter."""
         try:
             with files.open_for_reading(self.metrics_path) as source:
                 if source.seek(0, os.SEEK_END) < offset:
@@ -281,22 +264,29 @@ class Run(EpochOutputs, RunJobs):
         complete = chunk[: chunk.rfind(b"\n") + 1]
         if not complete and len(chunk) == limit:  # one line longer than a look: skip it
             complete = chunk
-        return parse_events(complete.splitlines(), fleeting), offset + len(complete)
+        return complete, offset + len(complete)
 
     def read_metrics(self) -> list[Event]:
         return list(self.iter_metrics())
 
-    def last_event(self) -> Event | None:
-        """The newest well-formed event, reading only the end of the file."""
+    def _last_events(self) -> Iterator[Event]:
+        """The well-formed events at the end of the file, newest first."""
         try:
             tail = files.read_tail(self.metrics_path, TAIL_BYTES)
         except (FileNotFoundError, UnsafeFileError):
-            return None
-        for line in reversed(tail.splitlines()):
-            event = parse_event(line)
-            if event is not None:
-                return event
-        return None
+            return
+        for line in reversed(tail.split(b"\n")):
+            if (event := parse_event(line)) is not None:
+                yield event
+
+    def last_event(self) -> Event | None:
+        """The newest well-formed event, reading only the end of the file."""
+        return next(self._last_events(), None)
+
+    def newest_step(self) -> int:
+        """The highest step number at the end of the file (0 if none there): a step the run
+        has reached, read without reading the rest."""
+        return max((e["step"] for e in self._last_events() if e["kind"] == "step"), default=0)
 
     # --- checkpoint ---------------------------------------------------------------------------
 
