@@ -14,7 +14,6 @@ from pathlib import Path
 
 from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError, VaeappError
-from vaeapp.model.normalised import is_normalised
 from vaeapp.paths import ASSETS_DIR, runs_dir, user_path
 from vaeapp.store.history import History
 from vaeapp.store.runs import CONFIG_FILE, METRICS_FILE, Run
@@ -72,7 +71,7 @@ class RunSummary:
     @property
     def normalised(self) -> bool:
         """Whether its test ELBO bounds a log-likelihood (see `normalised.is_normalised`)."""
-        return is_normalised(self.config.model.likelihood, self.config.train.binarize)
+        return self.config.normalised
 
 
 def summarise(run: Run) -> RunSummary:

@@ -39,7 +39,7 @@ from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
-from vaeapp.ui.run_readers import job_state, run_history, run_summary
+from vaeapp.ui.run_readers import job_state, run_history
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
 from vaeapp.ui.widgets import inline_png, keep_model_choice, literal
 
@@ -400,8 +400,8 @@ def _live_chart(watched: Run) -> None:
     second: each redraw of the Plotly chart costs the browser about 0.3 s of CPU, which a
     training job on the same machine would lose."""
     history = run_history(watched)
-    try:
-        normalised = run_summary(watched).normalised
+    try:  # the config alone: a summary of a live run would read its whole history again
+        normalised = watched.read_config().normalised
     except VaeappError:
         normalised = True  # an unreadable config: the status above says why
     if not normalised:
