@@ -7,7 +7,12 @@ import numpy as np
 
 from vaeapp.store.history import TrainingHistory
 from vaeapp.ui.code_maps import codes_figure
-from vaeapp.ui.training_charts import comparison_figure, run_colours, training_figure
+from vaeapp.ui.training_charts import (
+    MAX_MARKERS,
+    comparison_figure,
+    run_colours,
+    training_figure,
+)
 
 
 def test_the_training_legend_sits_above_the_plot_area_never_over_a_curve() -> None:
@@ -57,3 +62,9 @@ def test_a_runs_colour_and_marker_follow_the_runs_listed_not_those_chosen() -> N
     assert len({colour for colour, _ in every.values()}) == len(listed)  # all told apart
     with_newer = run_colours([*listed, "newer"])  # a new run is listed last
     assert {name: with_newer[name] for name in listed} == colours
+
+
+def test_a_long_runs_epoch_curves_are_drawn_as_lines_without_a_marker_each() -> None:
+    for epochs, mode in ((12, "lines+markers"), (MAX_MARKERS + 1, "lines")):
+        traces = training_figure(_history([-100.0] * epochs)).data
+        assert {t.mode for t in traces if "per epoch" in t.name} == {mode}

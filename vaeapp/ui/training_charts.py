@@ -22,6 +22,9 @@ KL_COLOUR = "#ffa15a"
 TRAIN_COLOUR = "#ef553b"
 TEST_COLOUR = "#00a36c"
 GREYS = ("#7F7F7F", "rgb(102,102,102)")
+# Past this many points a curve's markers are a smear, and each is an SVG node the browser lays
+# out on every redraw (a 1,342-epoch run's two epoch curves: 2,684).
+MAX_MARKERS = 200
 AXIS = {"showgrid": True, "gridcolor": "#e8e8e8", "zeroline": False, "automargin": True}
 
 
@@ -75,7 +78,7 @@ def _line(
         x=x,
         y=y,
         name=name,
-        mode="lines+markers" if markers else "lines",
+        mode="lines+markers" if markers and len(x) <= MAX_MARKERS else "lines",
         line={"color": colour, "width": width, "dash": dash},
         **scatter,
     )
