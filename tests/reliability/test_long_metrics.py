@@ -134,9 +134,10 @@ def test_steps_left_unparsed_change_nothing_a_follower_or_a_summary_shows(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(history, "MAX_STEPS", 16)  # thinning from the first pieces on
         patch.setattr(history, "PIECE", 1 << 10)
+        patch.setattr(event_scan, "SMALL_PIECE", 0)  # pieces of any length leave steps out
         everything, followed = every_event(lines), MetricsFollower(run).read(now=1e9)
+        summary = summarise(run)
     assert followed == everything.frozen(now=1e9)
-    summary = summarise(run)
     assert summary.trained_s == everything.trained_s
     assert summary.epochs_done == max(everything.epochs, default=0)
 
@@ -154,6 +155,7 @@ def test_a_long_run_is_followed_and_summarised_parsing_a_fraction_of_its_steps(
     )
     monkeypatch.setattr(history, "MAX_STEPS", 500)
     monkeypatch.setattr(history, "PIECE", 1 << 14)
+    monkeypatch.setattr(event_scan, "SMALL_PIECE", 0)
     assert MetricsFollower(run).read().progress.steps_done == steps
     assert len(parsed) < steps / 2
     parsed.clear()
@@ -204,3 +206,14 @@ def test_a_numbered_line_is_that_step_or_no_event(
         if number >= 0 and event is not None:
             assert event["kind"] == "step" and event["step"] == number
     assert numbers[len(lines) :] == trainer_steps  # the trainer's own lines are all recognised
+
+
+def test_a_short_piece_is_parsed_whole_and_a_long_one_leaves_its_thinned_steps_out(
+    tmp_path: Path,
+) -> None:
+    """Few lines cost less to parse than to sort out; a reader keeps the same of them."""
+    lines = [encode_event(step(n)) for n in range(64, 64 * 1000 + 1)]
+    short = lines[: event_scan.SMALL_PIECE // len(lines[-1])]
+    assert len(event_scan.parse_events(b"".join(short), keep_every=64)) == len(short)
+    kept = [e["step"] for e in event_scan.parse_events(b"".join(lines), keep_every=64)]
+    assert kept == list(range(64, 64 * 1000 + 1, 64))

@@ -230,10 +230,12 @@ class Run(EpochOutputs, RunJobs):
         the million steps of a long one."""
         offset = 0
         while True:
-            chunk, after = self._metrics_piece(offset, METRICS_PIECE)
-            if after <= offset:  # the end, or the file replaced by a shorter one meanwhile
+            chunk, after, ended = self._metrics_piece(offset, METRICS_PIECE)
+            if after <= offset:  # nothing more, or the file replaced by a shorter one meanwhile
                 return
             yield from parse_events_but_steps(chunk)
+            if ended:
+                return
             offset = after
 
     def new_metrics(
@@ -247,24 +249,25 @@ class Run(EpochOutputs, RunJobs):
         `keep_every`: the reader keeps only the steps whose number is a multiple of it (a
         history thinning its steps); the others inside a stretch of the trainer's step lines
         are left out unparsed (`event_scan.parse_events`)."""
-        chunk, after = self._metrics_piece(offset, limit)
+        chunk, after, _ = self._metrics_piece(offset, limit)
         return parse_events(chunk, keep_every), after
 
-    def _metrics_piece(self, offset: int, limit: int) -> tuple[bytes, int]:
+    def _metrics_piece(self, offset: int, limit: int) -> tuple[bytes, int, bool]:
         """The complete lines from byte `offset` on, at most `limit` bytes (a line longer than
-        that whole), and the offset after them: from the start if the file is now shorter."""
+        that whole), the offset after them (from the start if the file is now shorter), and
+        whether the read reached the file's end."""
         try:
             with files.open_for_reading(self.metrics_path) as source:
-                if source.seek(0, os.SEEK_END) < offset:
-                    offset = 0
+                size = source.seek(0, os.SEEK_END)
+                offset = offset if offset <= size else 0
                 source.seek(offset)
-                chunk = source.read(limit)
+                chunk = source.read(min(limit, size - offset))  # no buffer of `limit` for less
         except (FileNotFoundError, UnsafeFileError):
             chunk = b""
         complete = chunk[: chunk.rfind(b"\n") + 1]
         if not complete and len(chunk) == limit:  # one line longer than a look: skip it
             complete = chunk
-        return complete, offset + len(complete)
+        return complete, offset + len(complete), len(chunk) < limit
 
     def read_metrics(self) -> list[Event]:
         return list(self.iter_metrics())
