@@ -126,3 +126,29 @@ def test_unsafe_run_names_are_refused(tmp_path: Path, name: str) -> None:
 def test_unicode_run_name_stays_inside_the_runs_folder(tmp_path: Path) -> None:
     path = run_path(tmp_path, "ß-数字-🙂")
     assert path.parent == tmp_path
+
+
+def test_a_list_of_runs_reads_each_runs_history_only_once_asked_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        run, _ = saved_run(tmp_path / str(i))
+        run.append_metrics({"kind": "epoch", "epoch": 1, "time": 1.0, "test_elbo": -90.0 - i})
+    reads: list[Path] = []
+    real = Run.iter_metrics_but_steps
+    monkeypatch.setattr(Run, "iter_metrics_but_steps", lambda r: reads.append(r.path) or real(r))
+    runs = [run for folder in "012" for run in saved_runs(tmp_path / folder)]
+    summaries = [summarise(run) for run in runs]
+    assert reads == []  # a picker of 5,000 runs lists their configs, not their histories
+    assert [s.test_elbo for s in summaries] == [-90.0, -91.0, -92.0]
+    assert summaries[0].epochs == "1/2" and len(reads) == 3  # each read once, then kept
+
+
+def test_a_run_whose_metrics_file_is_a_link_has_no_summary(tmp_path: Path) -> None:
+    run, _ = saved_run(tmp_path)
+    outside = tmp_path / "elsewhere.jsonl"
+    outside.write_bytes(b'{"kind": "epoch", "epoch": 7, "time": 1.0}\n')
+    run.metrics_path.unlink(missing_ok=True)
+    run.metrics_path.symlink_to(outside)
+    with pytest.raises(RunError, match="link"):
+        summarise(run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from vaeapp.config import RunConfig
@@ -45,18 +46,77 @@ SHIPPED = (DEFAULT_MODEL, Shipped("digits-16d", (INTERPOLATE,)), Shipped("shapes
 
 
 @dataclass(frozen=True)
+class TrainingRecord:
+    """What a run's history says of it: its epochs done, the last epoch's test ELBO and terms,
+    and its wall time over every session."""
+
+    epochs_done: int | None  # None: not known (an exported model folder keeps no history)
+    test_elbo: float | None
+    trained_s: float
+    test_recon: float | None = None
+    test_kl: float | None = None
+
+
+NO_RECORD = TrainingRecord(epochs_done=None, test_elbo=None, trained_s=0.0)
+
+
+def read_record(run: Run) -> TrainingRecord:
+    """A run's record from its history as the Train page reads it, less the steps between (a
+    record needs their epochs and wall time, and a long run's metrics are 200 MB of steps);
+    RunError if its metrics file is a link or a special file."""
+    if run.is_model_folder():
+        return NO_RECORD
+    history = History()
+    for event in run.iter_metrics_but_steps():
+        history.add(event)
+    done = max(history.epochs, default=0)
+    last = history.epochs[done] if done else {}
+    return TrainingRecord(
+        epochs_done=done,
+        test_elbo=last.get("test_elbo"),
+        trained_s=history.trained_s,
+        test_recon=last.get("test_recon"),
+        test_kl=last.get("test_kl"),
+    )
+
+
+@dataclass(frozen=True)
 class RunSummary:
-    """A run as the model picker, the Compare page and `vaeapp models` show it."""
+    """A run as the model picker, the Compare page and `vaeapp models` show it: its config at
+    once, its record when first asked for (a picker of 5,000 runs needs their configs, and a
+    caption the chosen one's record)."""
 
     path: Path
     name: str
     config: RunConfig
-    epochs_done: int | None  # None: not known (an exported model folder keeps no history)
-    test_elbo: float | None
-    trained_s: float
     has_checkpoint: bool
-    test_recon: float | None = None  # the last epoch's ELBO terms, with test_elbo
-    test_kl: float | None = None
+
+    @cached_property
+    def record(self) -> TrainingRecord:
+        try:
+            return read_record(Run(self.path))
+        except RunError:  # its metrics became a link after the summary checked them
+            return NO_RECORD
+
+    @property
+    def epochs_done(self) -> int | None:
+        return self.record.epochs_done
+
+    @property
+    def test_elbo(self) -> float | None:
+        return self.record.test_elbo
+
+    @property
+    def test_recon(self) -> float | None:
+        return self.record.test_recon
+
+    @property
+    def test_kl(self) -> float | None:
+        return self.record.test_kl
+
+    @property
+    def trained_s(self) -> float:
+        return self.record.trained_s
 
     @property
     def epochs_planned(self) -> int:
@@ -75,27 +135,12 @@ class RunSummary:
 
 
 def summarise(run: Run) -> RunSummary:
-    """What the pages and `vaeapp models` show of a run, from its config and its history (as
-    the Train page reads it, less the steps between: a summary needs their epochs and wall
-    time, and a long run's metrics are 200 MB of steps); RunError if it cannot be read. An
-    exported model folder has no history: its epochs done are unknown (None)."""
+    """What the pages and `vaeapp models` show of a run; RunError or ConfigError if its config
+    cannot be read or its metrics file is a link or a special file (its record is read when
+    first asked for)."""
     config = run.read_config()
-    history = History()
-    for event in run.iter_metrics_but_steps():
-        history.add(event)
-    done = max(history.epochs, default=0)
-    last = history.epochs[done] if done else {}
-    return RunSummary(
-        path=run.path,
-        name=run.name,
-        config=config,
-        epochs_done=None if run.is_model_folder() else done,
-        test_elbo=last.get("test_elbo"),
-        trained_s=history.trained_s,
-        has_checkpoint=run.has_weights(),
-        test_recon=last.get("test_recon"),
-        test_kl=last.get("test_kl"),
-    )
+    run.check_metrics()
+    return RunSummary(path=run.path, name=run.name, config=config, has_checkpoint=run.has_weights())
 
 
 @dataclass(frozen=True)

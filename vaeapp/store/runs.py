@@ -230,13 +230,26 @@ class Run(EpochOutputs, RunJobs):
         the million steps of a long one."""
         offset = 0
         while True:
-            chunk, after, ended = self._metrics_piece(offset, METRICS_PIECE)
+            try:
+                chunk, after, ended = self._metrics_piece(offset, METRICS_PIECE)
+            except UnsafeFileError as exc:
+                raise RunError(str(exc)) from None
             if after <= offset:  # nothing more, or the file replaced by a shorter one meanwhile
                 return
             yield from parse_events_but_steps(chunk)
             if ended:
                 return
             offset = after
+
+    def check_metrics(self) -> None:
+        """RunError if the metrics file is a link or a special file (a missing one is none)."""
+        try:
+            with files.open_for_reading(self.metrics_path):
+                pass
+        except FileNotFoundError:
+            return
+        except UnsafeFileError as exc:
+            raise RunError(str(exc)) from None
 
     def new_metrics(
         self, offset: int, limit: int, keep_every: int | None = None
@@ -249,20 +262,23 @@ class Run(EpochOutputs, RunJobs):
         `keep_every`: the reader keeps only the steps whose number is a multiple of it (a
         history thinning its steps); the others inside a stretch of the trainer's step lines
         are left out unparsed (`event_scan.parse_events`)."""
-        chunk, after, _ = self._metrics_piece(offset, limit)
+        try:
+            chunk, after, _ = self._metrics_piece(offset, limit)
+        except UnsafeFileError:
+            return [], offset
         return parse_events(chunk, keep_every), after
 
     def _metrics_piece(self, offset: int, limit: int) -> tuple[bytes, int, bool]:
         """The complete lines from byte `offset` on, at most `limit` bytes (a line longer than
         that whole), the offset after them (from the start if the file is now shorter), and
-        whether the read reached the file's end."""
+        whether the read reached the file's end. UnsafeFileError for a link or a special file."""
         try:
             with files.open_for_reading(self.metrics_path) as source:
                 size = source.seek(0, os.SEEK_END)
                 offset = offset if offset <= size else 0
                 source.seek(offset)
                 chunk = source.read(min(limit, size - offset))  # no buffer of `limit` for less
-        except (FileNotFoundError, UnsafeFileError):
+        except FileNotFoundError:
             chunk = b""
         complete = chunk[: chunk.rfind(b"\n") + 1]
         if not complete and len(chunk) == limit:  # one line longer than a look: skip it

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError
-from vaeapp.store.catalog import is_shipped, name_of, summarise
+from vaeapp.store.catalog import is_shipped, name_of, read_record
 from vaeapp.store.runs import Run
 from vaeapp.training.launch import check_world_size
 
@@ -65,7 +65,7 @@ def plan_resume(
     changes = {"epochs": epochs, "device": device, "precision": precision}
     train = replace(config.train, **{k: v for k, v in changes.items() if v is not None})
     planned = replace(config, train=train).validated()
-    done = summarise(run).epochs_done
+    done = read_record(run).epochs_done or 0  # a model folder (None) was refused above
     if planned.train.epochs <= done:
         raise ConfigError(
             f"{name} has trained {done} of {planned.train.epochs} epochs; "
