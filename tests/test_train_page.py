@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -23,12 +24,14 @@ from tests.app_pages import (
     following,
     open_page,
     saved_run,
+    warnings,
 )
 from tests.conftest import small_config
+from tests.reliability.test_job_identity import hold
 from vaeapp.config import RunConfig
 from vaeapp.data.sources import load_dataset
 from vaeapp.paths import runs_dir
-from vaeapp.store.run_jobs import JOB_FILE, LOG_FILE
+from vaeapp.store.run_jobs import JOB_FILE, JOB_LOCK_FILE, LOG_FILE
 from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.precision import native_cpu_bf16
@@ -422,3 +425,20 @@ def test_with_many_runs_the_live_view_reads_the_watched_runs_state_not_all(
     monkeypatch.setattr(train_page, "job_state", lambda run: reads.append(run) or job_state(run))
     open_page(TRAIN_PAGE)
     assert count <= len(reads) < count + 5  # the page's read; the live view's is the watched run
+
+
+def test_stop_says_so_when_no_process_can_be_proved_to_be_the_jobs(tmp_path: Path) -> None:
+    """The job's lock is shared by a hard link with another folder: whoever holds it may be
+    that folder's job, so nobody is signalled, and the page says why nothing stops."""
+    run = Run.create(runs_dir() / "linked", small_config())
+    holder = hold(run.file(JOB_LOCK_FILE))
+    try:
+        run.file(JOB_FILE).write_text(json.dumps({"pid": holder.pid, "started": time.time()}))
+        os.link(run.file(JOB_LOCK_FILE), tmp_path / "another-folders.lock")
+        app = open_page(TRAIN_PAGE)
+        app = next(b for b in app.button if b.label == "Stop").click().run()
+        assert any("hard links" in text for text in warnings(app)), warnings(app)
+        assert holder.poll() is None  # never signalled
+    finally:
+        holder.kill()
+        holder.wait()

@@ -142,12 +142,21 @@ OPENINGS = {  # how a regular file is opened to write: flags, and os.fdopen's mo
 @contextmanager
 def open_to_write(path: Path, how: str) -> Iterator[BinaryIO]:
     """A regular file opened (created if missing) as `how` says (one of OPENINGS), never
-    through a link."""
+    through a link, never one that hard links share with another folder (a run copied with
+    `cp -al` would append to, empty or lock the original's files)."""
     flags, mode = OPENINGS[how]
+    fd = _open(path, flags)
+    if (names := os.fstat(fd).st_nlink) > 1:
+        os.close(fd)
+        raise UnsafeFileError(
+            f"{path} is a hard link: {names - 1} other name(s) share it (a copy made with "
+            "cp -al?), and vaeapp does not write into a file another folder shares; copy the "
+            "run without links (cp -a)"
+        )
     # Appends go unbuffered, one write call each (`append_fully`): a write a full disk refused
     # leaves no bytes in a buffer for the close to fail on again.
     buffering = 0 if how == "append" else -1
-    with os.fdopen(_open(path, flags), mode, buffering=buffering) as handle:
+    with os.fdopen(fd, mode, buffering=buffering) as handle:
         if how == "write":
             handle.truncate(0)
         yield handle
@@ -225,11 +234,14 @@ def _remove_orphaned_temp_files(path: Path) -> None:
 
 def holds_open(pid: int, path: Path) -> bool:
     """Whether process `pid` has the file at `path` open (Linux's /proc/PID/fd; another user's
-    processes cannot be looked at, and are not ours to signal either)."""
+    processes cannot be looked at, and are not ours to signal either). A file with hard links
+    proves nothing: the process may hold it through another folder's name for it."""
     try:
         target = os.lstat(path)
         entries = list(os.scandir(f"/proc/{pid}/fd"))
     except (OSError, ValueError):
+        return False
+    if target.st_nlink != 1:  # shared by hard links: a copy's process holds the same file
         return False
     for entry in entries:
         try:

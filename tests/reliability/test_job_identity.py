@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import small_config
-from vaeapp.store.run_jobs import JOB_FILE, JOB_LOCK_FILE, TRAIN_LOCK_FILE
-from vaeapp.store.runs import Run
+from vaeapp.errors import UnsafeFileError
+from vaeapp.store.run_jobs import JOB_FILE, JOB_LOCK_FILE, LOG_FILE, TRAIN_LOCK_FILE
+from vaeapp.store.runs import METRICS_FILE, Run
 from vaeapp.training import jobs
 
 HOLD = """
@@ -85,3 +86,44 @@ def test_no_process_is_proven_by_a_file_it_does_not_hold(tmp_path: Path) -> None
         assert run.locked_by(os.getpid())
     assert not run.locked_by(1)
     assert not run.locked_by(2**22 + 12345)
+
+
+def copied_with_hard_links(run: Run) -> Run:
+    """The copy `cp -al` makes: a folder of its own whose files are the original's."""
+    copy = run.path.with_name(run.path.name + "-copy")
+    subprocess.run(["cp", "-al", str(run.path), str(copy)], check=True)
+    return Run(copy)
+
+
+def test_a_copy_made_with_hard_links_never_writes_into_the_originals_files(
+    tmp_path: Path,
+) -> None:
+    run = Run.create(tmp_path / "run", small_config())
+    run.append_metrics({"kind": "end", "status": "stopped", "epoch": 0, "time": 1.0})
+    run.file(LOG_FILE).write_bytes(b"the original's log\n")
+    run.file(TRAIN_LOCK_FILE).write_bytes(b"")
+    run.file(JOB_LOCK_FILE).write_bytes(b"")
+    before = {name: run.file(name).read_bytes() for name in (METRICS_FILE, LOG_FILE)}
+    copy = copied_with_hard_links(run)
+    with pytest.raises(UnsafeFileError, match="hard link"):
+        copy.append_metrics({"kind": "end", "status": "stopped", "epoch": 0, "time": 2.0})
+    for taking in (copy.lock, copy.job_lock, copy.log_for_writing):
+        with pytest.raises(UnsafeFileError, match="hard link"), taking():
+            pass
+    assert {name: run.file(name).read_bytes() for name in before} == before
+
+
+def test_stop_on_a_copy_made_with_hard_links_never_signals_the_originals_job(
+    tmp_path: Path,
+) -> None:
+    run = Run.create(tmp_path / "run", small_config())
+    holder = hold(run.file(JOB_LOCK_FILE))  # the original's job
+    try:
+        run.file(JOB_FILE).write_text(json.dumps({"pid": holder.pid, "started": 0}))
+        copy = copied_with_hard_links(run)  # its lock file is the original's, held
+        assert not copy.locked_by(holder.pid)
+        assert jobs.stop(copy) is False
+        assert holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait()

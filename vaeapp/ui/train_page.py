@@ -500,8 +500,14 @@ def _controls(job: jobs.JobState) -> None:
     """Stop for a job that is training; Resume, with the total epochs, for one that is not."""
     if job.status in (jobs.STARTING, jobs.RUNNING):
         if st.button("Stop", help="Finish the current step, save, and end the job."):
-            jobs.stop(job.run)
-            st.toast("Stopping after the current step…")
+            if jobs.stop(job.run):
+                st.toast("Stopping after the current step…")
+            else:
+                st.warning(
+                    "No process of this run's job could be proved to hold its lock, so none was "
+                    "signalled: the job may have ended already, or the lock is shared with "
+                    "another folder by hard links (a copy made with cp -al)."
+                )
     elif job.resumable:
         try:
             planned = job.run.read_config().train.epochs
