@@ -423,3 +423,23 @@ def test_a_huge_metrics_line_is_followed_in_bounded_looks(trained: Run) -> None:
     for _ in range(8):
         follower.read()
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 150 * 1024
+
+
+def test_a_run_renamed_while_it_trains_never_writes_into_the_run_made_under_its_old_name(
+    tiny_dataset,
+) -> None:
+    run = Run.create(runs_dir() / "renamed", small_config(epochs=2))
+    moved = run.path.with_name("renamed-later")
+    newcomer: list[Run] = []
+
+    def rename_and_start_another(event: dict) -> None:
+        if event["kind"] == "step" and not newcomer:
+            run.path.rename(moved)
+            newcomer.append(Run.create(run.path, small_config(epochs=2)))
+
+    with pytest.raises(RunError, match="moved or replaced"):
+        Trainer(run, tiny_dataset, on_event=rename_and_start_another).fit()
+    assert sorted(p.name for p in newcomer[0].path.iterdir()) == [CONFIG_FILE]
+    kinds = [event["kind"] for event in Run(moved).read_metrics()]
+    assert kinds[0] == "start" and kinds[-1] == "end"  # the history followed the rename
+    assert Run(moved).read_metrics()[-1]["status"] == "failed"

@@ -184,6 +184,14 @@ class Run(EpochOutputs, RunJobs):
 
     # --- metrics ------------------------------------------------------------------------------
 
+    def folder_identity(self) -> tuple[int, int] | None:
+        """The run folder's device and inode; None if nothing is at its path now."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
     @contextmanager
     def metrics_appender(self) -> Iterator[Callable[[Event], None]]:
         """Append events through one open file, flushed after each event.

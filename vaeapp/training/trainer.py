@@ -25,7 +25,7 @@ from torch import nn
 
 from vaeapp.config import RunConfig
 from vaeapp.data.datasets import Dataset
-from vaeapp.errors import CheckpointError, TrainingDiverged, VaeappError
+from vaeapp.errors import CheckpointError, RunError, TrainingDiverged, VaeappError
 from vaeapp.latent.codes import encode_dataset
 from vaeapp.model.evaluate import elbo_sums, evaluation_images, summary_of
 from vaeapp.model.networks import VAE, build_model
@@ -131,6 +131,7 @@ class Trainer:
         self.optimizer = adam(self.model, self.config.train.lr, self.device)
         self.position = TrainingPosition()
         self.first_loss: float | None = None
+        self._folder = run.folder_identity()  # where it writes, checked before each write
         self._append_metrics: Callable[[Event], None] = run.append_metrics
         if run.has_checkpoint():
             self._restore(run.load_checkpoint(self.config))
@@ -147,6 +148,17 @@ class Trainer:
         with self.run.lock(), self.run.metrics_appender() as append:
             self._append_metrics = append
             return self._fit()
+
+    def _check_folder(self) -> None:
+        """Before process 0 writes by path: the run folder is still the one it began in. One
+        renamed while it trains, with a new run made under its old name, would otherwise get
+        this job's checkpoints and pictures (the metrics, appended through the file held
+        open, follow the rename)."""
+        if self.run.folder_identity() != self._folder:
+            raise RunError(
+                f"{self.run.path} was moved or replaced while this job trained: it stopped "
+                "rather than write into what is there now; its history is in the moved folder"
+            )
 
     def _fit(self) -> str:
         settings = self.config.train
@@ -267,6 +279,7 @@ class Trainer:
     def _epoch_outputs(self, test_x: torch.Tensor, seed: int) -> dict[str, Any]:
         """Process 0's pictures and replay frame of the epoch just done; its posterior's
         figures for the epoch event."""
+        self._check_folder()
         mu, logvar = encode_dataset(self.model, test_x)
         binary = self.config.train.binarize
         shown = encode_dataset(self.model, self.dataset.test.images)[0] if binary else mu
@@ -297,6 +310,7 @@ class Trainer:
             }
             if self.precision.scaler.is_enabled():
                 state["scaler"] = self.precision.scaler.state_dict()
+            self._check_folder()
             self.run.save_checkpoint(state)
         self.world.barrier()
 
