@@ -506,7 +506,7 @@ def _controls(job: jobs.JobState) -> None:
                 st.warning(
                     "No process of this run's job could be proved to hold its lock, so none was "
                     "signalled: the job may have ended already, or the lock is shared with "
-                    "another folder by hard links (a copy made with cp -al)."
+                    "another folder by hard links (a copy made with `cp -al`)."
                 )
     elif job.resumable:
         try:
