@@ -505,8 +505,8 @@ def _controls(job: jobs.JobState) -> None:
             else:
                 st.warning(
                     "No process of this run's job could be proved to hold its lock, so none was "
-                    "signalled: the job may have ended already, or the lock is shared with "
-                    "another folder by hard links (a copy made with `cp -al`)."
+                    "signalled: the job may have ended already, or a copy made with `cp -al` "
+                    "shares the lock by hard links, and its holder may be that copy's job."
                 )
     elif job.resumable:
         try:
