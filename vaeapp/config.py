@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from vaeapp.errors import ConfigError
-from vaeapp.model.normalised import is_normalised
 
 ARCHITECTURES = ("conv", "mlp")  # the networks vaeapp builds and trains
 IMPORTED_ARCH = "onnx"  # a VAE trained elsewhere, imported as ONNX graphs: never trained here
@@ -172,11 +171,6 @@ class RunConfig:
             for name, kind in cls.SECTIONS.items()
         }
         return cls(**sections)
-
-    @property
-    def normalised(self) -> bool:
-        """Whether its ELBO bounds a log-likelihood (see `normalised.is_normalised`)."""
-        return is_normalised(self.model.likelihood, self.train.binarize)
 
     def problems(self) -> dict[str, str]:
         found = {f"model.{k}": v for k, v in self.model.problems().items()}

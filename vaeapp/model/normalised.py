@@ -3,6 +3,11 @@ summary (the model picker, the Train page) says it without loading a model."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vaeapp.config import RunConfig
+
 
 def is_normalised(likelihood: str, binarize: bool) -> bool:
     """Whether log p(x|z), and so every bound built on it, is a log-likelihood of the data it
@@ -10,6 +15,11 @@ def is_normalised(likelihood: str, binarize: bool) -> bool:
     discretised logistic is a distribution over 8-bit values, and the continuous Bernoulli and
     the Gaussians are densities, whatever the grey levels."""
     return likelihood != "bernoulli" or binarize
+
+
+def run_is_normalised(config: RunConfig) -> bool:
+    """Whether a run's ELBO bounds a log-likelihood, from its config's likelihood and data."""
+    return is_normalised(config.model.likelihood, config.train.binarize)
 
 
 def is_density(likelihood: str) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError, VaeappError
+from vaeapp.model.normalised import run_is_normalised
 from vaeapp.paths import ASSETS_DIR, runs_dir, user_path
 from vaeapp.store.history import History
 from vaeapp.store.runs import CONFIG_FILE, METRICS_FILE, Run
@@ -131,7 +132,7 @@ class RunSummary:
     @property
     def normalised(self) -> bool:
         """Whether its test ELBO bounds a log-likelihood (see `normalised.is_normalised`)."""
-        return self.config.normalised
+        return run_is_normalised(self.config)
 
 
 def summarise(run: Run) -> RunSummary:

@@ -30,7 +30,7 @@ from vaeapp.errors import VaeappError
 from vaeapp.export import tensorboard
 from vaeapp.latent.view_choice import default_points
 from vaeapp.model.activity import is_active
-from vaeapp.model.normalised import NOT_NORMALISED
+from vaeapp.model.normalised import NOT_NORMALISED, run_is_normalised
 from vaeapp.paths import runs_dir, user_path
 from vaeapp.store.catalog import run_path, saved_runs
 from vaeapp.store.events import DIVERGED, FAILED, FINISHED
@@ -401,7 +401,7 @@ def _live_chart(watched: Run) -> None:
     training job on the same machine would lose."""
     history = run_history(watched)
     try:  # the config alone: a summary of a live run would read its whole history again
-        normalised = watched.read_config().normalised
+        normalised = run_is_normalised(watched.read_config())
     except VaeappError:
         normalised = True  # an unreadable config: the status above says why
     if not normalised:
