@@ -14,7 +14,7 @@ from tests.conftest import small_config
 from tests.damaged_runs import MARKER, hostile_pickle, hostile_torch_checkpoint
 from vaeapp.errors import CheckpointError, ConfigError, RunError, WriteError
 from vaeapp.model.networks import build_model
-from vaeapp.store.catalog import run_path, saved_runs, summarise
+from vaeapp.store.catalog import entries, entry_for, run_path, saved_runs, summarise
 from vaeapp.store.checkpoints import SUMMED as SUMS
 from vaeapp.store.runs import Run
 
@@ -152,3 +152,25 @@ def test_a_run_whose_metrics_file_is_a_link_has_no_summary(tmp_path: Path) -> No
     run.metrics_path.symlink_to(outside)
     with pytest.raises(RunError, match="link"):
         summarise(run)
+
+
+def test_one_models_entry_is_the_one_the_list_gives_and_none_for_what_it_leaves_out(
+    tmp_path: Path,
+) -> None:
+    """A page with no picker asks for the chosen model alone: the answer must be the list's."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    for name in ("plain", "broken", "untrained"):
+        saved_run(tmp_path / "made" / name)[0].path.rename(root / name)
+    (root / "broken" / "config.json").write_text("{")
+    (root / "untrained" / "checkpoint.pt").unlink()
+    (root / "linked").symlink_to(root / "plain")
+    elsewhere, _ = saved_run(tmp_path / "elsewhere")
+    listed, unreadable = entries(root)
+    by_path = {str(entry.run.path): entry for entry in listed}
+    for entry in listed:
+        assert entry_for(str(entry.run.path), root) == entry
+    assert "broken" in unreadable and entry_for(str(root / "broken"), root) is None
+    for left_out in ("untrained", "linked", "nowhere"):
+        assert str(root / left_out) not in by_path and entry_for(str(root / left_out), root) is None
+    assert entry_for(str(elsewhere.path), root) is None  # a run outside the runs folder

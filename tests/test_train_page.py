@@ -36,7 +36,7 @@ from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.training.precision import native_cpu_bf16
 from vaeapp.training.trainer import Trainer
-from vaeapp.ui import train_page
+from vaeapp.ui import run_readers
 from vaeapp.ui.widgets import literal
 
 
@@ -421,10 +421,26 @@ def test_with_many_runs_the_live_view_reads_the_watched_runs_state_not_all(
     for i in range(count):
         Run.create(runs_dir() / f"many-{i:03d}", small_config())
     reads: list[Run] = []
-    job_state = train_page.job_state
-    monkeypatch.setattr(train_page, "job_state", lambda run: reads.append(run) or job_state(run))
+    read = run_readers._job_state
+    monkeypatch.setattr(
+        run_readers, "_job_state", lambda run, kept: reads.append(run) or read(run, kept)
+    )
     open_page(TRAIN_PAGE)
     assert count <= len(reads) < count + 5  # the page's read; the live view's is the watched run
+
+
+def test_the_train_page_reads_the_chosen_models_config_not_every_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page draws no model picker: it keeps the choice by reading that one model (5,000
+    runs' configs read for a list it never drew cost its first visit about a second)."""
+    for i in range(12):
+        saved_run(f"model-{i:02d}", latent_dim=2)
+    reads: list[Path] = []
+    read = Run.read_config
+    monkeypatch.setattr(Run, "read_config", lambda run: reads.append(run.path) or read(run))
+    open_page(TRAIN_PAGE)
+    assert len(set(reads)) <= 2, reads  # the run it watches, for its chart
 
 
 def test_stop_says_so_when_no_process_can_be_proved_to_be_the_jobs(tmp_path: Path) -> None:

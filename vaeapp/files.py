@@ -66,6 +66,14 @@ def regular_file(path: Path | str) -> bool:
         return False
 
 
+def real_folder(path: Path | str) -> bool:
+    """Whether `path` is a directory itself, not a link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def read_bytes(path: Path, limit: int, follow_links: bool = False) -> bytes:
     """The whole file, if it is a regular file of at most `limit` bytes.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from vaeapp import files
 from vaeapp.config import RunConfig
 from vaeapp.errors import ConfigError, RunError, VaeappError
 from vaeapp.model.normalised import run_is_normalised
@@ -44,6 +45,7 @@ DEFAULT_MODEL = Shipped("default", (EXPLORE,))  # opened where no page names its
 # The colour model opens where it is chosen (or named: ?run=shapes-colour); the digits stay the
 # pages' defaults, the smaller first view.
 SHIPPED = (DEFAULT_MODEL, Shipped("digits-16d", (INTERPOLATE,)), Shipped("shapes-colour", ()))
+SHIPPED_RUNS = {model.run: model for model in SHIPPED}
 
 
 @dataclass(frozen=True)
@@ -240,18 +242,42 @@ def entries(
     name, each with why. `read_summary` reads a run's summary (the app passes a cached reader)."""
     listed: list[Entry] = []
     unreadable: dict[str, str] = {}
-    shipped_runs = {m.run: m for m in SHIPPED}
-    runs = [*shipped_runs, *(r for r in saved_runs(root) if r.has_weights())]
+    runs = [*(m.run for m in SHIPPED), *(r for r in saved_runs(root) if r.has_weights())]
     for run in runs:
-        shipped = shipped_runs.get(run)
-        # `name_of`'s answer, without its resolving of paths (six a run, on every rerun of
-        # every page): a saved run is a folder right inside the runs folder
-        name = shipped.name if shipped else run.name
         try:
-            summary = read_summary(run)
+            listed.append(_entry(run, read_summary))
         except VaeappError as error:
-            unreadable[name] = str(error)
-            continue
-        pages = shipped.default_for if shipped else ()
-        listed.append(Entry(name, summary, shipped is not None, pages))
+            unreadable[_listed_name(run)] = str(error)
     return listed, unreadable
+
+
+def entry_for(
+    path: str, root: Path | None = None, read_summary: Callable[[Run], RunSummary] = summarise
+) -> Entry | None:
+    """The entry `entries` lists for the folder `path` (as it names it), or None where it lists
+    none: one model's answer for a page that draws no picker, without 5,000 runs' summaries."""
+    run = Run(path)
+    if run not in SHIPPED_RUNS and not (
+        run.path.parent == (root or runs_dir())
+        and files.real_folder(run.path)
+        and run.exists()
+        and run.has_weights()
+    ):
+        return None
+    try:
+        return _entry(run, read_summary)
+    except VaeappError:
+        return None
+
+
+def _entry(run: Run, read_summary: Callable[[Run], RunSummary]) -> Entry:
+    shipped = SHIPPED_RUNS.get(run)
+    pages = shipped.default_for if shipped else ()
+    return Entry(_listed_name(run), read_summary(run), shipped is not None, pages)
+
+
+def _listed_name(run: Run) -> str:
+    """`name_of`'s answer for a listed model, without its resolving of paths (six a run, on
+    every rerun of every page): a saved run is a folder right inside the runs folder."""
+    shipped = SHIPPED_RUNS.get(run)
+    return shipped.name if shipped else run.name

@@ -107,7 +107,7 @@ def valid_event(event: Any) -> bool:
 
 def parse_event(line: bytes) -> Event | None:
     """One `metrics.jsonl` line as an event; None for anything that is not a well-formed one."""
-    if len(line) > MAX_LINE:
+    if not line.strip() or len(line) > MAX_LINE:  # a file's final newline leaves an empty line
         return None
     try:
         event = json.loads(line)

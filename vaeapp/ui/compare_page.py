@@ -8,7 +8,7 @@ from vaeapp.store.catalog import Entry
 from vaeapp.ui.explain import what_am_i_looking_at
 from vaeapp.ui.run_readers import run_history
 from vaeapp.ui.training_charts import comparison_figure, run_colours
-from vaeapp.ui.widgets import available_models, keep_model_choice, literal
+from vaeapp.ui.widgets import available_models, keep_model_choice, literal, name_unlisted
 
 SHOWN_AT_FIRST = 4
 
@@ -30,7 +30,8 @@ def render() -> None:
     keep_model_choice()
     st.title("Compare runs")
     what_am_i_looking_at("Compare")
-    models, _ = available_models()  # the picker's list, in its order
+    models, unreadable = available_models()  # the picker's list, in its order
+    name_unlisted(unreadable)
     runs = {path: entry.run for path, entry in models.items()}
     chosen = st.multiselect(
         "Runs",

@@ -5,7 +5,7 @@ never imports it (the model pages' loaders, with torch, are `loaders`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -66,9 +66,19 @@ def job_state(run: Run) -> jobs.JobState:
     (metrics, job record, log) gave when they last changed: the Train page asks for every
     saved run's state every second. A state read as active is never trusted from the cache (a
     job may have taken its lock between the check and the read)."""
+    return _job_state(run, _settled_states())
+
+
+def job_states(runs: Iterable[Run]) -> dict[str, jobs.JobState]:
+    """`job_state` of each run, by folder: its cache found once, not once a run."""
+    settled = _settled_states()
+    return {str(run.path): _job_state(run, settled) for run in runs}
+
+
+def _job_state(run: Run, settled_states: LatestByRun[jobs.JobState]) -> jobs.JobState:
     if run.is_training() or run.is_launching():
         return jobs.state(run)
-    settled = _settled_states()(run)
+    settled = settled_states(run)
     return jobs.state(run) if settled.active else settled
 
 

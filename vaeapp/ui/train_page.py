@@ -39,7 +39,7 @@ from vaeapp.store.runs import Run
 from vaeapp.training import jobs
 from vaeapp.ui.code_maps import codes_figure
 from vaeapp.ui.explain import what_am_i_looking_at
-from vaeapp.ui.run_readers import job_state, run_history
+from vaeapp.ui.run_readers import job_state, job_states, run_history
 from vaeapp.ui.training_charts import kl_per_dim_figure, training_figure
 from vaeapp.ui.widgets import inline_png, keep_model_choice, literal
 
@@ -348,7 +348,7 @@ def _run_picker(states: dict[str, jobs.JobState]) -> Run | None:
 
 
 def _states() -> dict[str, jobs.JobState]:
-    return {str(run.path): job_state(run) for run in saved_runs()}
+    return job_states(saved_runs())
 
 
 def _live_states(watched: Run | None) -> dict[str, jobs.JobState]:

@@ -15,7 +15,15 @@ from vaeapp.data.specs import NAMED_SHAPES
 from vaeapp.errors import DataError, PathError, VaeappError
 from vaeapp.model.normalised import NOT_NORMALISED
 from vaeapp.paths import data_dir, runs_dir
-from vaeapp.store.catalog import DEFAULT_MODEL, Entry, RunSummary, default_for, entries, find
+from vaeapp.store.catalog import (
+    DEFAULT_MODEL,
+    Entry,
+    RunSummary,
+    default_for,
+    entries,
+    entry_for,
+    find,
+)
 from vaeapp.store.runs import Run
 from vaeapp.ui.run_readers import summary_reader
 from vaeapp.ui.text import literal
@@ -38,7 +46,9 @@ def model_picker(page: str) -> Run:
     URL always names it, so a link opens the same model; until one is chosen each page opens
     its own default. Runs that cannot be read are named under the box with the reason, rather
     than left out silently."""
-    models, unreadable = _models_and_url_choice()
+    _check_folders()
+    models, unreadable = available_models()
+    _take_choice_from_url(models.__contains__)
     chosen = st.session_state.get(CHOSEN_KEY)
     if chosen not in models:
         chosen = str(default_for(page).path)
@@ -58,7 +68,7 @@ def model_picker(page: str) -> Run:
     st.sidebar.caption(
         f"**{literal(models[picked].name)}**: {literal(_details(models[picked].summary))}"
     )
-    _name_unlisted(unreadable)
+    name_unlisted(unreadable)
     return Run(picked)
 
 
@@ -89,33 +99,36 @@ def keep_model_choice() -> None:
     """The picker's part on a page that shows no model (Train, Compare), where a box would do
     nothing: a model chosen on another page, or named in the URL this session opened with,
     stays the choice, and the URL goes on naming it, so a reload or a link from here opens the
-    model pages on it. Runs that cannot be read are named, as under the box."""
-    models, unreadable = _models_and_url_choice()
+    model pages on it. Only the chosen model is read: the Train page's first visit to 5,000 runs
+    read every run's config here, for a list it never draws."""
+    _check_folders()
+    _take_choice_from_url(lambda path: _entry_for(path) is not None)
     chosen = st.session_state.get(CHOSEN_KEY)
-    if chosen in models:
-        st.query_params["run"] = st.session_state[URL_RUN_KEY] = models[chosen].name
+    entry = _entry_for(chosen) if isinstance(chosen, str) else None
+    if entry is not None:
+        st.query_params["run"] = st.session_state[URL_RUN_KEY] = entry.name
     else:  # no choice yet, or a name that is no model: each model page opens its default
         st.query_params.pop("run", None)
-    _name_unlisted(unreadable)
 
 
-def _models_and_url_choice() -> tuple[dict[str, Entry], dict[str, str]]:
-    """`available_models()`, once the URL's `?run=NAME` (if new) is taken as the choice."""
+def _entry_for(path: str) -> Entry | None:
+    return entry_for(path, read_summary=summary_reader())
+
+
+def _check_folders() -> None:
     try:  # every page starts here: folders from the environment that cannot be, said once
         runs_dir(), data_dir()
     except VaeappError as error:
         show_error(error)
-    models, unreadable = available_models()
-    _take_choice_from_url(models)
-    return models, unreadable
 
 
-def _name_unlisted(unreadable: dict[str, str]) -> None:
+def name_unlisted(unreadable: dict[str, str]) -> None:
+    """Name the runs a list of models leaves out, each with why, rather than drop them silently."""
     for name, reason in unreadable.items():
         st.sidebar.warning(literal(f"Run {name} is not listed: {reason}"))
 
 
-def _take_choice_from_url(models: dict[str, Entry]) -> None:
+def _take_choice_from_url(is_listed: Callable[[str], bool]) -> None:
     """A `?run=NAME` the picker did not write becomes the choice: the URL the session opened
     with (a link, a reload), or a link in the app that switched page (Compare's to Explore)."""
     named = st.query_params.get("run")
@@ -129,7 +142,7 @@ def _take_choice_from_url(models: dict[str, Entry]) -> None:
         return
     except VaeappError:
         path = ""
-    if path not in models:  # no such name, or a folder that is no listed model
+    if not is_listed(path):  # no such name, or a folder that is no listed model
         st.sidebar.warning(literal(f"No model called {named!r}; showing the default."))
         return
     st.session_state[CHOSEN_KEY] = st.session_state[MODEL_KEY] = path
