@@ -7,6 +7,7 @@ value is checked in one place and a saved run always records every hyperparamete
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -209,7 +210,7 @@ class RunConfig:
             raise ConfigError("config.json holds values no config can have") from None
         if not isinstance(raw, dict):
             raise ConfigError("config.json must hold a JSON object")
-        _check_keys("config.json", raw, {f.name for f in dataclasses.fields(cls)})
+        _check_keys("config.json", raw, _field_names(cls))
         sections = {name: _section(kind, raw[name], name) for name, kind in cls.SECTIONS.items()}
         versions = raw["versions"]
         if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
@@ -221,8 +222,10 @@ class RunConfig:
             data_source=raw["data_source"],
             command=raw["command"],
             versions=versions,
-        )
-        return config.validated()
+        ).validated()
+        for name in cls.SECTIONS:
+            _check_derived(getattr(config, name), raw[name], name)
+        return config
 
 
 def default_likelihood(image_shape: Any) -> str:
@@ -241,24 +244,30 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 
 def _section(kind: type, raw: Any, name: str) -> Any:
-    """One section; a derived field (the global batch) must agree with what it derives from."""
+    """One section, built from its settings; the values derived from them are checked once the
+    whole config is valid (`_check_derived`)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"config.json: '{name}' must be an object")
-    fields = dataclasses.fields(kind)
+    derived = getattr(kind, "DERIVED", ())
     optional = getattr(kind, "ADDED_LATER", frozenset())
-    derived = set(getattr(kind, "DERIVED", ()))
-    _check_keys(f"config.json '{name}'", raw, {f.name for f in fields} | derived, optional)
+    _check_keys(f"config.json '{name}'", raw, _field_names(kind) | set(derived), optional)
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k not in derived}
-    section = kind(**values)
-    if section.problems():
-        return section  # the whole config's validation names every problem
-    for key in derived & raw.keys():
-        if raw[key] != getattr(section, key):
+    return kind(**values)
+
+
+def _check_derived(section: Any, raw: dict[str, Any], name: str) -> None:
+    """A derived value written to config.json (the global batch) must agree with its settings."""
+    for key in getattr(section, "DERIVED", ()):
+        if key in raw and raw[key] != getattr(section, key):
             raise ConfigError(
                 f"config.json '{name}.{key}' is {raw[key]!r} but its settings give "
                 f"{getattr(section, key)!r}"
             )
-    return section
+
+
+@functools.cache
+def _field_names(kind: type) -> frozenset[str]:
+    return frozenset(field.name for field in dataclasses.fields(kind))
 
 
 def _check_keys(

@@ -18,6 +18,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,35 @@ def test_a_fifo_in_place_of_a_runs_file_never_blocks(trained: Run, tiny_dataset,
             finishes(action)
         except VaeappError as error:
             assert re.search("FIFO|not a regular file|no checkpoint", str(error)), error
+
+
+def read(path: Path) -> None:
+    with files.open_for_reading(path):
+        pass
+
+
+def outcome(action: Callable[[], object]) -> tuple[type, str]:
+    try:
+        action()
+    except (OSError, VaeappError) as error:
+        return type(error), str(error)
+    return type(None), ""
+
+
+def test_checking_a_file_refuses_what_reading_it_refuses(tmp_path: Path) -> None:
+    """A list of 5,000 runs checks each metrics file with `lstat`, never opening it: the check
+    must give the reading's answer, message and all, for every kind of thing in its place."""
+    (tmp_path / "regular").write_text("{}")
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "link").symlink_to(tmp_path / "regular")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "into-folder").symlink_to(tmp_path / "folder")
+    names = ["regular", "folder", "fifo", "link", "dangling", "into-folder", "missing"]
+    for name in names:
+        path = tmp_path / name
+        assert outcome(partial(files.check_regular, path)) == outcome(partial(read, path)), name
+    assert outcome(lambda: files.check_regular(tmp_path / "regular"))[0] is type(None)
 
 
 def test_a_device_or_a_folder_in_place_of_the_checkpoint(trained: Run) -> None:

@@ -252,8 +252,7 @@ class Run(EpochOutputs, RunJobs):
     def check_metrics(self) -> None:
         """RunError if the metrics file is a link or a special file (a missing one is none)."""
         try:
-            with files.open_for_reading(self.metrics_path):
-                pass
+            files.check_regular(self._checked(METRICS_FILE))
         except FileNotFoundError:
             return
         except UnsafeFileError as exc:
