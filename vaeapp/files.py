@@ -147,21 +147,6 @@ def open_for_reading(path: Path, follow_links: bool = False) -> Iterator[BinaryI
         yield source
 
 
-def iter_lines(source: BinaryIO, max_line: int, chunk: int = 1 << 16) -> Iterator[bytes]:
-    """The complete lines of `source` (without their newline), skipping any over `max_line`
-    bytes without holding them; a last line with no newline (a torn write) is not yielded."""
-    pending, skipping = b"", False
-    while piece := source.read(chunk):
-        pending += piece
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if not skipping and len(line) <= max_line:
-                yield line
-            skipping = False
-        if len(pending) > max_line:
-            pending, skipping = b"", True
-
-
 CREATE = os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 OPENINGS = {  # how a regular file is opened to write: flags, and os.fdopen's mode
     "append": (os.O_WRONLY | os.O_APPEND | CREATE, "ab"),  # metrics: one line per event

@@ -4,7 +4,9 @@ page's chart and progress cost the same at step 1.5 million as at step 100."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -217,3 +219,45 @@ def test_a_short_piece_is_parsed_whole_and_a_long_one_leaves_its_thinned_steps_o
     assert len(event_scan.parse_events(b"".join(short), keep_every=64)) == len(short)
     kept = [e["step"] for e in event_scan.parse_events(b"".join(lines), keep_every=64)]
     assert kept == list(range(64, 64 * 1000 + 1, 64))
+
+
+PIECE = 256  # bytes: a step line fits; the lines below that do not are longer than a piece
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(st.integers(PER_EPOCH, 10**6), max_size=30),
+    overlong=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(PIECE + 1, 5 * PIECE), st.booleans()),
+        max_size=4,
+    ),
+    first_look=st.integers(PIECE // 2, PIECE),
+)
+def test_a_line_longer_than_a_piece_is_no_event_for_any_reader(
+    steps: list[int], overlong: list[tuple[int, int, bool]], first_look: int
+) -> None:
+    """Whatever a piece's bounds: a line of spaces before a well-formed event, longer than a
+    piece, used to count for the readers whose piece began inside it (its tail parsed alone)
+    and not for the one that read line by line. Every reader now skips the whole line: the
+    events are those of the same file without it."""
+    lines = [encode_event(step(n)) for n in steps]
+    with_long = list(lines)
+    for at, length, padded_event in sorted(overlong, reverse=True):
+        tail = encode_event(step(70)) if padded_event else b"x\n"
+        with_long.insert(min(at, len(with_long)), b" " * (length - len(tail)) + tail)
+    with tempfile.TemporaryDirectory() as scratch:
+        plain, hostile = Run(Path(scratch, "plain")), Run(Path(scratch, "hostile"))
+        for run, content in ((plain, lines), (hostile, with_long)):
+            run.path.mkdir()
+            run.metrics_path.write_bytes(b"".join(content))
+        expected = list(plain.iter_metrics())
+        assert len(expected) == len(steps)
+        with patch.object(run_files, "METRICS_PIECE", PIECE):
+            assert list(hostile.iter_metrics()) == expected
+            summary = list(plain.iter_metrics_but_steps())
+            assert list(hostile.iter_metrics_but_steps()) == summary
+        read, offset, look = [], 0, first_look
+        while (new := hostile.new_metrics(offset, look))[1] > offset:  # a follower's looks
+            read += new[0]
+            offset, look = new[1], PIECE
+        assert read == expected

@@ -30,6 +30,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -221,21 +222,15 @@ class Run(EpochOutputs, RunJobs):
 
     def iter_metrics(self) -> Iterator[Event]:
         """Every well-formed event written so far, read in bounded pieces; the rest skipped."""
-        try:
-            with files.open_for_reading(self.metrics_path) as source:
-                for line in files.iter_lines(source, MAX_LINE):
-                    event = parse_event(line)
-                    if event is not None:
-                        yield event
-        except FileNotFoundError:
-            return
-        except UnsafeFileError as exc:
-            raise RunError(str(exc)) from None
+        return self._events_by_piece(partial(parse_events, keep_every=None))
 
     def iter_metrics_but_steps(self) -> Iterator[Event]:
         """The events of `iter_metrics` less the steps inside each stretch of steps
         (`event_scan.parse_events_but_steps`): what a summary needs of a run, without parsing
         the million steps of a long one."""
+        return self._events_by_piece(parse_events_but_steps)
+
+    def _events_by_piece(self, parse: Callable[[bytes], list[Event]]) -> Iterator[Event]:
         offset = 0
         while True:
             try:
@@ -244,7 +239,7 @@ class Run(EpochOutputs, RunJobs):
                 raise RunError(str(exc)) from None
             if after <= offset:  # nothing more, or the file replaced by a shorter one meanwhile
                 return
-            yield from parse_events_but_steps(chunk)
+            yield from parse(chunk)
             if ended:
                 return
             offset = after
@@ -276,21 +271,27 @@ class Run(EpochOutputs, RunJobs):
         return parse_events(chunk, keep_every), after
 
     def _metrics_piece(self, offset: int, limit: int) -> tuple[bytes, int, bool]:
-        """The complete lines from byte `offset` on, at most `limit` bytes (a line longer than
-        that whole), the offset after them (from the start if the file is now shorter), and
-        whether the read reached the file's end. UnsafeFileError for a link or a special file."""
+        """The complete lines from byte `offset` on, at most `limit` bytes, the offset after
+        them (from the start if the file is now shorter), and whether the read reached the
+        file's end. A line longer than `limit` is no event: a piece that holds no end of a line
+        is passed over, and a piece that begins inside a line (its previous byte no newline)
+        skips to that line's end, so every reader skips the same lines, whatever its offsets.
+        UnsafeFileError for a link or a special file."""
         try:
             with files.open_for_reading(self.metrics_path) as source:
                 size = source.seek(0, os.SEEK_END)
                 offset = offset if offset <= size else 0
-                source.seek(offset)
-                chunk = source.read(min(limit, size - offset))  # no buffer of `limit` for less
+                before = min(offset, 1)  # the byte before the piece: does a line end there?
+                source.seek(offset - before)
+                read = source.read(before + min(limit, size - offset))
         except FileNotFoundError:
-            chunk = b""
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        if not complete and len(chunk) == limit:  # one line longer than a look: skip it
-            complete = chunk
-        return complete, offset + len(complete), len(chunk) < limit
+            read, before = b"", 0
+        inside, chunk = read[:before] not in (b"", b"\n"), read[before:]
+        skipped = (chunk.find(b"\n") + 1 or len(chunk)) if inside else 0
+        complete = chunk[skipped : chunk.rfind(b"\n") + 1]
+        if not (skipped or complete) and len(chunk) == limit:  # a line longer than a piece
+            skipped = len(chunk)
+        return complete, offset + skipped + len(complete), len(chunk) < limit
 
     def read_metrics(self) -> list[Event]:
         return list(self.iter_metrics())
