@@ -261,3 +261,22 @@ def test_a_line_longer_than_a_piece_is_no_event_for_any_reader(
             read += new[0]
             offset, look = new[1], PIECE
         assert read == expected
+
+
+@pytest.mark.parametrize("spaces", [2 * run_files.TAIL_BYTES, run_files.MAX_LINE])
+def test_a_job_state_read_from_the_tail_sees_the_last_line_as_the_whole_file_does(
+    tmp_path: Path, spaces: int
+) -> None:
+    """A job's state reads the file's last 16 KB, which may begin inside a long line of spaces
+    before an event: that line is an event for every reader, or (longer than any event) for
+    none. The tail counted the end of a line the readers of the whole file skipped."""
+    run = Run(tmp_path / "run")
+    run.path.mkdir()
+    end = encode_event({"kind": "end", "status": "finished", "epoch": 1, "time": 1.0})
+    run.metrics_path.write_bytes(encode_event(start(0)) + b" " * spaces + end)
+    whole_file = [e["kind"] for e in run.iter_metrics()]
+    newest_in_tail = run.last_event()
+    if spaces < run_files.MAX_LINE:
+        assert whole_file == ["start", "end"] and newest_in_tail == parse_event(end)
+    else:  # the start, beyond the tail's 16 KB, is all there is
+        assert whole_file == ["start"] and newest_in_tail is None

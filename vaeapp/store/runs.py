@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from vaeapp import files
 from vaeapp.config import IMPORTED_ARCH, RunConfig
@@ -299,10 +299,16 @@ class Run(EpochOutputs, RunJobs):
     def _last_events(self) -> Iterator[Event]:
         """The well-formed events at the end of the file, newest first."""
         try:
-            tail = files.read_tail(self.metrics_path, TAIL_BYTES)
+            with files.open_for_reading(self.metrics_path) as source:
+                size = source.seek(0, os.SEEK_END)
+                begins = max(0, size - TAIL_BYTES)
+                source.seek(begins)
+                lines = source.read(TAIL_BYTES).split(b"\n")
+                if begins and parse_event(lines[0]) is not None:
+                    lines[0] = _whole_line(source, begins, lines[0])
         except (FileNotFoundError, UnsafeFileError):
             return
-        for line in reversed(tail.split(b"\n")):
+        for line in reversed(lines):
             if (event := parse_event(line)) is not None:
                 yield event
 
@@ -383,3 +389,14 @@ class Run(EpochOutputs, RunJobs):
         except GraphError as exc:
             raise GraphError(f"{self.path}: {exc}") from None
         return imported_vae(session(encoder), session(decoder), decoder, config.model)
+
+
+def _whole_line(source: BinaryIO, begins: int, end: bytes) -> bytes:
+    """The line whose `end` a tail read from byte `begins` holds first, as the readers of the
+    whole file see it (b"" if longer than any event): the end of a long line of spaces before
+    an event parses, and must count for the tail as it does for them."""
+    source.seek(max(0, begins - MAX_LINE))
+    before = source.read(begins - source.tell())
+    if (newline := before.rfind(b"\n")) < 0 and len(before) < begins:
+        return b""
+    return before[newline + 1 :] + end
