@@ -433,7 +433,7 @@ def test_the_train_page_reads_the_chosen_models_config_not_every_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The page draws no model picker: it keeps the choice by reading that one model (5,000
-    runs' configs read for a list it never drew cost its first visit about a second)."""
+    runs' configs, read for a list it never draws, would cost its first visit about a second)."""
     for i in range(12):
         saved_run(f"model-{i:02d}", latent_dim=2)
     reads: list[Path] = []

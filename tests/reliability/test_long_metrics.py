@@ -237,9 +237,8 @@ def test_a_line_longer_than_a_piece_is_no_event_for_any_reader(
     steps: list[int], overlong: list[tuple[int, int, bool]], first_look: int
 ) -> None:
     """Whatever a piece's bounds: a line of spaces before a well-formed event, longer than a
-    piece, used to count for the readers whose piece began inside it (its tail parsed alone)
-    and not for the one that read line by line. Every reader now skips the whole line: the
-    events are those of the same file without it."""
+    piece, has a tail that parses alone, so a reader whose piece begins inside it must skip to
+    its end. Every reader skips the whole line: the events are those of the file without it."""
     lines = [encode_event(step(n)) for n in steps]
     with_long = list(lines)
     for at, length, padded_event in sorted(overlong, reverse=True):
@@ -269,7 +268,7 @@ def test_a_job_state_read_from_the_tail_sees_the_last_line_as_the_whole_file_doe
 ) -> None:
     """A job's state reads the file's last 16 KB, which may begin inside a long line of spaces
     before an event: that line is an event for every reader, or (longer than any event) for
-    none. The tail counted the end of a line the readers of the whole file skipped."""
+    none; its end, which parses alone, must not count where the whole line does not."""
     run = Run(tmp_path / "run")
     run.path.mkdir()
     end = encode_event({"kind": "end", "status": "finished", "epoch": 1, "time": 1.0})

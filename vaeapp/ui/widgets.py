@@ -99,8 +99,8 @@ def keep_model_choice() -> None:
     """The picker's part on a page that shows no model (Train, Compare), where a box would do
     nothing: a model chosen on another page, or named in the URL this session opened with,
     stays the choice, and the URL goes on naming it, so a reload or a link from here opens the
-    model pages on it. Only the chosen model is read: the Train page's first visit to 5,000 runs
-    read every run's config here, for a list it never draws."""
+    model pages on it. Only the chosen model is read: every run's config, read for a list this
+    page never draws, would cost a first visit to 5,000 runs about a second."""
     _check_folders()
     _take_choice_from_url(lambda path: _entry_for(path) is not None)
     chosen = st.session_state.get(CHOSEN_KEY)
